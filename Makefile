@@ -1,0 +1,37 @@
+# A thin wrapper over meson: meson is the build.
+BUILD ?= build
+MESON_OPTS ?=
+
+.PHONY: all deps test demo install clean asan bench
+
+all: $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+
+deps:
+	@scripts/deps.sh all
+
+$(BUILD)/build.ninja:
+	@scripts/deps.sh all
+	meson setup $(BUILD) $(MESON_OPTS)
+
+test: all
+	meson setup --reconfigure $(BUILD) >/dev/null
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+demo: all
+	bash contrib/demo.sh $(BUILD)/cli/jobq
+
+asan:
+	@scripts/deps.sh all
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	meson compile -C build-asan
+	meson test -C build-asan --print-errorlogs --num-processes 2
+
+bench: all
+	bash bench/run.sh $(BUILD)
+
+install: all
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

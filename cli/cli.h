@@ -1,0 +1,108 @@
+/* Shared state and helpers of the jobq command line. */
+#ifndef JOBQ_CLI_H
+#define JOBQ_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "store.h"
+
+struct cli {
+	const char *prog;        /* "jobq" */
+	char db_path[4096];      /* --db, $JOBQ_DB, else ./jobq.db */
+	const char *config_arg;  /* --config or $JOBQ_CONFIG, may be NULL */
+	char config_path[4096];  /* resolved file, "" for the built-in default */
+	struct config cfg;       /* loaded by cli_load_config() */
+	int cfg_loaded;
+	struct store *st;        /* opened by cli_open_store() */
+	char *self_exe;          /* absolute path of this binary (/proc/self/exe), for re-exec; set
+				  * by main for the commands that re-execute (supervise, worker) */
+	int json;                /* --json (before or after the command) */
+	int quiet;               /* -q: no confirmations on stdout, errors only on stderr */
+	int verbose;             /* -v: more detail (log level debug) */
+};
+
+/* Values cli_getopt() returns besides option characters. */
+#define CLI_OPT_HELP (-10) /* --help was printed: exit 0 */
+#define CLI_OPT_ERR (-11)  /* a usage error was printed: exit 64 */
+#define CLI_OPT_JSON 1000  /* long-only options of every command start here */
+
+/* The options every command accepts after its name: --json, --quiet, --verbose, --help. */
+#define CLI_COMMON_OPTIONS                                                                        \
+	{"json", no_argument, NULL, CLI_OPT_JSON}, {"quiet", no_argument, NULL, 'q'},            \
+		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+
+/*
+ * getopt_long for a subcommand (argv[0] is its name). shortopts must start with ":" and hold
+ * "hqv". Handles -h/--help (prints usage to stdout, returns CLI_OPT_HELP), --json, -q, -v, unknown
+ * options and missing arguments (prints a one-line error and a hint, returns CLI_OPT_ERR).
+ * Returns the option character, or -1 at the end (optind is then the first operand).
+ */
+int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, const char *usage);
+
+/* What a command returns after printing its --help: not an exit status; main exits 0. It lets
+ * option parsers in helper functions stop the command with a non-zero return. */
+#define CLI_EXIT_HELP 256
+
+/* The return for a CLI_OPT_HELP / CLI_OPT_ERR of cli_getopt(): CLI_EXIT_HELP or 64. */
+int cli_getopt_exit(int ch);
+
+/* Print "jobq: MESSAGE" and a hint naming `jobq CMD --help` on stderr; returns 64. */
+int cli_usage_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict parsers for option values. Each prints "jobq: invalid ... 'VALUE' for OPT" and
+ * returns 64 on error, 0 on success. */
+int cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
+int cli_parse_duration(const char *opt, const char *s, int64_t *out_ms);
+int cli_parse_time(const char *opt, const char *s, int64_t *out_ms);
+/* A job id (a positive integer); the message names it as a job id. */
+int cli_parse_id(const char *s, int64_t *out);
+
+/* Parse the job ids argv[from..argc-1] into a malloc'd array (caller frees). Returns 0 or an
+ * exit code (64 bad id, 70 out of memory). */
+int cli_parse_ids(int argc, char **argv, int from, int64_t **ids, size_t *nids);
+
+/* Flush stdout; on a write error (e.g. disk full, closed pipe) print it and return 74, else
+ * code. */
+int cli_finish_output(int code);
+
+/* Load the config (lookup order of DESIGN.md) into c->cfg. On error prints the one-line message
+ * and returns 78 (EX_CONFIG); 0 on success. */
+int cli_load_config(struct cli *c);
+
+/* Open the store (creating the database unless readonly). Prints the error and returns the exit
+ * code (66, 74, 75, 69) on failure; 0 on success. */
+int cli_open_store(struct cli *c, int readonly);
+
+/* Print "jobq: MESSAGE" on stderr (printf format) and return code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Map a store error to its exit code and print it with context ("cannot claim: ..."). */
+int cli_store_fail(struct cli *c, int r, const char *what);
+
+/* Subcommands: argv[0] is the subcommand name; return the exit code. */
+int cmd_enqueue(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_list(struct cli *c, int argc, char **argv);
+int cmd_show(struct cli *c, int argc, char **argv);
+int cmd_cancel(struct cli *c, int argc, char **argv);
+int cmd_retry(struct cli *c, int argc, char **argv);
+int cmd_pause(struct cli *c, int argc, char **argv);
+int cmd_resume(struct cli *c, int argc, char **argv);
+int cmd_prune(struct cli *c, int argc, char **argv);
+int cmd_claim(struct cli *c, int argc, char **argv);
+int cmd_heartbeat(struct cli *c, int argc, char **argv);
+int cmd_complete(struct cli *c, int argc, char **argv);
+int cmd_fail(struct cli *c, int argc, char **argv);
+int cmd_wait(struct cli *c, int argc, char **argv);
+int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
+int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
+
+/* After a commit that made work runnable or cancelled a running job: tell a running supervisor
+ * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */
+void cli_notify_supervisor(struct cli *c);
+
+#endif

@@ -1,0 +1,324 @@
+/* jobq claim, heartbeat, complete, fail: external workers in any language. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "fileio.h"
+#include "names.h"
+#include "output.h"
+
+static const char claim_usage[] =
+	"usage: jobq claim [--type T]... [--lease DUR]\n"
+	"\n"
+	"Claim the best runnable job under the whole policy of the configuration (global, per-type\n"
+	"and pool limits, singletons, pauses, run_at, priority then age) and print it as one JSON\n"
+	"object (keys as in 'jobq show --json', with its fencing \"token\"), or 'null' when nothing\n"
+	"can be claimed. The job is running until 'jobq complete' or 'jobq fail'; renew its lease\n"
+	"(default: the configuration's \"lease\", 5m) with 'jobq heartbeat' or it is requeued.\n"
+	"\n"
+	"Options:\n"
+	"  -t, --type T       only jobs of type T (repeatable; default any type)\n"
+	"  -l, --lease DUR    lease of the claim (500ms, 10s, 5m, 2h)\n"
+	"\n"
+	"Exit: 0 claimed; 1 nothing to claim; 64 usage; 65 bad type name; 75 database locked;\n"
+	"78 bad configuration.\n";
+
+static const char heartbeat_usage[] =
+	"usage: jobq heartbeat ID --token T [--lease DUR] [--json]\n"
+	"\n"
+	"Renew the lease of claimed job ID (default: the configuration's \"lease\"). Reports when a\n"
+	"cancel was requested meanwhile: the worker should then stop and 'jobq fail' the job.\n"
+	"--json prints {\"id\": N, \"lease_until\": T, \"cancel_requested\": B}.\n"
+	"\n"
+	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current (the job was\n"
+	"recovered, finished or claimed again: stop working on it).\n";
+
+static const char complete_usage[] =
+	"usage: jobq complete ID --token T [--result TEXT|-] [--json]\n"
+	"\n"
+	"Finish claimed job ID as succeeded. The result (JSON, or any text; - reads stdin) is kept\n"
+	"with the job. --json prints {\"id\": N, \"state\": \"succeeded\"}.\n"
+	"\n"
+	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
+
+static const char fail_usage[] =
+	"usage: jobq fail ID --token T [--error TEXT] [--temporary] [--json]\n"
+	"\n"
+	"Finish the claimed attempt of job ID as failed. The attempt counts, and the job goes back\n"
+	"to the queue (after an exponential backoff with jitter) while attempts remain, else it is\n"
+	"failed. --temporary retries without counting the attempt. Prints the job's new state;\n"
+	"--json prints {\"id\": N, \"state\": \"queued\"|\"failed\"}.\n"
+	"\n"
+	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
+
+enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY };
+
+int
+cmd_claim(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"type", required_argument, NULL, 't'},
+		{"lease", required_argument, NULL, 'l'},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct claim_req req;
+	struct job j;
+	const char **types = NULL;
+	size_t ntypes = 0;
+	int64_t lease = 0;
+	int ch, r, code = 0;
+	cJSON *o;
+
+	memset(&req, 0, sizeof(req));
+	memset(&j, 0, sizeof(j));
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:l:", opts, claim_usage)) != -1) {
+		switch (ch) {
+		case 't': {
+			const char **n;
+
+			if (!name_type_valid(optarg)) {
+				code = cli_fail(EX_DATAERR, "invalid type name '%s': must match "
+						"[a-z0-9][a-z0-9_-]{0,63}", optarg);
+				goto out;
+			}
+			if ((n = reallocarray(types, ntypes + 1, sizeof(*n))) == NULL) {
+				code = cli_fail(EX_OSERR, "out of memory");
+				goto out;
+			}
+			types = n;
+			types[ntypes++] = optarg;
+			break;
+		}
+		case 'l':
+			if ((code = cli_parse_duration("--lease", optarg, &lease)) != 0)
+				goto out;
+			if (lease <= 0) {
+				code = cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
+						"more than 0", optarg);
+				goto out;
+			}
+			break;
+		default:
+			code = cli_getopt_exit(ch);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		code = cli_usage_fail("claim", "claim: unexpected argument '%s' (types are given with "
+				      "--type)", argv[optind]);
+		goto out;
+	}
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
+		goto out;
+	req.types = types;
+	req.ntypes = ntypes;
+	req.lease_ms = lease;
+	req.owner_pid = 0; /* an external claimer: only its lease keeps the job */
+	if ((r = store_claim(c->st, &c->cfg, &req, &j, NULL)) < 0) {
+		code = cli_store_fail(c, r, "cannot claim");
+		goto out;
+	}
+	if (r == 0) {
+		printf("null\n");
+		code = 1;
+		goto out;
+	}
+	if ((o = job_to_json(&j)) == NULL || json_print(o) < 0)
+		code = cli_fail(EX_OSERR, "out of memory");
+	cJSON_Delete(o);
+out:
+	job_release(&j);
+	free(types);
+	return code;
+}
+
+/* Common arguments of heartbeat, complete and fail: ID and a required --token. */
+struct token_args {
+	int64_t id;
+	int64_t token;
+	int has_token;
+	int64_t lease;
+	const char *result;
+	const char *error;
+	int temporary;
+};
+
+#define TOKEN_OPTION {"token", required_argument, NULL, OPT_TOKEN}
+
+static const struct option heartbeat_opts[] = {
+	TOKEN_OPTION,
+	{"lease", required_argument, NULL, 'l'},
+	CLI_COMMON_OPTIONS,
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option complete_opts[] = {
+	TOKEN_OPTION,
+	{"result", required_argument, NULL, OPT_RESULT},
+	CLI_COMMON_OPTIONS,
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option fail_opts[] = {
+	TOKEN_OPTION,
+	{"error", required_argument, NULL, OPT_ERROR},
+	{"temporary", no_argument, NULL, OPT_TEMPORARY},
+	CLI_COMMON_OPTIONS,
+	{NULL, 0, NULL, 0},
+};
+
+static int
+parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
+		 const struct option *opts, const char *usage, struct token_args *a)
+{
+	const char *cmd = argv[0];
+	int ch, code;
+
+	memset(a, 0, sizeof(*a));
+	while ((ch = cli_getopt(c, argc, argv, shortopts, opts, usage)) != -1) {
+		switch (ch) {
+		case OPT_TOKEN:
+			if ((code = cli_parse_int("--token", optarg, 1, INT64_MAX, &a->token)) != 0)
+				return code;
+			a->has_token = 1;
+			break;
+		case 'l':
+			if ((code = cli_parse_duration("--lease", optarg, &a->lease)) != 0)
+				return code;
+			if (a->lease <= 0)
+				return cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
+						"more than 0", optarg);
+			break;
+		case OPT_RESULT:
+			a->result = optarg;
+			break;
+		case OPT_ERROR:
+			a->error = optarg;
+			break;
+		case OPT_TEMPORARY:
+			a->temporary = 1;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_fail(cmd, "%s: missing job ID", cmd);
+	if (optind + 1 < argc)
+		return cli_usage_fail(cmd, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
+	if ((code = cli_parse_id(argv[optind], &a->id)) != 0)
+		return code;
+	if (!a->has_token)
+		return cli_usage_fail(cmd, "%s: --token T is required (the token printed by 'jobq "
+				      "claim')", cmd);
+	return 0;
+}
+
+/* The error of a fenced call on job id. */
+static int
+fenced_fail(struct cli *c, int r, int64_t id, const char *what)
+{
+	if (r == -ESTALE)
+		return cli_fail(EX_TEMPFAIL, "job %" PRId64 ": token is no longer current", id);
+	if (r == -ESRCH)
+		return cli_fail(1, "job %" PRId64 ": not found", id);
+	return cli_store_fail(c, r, what);
+}
+
+int
+cmd_heartbeat(struct cli *c, int argc, char **argv)
+{
+	struct token_args a;
+	int code, r, cancel = 0;
+	int64_t lease, until;
+	char t[40];
+
+	if ((code = parse_token_args(c, argc, argv, ":hqvl:", heartbeat_opts, heartbeat_usage, &a)) != 0)
+		return code;
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+	lease = a.lease > 0 ? a.lease : c->cfg.lease_ms;
+	if ((r = store_heartbeat(c->st, a.id, a.token, lease, &cancel)) < 0)
+		return fenced_fail(c, r, a.id, "cannot renew the lease");
+	until = time_now_ms() + lease;
+	time_format_rfc3339(until, t, sizeof(t));
+	if (c->json)
+		printf("{\"id\":%" PRId64 ",\"lease_until\":\"%s\",\"cancel_requested\":%s}\n", a.id,
+		       t, cancel ? "true" : "false");
+	else if (!c->quiet || cancel)
+		printf("job %" PRId64 ": lease renewed until %s%s\n", a.id, t,
+		       cancel ? "; cancel requested" : "");
+	return 0;
+}
+
+/* Finish job a->id with outcome o and print its new state. */
+static int
+finish(struct cli *c, const struct token_args *a, const struct job_outcome *o)
+{
+	int r;
+
+	if ((r = store_finish(c->st, &c->cfg, a->id, a->token, o)) < 0)
+		return fenced_fail(c, r, a->id, "cannot finish the job");
+	cli_notify_supervisor(c);
+	if (c->json)
+		printf("{\"id\":%" PRId64 ",\"state\":\"%s\"}\n", a->id,
+		       job_state_name((enum job_state)r));
+	else if (!c->quiet)
+		printf("job %" PRId64 ": %s%s\n", a->id, job_state_name((enum job_state)r),
+		       r == JOB_QUEUED ? " (will be retried)" : "");
+	return 0;
+}
+
+int
+cmd_complete(struct cli *c, int argc, char **argv)
+{
+	struct token_args a;
+	struct job_outcome o;
+	char *text = NULL;
+	int code, r;
+
+	if ((code = parse_token_args(c, argc, argv, ":hqv", complete_opts, complete_usage, &a)) != 0)
+		return code;
+	if ((code = cli_load_config(c)) != 0)
+		return code;
+	memset(&o, 0, sizeof(o));
+	o.succeeded = 1;
+	o.result = a.result;
+	if (a.result != NULL && strcmp(a.result, "-") == 0) {
+		if ((r = fd_read_all(STDIN_FILENO, c->cfg.output_max, &text, NULL)) < 0)
+			return cli_fail(r == -EFBIG ? EX_DATAERR : EX_IOERR,
+					"cannot read the result from stdin: %s",
+					r == -EFBIG ? "larger than output_max" : strerror(-r));
+		o.result = text;
+	}
+	if ((code = cli_open_store(c, 1)) == 0)
+		code = finish(c, &a, &o);
+	free(text);
+	return code;
+}
+
+int
+cmd_fail(struct cli *c, int argc, char **argv)
+{
+	struct token_args a;
+	struct job_outcome o;
+	int code;
+
+	if ((code = parse_token_args(c, argc, argv, ":hqv", fail_opts, fail_usage, &a)) != 0)
+		return code;
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+	memset(&o, 0, sizeof(o));
+	o.succeeded = 0;
+	o.error = a.error;
+	o.temporary = a.temporary;
+	return finish(c, &a, &o);
+}

@@ -1,0 +1,489 @@
+/* jobq cancel, retry, pause, resume, prune: the operator's levers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "names.h"
+#include "output.h"
+#include "proc.h"
+#include "runtime.h"
+
+/* Selection by ids or by filters, shared by cancel and retry. */
+struct selection {
+	struct job_filter f;
+	int64_t *ids;
+	size_t nids;
+	int filtered; /* a --type/--namespace/--batch/--state was given */
+};
+
+/* Parse the operands as ids; exactly one of ids or filters must be given. */
+static int
+selection_finish(struct selection *s, const char *cmd, int argc, char **argv)
+{
+	int code;
+
+	if ((code = cli_parse_ids(argc, argv, optind, &s->ids, &s->nids)) != 0)
+		return code;
+	if (s->nids > 0 && s->filtered)
+		return cli_usage_fail(cmd, "%s: give job ids or filters, not both", cmd);
+	if (s->nids == 0 && !s->filtered)
+		return cli_usage_fail(cmd, "%s: which jobs? give job ids or filters", cmd);
+	s->f.ids = s->ids;
+	s->f.nids = s->nids;
+	return 0;
+}
+
+/* ---- cancel ---- */
+
+static const char cancel_usage[] =
+	"usage: jobq cancel ID... [--json]\n"
+	"       jobq cancel [--type T] [--namespace NS] [--batch NAME] [--json]\n"
+	"\n"
+	"Cancel jobs: a queued job is cancelled at once; for a running job a cancel is requested:\n"
+	"its worker terminates the handler's process group (SIGTERM, then SIGKILL after the grace\n"
+	"period) and records it as cancelled. An external worker learns of it from 'jobq heartbeat'.\n"
+	"Filters combine (all must match).\n"
+	"\n"
+	"Prints what was done; --json prints {\"cancelled\": N, \"cancel_requested\": M}.\n"
+	"\n"
+	"Exit: 0; 1 some of the given ids were not queued or running; 64 usage; 66 no database.\n";
+
+/* With no supervisor to act, a running job whose recorded owner is dead is cancelled here. */
+struct orphan_ctx {
+	int64_t *ids;
+	size_t n;
+	size_t cap;
+};
+
+static int
+on_running_match(const struct job *j, void *arg)
+{
+	struct orphan_ctx *o = arg;
+
+	if (j->worker_pid <= 0 || proc_alive((pid_t)j->worker_pid, (uint64_t)j->worker_start))
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap == 0 ? 16 : o->cap * 2;
+		int64_t *n = realloc(o->ids, cap * sizeof(*n));
+
+		if (n == NULL)
+			return 1;
+		o->ids = n;
+		o->cap = cap;
+	}
+	o->ids[o->n++] = j->id;
+	return 0;
+}
+
+/* Returns how many running jobs were cancelled at once (their owner was gone). */
+static int64_t
+cancel_ownerless(struct cli *c, const struct job_filter *f)
+{
+	struct runtime_info ri;
+	struct orphan_ctx o = {NULL, 0, 0};
+	struct job_filter running = *f;
+	int64_t done = 0;
+
+	memset(&ri, 0, sizeof(ri));
+	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
+		return 0; /* the supervisor acts on the request */
+	running.state = JOB_RUNNING;
+	if (store_list(c->st, &running, on_running_match, &o) >= 0) {
+		for (size_t i = 0; i < o.n; i++) {
+			if (store_cancel_running_now(c->st, o.ids[i]) >= 0)
+				done++;
+		}
+	}
+	free(o.ids);
+	return done;
+}
+
+int
+cmd_cancel(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"type", required_argument, NULL, 't'},
+		{"namespace", required_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct selection s;
+	int64_t n, running = 0, now_done = 0;
+	int ch, code;
+
+	memset(&s, 0, sizeof(s));
+	s.f.state = -1;
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:", opts, cancel_usage)) != -1) {
+		switch (ch) {
+		case 't':
+			s.f.type = optarg;
+			break;
+		case 'n':
+			s.f.namespace = optarg;
+			break;
+		case 'b':
+			s.f.batch = optarg;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+		s.filtered = 1;
+	}
+	if ((code = selection_finish(&s, "cancel", argc, argv)) != 0)
+		goto out;
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		goto out;
+	if ((n = store_cancel(c->st, &s.f, &running)) < 0) {
+		code = cli_store_fail(c, (int)n, "cannot cancel");
+		goto out;
+	}
+	if (running > 0) {
+		cli_notify_supervisor(c);
+		now_done = cancel_ownerless(c, &s.f);
+	}
+	if (c->json) {
+		printf("{\"cancelled\":%" PRId64 ",\"cancel_requested\":%" PRId64 "}\n",
+		       n - running + now_done, running - now_done);
+	} else if (!c->quiet) {
+		printf("cancelled %" PRId64 " job%s", n - running + now_done,
+		       n - running + now_done == 1 ? "" : "s");
+		if (running - now_done > 0)
+			printf("; cancel requested for %" PRId64 " running job%s", running - now_done,
+			       running - now_done == 1 ? "" : "s");
+		putchar('\n');
+	}
+	if (s.nids > 0 && (size_t)n < s.nids)
+		code = cli_fail(1, "%zu of %zu jobs were not queued or running", s.nids - (size_t)n,
+				s.nids);
+out:
+	free(s.ids);
+	return code;
+}
+
+/* ---- retry ---- */
+
+static const char retry_usage[] =
+	"usage: jobq retry ID... [--json]\n"
+	"       jobq retry [--batch NAME] [--type T] [--namespace NS] [--state failed|cancelled]\n"
+	"\n"
+	"Put failed and cancelled jobs back in the queue (attempts reset, to run now). Filters\n"
+	"combine; --state limits the retry to failed or to cancelled jobs.\n"
+	"\n"
+	"Prints the count; --json prints {\"retried\": N}.\n"
+	"\n"
+	"Exit: 0; 1 some of the given ids were not failed or cancelled; 64 usage; 66 no database.\n";
+
+int
+cmd_retry(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"type", required_argument, NULL, 't'},
+		{"namespace", required_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		{"state", required_argument, NULL, 's'},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct selection s;
+	enum job_state st;
+	int64_t n;
+	int ch, code;
+
+	memset(&s, 0, sizeof(s));
+	s.f.state = -1;
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:s:", opts, retry_usage)) != -1) {
+		switch (ch) {
+		case 't':
+			s.f.type = optarg;
+			break;
+		case 'n':
+			s.f.namespace = optarg;
+			break;
+		case 'b':
+			s.f.batch = optarg;
+			break;
+		case 's':
+			if (job_state_parse(optarg, &st) < 0 ||
+			    (st != JOB_FAILED && st != JOB_CANCELLED))
+				return cli_usage_fail("retry", "retry: invalid state '%s': failed or "
+						      "cancelled", optarg);
+			s.f.state = (int)st;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+		s.filtered = 1;
+	}
+	if ((code = selection_finish(&s, "retry", argc, argv)) != 0)
+		goto out;
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		goto out;
+	if ((n = store_retry(c->st, &s.f)) < 0) {
+		code = cli_store_fail(c, (int)n, "cannot retry");
+		goto out;
+	}
+	if (n > 0)
+		cli_notify_supervisor(c);
+	if (c->json)
+		printf("{\"retried\":%" PRId64 "}\n", n);
+	else if (!c->quiet)
+		printf("retried %" PRId64 " job%s\n", n, n == 1 ? "" : "s");
+	if (s.nids > 0 && (size_t)n < s.nids)
+		code = cli_fail(1, "%zu of %zu jobs were not failed or cancelled", s.nids - (size_t)n,
+				s.nids);
+out:
+	free(s.ids);
+	return code;
+}
+
+/* ---- pause / resume ---- */
+
+static const char pause_usage[] =
+	"usage: jobq pause TYPE|--all|--resource TAG [--until TIME|--for DUR] [--reason TEXT]\n"
+	"\n"
+	"Stop claiming jobs of TYPE, of every type (--all), or jobs needing pool TAG, until resumed\n"
+	"or until TIME (RFC 3339 or @UNIXSECONDS) or for DUR (10s, 5m, 2h, 1d). Running jobs go on.\n"
+	"\n"
+	"--json prints {\"kind\": \"type\"|\"all\"|\"resource\", \"name\": S|null, \"until\": T|null}.\n"
+	"\n"
+	"Exit: 0; 64 usage; 65 bad type or tag name; 66 no database.\n";
+
+static const char resume_usage[] =
+	"usage: jobq resume TYPE|--all|--resource TAG\n"
+	"\n"
+	"Lift a pause set by 'jobq pause' (or a pool pause set by a handler that hit a quota).\n"
+	"--all lifts the pause of everything set by 'pause --all'; pauses of single types and pools\n"
+	"stay.\n"
+	"\n"
+	"--json prints {\"kind\": K, \"name\": S|null, \"resumed\": true|false}.\n"
+	"\n"
+	"Exit: 0 (also when nothing was paused); 64 usage; 65 bad name; 66 no database.\n";
+
+enum { OPT_ALL = CLI_OPT_JSON + 1, OPT_UNTIL, OPT_FOR, OPT_REASON };
+
+static const char *
+kind_name(enum pause_kind k)
+{
+	return k == PAUSE_ALL ? "all" : k == PAUSE_TYPE ? "type" : "resource";
+}
+
+/* Shared parsing of what to pause or resume. */
+static int
+pause_target(const char *cmd, int all, const char *resource, int argc, char **argv,
+	     enum pause_kind *kind, const char **name)
+{
+	int given = (all ? 1 : 0) + (resource != NULL ? 1 : 0) + (optind < argc ? 1 : 0);
+
+	if (given != 1 || argc - optind > 1)
+		return cli_usage_fail(cmd, "%s: give one of TYPE, --all or --resource TAG", cmd);
+	if (all) {
+		*kind = PAUSE_ALL;
+		*name = "";
+	} else if (resource != NULL) {
+		*kind = PAUSE_RESOURCE;
+		*name = resource;
+		if (!name_tag_valid(resource))
+			return cli_fail(EX_DATAERR, "invalid resource name '%s': must match "
+					"[a-z0-9][a-z0-9_.-]{0,63}", resource);
+	} else {
+		*kind = PAUSE_TYPE;
+		*name = argv[optind];
+		if (!name_type_valid(*name))
+			return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
+					"[a-z0-9][a-z0-9_-]{0,63}", *name);
+	}
+	return 0;
+}
+
+int
+cmd_pause(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"all", no_argument, NULL, OPT_ALL},
+		{"resource", required_argument, NULL, 'r'},
+		{"until", required_argument, NULL, OPT_UNTIL},
+		{"for", required_argument, NULL, OPT_FOR},
+		{"reason", required_argument, NULL, OPT_REASON},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	const char *resource = NULL, *reason = NULL, *name;
+	enum pause_kind kind;
+	int64_t until = 0, dur = 0;
+	int ch, code, all = 0, has_until = 0, has_for = 0, r;
+	char t[40];
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, pause_usage)) != -1) {
+		switch (ch) {
+		case OPT_ALL:
+			all = 1;
+			break;
+		case 'r':
+			resource = optarg;
+			break;
+		case OPT_UNTIL:
+			if ((code = cli_parse_time("--until", optarg, &until)) != 0)
+				return code;
+			has_until = 1;
+			break;
+		case OPT_FOR:
+			if ((code = cli_parse_duration("--for", optarg, &dur)) != 0)
+				return code;
+			if (dur <= 0)
+				return cli_fail(EX_USAGE, "invalid duration '%s' for --for: must be "
+						"more than 0", optarg);
+			has_for = 1;
+			break;
+		case OPT_REASON:
+			reason = optarg;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if (has_until && has_for)
+		return cli_usage_fail("pause", "pause: --until and --for exclude each other");
+	if ((code = pause_target("pause", all, resource, argc, argv, &kind, &name)) != 0)
+		return code;
+	if (has_for)
+		until = time_now_ms() + dur;
+	if (has_until && until <= time_now_ms())
+		return cli_fail(EX_USAGE, "pause: --until is in the past");
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+	if ((r = store_pause(c->st, kind, name, until, reason)) < 0)
+		return cli_store_fail(c, r, "cannot pause");
+	if (until > 0)
+		time_format_rfc3339(until, t, sizeof(t));
+	if (c->json)
+		printf("{\"kind\":\"%s\",\"name\":%s%s%s,\"until\":%s%s%s}\n", kind_name(kind),
+		       kind == PAUSE_ALL ? "" : "\"", kind == PAUSE_ALL ? "null" : name,
+		       kind == PAUSE_ALL ? "" : "\"", until > 0 ? "\"" : "", until > 0 ? t : "null",
+		       until > 0 ? "\"" : "");
+	else if (!c->quiet)
+		printf("paused %s%s%s%s until %s\n", kind == PAUSE_ALL ? "everything" : kind_name(kind),
+		       kind == PAUSE_ALL ? "" : " '", name, kind == PAUSE_ALL ? "" : "'",
+		       until > 0 ? t : "resumed");
+	return 0;
+}
+
+int
+cmd_resume(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"all", no_argument, NULL, OPT_ALL},
+		{"resource", required_argument, NULL, 'r'},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	const char *resource = NULL, *name;
+	enum pause_kind kind;
+	int ch, code, all = 0, r;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, resume_usage)) != -1) {
+		switch (ch) {
+		case OPT_ALL:
+			all = 1;
+			break;
+		case 'r':
+			resource = optarg;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if ((code = pause_target("resume", all, resource, argc, argv, &kind, &name)) != 0)
+		return code;
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+	if ((r = store_resume(c->st, kind, name)) < 0)
+		return cli_store_fail(c, r, "cannot resume");
+	if (r > 0)
+		cli_notify_supervisor(c);
+	if (c->json)
+		printf("{\"kind\":\"%s\",\"name\":%s%s%s,\"resumed\":%s}\n", kind_name(kind),
+		       kind == PAUSE_ALL ? "" : "\"", kind == PAUSE_ALL ? "null" : name,
+		       kind == PAUSE_ALL ? "" : "\"", r > 0 ? "true" : "false");
+	else if (!c->quiet)
+		printf("%s %s%s%s%s\n", r > 0 ? "resumed" : "not paused:",
+		       kind == PAUSE_ALL ? "everything" : kind_name(kind),
+		       kind == PAUSE_ALL ? "" : " '", name, kind == PAUSE_ALL ? "" : "'");
+	return 0;
+}
+
+/* ---- prune ---- */
+
+static const char prune_usage[] =
+	"usage: jobq prune --older-than DUR [--state succeeded|failed|cancelled]... [--json]\n"
+	"\n"
+	"Delete finished jobs that finished more than DUR ago (10s, 5m, 2h, 1d); by default jobs of\n"
+	"every finished state, else of the --state(s) given. Queued and running jobs are never\n"
+	"deleted.\n"
+	"\n"
+	"Prints the count; --json prints {\"pruned\": N}.\n"
+	"\n"
+	"Exit: 0; 64 usage; 66 no database.\n";
+
+int
+cmd_prune(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"older-than", required_argument, NULL, 'o'},
+		{"state", required_argument, NULL, 's'},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct job_filter f;
+	int states[JOB_NSTATES] = {0}, nstates = 0, has_age = 0, ch, code;
+	int64_t age = 0, n, total = 0;
+	enum job_state st;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqvo:s:", opts, prune_usage)) != -1) {
+		switch (ch) {
+		case 'o':
+			if ((code = cli_parse_duration("--older-than", optarg, &age)) != 0)
+				return code;
+			has_age = 1;
+			break;
+		case 's':
+			if (job_state_parse(optarg, &st) < 0 || st == JOB_QUEUED || st == JOB_RUNNING)
+				return cli_usage_fail("prune", "prune: invalid state '%s': succeeded, "
+						      "failed or cancelled", optarg);
+			if (!states[st]++)
+				nstates++;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if (!has_age)
+		return cli_usage_fail("prune", "prune: --older-than DUR is required");
+	if (optind < argc)
+		return cli_usage_fail("prune", "prune: unexpected argument '%s'", argv[optind]);
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+	memset(&f, 0, sizeof(f));
+	f.finished_before = time_now_ms() - age;
+	if (f.finished_before <= 0)
+		f.finished_before = 1;
+	for (int s = 0; s < JOB_NSTATES; s++) {
+		if (nstates > 0 && !states[s])
+			continue;
+		if (nstates == 0 && s > 0)
+			break;
+		f.state = nstates > 0 ? s : -1;
+		if ((n = store_prune(c->st, &f)) < 0)
+			return cli_store_fail(c, (int)n, "cannot prune");
+		total += n;
+	}
+	if (c->json)
+		printf("{\"pruned\":%" PRId64 "}\n", total);
+	else if (!c->quiet)
+		printf("pruned %" PRId64 " job%s\n", total, total == 1 ? "" : "s");
+	return 0;
+}

@@ -1,0 +1,427 @@
+/* jobq enqueue: one job from an argument or stdin, or many from JSONL in one transaction. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "fileio.h"
+#include "names.h"
+
+static const char usage[] =
+	"usage: jobq enqueue TYPE [JSON] [OPTIONS]\n"
+	"       jobq enqueue TYPE --jsonl FILE|- [OPTIONS]\n"
+	"\n"
+	"Add a job of TYPE whose payload is JSON (the argument, else stdin when it is not a\n"
+	"terminal, else {}). Prints the job id, or 'ID (existing)' when --unique matched a queued\n"
+	"or running job. With --jsonl every non-blank line of FILE (- for stdin) is one payload, all\n"
+	"added in one transaction or none; prints 'N jobs: FIRST-LAST'.\n"
+	"\n"
+	"Options:\n"
+	"  -n, --namespace NS     namespace (default 'default'; any UTF-8 up to 256 bytes)\n"
+	"  -p, --priority N       higher runs first (default: the type's, else 0)\n"
+	"  -d, --delay DUR        run no earlier than DUR from now (500ms, 10s, 5m, 2h, 1d)\n"
+	"      --run-at TIME      run no earlier than TIME (RFC 3339, or @UNIXSECONDS)\n"
+	"  -m, --max-attempts N   attempts before the job fails for good (default: the type's)\n"
+	"  -t, --timeout DUR      time limit of one attempt (default: the type's)\n"
+	"  -r, --resource TAG     also take pool TAG (or TAG:N units); repeatable\n"
+	"  -u, --unique KEY       do not add a second live job with this key\n"
+	"  -b, --batch NAME       label the job(s) with a batch name (for wait, list, retry)\n"
+	"      --jsonl FILE|-     one payload per line\n"
+	"      --json             print {\"id\": N} (or {\"count\": N, \"first_id\": A, \"last_id\": B})\n"
+	"\n"
+	"Exit: 0 added; 64 usage; 65 bad type, payload or line (named); 66 cannot open the database;\n"
+	"75 the database is locked; 78 bad configuration.\n";
+
+enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL };
+
+struct enqueue_args {
+	struct job_spec spec;
+	struct tag *tags;
+	size_t ntags;
+	const char *jsonl;
+	const char *json;
+	int64_t delay_ms;
+	int has_delay;
+	int has_run_at;
+};
+
+static int
+add_tag(struct enqueue_args *a, const char *s)
+{
+	struct tag *n;
+
+	if ((n = reallocarray(a->tags, a->ntags + 1, sizeof(*n))) == NULL)
+		return cli_fail(EX_OSERR, "out of memory");
+	a->tags = n;
+	if (tag_parse(s, n[a->ntags].name, &n[a->ntags].units) < 0)
+		return cli_fail(EX_USAGE,
+				"invalid resource tag '%s' for --resource: must be NAME or NAME:N "
+				"(NAME [a-z0-9][a-z0-9_.-]{0,63}, N 1 to 1000000)",
+				s);
+	a->ntags++;
+	return 0;
+}
+
+static int
+parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
+{
+	static const struct option opts[] = {
+		{"namespace", required_argument, NULL, 'n'},
+		{"priority", required_argument, NULL, 'p'},
+		{"delay", required_argument, NULL, 'd'},
+		{"run-at", required_argument, NULL, OPT_RUN_AT},
+		{"max-attempts", required_argument, NULL, 'm'},
+		{"timeout", required_argument, NULL, 't'},
+		{"resource", required_argument, NULL, 'r'},
+		{"unique", required_argument, NULL, 'u'},
+		{"batch", required_argument, NULL, 'b'},
+		{"jsonl", required_argument, NULL, OPT_JSONL},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	int ch, r;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:", opts, usage)) != -1) {
+		switch (ch) {
+		case 'n':
+			a->spec.namespace = optarg;
+			break;
+		case 'p':
+			if ((r = cli_parse_int("--priority", optarg, INT64_MIN / 2, INT64_MAX / 2,
+					       &a->spec.priority)) != 0)
+				return r;
+			break;
+		case 'd':
+			if ((r = cli_parse_duration("--delay", optarg, &a->delay_ms)) != 0)
+				return r;
+			a->has_delay = 1;
+			break;
+		case OPT_RUN_AT:
+			if ((r = cli_parse_time("--run-at", optarg, &a->spec.run_at)) != 0)
+				return r;
+			a->has_run_at = 1;
+			break;
+		case 'm':
+			if ((r = cli_parse_int("--max-attempts", optarg, 1, 1000000,
+					       &a->spec.max_attempts)) != 0)
+				return r;
+			break;
+		case 't':
+			if ((r = cli_parse_duration("--timeout", optarg, &a->spec.timeout_ms)) != 0)
+				return r;
+			if (a->spec.timeout_ms <= 0)
+				return cli_fail(EX_USAGE, "invalid duration '%s' for --timeout: must be "
+						"more than 0", optarg);
+			break;
+		case 'r':
+			if ((r = add_tag(a, optarg)) != 0)
+				return r;
+			break;
+		case 'u':
+			a->spec.unique_key = optarg;
+			break;
+		case 'b':
+			a->spec.batch = optarg;
+			break;
+		case OPT_JSONL:
+			a->jsonl = optarg;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_fail("enqueue", "enqueue: missing TYPE");
+	a->spec.type = argv[optind++];
+	if (optind < argc)
+		a->json = argv[optind++];
+	if (optind < argc)
+		return cli_usage_fail("enqueue", "enqueue: unexpected argument '%s'", argv[optind]);
+	if (a->has_delay && a->has_run_at)
+		return cli_usage_fail("enqueue", "enqueue: --delay and --run-at exclude each other");
+	if (a->jsonl != NULL && a->json != NULL)
+		return cli_usage_fail("enqueue", "enqueue: a JSON argument and --jsonl exclude each "
+				      "other");
+	if (a->jsonl != NULL && a->spec.unique_key != NULL)
+		return cli_usage_fail("enqueue", "enqueue: --unique names one job; it cannot be used "
+				      "with --jsonl");
+	if (!name_type_valid(a->spec.type))
+		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
+				"[a-z0-9][a-z0-9_-]{0,63}", a->spec.type);
+	a->spec.resources = a->tags;
+	a->spec.nresources = a->ntags;
+	return 0;
+}
+
+/* Only white space (a blank line, or an empty stdin). */
+static int
+blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* The payload of a single job: the argument, else stdin unless it is a terminal. */
+static int
+read_payload(struct cli *c, struct enqueue_args *a, char **owned)
+{
+	int r;
+
+	*owned = NULL;
+	if (a->json != NULL) {
+		a->spec.payload = a->json;
+		return 0;
+	}
+	if (isatty(STDIN_FILENO))
+		return 0;
+	if ((r = fd_read_all(STDIN_FILENO, c->cfg.payload_max, owned, NULL)) < 0) {
+		if (r == -EFBIG)
+			return cli_fail(EX_DATAERR, "payload exceeds %zu bytes", c->cfg.payload_max);
+		return cli_fail(EX_IOERR, "cannot read the payload from stdin: %s", strerror(-r));
+	}
+	if (!blank(*owned))
+		a->spec.payload = *owned;
+	return 0;
+}
+
+static int
+enqueue_one(struct cli *c, struct enqueue_args *a)
+{
+	char err[512] = "", *owned = NULL;
+	int64_t id = 0;
+	int existing = 0, r, code;
+
+	if ((code = read_payload(c, a, &owned)) != 0)
+		goto out;
+	if (store_validate_spec(&c->cfg, &a->spec, err, sizeof(err)) < 0) {
+		code = cli_fail(EX_DATAERR, "%s", err);
+		goto out;
+	}
+	if ((code = cli_open_store(c, 0)) != 0)
+		goto out;
+	if ((r = store_enqueue(c->st, &c->cfg, &a->spec, &id, &existing)) < 0) {
+		code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
+	if (!existing)
+		cli_notify_supervisor(c);
+	if (c->json)
+		printf(existing ? "{\"id\":%" PRId64 ",\"existing\":true}\n" : "{\"id\":%" PRId64 "}\n",
+		       id);
+	else
+		printf(existing ? "%" PRId64 " (existing)\n" : "%" PRId64 "\n", id);
+	code = 0;
+out:
+	free(owned);
+	return code;
+}
+
+/*
+ * Lines of a JSONL input. A regular file is read as the transaction goes; a pipe or terminal is
+ * read whole first, so a slow producer never holds the database's write lock while it thinks.
+ */
+struct lines {
+	FILE *fp;
+	int owned_fp;
+	char *buf;      /* line_read buffer (streaming) */
+	size_t cap;
+	char *all;      /* whole input, lines NUL-terminated (buffered) */
+	size_t len;
+	size_t allcap;
+	size_t pos;
+	int buffered;
+	long lineno;
+};
+
+/* The next non-blank line into *line (valid until the next call). Returns 1, 0 at the end, or
+ * -errno (-EMSGSIZE: the line at l->lineno is longer than max). */
+static int
+lines_next(struct lines *l, size_t max, char **line)
+{
+	long n;
+
+	for (;;) {
+		if (l->buffered) {
+			if (l->pos >= l->len)
+				return 0;
+			*line = l->all + l->pos;
+			l->pos += strlen(*line) + 1;
+			l->lineno++;
+		} else {
+			n = line_read(l->fp, max, &l->buf, &l->cap);
+			if (n == -1)
+				return 0;
+			l->lineno++;
+			if (n < 0)
+				return (int)n;
+			*line = l->buf;
+		}
+		if (!blank(*line))
+			return 1;
+	}
+}
+
+static void
+lines_release(struct lines *l)
+{
+	if (l->owned_fp && l->fp != NULL)
+		fclose(l->fp);
+	free(l->buf);
+	free(l->all);
+}
+
+/* Read a pipe whole into l->all. Returns 0 or -errno; -EMSGSIZE names l->lineno. */
+static int
+lines_slurp(struct lines *l, size_t max)
+{
+	long n;
+
+	while ((n = line_read(l->fp, max, &l->buf, &l->cap)) != -1) {
+		l->lineno++;
+		if (n < 0)
+			return (int)n;
+		if (l->len + (size_t)n + 1 > l->allcap) {
+			size_t cap = l->allcap < 65536 ? 65536 : l->allcap;
+			char *p;
+
+			while (cap < l->len + (size_t)n + 1)
+				cap *= 2;
+			if ((p = realloc(l->all, cap)) == NULL)
+				return -ENOMEM;
+			l->all = p;
+			l->allcap = cap;
+		}
+		memcpy(l->all + l->len, l->buf, (size_t)n + 1);
+		l->len += (size_t)n + 1;
+	}
+	l->lineno = 0;
+	l->buffered = 1;
+	return 0;
+}
+
+static int
+line_error(struct cli *c, const char *name, struct lines *l, int r)
+{
+	if (r == -EMSGSIZE)
+		return cli_fail(EX_DATAERR, "line %ld: payload exceeds %zu bytes", l->lineno,
+				c->cfg.payload_max);
+	if (r == -ENOMEM)
+		return cli_fail(EX_OSERR, "out of memory");
+	return cli_fail(EX_IOERR, "cannot read '%s': %s", strcmp(name, "-") == 0 ? "stdin" : name,
+			strerror(-r));
+}
+
+/* A line the store refused. Only its payload differs from what was checked before the
+ * transaction, so this is about the JSON: "line 3: invalid JSON (at byte 6)". */
+static int
+bad_line(struct cli *c, long lineno)
+{
+	static const char what[] = "not valid JSON";
+	const char *msg = store_errmsg(c->st), *at = strstr(msg, what);
+
+	if (at != NULL)
+		return cli_fail(EX_DATAERR, "line %ld: invalid JSON%s", lineno, at + strlen(what));
+	return cli_fail(EX_DATAERR, "line %ld: %s", lineno, msg);
+}
+
+static int
+enqueue_bulk(struct cli *c, struct enqueue_args *a)
+{
+	struct lines l;
+	struct stat sb;
+	int64_t id = 0, first = 0, last = 0, count = 0;
+	int existing = 0, r, code = 0, began = 0;
+	char *line = NULL, err[512] = "";
+
+	memset(&l, 0, sizeof(l));
+	/* What is common to every line (namespace, tags) is checked once, before any line. */
+	if (store_validate_spec(&c->cfg, &a->spec, err, sizeof(err)) < 0)
+		return cli_fail(EX_DATAERR, "%s", err);
+	if (strcmp(a->jsonl, "-") == 0) {
+		l.fp = stdin;
+	} else if ((l.fp = fopen(a->jsonl, "re")) == NULL) {
+		return cli_fail(EX_NOINPUT, "cannot open '%s': %s", a->jsonl, strerror(errno));
+	} else {
+		l.owned_fp = 1;
+	}
+	if (fstat(fileno(l.fp), &sb) == 0 && !S_ISREG(sb.st_mode) &&
+	    (r = lines_slurp(&l, c->cfg.payload_max)) < 0) {
+		code = line_error(c, a->jsonl, &l, r);
+		goto out;
+	}
+	if ((code = cli_open_store(c, 0)) != 0)
+		goto out;
+	if ((r = store_bulk_begin(c->st)) < 0) {
+		code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
+	began = 1;
+	while ((r = lines_next(&l, c->cfg.payload_max, &line)) == 1) {
+		a->spec.payload = line;
+		if ((r = store_bulk_add(c->st, &c->cfg, &a->spec, &id, &existing)) < 0)
+			break;
+		if (count++ == 0)
+			first = id;
+		last = id;
+	}
+	if (r < 0) {
+		if (r == -EINVAL)
+			code = bad_line(c, l.lineno);
+		else if (r == -EMSGSIZE || r == -ENOMEM || r == -EIO)
+			code = line_error(c, a->jsonl, &l, r);
+		else
+			code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
+	if ((r = store_bulk_commit(c->st)) < 0) {
+		code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
+	began = 0;
+	if (count > 0)
+		cli_notify_supervisor(c);
+	if (c->json && count > 0)
+		printf("{\"count\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64 "}\n",
+		       count, first, last);
+	else if (c->json)
+		printf("{\"count\":0,\"first_id\":null,\"last_id\":null}\n");
+	else if (count > 0)
+		printf("%" PRId64 " %s: %" PRId64 "-%" PRId64 "\n", count, count == 1 ? "job" : "jobs",
+		       first, last);
+	else
+		printf("0 jobs\n");
+out:
+	if (began)
+		store_bulk_rollback(c->st);
+	lines_release(&l);
+	return code;
+}
+
+int
+cmd_enqueue(struct cli *c, int argc, char **argv)
+{
+	struct enqueue_args a;
+	int code;
+
+	memset(&a, 0, sizeof(a));
+	if ((code = parse_args(c, argc, argv, &a)) != 0)
+		goto out;
+	if ((code = cli_load_config(c)) != 0)
+		goto out;
+	if (a.has_delay)
+		a.spec.run_at = time_now_ms() + a.delay_ms;
+	if (a.jsonl != NULL)
+		code = enqueue_bulk(c, &a);
+	else
+		code = enqueue_one(c, &a);
+out:
+	free(a.tags);
+	return code;
+}

@@ -1,0 +1,686 @@
+/* jobq status, list, show: what is queued, running and done. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "output.h"
+#include "runtime.h"
+
+/* ---- status ---- */
+
+static const char status_usage[] =
+	"usage: jobq status [--json]\n"
+	"\n"
+	"The supervisor (running, stale or not running), job counts by state and by type, resource\n"
+	"pools (used / capacity, paused until), pauses in force, running jobs with their elapsed\n"
+	"time, and the age of the oldest runnable queued job.\n"
+	"\n"
+	"--json prints {\"supervisor\": {\"running\": B, \"pid\": N|null, \"stale\": B, \"started_at\": T|null,\n"
+	"\"workers\": N}, \"counts\": {STATE: N}, \"types\": {TYPE: {STATE: N}}, \"resources\": {TAG:\n"
+	"{\"capacity\": N, \"used\": N, \"paused_until\": T|null}}, \"paused\": [...], \"running\": [JOB...],\n"
+	"\"oldest_queued_age_s\": N|null}.\n"
+	"\n"
+	"Exit: 0; 66 no database; 78 bad configuration.\n";
+
+struct type_counts {
+	char *type;
+	int64_t counts[JOB_NSTATES];
+};
+
+struct pause_entry {
+	enum pause_kind kind;
+	char *name;
+	int64_t until;
+	char *reason;
+};
+
+struct status_ctx {
+	struct cli *c;
+	int64_t now;
+	struct type_counts *types;
+	size_t ntypes;
+	struct pause_entry *pauses;
+	size_t npauses;
+	int64_t *pool_used;  /* per c->cfg.pools */
+	cJSON *running;      /* --json: job objects */
+	struct table run_table;
+	int oom;
+};
+
+static void
+on_type(const char *type, const int64_t counts[JOB_NSTATES], void *arg)
+{
+	struct status_ctx *s = arg;
+	struct type_counts *n;
+
+	if ((n = reallocarray(s->types, s->ntypes + 1, sizeof(*n))) == NULL) {
+		s->oom = 1;
+		return;
+	}
+	s->types = n;
+	if ((n[s->ntypes].type = strdup(type)) == NULL) {
+		s->oom = 1;
+		return;
+	}
+	memcpy(n[s->ntypes].counts, counts, sizeof(n[s->ntypes].counts));
+	s->ntypes++;
+}
+
+static void
+on_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason, void *arg)
+{
+	struct status_ctx *s = arg;
+	struct pause_entry *n;
+
+	if ((n = reallocarray(s->pauses, s->npauses + 1, sizeof(*n))) == NULL) {
+		s->oom = 1;
+		return;
+	}
+	s->pauses = n;
+	n += s->npauses;
+	n->kind = kind;
+	n->until = until;
+	n->name = strdup(name != NULL ? name : "");
+	n->reason = reason != NULL ? strdup(reason) : NULL;
+	if (n->name == NULL || (reason != NULL && n->reason == NULL)) {
+		free(n->name);
+		free(n->reason);
+		s->oom = 1;
+		return;
+	}
+	s->npauses++;
+}
+
+/* Add the units a running job holds (its `units` JSON array of "tag" / "tag:N") to the pools. */
+static void
+count_units(struct status_ctx *s, const char *units)
+{
+	const struct config *cfg = &s->c->cfg;
+	cJSON *arr, *it;
+
+	if (units == NULL || (arr = cJSON_ParseWithOpts(units, NULL, 1)) == NULL)
+		return;
+	cJSON_ArrayForEach(it, arr)
+	{
+		char name[NAME_TAG_MAX + 1];
+		int n;
+
+		if (!cJSON_IsString(it) || tag_parse(it->valuestring, name, &n) < 0)
+			continue;
+		for (size_t i = 0; i < cfg->npools; i++) {
+			if (strcmp(cfg->pools[i].name, name) == 0)
+				s->pool_used[i] += n;
+		}
+	}
+	cJSON_Delete(arr);
+}
+
+static int
+on_running(const struct job *j, void *arg)
+{
+	struct status_ctx *s = arg;
+
+	count_units(s, j->units);
+	if (s->c->json) {
+		cJSON *o = job_to_json(j);
+
+		if (o == NULL || !cJSON_AddItemToArray(s->running, o)) {
+			cJSON_Delete(o);
+			s->oom = 1;
+		}
+	} else {
+		char id[24], att[48], pid[24], elapsed[32], lease[40], ns[80];
+		const char *row[] = {id, j->type, ns, att, pid, elapsed, lease};
+
+		snprintf(id, sizeof(id), "%" PRId64, j->id);
+		snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts, j->max_attempts);
+		if (j->worker_pid > 0)
+			snprintf(pid, sizeof(pid), "%" PRId64, j->worker_pid);
+		else
+			strlcpy(pid, "external", sizeof(pid));
+		format_age(s->now - j->started_at, elapsed, sizeof(elapsed));
+		if (j->lease_until == 0) {
+			strlcpy(lease, "-", sizeof(lease));
+		} else if (j->lease_until >= s->now) {
+			strlcpy(lease, "in ", sizeof(lease));
+			format_age(j->lease_until - s->now, lease + 3, sizeof(lease) - 3);
+		} else {
+			format_age(s->now - j->lease_until, lease, sizeof(lease));
+			strlcat(lease, " ago (expired)", sizeof(lease));
+		}
+		if (j->cancel_requested)
+			strlcat(lease, ", cancelling", sizeof(lease));
+		text_summary(j->namespace, 32, ns, sizeof(ns));
+		if (table_add(&s->run_table, row) < 0)
+			s->oom = 1;
+	}
+	return 0;
+}
+
+static const char *
+pause_kind_name(enum pause_kind k)
+{
+	return k == PAUSE_ALL ? "all" : k == PAUSE_TYPE ? "type" : "resource";
+}
+
+/* When pool `tag` is paused: its until (0: until resumed), or -1 when it is not paused. */
+static int64_t
+pool_paused_until(const struct status_ctx *s, const char *tag)
+{
+	for (size_t i = 0; i < s->npauses; i++) {
+		if (s->pauses[i].kind == PAUSE_RESOURCE && strcmp(s->pauses[i].name, tag) == 0)
+			return s->pauses[i].until;
+	}
+	return -1;
+}
+
+static cJSON *
+counts_json(const int64_t counts[JOB_NSTATES])
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (int i = 0; o != NULL && i < JOB_NSTATES; i++) {
+		if (json_add_int(o, job_state_name((enum job_state)i), counts[i]) < 0) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static int
+add_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return -ENOMEM;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static cJSON *
+supervisor_json(int have_rt, const struct runtime_info *ri)
+{
+	cJSON *o = cJSON_CreateObject();
+	int r = 0;
+
+	if (o == NULL)
+		return NULL;
+	r |= cJSON_AddBoolToObject(o, "running", have_rt && !ri->stale) != NULL ? 0 : -ENOMEM;
+	if (have_rt)
+		r |= json_add_int(o, "pid", ri->pid);
+	else
+		r |= cJSON_AddNullToObject(o, "pid") != NULL ? 0 : -ENOMEM;
+	r |= cJSON_AddBoolToObject(o, "stale", have_rt && ri->stale) != NULL ? 0 : -ENOMEM;
+	r |= json_add_time(o, "started_at", have_rt ? ri->started_at : 0);
+	r |= json_add_int(o, "workers", have_rt && !ri->stale ? ri->workers : 0);
+	if (r != 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
+	    const int64_t counts[JOB_NSTATES], int64_t oldest)
+{
+	const struct config *cfg = &s->c->cfg;
+	cJSON *root = cJSON_CreateObject(), *types = NULL, *res = NULL, *paused = NULL;
+	int r = 0;
+
+	if (root == NULL)
+		return -ENOMEM;
+	r |= add_item(root, "supervisor", supervisor_json(have_rt, ri));
+	r |= add_item(root, "counts", counts_json(counts));
+	r |= add_item(root, "types", types = cJSON_CreateObject());
+	for (size_t i = 0; r == 0 && i < s->ntypes; i++)
+		r |= add_item(types, s->types[i].type, counts_json(s->types[i].counts));
+	r |= add_item(root, "resources", res = cJSON_CreateObject());
+	for (size_t i = 0; r == 0 && i < cfg->npools; i++) {
+		cJSON *p = cJSON_CreateObject();
+		int64_t until = pool_paused_until(s, cfg->pools[i].name);
+
+		if ((r |= add_item(res, cfg->pools[i].name, p)) != 0)
+			break;
+		r |= json_add_int(p, "capacity", cfg->pools[i].value);
+		r |= json_add_int(p, "used", s->pool_used[i]);
+		r |= cJSON_AddBoolToObject(p, "paused", until >= 0) != NULL ? 0 : -ENOMEM;
+		r |= json_add_time(p, "paused_until", until > 0 ? until : 0);
+	}
+	r |= add_item(root, "paused", paused = cJSON_CreateArray());
+	for (size_t i = 0; r == 0 && i < s->npauses; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		if (p == NULL || !cJSON_AddItemToArray(paused, p)) {
+			cJSON_Delete(p);
+			r = -ENOMEM;
+			break;
+		}
+		r |= cJSON_AddStringToObject(p, "kind", pause_kind_name(s->pauses[i].kind)) != NULL
+			     ? 0
+			     : -ENOMEM;
+		r |= json_add_string_or_null(p, "name",
+					     s->pauses[i].kind == PAUSE_ALL ? NULL : s->pauses[i].name);
+		r |= json_add_time(p, "until", s->pauses[i].until);
+		r |= json_add_string_or_null(p, "reason", s->pauses[i].reason);
+	}
+	if (r == 0) {
+		r |= add_item(root, "running", s->running);
+		s->running = NULL;
+	}
+	if (oldest >= 0)
+		r |= json_add_int(root, "oldest_queued_age_s", oldest / 1000);
+	else
+		r |= cJSON_AddNullToObject(root, "oldest_queued_age_s") != NULL ? 0 : -ENOMEM;
+	if (r == 0)
+		r = json_print(root);
+	cJSON_Delete(root);
+	return r;
+}
+
+static void
+print_supervisor(const struct status_ctx *s, int have_rt, const struct runtime_info *ri)
+{
+	char up[32];
+
+	if (!have_rt) {
+		printf("supervisor: not running\n");
+	} else if (ri->stale) {
+		printf("supervisor: not running (stale runtime file: pid %ld is gone)\n",
+		       (long)ri->pid);
+	} else {
+		format_age(s->now - ri->started_at, up, sizeof(up));
+		printf("supervisor: running, pid %ld, %d worker%s, up %s\n", (long)ri->pid,
+		       ri->workers, ri->workers == 1 ? "" : "s", up);
+	}
+}
+
+static void
+print_until(int64_t until, int64_t now, char *buf, size_t len)
+{
+	char t[40], in[32];
+
+	if (until == 0) {
+		strlcpy(buf, "until resumed", len);
+		return;
+	}
+	time_format_rfc3339(until, t, sizeof(t));
+	format_age(until - now, in, sizeof(in));
+	snprintf(buf, len, "%s (in %s)", t, in);
+}
+
+static int
+status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
+	     const int64_t counts[JOB_NSTATES], int64_t oldest)
+{
+	static const char *const type_hdr[] = {"TYPE",   "QUEUED",    "RUNNING",
+						"SUCCEEDED", "FAILED", "CANCELLED"};
+	static const enum col_align type_al[] = {COL_LEFT,  COL_RIGHT, COL_RIGHT,
+						 COL_RIGHT, COL_RIGHT, COL_RIGHT};
+	static const char *const pool_hdr[] = {"POOL", "USED", "CAPACITY", "PAUSED UNTIL"};
+	static const enum col_align pool_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT, COL_LEFT};
+	static const char *const pause_hdr[] = {"PAUSED", "NAME", "UNTIL", "REASON"};
+	const struct config *cfg = &s->c->cfg;
+	struct table t;
+	char age[32];
+	int r = 0;
+
+	print_supervisor(s, have_rt, ri);
+	printf("jobs: %" PRId64 " queued, %" PRId64 " running, %" PRId64 " succeeded, %" PRId64
+	       " failed, %" PRId64 " cancelled\n",
+	       counts[JOB_QUEUED], counts[JOB_RUNNING], counts[JOB_SUCCEEDED], counts[JOB_FAILED],
+	       counts[JOB_CANCELLED]);
+	if (oldest >= 0) {
+		format_age(oldest, age, sizeof(age));
+		printf("oldest queued: %s\n", age);
+	}
+	if (s->ntypes > 0) {
+		table_init(&t, 6, type_hdr, type_al);
+		for (size_t i = 0; i < s->ntypes; i++) {
+			char n[JOB_NSTATES][24];
+			const char *row[] = {s->types[i].type, n[0], n[1], n[2], n[3], n[4]};
+
+			for (int k = 0; k < JOB_NSTATES; k++)
+				snprintf(n[k], sizeof(n[k]), "%" PRId64, s->types[i].counts[k]);
+			table_add(&t, row);
+		}
+		putchar('\n');
+		r |= table_print(&t, stdout);
+		table_release(&t);
+	}
+	if (cfg->npools > 0) {
+		table_init(&t, 4, pool_hdr, pool_al);
+		for (size_t i = 0; i < cfg->npools; i++) {
+			char used[24], cap[24], until[96];
+			const char *row[] = {cfg->pools[i].name, used, cap, until};
+			int64_t u = pool_paused_until(s, cfg->pools[i].name);
+
+			snprintf(used, sizeof(used), "%" PRId64, s->pool_used[i]);
+			snprintf(cap, sizeof(cap), "%d", cfg->pools[i].value);
+			if (u < 0)
+				strlcpy(until, "-", sizeof(until));
+			else
+				print_until(u, s->now, until, sizeof(until));
+			table_add(&t, row);
+		}
+		putchar('\n');
+		r |= table_print(&t, stdout);
+		table_release(&t);
+	}
+	if (s->npauses > 0) {
+		table_init(&t, 4, pause_hdr, NULL);
+		for (size_t i = 0; i < s->npauses; i++) {
+			char until[96], reason[80], name[80];
+			const char *row[] = {pause_kind_name(s->pauses[i].kind), name, until, reason};
+
+			text_summary(s->pauses[i].kind == PAUSE_ALL ? "-" : s->pauses[i].name, 40, name,
+				     sizeof(name));
+			print_until(s->pauses[i].until, s->now, until, sizeof(until));
+			text_summary(s->pauses[i].reason != NULL ? s->pauses[i].reason : "-", 60,
+				     reason, sizeof(reason));
+			table_add(&t, row);
+		}
+		putchar('\n');
+		r |= table_print(&t, stdout);
+		table_release(&t);
+	}
+	if (s->run_table.nrows > 0) {
+		putchar('\n');
+		r |= table_print(&s->run_table, stdout);
+	}
+	return r;
+}
+
+int
+cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const char *const run_hdr[] = {"RUNNING", "TYPE",    "NAMESPACE", "ATTEMPT",
+					      "WORKER",  "ELAPSED", "LEASE"};
+	static const enum col_align run_al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_RIGHT,
+						COL_RIGHT, COL_RIGHT, COL_LEFT};
+	struct status_ctx s;
+	struct runtime_info ri;
+	struct job_filter all;
+	int64_t counts[JOB_NSTATES], oldest;
+	int ch, r, have_rt, code = 0;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, status_usage)) != -1)
+		return cli_getopt_exit(ch);
+	if (optind < argc)
+		return cli_usage_fail("status", "status: unexpected argument '%s'", argv[optind]);
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+		return code;
+
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	s.now = time_now_ms();
+	table_init(&s.run_table, 7, run_hdr, run_al);
+	memset(&all, 0, sizeof(all));
+	all.state = -1;
+	memset(&ri, 0, sizeof(ri));
+	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
+		fprintf(stderr, "jobq: warning: unreadable supervisor runtime file: %s\n",
+			strerror(-have_rt));
+		have_rt = 0;
+	}
+	if ((s.pool_used = calloc(c->cfg.npools + 1, sizeof(*s.pool_used))) == NULL ||
+	    (c->json && (s.running = cJSON_CreateArray()) == NULL)) {
+		code = cli_fail(EX_OSERR, "out of memory");
+		goto out;
+	}
+	if ((r = store_count(c->st, &all, counts)) < 0 ||
+	    (r = store_count_by_type(c->st, on_type, &s)) < 0 ||
+	    (r = store_list_pauses(c->st, s.now, on_pause, &s)) < 0 ||
+	    (r = store_list_running(c->st, on_running, &s)) < 0) {
+		code = cli_store_fail(c, r, "cannot read the status");
+		goto out;
+	}
+	oldest = store_oldest_queued_age(c->st, s.now);
+	if (s.oom) {
+		code = cli_fail(EX_OSERR, "out of memory");
+		goto out;
+	}
+	if (c->json)
+		r = status_json(&s, have_rt, &ri, counts, oldest);
+	else
+		r = status_human(&s, have_rt, &ri, counts, oldest);
+	if (r < 0)
+		code = cli_fail(EX_OSERR, "out of memory");
+out:
+	for (size_t i = 0; i < s.ntypes; i++)
+		free(s.types[i].type);
+	free(s.types);
+	for (size_t i = 0; i < s.npauses; i++) {
+		free(s.pauses[i].name);
+		free(s.pauses[i].reason);
+	}
+	free(s.pauses);
+	free(s.pool_used);
+	cJSON_Delete(s.running);
+	table_release(&s.run_table);
+	return code;
+}
+
+/* ---- list ---- */
+
+static const char list_usage[] =
+	"usage: jobq list [--state S] [--type T] [--namespace NS] [--batch NAME] [--limit N] [--json]\n"
+	"\n"
+	"Jobs as a table (ID TYPE STATE NS ATTEMPTS AGE SUMMARY), at most 100 unless --limit says\n"
+	"otherwise (--limit 0: all), or with --json an array of job objects (all unless --limit).\n"
+	"The summary is the error of a failed job, the result of a succeeded one, else the payload.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --state S          queued, running, succeeded, failed or cancelled\n"
+	"  -t, --type T           jobs of this type\n"
+	"  -n, --namespace NS     jobs of this namespace\n"
+	"  -b, --batch NAME       jobs of this batch\n"
+	"  -l, --limit N          at most N jobs (0: no limit)\n"
+	"      --json             an array of job objects (keys as in 'jobq show --json')\n"
+	"\n"
+	"Exit: 0; 64 usage; 66 no database.\n";
+
+struct list_ctx {
+	struct cli *c;
+	int64_t now;
+	int64_t shown;
+	int64_t limit;  /* 0: none */
+	int more;       /* a row beyond the limit exists */
+	struct table t;
+	int err;
+};
+
+static int
+list_row(const struct job *j, void *arg)
+{
+	struct list_ctx *l = arg;
+	const char *text;
+	char id[24], att[48], age[32], ns[80], body[256], sum[320];
+	const char *row[] = {id, j->type, job_state_name(j->state), ns, att, age, sum};
+
+	if (l->limit > 0 && l->shown >= l->limit) {
+		l->more = 1;
+		return 1;
+	}
+	l->shown++;
+	if (l->c->json) {
+		cJSON *o = job_to_json(j);
+
+		if (o == NULL || json_print_item(o, l->shown == 1) < 0) {
+			cJSON_Delete(o);
+			l->err = -ENOMEM;
+			return 1;
+		}
+		cJSON_Delete(o);
+		return 0;
+	}
+	snprintf(id, sizeof(id), "%" PRId64, j->id);
+	snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts, j->max_attempts);
+	format_age(l->now - j->created_at, age, sizeof(age));
+	text_summary(j->namespace, 24, ns, sizeof(ns));
+	if ((j->state == JOB_FAILED || j->state == JOB_CANCELLED || j->state == JOB_QUEUED) &&
+	    j->error != NULL)
+		text = j->error;
+	else if (j->state == JOB_SUCCEEDED && j->result != NULL)
+		text = j->result;
+	else
+		text = j->payload;
+	text_summary(text, 60, body, sizeof(body));
+	if (j->state == JOB_QUEUED && j->run_at > l->now) {
+		char in[32];
+
+		format_age(j->run_at - l->now, in, sizeof(in));
+		snprintf(sum, sizeof(sum), "(in %s) %s", in, body);
+	} else {
+		strlcpy(sum, body, sizeof(sum));
+	}
+	if (table_add(&l->t, row) < 0) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+int
+cmd_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},  {"type", required_argument, NULL, 't'},
+		{"namespace", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'},
+		{"limit", required_argument, NULL, 'l'},  CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const hdr[] = {"ID", "TYPE", "STATE", "NS", "ATTEMPTS", "AGE", "SUMMARY"};
+	static const enum col_align al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_LEFT,
+					    COL_RIGHT, COL_RIGHT, COL_LEFT};
+	struct job_filter f;
+	struct list_ctx l;
+	enum job_state st;
+	int64_t limit = -1;
+	int ch, r, code;
+
+	memset(&f, 0, sizeof(f));
+	f.state = -1;
+	while ((ch = cli_getopt(c, argc, argv, ":hqvs:t:n:b:l:", opts, list_usage)) != -1) {
+		switch (ch) {
+		case 's':
+			if (job_state_parse(optarg, &st) < 0)
+				return cli_usage_fail("list", "list: invalid state '%s': queued, running, "
+						      "succeeded, failed or cancelled", optarg);
+			f.state = (int)st;
+			break;
+		case 't':
+			f.type = optarg;
+			break;
+		case 'n':
+			f.namespace = optarg;
+			break;
+		case 'b':
+			f.batch = optarg;
+			break;
+		case 'l':
+			if ((code = cli_parse_int("--limit", optarg, 0, INT64_MAX - 1, &limit)) != 0)
+				return code;
+			break;
+		default:
+			return cli_getopt_exit(ch);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_fail("list", "list: unexpected argument '%s'", argv[optind]);
+	if ((code = cli_open_store(c, 1)) != 0)
+		return code;
+
+	memset(&l, 0, sizeof(l));
+	l.c = c;
+	l.now = time_now_ms();
+	l.limit = limit >= 0 ? limit : c->json ? 0 : 100;
+	/* one more than shown tells whether the list was cut */
+	f.limit = l.limit > 0 ? l.limit + 1 : 0;
+	table_init(&l.t, 7, hdr, al);
+	if (c->json)
+		fputs("[", stdout);
+	r = store_list(c->st, &f, list_row, &l);
+	if (r < 0) {
+		code = cli_store_fail(c, r, "cannot list jobs");
+		goto out;
+	}
+	if (l.err == 0 && c->json)
+		fputs("]\n", stdout);
+	else if (l.err == 0 && l.shown == 0)
+		printf("no jobs\n");
+	else if (l.err == 0)
+		l.err = table_print(&l.t, stdout);
+	if (l.err < 0) {
+		code = cli_fail(EX_OSERR, "out of memory");
+		goto out;
+	}
+	if (l.more && !c->json && !c->quiet)
+		fprintf(stderr, "jobq: showing the first %" PRId64 " jobs; --limit N or --limit 0 for "
+			"more\n", l.limit);
+	code = 0;
+out:
+	table_release(&l.t);
+	return code;
+}
+
+/* ---- show ---- */
+
+static const char show_usage[] =
+	"usage: jobq show ID [--json]\n"
+	"\n"
+	"Every field of job ID as 'key: value' lines, or with --json one object whose keys are the\n"
+	"data model's: id type namespace payload state priority run_at attempts max_attempts timeout\n"
+	"resources unique_key batch result error exit_code created_at started_at finished_at\n"
+	"orphans_reaped worker_pid pgid lease_until token (and cancel_requested). Times are RFC 3339\n"
+	"UTC strings or null; payload, and result when it is JSON, are embedded as JSON values.\n"
+	"\n"
+	"Exit: 0; 1 no such job; 64 usage; 66 no database.\n";
+
+int
+cmd_show(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	struct job j;
+	int64_t id;
+	int ch, r, code;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, show_usage)) != -1)
+		return cli_getopt_exit(ch);
+	if (optind >= argc)
+		return cli_usage_fail("show", "show: missing job ID");
+	if (optind + 1 < argc)
+		return cli_usage_fail("show", "show: one job ID at a time ('%s' is one too many)",
+				      argv[optind + 1]);
+	if ((code = cli_parse_id(argv[optind], &id)) != 0)
+		return code;
+	if ((code = cli_open_store(c, 1)) != 0)
+		return code;
+	memset(&j, 0, sizeof(j));
+	if ((r = store_get(c->st, id, &j)) == -ESRCH)
+		return cli_fail(1, "job %" PRId64 ": not found", id);
+	if (r < 0)
+		return cli_store_fail(c, r, "cannot read the job");
+	if (c->json) {
+		cJSON *o = job_to_json(&j);
+
+		if (o == NULL || json_print(o) < 0)
+			code = cli_fail(EX_OSERR, "out of memory");
+		cJSON_Delete(o);
+	} else {
+		job_print_human(&j, stdout);
+	}
+	job_release(&j);
+	return code;
+}

@@ -1,0 +1,259 @@
+/* Helpers shared by the subcommands: config and store opening, errors, option parsing. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "exitcode.h"
+
+int
+cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("jobq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_usage_fail(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("jobq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd != NULL)
+		fprintf(stderr, "\nTry 'jobq %s --help' for more information.\n", cmd);
+	else
+		fputs("\nTry 'jobq --help' for more information.\n", stderr);
+	return EX_USAGE;
+}
+
+int
+cli_load_config(struct cli *c)
+{
+	char err[512];
+	int r;
+
+	if (c->cfg_loaded)
+		return 0;
+	r = config_locate(c->config_arg, c->db_path, c->config_path, sizeof(c->config_path));
+	if (r < 0)
+		return cli_fail(EX_CONFIG, "config: path too long");
+	if (r == 0) {
+		config_init_default(&c->cfg);
+	} else if ((r = config_load(c->config_path, &c->cfg, err, sizeof(err))) < 0) {
+		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, err);
+	}
+	c->cfg_loaded = 1;
+	return 0;
+}
+
+/* The exit code of a failed store_open: the store's mapping, but whatever is not a lock (75),
+ * a full or failing disk or a refused write (74) or a newer schema (69) means "cannot open"
+ * (66). */
+static int
+open_code(int r)
+{
+	int code = exitcode_from_errno(r);
+
+	if (code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE)
+		return code;
+	return EX_NOINPUT;
+}
+
+int
+cli_open_store(struct cli *c, int readonly)
+{
+	struct store_opts o;
+	struct stat sb;
+	char err[512] = "";
+	int r;
+
+	if (c->st != NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.create = !readonly;
+	o.synchronous_full = c->cfg_loaded ? c->cfg.synchronous_full : 0;
+	/* Commands that only look or change existing jobs never create a database. */
+	if (readonly && stat(c->db_path, &sb) < 0 && errno == ENOENT)
+		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_path);
+	if ((r = store_open(c->db_path, &o, &c->st, err, sizeof(err))) < 0) {
+		c->st = NULL;
+		if (r == -ENOENT && readonly)
+			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
+					c->db_path);
+		return cli_fail(open_code(r), "cannot open database '%s': %s", c->db_path,
+				err[0] != '\0' ? err : strerror(-r));
+	}
+	return 0;
+}
+
+int
+cli_store_fail(struct cli *c, int r, const char *what)
+{
+	const char *msg = c->st != NULL ? store_errmsg(c->st) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = strerror(r < 0 ? -r : r);
+	return cli_fail(exitcode_from_errno(r), "%s: %s", what, msg);
+}
+
+/* The option that getopt_long just refused, as the user wrote it ("--name" or "-n"). */
+static void
+bad_option(char **argv, char *buf, size_t len)
+{
+	const char *arg = optind > 1 ? argv[optind - 1] : "";
+
+	if (strncmp(arg, "--", 2) == 0) {
+		strlcpy(buf, arg, len);
+		buf[strcspn(buf, "=")] = '\0';
+	} else {
+		snprintf(buf, len, "-%c", optopt > 0 && optopt < 128 ? optopt : '?');
+	}
+}
+
+int
+cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
+	   const struct option *longopts, const char *usage)
+{
+	char name[64];
+	int ch;
+
+	opterr = 0;
+	for (;;) {
+		ch = getopt_long(argc, argv, shortopts, longopts, NULL);
+		switch (ch) {
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OPT_HELP;
+		case 'q':
+			c->quiet = 1;
+			continue;
+		case 'v':
+			c->verbose = 1;
+			continue;
+		case CLI_OPT_JSON:
+			c->json = 1;
+			continue;
+		case ':':
+			bad_option(argv, name, sizeof(name));
+			cli_usage_fail(argv[0], "%s: option '%s' needs a value", argv[0], name);
+			return CLI_OPT_ERR;
+		case '?':
+			bad_option(argv, name, sizeof(name));
+			cli_usage_fail(argv[0], "%s: unknown option '%s'", argv[0], name);
+			return CLI_OPT_ERR;
+		default:
+			return ch;
+		}
+	}
+}
+
+int
+cli_getopt_exit(int ch)
+{
+	return ch == CLI_OPT_HELP ? CLI_EXIT_HELP : EX_USAGE;
+}
+
+int
+cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max || s[0] == ' ' ||
+	    s[0] == '+')
+		return cli_fail(EX_USAGE, "invalid value '%s' for %s: must be an integer from %lld to %lld",
+				s, opt, (long long)min, (long long)max);
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_duration(const char *opt, const char *s, int64_t *out_ms)
+{
+	if (duration_parse(s, out_ms) < 0)
+		return cli_fail(EX_USAGE, "invalid duration '%s' for %s (examples: 500ms, 10s, 5m, 2h, 1d)",
+				s, opt);
+	return 0;
+}
+
+int
+cli_parse_time(const char *opt, const char *s, int64_t *out_ms)
+{
+	if (time_parse_when(s, out_ms) < 0)
+		return cli_fail(EX_USAGE,
+				"invalid time '%s' for %s (RFC 3339 with an offset, or @UNIXSECONDS)",
+				s, opt);
+	return 0;
+}
+
+int
+cli_parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
+		return cli_fail(EX_USAGE, "invalid job id '%s': must be a positive integer", s);
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_ids(int argc, char **argv, int from, int64_t **ids, size_t *nids)
+{
+	int64_t *v;
+	int r;
+
+	*ids = NULL;
+	*nids = 0;
+	if (from >= argc)
+		return 0;
+	if ((v = reallocarray(NULL, (size_t)(argc - from), sizeof(*v))) == NULL)
+		return cli_fail(EX_SOFTWARE, "out of memory");
+	for (int i = from; i < argc; i++) {
+		if ((r = cli_parse_id(argv[i], &v[i - from])) != 0) {
+			free(v);
+			return r;
+		}
+	}
+	*ids = v;
+	*nids = (size_t)(argc - from);
+	return 0;
+}
+
+int
+cli_finish_output(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		int e = errno;
+
+		if (e == EPIPE)
+			return code;
+		fprintf(stderr, "jobq: cannot write output: %s\n", strerror(e));
+		return code != 0 ? code : EX_IOERR;
+	}
+	return code;
+}

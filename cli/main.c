@@ -1,0 +1,168 @@
+/* jobq: global options, then one subcommand. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "log.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	int self_exe; /* needs c->self_exe */
+};
+
+static const struct command commands[] = {
+	{"enqueue", cmd_enqueue, 0},     {"supervise", cmd_supervise, 1}, {"status", cmd_status, 0},
+	{"list", cmd_list, 0},           {"show", cmd_show, 0},           {"cancel", cmd_cancel, 0},
+	{"retry", cmd_retry, 0},         {"wait", cmd_wait, 0},           {"pause", cmd_pause, 0},
+	{"resume", cmd_resume, 0},       {"prune", cmd_prune, 0},         {"claim", cmd_claim, 0},
+	{"heartbeat", cmd_heartbeat, 0}, {"complete", cmd_complete, 0},   {"fail", cmd_fail, 0},
+	{"worker", cmd_worker, 1}, /* hidden: a supervised worker */
+};
+
+static const char usage[] =
+	"usage: jobq [--db PATH] [--config PATH] [--json] [-q] [-v] COMMAND [ARGS...]\n"
+	"\n"
+	"A job queue in SQLite with a supervisor that runs jobs under a concurrency policy.\n"
+	"\n"
+	"Producers:\n"
+	"  enqueue TYPE [JSON]      add a job (JSON from the argument or stdin; --jsonl for many)\n"
+	"Running jobs:\n"
+	"  supervise                run the supervisor in the foreground (--workers N, --drain)\n"
+	"  claim                    external workers: claim one job under the policy\n"
+	"  heartbeat ID --token T   renew the lease of a claimed job\n"
+	"  complete ID --token T    finish a claimed job as succeeded\n"
+	"  fail ID --token T        finish a claimed attempt as failed (retried while attempts remain)\n"
+	"Operators:\n"
+	"  status                   supervisor, counts, pools, running jobs\n"
+	"  list                     jobs by state, type, namespace, batch\n"
+	"  show ID                  every field of one job\n"
+	"  wait ID...|--batch NAME  block until done (--progress)\n"
+	"  cancel ID...             cancel jobs (or --type/--namespace/--batch)\n"
+	"  retry ID...              put failed or cancelled jobs back in the queue\n"
+	"  pause TYPE|--all         stop claiming (or --resource TAG)\n"
+	"  resume TYPE|--all        claim again\n"
+	"  prune --older-than DUR   delete finished jobs\n"
+	"\n"
+	"Global options:\n"
+	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB)\n"
+	"  --config PATH    the configuration (default $JOBQ_CONFIG, else jobq.json beside the\n"
+	"                   database, else one job at a time)\n"
+	"  --json           machine-readable output (also accepted after the command)\n"
+	"  -q, --quiet      print only data and errors\n"
+	"  -v, --verbose    more detail\n"
+	"  -h, --help       this help; 'jobq COMMAND --help' for a command\n"
+	"  -V, --version    the version\n"
+	"\n"
+	"Exit codes: 0 ok, 1 a job failed or was not found, 64 usage, 65 bad data, 66 cannot open,\n"
+	"69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 78 configuration.\n";
+
+enum { OPT_DB = CLI_OPT_JSON + 1, OPT_CONFIG };
+
+/* Fill c->self_exe from /proc/self/exe. Returns 0 or an exit code. */
+static int
+find_self_exe(struct cli *c)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return cli_fail(EX_OSERR, "cannot find this program: /proc/self/exe: %s",
+				strerror(errno));
+	buf[n] = '\0';
+	if ((c->self_exe = strdup(buf)) == NULL)
+		return cli_fail(EX_OSERR, "out of memory");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, OPT_DB},
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"json", no_argument, NULL, CLI_OPT_JSON},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli c;
+	const char *db = getenv("JOBQ_DB");
+	const struct command *cmd = NULL;
+	int ch, code;
+
+	memset(&c, 0, sizeof(c));
+	c.prog = "jobq";
+	config_init_default(&c.cfg);
+	if (db == NULL || *db == '\0')
+		db = "jobq.db";
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:hqvV", opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_CONFIG:
+			c.config_arg = optarg;
+			break;
+		case CLI_OPT_JSON:
+			c.json = 1;
+			break;
+		case 'q':
+			c.quiet = 1;
+			break;
+		case 'v':
+			c.verbose = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return cli_finish_output(0);
+		case 'V':
+			printf("jobq %s\n", JOBQ_VERSION);
+			return cli_finish_output(0);
+		case ':':
+			return cli_usage_fail(NULL, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
+				return cli_usage_fail(NULL, "unknown option '-%c'", optopt);
+			return cli_usage_fail(NULL, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	}
+	if (cmd == NULL)
+		return cli_usage_fail(NULL, "unknown command '%s'", argv[optind]);
+	if (*db == '\0')
+		return cli_usage_fail(NULL, "--db: empty path");
+	if (strlcpy(c.db_path, db, sizeof(c.db_path)) >= sizeof(c.db_path))
+		return cli_usage_fail(NULL, "--db: path too long");
+	log_init(argv[0], c.verbose ? LOG_LVL_DEBUG : c.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
+	if (cmd->self_exe && (code = find_self_exe(&c)) != 0)
+		return code;
+
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: a full re-initialisation for the subcommand's own options */
+	code = cmd->fn(&c, argc, argv);
+	if (code == CLI_EXIT_HELP)
+		code = 0;
+
+	store_close(c.st);
+	config_release(&c.cfg);
+	free(c.self_exe);
+	return cli_finish_output(code);
+}

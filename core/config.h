@@ -1,0 +1,130 @@
+/*
+ * The configuration file (JSON, read with cJSON): the concurrency policy, the job types and
+ * their handlers, and supervisor settings. See docs/configuration.md for every key.
+ */
+#ifndef JOBQ_CONFIG_H
+#define JOBQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_DEFAULT_MAX_ATTEMPTS 3
+#define CONFIG_DEFAULT_BACKOFF_BASE_MS 5000
+#define CONFIG_DEFAULT_BACKOFF_MAX_MS 3600000
+#define CONFIG_DEFAULT_LEASE_MS 300000
+#define CONFIG_DEFAULT_GRACE_MS 10000
+#define CONFIG_DEFAULT_OUTPUT_MAX (1024 * 1024)
+#define CONFIG_DEFAULT_STDERR_MAX (64 * 1024)
+#define CONFIG_DEFAULT_PAYLOAD_MAX (1024 * 1024)
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+/* One resource tag a job takes: a pool name and a number of units. */
+struct tag {
+	char name[NAME_TAG_MAX + 1];
+	int units;
+};
+
+/* A named limit: concurrency.types.NAME or concurrency.resources.NAME. */
+struct limit {
+	char *name;
+	int value;
+};
+
+enum handler_kind { HANDLER_NONE, HANDLER_EXEC, HANDLER_HTTP, HANDLER_BUILTIN };
+enum builtin_kind { BUILTIN_NOOP, BUILTIN_SLEEP };
+
+struct http_header {
+	char *name;
+	char *value; /* may hold ${ENV} references, expanded when the request is made */
+};
+
+struct http_spec {
+	char *url;           /* may hold {payload.KEY} placeholders, percent-encoded on use */
+	char *method;        /* "POST" by default */
+	struct http_header *headers;
+	size_t nheaders;
+	char *body;          /* JSON template text, or NULL: the payload is the body */
+	int64_t connect_timeout_ms; /* CONFIG_DEFAULT_CONNECT_TIMEOUT_MS unless set */
+	char *ca_bundle;     /* NULL: the system's */
+};
+
+struct type_config {
+	char *name;
+	enum handler_kind handler;
+	char **exec_argv;    /* NULL-terminated, for HANDLER_EXEC */
+	size_t exec_argc;
+	enum builtin_kind builtin;
+	struct http_spec http;
+	struct tag *resources; /* the type's own tags */
+	size_t nresources;
+	int singleton_namespace; /* "singleton": "namespace" */
+	int64_t timeout_ms;  /* 0: none */
+	int max_attempts;
+	int64_t backoff_base_ms;
+	int64_t backoff_max_ms;
+	int64_t priority;
+	char **env;          /* "KEY=VALUE", NULL-terminated or NULL */
+	size_t nenv;
+	char **env_remove;   /* names, NULL-terminated or NULL */
+	size_t nenv_remove;
+};
+
+struct config {
+	char *path;          /* the file it came from, NULL for the built-in default */
+	int global;          /* concurrency.global, default 1 */
+	struct limit *type_limits; /* concurrency.types */
+	size_t ntype_limits;
+	struct limit *pools;       /* concurrency.resources */
+	size_t npools;
+	struct type_config *types;
+	size_t ntypes;
+	int workers;         /* 0: derived from the policy */
+	int64_t grace_ms;    /* shutdown and cancel grace period */
+	int64_t lease_ms;    /* lease of a claimed job */
+	int synchronous_full; /* "durability": "full" */
+	size_t payload_max;  /* "payload_max" bytes */
+	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
+	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
+};
+
+/* Fill cfg with the built-in default: global 1, no types. */
+void config_init_default(struct config *cfg);
+
+/*
+ * Load and validate a config file into cfg (caller releases with config_release()).
+ * On error returns -errno (-ENOENT, -EISDIR, -EFBIG, -EINVAL for invalid content, -ENOMEM) and
+ * writes a one-line message into err naming the field path ("concurrency.types.enrich: must be
+ * a positive integer", "invalid JSON near line 3", "cannot read: No such file or directory");
+ * the message carries no file name: the caller adds "config 'PATH': ". Unknown and duplicate
+ * keys are errors. http header values are checked: every ${NAME} must be set in the
+ * environment now. cfg is left released (the built-in default) on error.
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Same, from NUL-terminated JSON text already in memory; name (may be NULL) becomes
+ * cfg->path. */
+int config_parse(const char *text, const char *name, struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Find the config file: explicit (--config) if non-NULL, else $JOBQ_CONFIG, else "jobq.json" in
+ * db_path's folder if it exists. Writes the path into out and returns 1, or returns 0 for
+ * "use the built-in default", or -ENAMETOOLONG.
+ */
+int config_locate(const char *explicit_path, const char *db_path, char *out, size_t len);
+
+/* Free what cfg holds and reset it to the built-in default; NULL and repeated calls are safe. */
+void config_release(struct config *cfg);
+
+/* Lookups; NULL / -1 when absent. */
+const struct type_config *config_type(const struct config *cfg, const char *type);
+int config_type_limit(const struct config *cfg, const char *type);  /* -1: no limit */
+int config_pool(const struct config *cfg, const char *tag);         /* -1: no such pool */
+
+/* Number of worker processes: cfg->workers if set, else the largest concurrency the policy
+ * allows (global), capped by online CPUs * 4 and memory / 64 MiB, at least 1. */
+int config_worker_count(const struct config *cfg);
+
+#endif

@@ -1,0 +1,38 @@
+/* Exit codes: the one table from negative errno values to sysexits.h codes. */
+#include <errno.h>
+
+#include "exitcode.h"
+
+int
+exitcode_from_errno(int neg_errno)
+{
+	int e = neg_errno < 0 ? -neg_errno : neg_errno;
+
+	if (neg_errno == 0)
+		return JOBQ_EX_OK;
+	switch (e) {
+	case ESRCH:
+		return JOBQ_EX_FAILED;
+	case EINVAL:
+	case EBADMSG:
+	case EMSGSIZE:
+	case EILSEQ:
+		return EX_DATAERR;
+	case ENOENT:
+		return EX_NOINPUT;
+	case EBUSY:
+	case EAGAIN:
+	case ESTALE:
+	case EEXIST:
+		return EX_TEMPFAIL;
+	case ENOSPC:
+	case EIO:
+	case EROFS:
+	case EACCES:
+		return EX_IOERR;
+	case ENOTSUP:
+		return EX_UNAVAILABLE;
+	default:
+		return EX_SOFTWARE;
+	}
+}

@@ -1,0 +1,17 @@
+/* Exit codes (sysexits.h) and the mapping from negative errno values. */
+#ifndef JOBQ_EXITCODE_H
+#define JOBQ_EXITCODE_H
+
+#include <sysexits.h>
+
+#define JOBQ_EX_OK 0
+#define JOBQ_EX_FAILED 1 /* a job failed, not found, partly done */
+
+/*
+ * Map a negative errno returned by core/ or queue/ to the documented exit code:
+ * -EINVAL/-EBADMSG/-EMSGSIZE/-EILSEQ 65, -ENOENT (file) 66, -EBUSY/-EAGAIN/-ESTALE/-EEXIST 75,
+ * -ENOSPC/-EIO/-EROFS/-EACCES 74, -ENOTSUP 69, -ESRCH (no such job) 1, anything else 70.
+ */
+int exitcode_from_errno(int neg_errno);
+
+#endif

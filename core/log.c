@@ -1,0 +1,126 @@
+/* Logging to stderr, one write(2) per line so lines of concurrent processes do not mix. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+
+static char log_prog[32] = "jobq";
+static enum log_level log_level = LOG_LVL_INFO;
+static int64_t log_job;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void
+log_init(const char *prog, enum log_level level)
+{
+	const char *env = getenv("JOBQ_LOG_LEVEL");
+	enum log_level from_env;
+
+	if (prog != NULL && *prog != '\0') {
+		const char *base = strrchr(prog, '/');
+
+		strlcpy(log_prog, base != NULL ? base + 1 : prog, sizeof(log_prog));
+	}
+	log_level = level;
+	/* The environment wins, so an operator can raise the level without new flags. */
+	if (env != NULL && *env != '\0' && log_level_parse(env, &from_env) == 0)
+		log_level = from_env;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	if (s == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	if (strcmp(s, "warning") == 0) {
+		*out = LOG_LVL_WARN;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void
+log_set_job(int64_t job_id)
+{
+	log_job = job_id;
+}
+
+static void
+log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	char line[2048];
+	size_t off;
+	int w;
+
+	if (level > log_level)
+		return;
+	if (log_job > 0)
+		w = snprintf(line, sizeof(line), "%s[%ld]: %s: job %lld: ", log_prog,
+		             (long)getpid(), level_names[level], (long long)log_job);
+	else
+		w = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog, (long)getpid(),
+		             level_names[level]);
+	if (w < 0)
+		return;
+	off = (size_t)w;
+	w = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+	if (w < 0)
+		return;
+	off += (size_t)w;
+	if (off >= sizeof(line) - 1)
+		off = sizeof(line) - 2; /* truncated: keep room for the newline */
+	if (errnum != 0) {
+		w = snprintf(line + off, sizeof(line) - off, ": %s", strerror(errnum));
+		if (w > 0)
+			off += (size_t)w;
+		if (off >= sizeof(line) - 1)
+			off = sizeof(line) - 2;
+	}
+	line[off++] = '\n';
+	for (size_t done = 0; done < off;) {
+		ssize_t n = write(STDERR_FILENO, line + done, off - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+}
+
+#define LOG_FN(fn, level, with_errno)                                                              \
+	void fn(const char *fmt, ...)                                                              \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+                                                                                                   \
+		va_start(ap, fmt);                                                                 \
+		log_vwrite(level, (with_errno) ? saved : 0, fmt, ap);                              \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
+	}
+
+LOG_FN(log_error, LOG_LVL_ERROR, 1)
+LOG_FN(log_errorx, LOG_LVL_ERROR, 0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)

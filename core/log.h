@@ -1,0 +1,27 @@
+/* Logging to stderr: "jobq[PID]: LEVEL: job N: message". Library code never logs. */
+#ifndef JOBQ_LOG_H
+#define JOBQ_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* Set the program name shown (its basename) and the level. $JOBQ_LOG_LEVEL, when it holds a
+ * valid level name, overrides level. Before log_init the name is "jobq" and the level info. */
+void log_init(const char *prog, enum log_level level);
+void log_set_level(enum log_level level);
+/* Parse "error", "warn" (or "warning"), "info", "debug"; returns 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+/* The job currently handled by this process, shown in every line; 0 for none. */
+void log_set_job(int64_t job_id);
+
+/* _warn and _error append ": strerror(errno)"; the x forms do not. Each line is written with
+ * one write(2) (cut at 2 KiB) so lines of concurrent processes do not mix; errno is preserved. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

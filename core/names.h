@@ -1,0 +1,36 @@
+/* Validation of type names, namespaces, resource tags; sanitising names for paths. */
+#ifndef JOBQ_NAMES_H
+#define JOBQ_NAMES_H
+
+#include <stddef.h>
+
+#define NAME_TYPE_MAX 64
+#define NAME_NAMESPACE_MAX 256
+#define NAME_TAG_MAX 64
+
+/* Type: [a-z0-9][a-z0-9_-]{0,63}. Returns 1 if valid, 0 otherwise. */
+int name_type_valid(const char *s);
+
+/* Namespace: non-empty valid UTF-8, at most 256 bytes, no control characters. 1 valid, 0 not. */
+int name_namespace_valid(const char *s);
+
+/* Resource tag name: [a-z0-9][a-z0-9_.-]{0,63}. 1 valid, 0 not. */
+int name_tag_valid(const char *s);
+
+/*
+ * Parse a tag "name" or "name:N" (1 <= N <= 1000000). name is copied into name_out
+ * (NAME_TAG_MAX + 1 bytes). Returns 0, or -EINVAL.
+ */
+int tag_parse(const char *s, char *name_out, int *units_out);
+
+/*
+ * A path-safe slug of any string: [A-Za-z0-9_-] kept, other bytes as '_', at most 48 bytes,
+ * then '-' and 8 hex digits of a hash of the whole input (FNV-1a, 32 bits), so distinct names
+ * stay distinct and "..", "/", "" or 10 KB of input cannot escape a folder. A leading '-' is
+ * written '_' and an empty prefix is "_", so a slug never starts with '-' or '.'
+ * ("" -> "_-811c9dc5", "../.." -> "_____-ff09c962"). s NULL counts as "". out should hold 64
+ * bytes (58 are used); a shorter out is cut, still NUL-terminated.
+ */
+void name_slug(const char *s, char *out, size_t len);
+
+#endif

@@ -1,0 +1,334 @@
+/* Process utilities: identity by pid + start time, spawn in a process group, subreaping,
+ * killing a job's processes. See proc.h. */
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bsd/string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+#define ENVIRON_MAX (1024 * 1024)
+
+/* Fields after the command name of /proc/PID/stat: the name may hold spaces and ')' so parsing
+ * starts after the last ')'. Field 3 is the state, field 22 the start time. */
+static int
+read_stat(pid_t pid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n == 0 ? -ESRCH : -errno;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ')
+		return -EINVAL;
+	p += 2; /* field 3 */
+	*state = *p;
+	/* skip fields 3..21 (19 fields) to reach field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return -EINVAL;
+		p++;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p, &end, 10);
+	if (errno != 0 || end == p)
+		return -EINVAL;
+	*start = v;
+	return 0;
+}
+
+int
+proc_start_time(pid_t pid, uint64_t *out)
+{
+	char state;
+
+	if (pid <= 0)
+		return -ESRCH;
+	return read_stat(pid, &state, out);
+}
+
+int
+proc_alive(pid_t pid, uint64_t start)
+{
+	char state;
+	uint64_t st;
+
+	if (pid <= 0)
+		return 0;
+	if (read_stat(pid, &state, &st) < 0)
+		return 0;
+	if (state == 'Z' || state == 'X')
+		return 0;
+	return start == 0 || st == start;
+}
+
+/* Find argv0 in the PATH of envp (or of this process), before fork: the child only execve()s. */
+static int
+resolve_command(const char *argv0, char *const *envp, char *out, size_t len)
+{
+	const char *path = NULL;
+
+	if (strchr(argv0, '/') != NULL) {
+		if (strlcpy(out, argv0, len) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	if (argv0[0] == '\0')
+		return -ENOENT;
+	for (char *const *e = envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (path == NULL)
+		path = getenv("PATH");
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int last = -ENOENT;
+	for (const char *p = path;; p++) {
+		const char *colon = strchrnul(p, ':');
+		size_t dlen = (size_t)(colon - p);
+		int n = snprintf(out, len, "%.*s%s%s", (int)dlen, p, dlen ? "/" : "", argv0);
+		if (n > 0 && (size_t)n < len) {
+			if (access(out, X_OK) == 0) {
+				struct stat sb;
+				if (stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
+					return 0;
+			} else if (errno == EACCES) {
+				last = -EACCES;
+			}
+		}
+		if (*colon == '\0')
+			break;
+		p = colon;
+	}
+	return last;
+}
+
+static void
+close_from(int lowfd, int keep)
+{
+	/* Every fd but 0-2 and keep. close_range is in Linux 5.9+; fall back to a loop. */
+	if (keep >= lowfd) {
+		if (keep > lowfd && syscall(SYS_close_range, lowfd, keep - 1, 0) != 0)
+			for (int fd = lowfd; fd < keep; fd++)
+				close(fd);
+		lowfd = keep + 1;
+	}
+	if (syscall(SYS_close_range, lowfd, ~0U, 0) != 0)
+		for (int fd = lowfd; fd < 1024; fd++)
+			close(fd);
+}
+
+/* The child between fork and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn))
+child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
+{
+	int err;
+	sigset_t none;
+
+	if (setpgid(0, 0) != 0)
+		goto fail;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		goto fail;
+	if (getppid() != parent) { /* the parent died before prctl took effect */
+		errno = ESRCH;
+		goto fail;
+	}
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	int fds[3] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd};
+	int devnull = -1;
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] < 0) {
+			if (devnull < 0 && (devnull = open("/dev/null", O_RDWR)) < 0)
+				goto fail;
+			fds[i] = devnull;
+		}
+	}
+	/* Move the sources above 2 first so dup2 never clobbers one still needed. */
+	for (int i = 0; i < 3; i++)
+		if (fds[i] <= 2 && fds[i] != i && (fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+			goto fail;
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] == i) {
+			int fl = fcntl(i, F_GETFD);
+			if (fl >= 0)
+				fcntl(i, F_SETFD, fl & ~FD_CLOEXEC);
+		} else if (dup2(fds[i], i) < 0) {
+			goto fail;
+		}
+	}
+	close_from(3, errfd);
+	if (sp->cwd != NULL && chdir(sp->cwd) != 0)
+		goto fail;
+	execve(file, sp->argv, sp->envp);
+fail:
+	err = errno;
+	while (write(errfd, &err, sizeof(err)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+int
+proc_spawn(const struct proc_spawn *sp, pid_t *pid_out)
+{
+	char file[PATH_MAX];
+	int pfd[2], r, err;
+	pid_t pid, self = getpid();
+
+	if (sp->argv == NULL || sp->argv[0] == NULL)
+		return -EINVAL;
+	if ((r = resolve_command(sp->argv[0], sp->envp, file, sizeof(file))) < 0)
+		return r;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	if (pid == 0)
+		child(sp, file, self, pfd[1]);
+	close(pfd[1]);
+	/* Also set the group from the parent: whichever runs first, the group exists on return. */
+	setpgid(pid, pid);
+	ssize_t n;
+	while ((n = read(pfd[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		/* exec failed: the child has exited 127; reap it here so nobody counts an orphan */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -(err > 0 ? err : EIO);
+	}
+	*pid_out = pid;
+	return 0;
+}
+
+int
+proc_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -errno;
+}
+
+int
+proc_kill_group(pid_t pgid, uint64_t start, int sig)
+{
+	if (pgid <= 1)
+		return -EINVAL;
+	/* The leader may have exited while the group lives on: then its start time cannot be
+	 * checked, and only a group whose leader is gone and whose pgid is not reused can be
+	 * signalled safely. A recycled pid would be a new leader with another start time. */
+	if (start != 0) {
+		uint64_t st;
+		int r = proc_start_time(pgid, &st);
+		if (r == 0 && st != start)
+			return -ESRCH;
+	}
+	if (kill(-pgid, sig) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Does the NUL-separated environment block hold both entries? */
+static int
+environ_matches(const char *env, size_t len, const char *want_id, const char *want_db)
+{
+	int have_id = 0, have_db = 0;
+
+	for (size_t off = 0; off < len;) {
+		const char *e = env + off;
+		size_t elen = strnlen(e, len - off);
+		if (!have_id && strcmp(e, want_id) == 0)
+			have_id = 1;
+		else if (!have_db && strcmp(e, want_db) == 0)
+			have_db = 1;
+		off += elen + 1;
+	}
+	return have_id && have_db;
+}
+
+int
+proc_kill_by_job_env(int64_t job_id, const char *db, int sig)
+{
+	char want_id[64], *want_db = NULL;
+	DIR *d;
+	struct dirent *de;
+	int count = 0;
+	pid_t self = getpid();
+
+	snprintf(want_id, sizeof(want_id), "JOBQ_JOB_ID=%" PRId64, job_id);
+	if (asprintf(&want_db, "JOBQ_DB=%s", db) < 0)
+		return -ENOMEM;
+	if ((d = opendir("/proc")) == NULL) {
+		free(want_db);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end, path[64], *env = NULL;
+		size_t len;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 1 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+		if (file_read(path, ENVIRON_MAX, &env, &len) < 0)
+			continue;
+		if (environ_matches(env, len, want_id, want_db) && kill((pid_t)pid, sig) == 0)
+			count++;
+		free(env);
+	}
+	closedir(d);
+	free(want_db);
+	return count;
+}
+
+int
+proc_reap(void (*cb)(pid_t pid, int status, void *ctx), void *ctx)
+{
+	int status, n = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		n++;
+		if (cb != NULL)
+			cb(pid, status, ctx);
+	}
+	return n;
+}
+
+int
+proc_status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 128;
+}

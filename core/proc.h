@@ -1,0 +1,57 @@
+/*
+ * Process utilities: identity by pid + start time, spawning a handler in its own process group,
+ * child subreaping, killing a process group and the processes that carry a job's identity.
+ */
+#ifndef JOBQ_PROC_H
+#define JOBQ_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Start time of pid in clock ticks since boot (field 22 of /proc/PID/stat). Returns 0 or -errno
+ * (-ESRCH when there is no such process). */
+int proc_start_time(pid_t pid, uint64_t *out);
+
+/* 1 if pid exists and its start time equals start (start 0: any), 0 if not. Zombies count as
+ * gone. */
+int proc_alive(pid_t pid, uint64_t start);
+
+struct proc_spawn {
+	char *const *argv;   /* argv[0] is looked up in PATH if it holds no '/' */
+	char *const *envp;
+	int stdin_fd;        /* -1: /dev/null */
+	int stdout_fd;       /* -1: /dev/null */
+	int stderr_fd;       /* -1: /dev/null */
+	const char *cwd;     /* NULL: unchanged */
+};
+
+/*
+ * Fork and exec sp->argv in a new process group (pgid == pid) with PR_SET_PDEATHSIG SIGKILL,
+ * default signal dispositions, an empty mask and every other fd closed. Only async-signal-safe
+ * calls run in the child. Returns 0 with *pid_out set, or -errno: the exec failure of the child
+ * is reported through a close-on-exec pipe (e.g. -ENOENT for a missing command).
+ */
+int proc_spawn(const struct proc_spawn *sp, pid_t *pid_out);
+
+/* Become a child subreaper (PR_SET_CHILD_SUBREAPER). Returns 0 or -errno. */
+int proc_subreaper(void);
+
+/* Send sig to the process group pgid if its leader's start time still matches start (0: don't
+ * check). Returns 0, -ESRCH if gone or recycled, -errno. */
+int proc_kill_group(pid_t pgid, uint64_t start, int sig);
+
+/*
+ * Signal every process (other than the caller) whose environment holds JOBQ_JOB_ID=job_id and
+ * JOBQ_DB=db: the processes a job left behind, even those that left its process group.
+ * Returns the number signalled (>= 0) or -errno.
+ */
+int proc_kill_by_job_env(int64_t job_id, const char *db, int sig);
+
+/* Reap every exited child without blocking; calls cb for each (status as from waitpid).
+ * Returns the number reaped. */
+int proc_reap(void (*cb)(pid_t pid, int status, void *ctx), void *ctx);
+
+/* waitpid status to an exit code: exit status, or 128 + signal. */
+int proc_status_code(int status);
+
+#endif

@@ -1,0 +1,569 @@
+/*
+ * The end of an attempt and everything that moves jobs between states after enqueue: finish
+ * (with retries, backoff and jitter), heartbeat, cancel, retry, prune, pauses and recovery.
+ * Every change to a running job is fenced by its token: a stale owner cannot finish a job, nor
+ * give back the capacity it holds, once recovery requeued it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "duration.h"
+#include "internal.h"
+#include "names.h"
+
+/* Chunk of rows one prune statement deletes (see PRUNE in sql.h). */
+#define PRUNE_CHUNK 10000
+
+static const char *const pause_kinds[] = {[PAUSE_ALL] = "all", [PAUSE_TYPE] = "type",
+                                          [PAUSE_RESOURCE] = "resource"};
+
+/* Why a fenced change to job id matched no row: -ESRCH (no such job) or -ESTALE. */
+static int
+fence_error(struct store *st, int64_t id, const char *what)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_JOB_FENCE);
+	char state[16] = "";
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		strlcpy(state, (const char *)sqlite3_column_text(stmt, 0), sizeof(state));
+	stmt_done(st, stmt);
+	if (rc == SQLITE_DONE)
+		return store_failx(st, -ESRCH, "%s job %lld: no such job", what, (long long)id);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, rc, what);
+	return store_failx(st, -ESTALE,
+	                   "%s job %lld: its fencing token is not current (the job is %s; it was "
+	                   "recovered or claimed again)",
+	                   what, (long long)id, state);
+}
+
+int64_t
+store_backoff_ms(const struct config *cfg, const char *type, int64_t attempts)
+{
+	const struct type_config *tc = type != NULL ? config_type(cfg, type) : NULL;
+	int64_t base = tc != NULL ? tc->backoff_base_ms : CONFIG_DEFAULT_BACKOFF_BASE_MS;
+	int64_t max = tc != NULL ? tc->backoff_max_ms : CONFIG_DEFAULT_BACKOFF_MAX_MS;
+	int64_t b = base, half;
+
+	if (max < base)
+		max = base;
+	for (int64_t i = 1; i < attempts && b < max; i++)
+		b = b > max / 2 ? max : b * 2;
+	if (b > max)
+		b = max;
+	half = b / 2;
+	if (half > UINT32_MAX - 1)
+		half = UINT32_MAX - 1;
+	return b - half + (half > 0 ? (int64_t)arc4random_uniform((uint32_t)half + 1) : 0);
+}
+
+/* Mark a running job finished (succeeded, failed or cancelled). */
+static int
+finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
+	   const struct job_outcome *o, const char *error, int64_t now)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_FINISH);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, token);
+	bind_text(stmt, 3, job_state_name(state));
+	bind_text(stmt, 4, o != NULL ? o->result : NULL);
+	bind_text(stmt, 5, error);
+	if (o != NULL && o->has_exit_code)
+		sqlite3_bind_int(stmt, 6, o->exit_code);
+	sqlite3_bind_int64(stmt, 7, o != NULL ? o->orphans_reaped : 0);
+	sqlite3_bind_int64(stmt, 8, now);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "cannot finish a job in");
+	return sqlite3_changes(st->db) > 0 ? (int)state : fence_error(st, id, "cannot finish");
+}
+
+/* Put a running job back in the queue. */
+static int
+requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
+	    const struct job_outcome *o, const char *error)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_REQUEUE);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, token);
+	sqlite3_bind_int64(stmt, 3, attempts);
+	sqlite3_bind_int64(stmt, 4, run_at);
+	bind_text(stmt, 5, o != NULL ? o->result : NULL);
+	bind_text(stmt, 6, error);
+	if (o != NULL && o->has_exit_code)
+		sqlite3_bind_int(stmt, 7, o->exit_code);
+	sqlite3_bind_int64(stmt, 8, o != NULL ? o->orphans_reaped : 0);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "cannot finish a job in");
+	return sqlite3_changes(st->db) > 0 ? (int)JOB_QUEUED : fence_error(st, id, "cannot finish");
+}
+
+int
+finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t token,
+	     const struct job_outcome *o, int64_t now)
+{
+	sqlite3_stmt *stmt;
+	int64_t attempts, max_attempts, delay;
+	int rc, cancel_requested;
+	char *type = NULL;
+	int r;
+
+	if (o->succeeded)
+		return finish_row(st, id, token, JOB_SUCCEEDED, o, o->error, now);
+	if (o->cancelled)
+		return finish_row(st, id, token, JOB_CANCELLED, o, o->error, now);
+	/* A failed attempt: what happens next depends on the attempts made. */
+	if ((stmt = stmt_get(st, SQL_JOB_FENCE)) == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(stmt, 0), "running") != 0 ||
+	    sqlite3_column_int64(stmt, 1) != token) {
+		stmt_done(st, stmt);
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? fence_error(st, id, "cannot finish")
+		                                             : store_fail(st, rc, "cannot finish a job in");
+	}
+	attempts = sqlite3_column_int64(stmt, 2);
+	max_attempts = sqlite3_column_int64(stmt, 3);
+	cancel_requested = sqlite3_column_int(stmt, 4);
+	type = strdup((const char *)sqlite3_column_text(stmt, 5));
+	stmt_done(st, stmt);
+	if (type == NULL)
+		return store_failx(st, -ENOMEM, "cannot finish job %lld: out of memory",
+		                   (long long)id);
+	delay = store_backoff_ms(cfg, type, attempts);
+	if (o->retry_after_ms > delay)
+		delay = o->retry_after_ms;
+	if (cancel_requested)
+		r = finish_row(st, id, token, JOB_CANCELLED, o, o->error, now);
+	else if (o->temporary)
+		r = requeue_row(st, id, token, attempts > 0 ? attempts - 1 : 0, now + delay, o,
+		                o->error);
+	else if (o->no_retry || attempts >= max_attempts)
+		r = finish_row(st, id, token, JOB_FAILED, o, o->error, now);
+	else
+		r = requeue_row(st, id, token, attempts, now + delay, o, o->error);
+	free(type);
+	return r;
+}
+
+int
+store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t token,
+	     const struct job_outcome *o)
+{
+	int r;
+
+	/* Success and cancel are one fenced UPDATE: their own transaction. */
+	if (o->succeeded || o->cancelled)
+		return finish_in_tx(st, cfg, id, token, o, time_now_ms());
+	if ((r = tx_begin(st, "cannot finish a job in")) < 0)
+		return r;
+	if ((r = finish_in_tx(st, cfg, id, token, o, time_now_ms())) >= 0) {
+		int c = tx_commit(st, "cannot finish a job in");
+
+		r = c < 0 ? c : r;
+	}
+	if (r < 0)
+		tx_rollback(st);
+	return r;
+}
+
+int
+store_finish_and_claim(struct store *st, const struct config *cfg, int64_t id, int64_t token,
+		       const struct job_outcome *o, const struct claim_req *req, struct job *out,
+		       int64_t *next_run_at)
+{
+	int64_t now = req->now > 0 ? req->now : time_now_ms();
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = tx_begin(st, "cannot finish a job in")) < 0)
+		return r;
+	if ((r = finish_in_tx(st, cfg, id, token, o, now)) >= 0)
+		r = claim_in_tx(st, cfg, req, out, next_run_at);
+	if (r >= 0) {
+		int c = tx_commit(st, "cannot claim from");
+
+		if (c < 0) {
+			if (r == 1)
+				job_release(out);
+			r = c;
+		}
+	}
+	if (r < 0)
+		tx_rollback(st);
+	return r;
+}
+
+int
+store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
+		int *cancel_requested)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_HEARTBEAT);
+	int rc, cancel = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, token);
+	sqlite3_bind_int64(stmt, 3, time_now_ms() + (lease_ms > 0 ? lease_ms
+	                                                           : CONFIG_DEFAULT_LEASE_MS));
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		cancel = sqlite3_column_int(stmt, 0) != 0;
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_ROW;
+	}
+	stmt_done(st, stmt);
+	if (rc == SQLITE_DONE)
+		return fence_error(st, id, "cannot renew the lease of");
+	if (rc != SQLITE_ROW)
+		return store_fail(st, rc, "cannot renew a lease in");
+	if (cancel_requested != NULL)
+		*cancel_requested = cancel;
+	return 0;
+}
+
+int
+store_set_pgid(struct store *st, int64_t id, int64_t token, pid_t pgid, uint64_t pgid_start)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_SET_PGID);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, token);
+	bind_int_or_null(stmt, 3, pgid);
+	bind_int_or_null(stmt, 4, (int64_t)pgid_start);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "cannot update a job in");
+	return sqlite3_changes(st->db) > 0 ? 0 : fence_error(st, id, "cannot update");
+}
+
+/* Filters */
+
+enum filter_kind
+filter_kind(const struct job_filter *f)
+{
+	if (f != NULL && f->nids > 0)
+		return FILTER_ID;
+	return f != NULL && f->batch != NULL ? FILTER_BATCH : FILTER_ALL;
+}
+
+void
+filter_bind(sqlite3_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time)
+{
+	bind_text(stmt, 1, f != NULL ? f->type : NULL);
+	bind_text(stmt, 2, f != NULL ? f->namespace : NULL);
+	bind_text(stmt, 3, f != NULL ? f->batch : NULL);
+	bind_int_or_null(stmt, 4, id);
+	if (f != NULL && f->state >= 0 && f->state < JOB_NSTATES)
+		bind_text(stmt, 5, job_state_name((enum job_state)f->state));
+	else
+		sqlite3_bind_null(stmt, 5);
+	sqlite3_bind_int64(stmt, 6, f != NULL && f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_int64(stmt, 7, time);
+}
+
+/* Run the variant of a filtered change that fits f (once, or once per id); returns the number
+ * of rows changed. */
+static int64_t
+filtered_change(struct store *st, const enum sql_id ids[3], const struct job_filter *f,
+		int64_t time, const char *what, int *err)
+{
+	enum filter_kind k = filter_kind(f);
+	size_t n = k == FILTER_ID ? f->nids : 1;
+	int64_t changed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *stmt = stmt_get(st, ids[k]);
+		int rc;
+
+		if (stmt == NULL) {
+			*err = st->errnum;
+			return 0;
+		}
+		filter_bind(stmt, f, k == FILTER_ID ? f->ids[i] : 0, time);
+		rc = sqlite3_step(stmt);
+		stmt_done(st, stmt);
+		if (rc != SQLITE_DONE) {
+			*err = store_fail(st, rc, what);
+			return 0;
+		}
+		changed += sqlite3_changes(st->db);
+	}
+	*err = 0;
+	return changed;
+}
+
+static int
+clamp_count(int64_t n)
+{
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int
+store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out)
+{
+	static const enum sql_id queued[3] = {SQL_CANCEL_QUEUED_ID, SQL_CANCEL_QUEUED_BATCH,
+	                                      SQL_CANCEL_QUEUED_ALL};
+	static const enum sql_id running[3] = {SQL_CANCEL_RUNNING_ID, SQL_CANCEL_RUNNING_BATCH,
+	                                       SQL_CANCEL_RUNNING_ALL};
+	int64_t nq, nr = 0;
+	int r;
+
+	if ((r = tx_begin(st, "cannot cancel jobs in")) < 0)
+		return r;
+	nq = filtered_change(st, queued, f, time_now_ms(), "cannot cancel jobs in", &r);
+	if (r == 0)
+		nr = filtered_change(st, running, f, 0, "cannot cancel jobs in", &r);
+	if (r == 0)
+		r = tx_commit(st, "cannot cancel jobs in");
+	if (r < 0) {
+		tx_rollback(st);
+		return r;
+	}
+	if (running_out != NULL)
+		*running_out = nr;
+	return clamp_count(nq + nr);
+}
+
+int
+store_cancel_running_now(struct store *st, int64_t id)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_CANCEL_RUNNING_NOW);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, time_now_ms());
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "cannot cancel a job in");
+	if (sqlite3_changes(st->db) > 0)
+		return 0;
+	rc = fence_error(st, id, "cannot cancel");
+	if (rc == -ESTALE)
+		return store_failx(st, -EEXIST, "cannot cancel job %lld: it is not running",
+		                   (long long)id);
+	return rc;
+}
+
+int
+store_retry(struct store *st, const struct job_filter *f)
+{
+	static const enum sql_id ids[3] = {SQL_RETRY_ID, SQL_RETRY_BATCH, SQL_RETRY_ALL};
+	int64_t n;
+	int r;
+
+	if ((r = tx_begin(st, "cannot retry jobs in")) < 0)
+		return r;
+	n = filtered_change(st, ids, f, time_now_ms(), "cannot retry jobs in", &r);
+	if (r == 0)
+		r = tx_commit(st, "cannot retry jobs in");
+	if (r < 0) {
+		tx_rollback(st);
+		return r;
+	}
+	return clamp_count(n);
+}
+
+int
+store_prune(struct store *st, const struct job_filter *f)
+{
+	static const enum sql_id ids[3] = {SQL_PRUNE_ID, SQL_PRUNE_ALL, SQL_PRUNE_ALL};
+	int64_t total = 0, n;
+	int r;
+
+	if (f == NULL || f->finished_before <= 0)
+		return store_failx(st, -EINVAL, "prune needs a time before which jobs finished");
+	/* Each statement is its own transaction of at most PRUNE_CHUNK rows (per id: one). */
+	do {
+		n = filtered_change(st, ids, f, f->finished_before, "cannot prune jobs in", &r);
+		if (r < 0)
+			return r;
+		total += n;
+	} while (filter_kind(f) != FILTER_ID && n == PRUNE_CHUNK);
+	return clamp_count(total);
+}
+
+/* Pauses */
+
+int
+store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
+	    const char *reason)
+{
+	sqlite3_stmt *stmt;
+	char buf[64];
+	int rc, r;
+
+	if ((unsigned)kind > PAUSE_RESOURCE)
+		return store_failx(st, -EINVAL, "invalid pause kind");
+	if (kind == PAUSE_ALL)
+		name = "";
+	else if (kind == PAUSE_TYPE ? !name_type_valid(name) : !name_tag_valid(name))
+		return store_failx(st, -EINVAL, "invalid %s name '%s'",
+		                   kind == PAUSE_TYPE ? "type" : "resource",
+		                   shown(name, buf, sizeof(buf)));
+	if ((r = tx_begin(st, "cannot pause in")) < 0)
+		return r;
+	if ((stmt = stmt_get(st, SQL_PAUSES_EXPIRE)) == NULL) {
+		r = st->errnum;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, time_now_ms());
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc != SQLITE_DONE) {
+		r = store_fail(st, rc, "cannot pause in");
+		goto out;
+	}
+	if ((stmt = stmt_get(st, SQL_PAUSE)) == NULL) {
+		r = st->errnum;
+		goto out;
+	}
+	bind_text(stmt, 1, pause_kinds[kind]);
+	bind_text(stmt, 2, name);
+	bind_int_or_null(stmt, 3, until);
+	bind_text(stmt, 4, reason);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	r = rc == SQLITE_DONE ? tx_commit(st, "cannot pause in") : store_fail(st, rc, "cannot pause in");
+out:
+	if (r < 0)
+		tx_rollback(st);
+	return r;
+}
+
+int
+store_resume(struct store *st, enum pause_kind kind, const char *name)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_RESUME);
+	int in_force = 0, rc;
+
+	if ((unsigned)kind > PAUSE_RESOURCE)
+		return store_failx(st, -EINVAL, "invalid pause kind");
+	if (stmt == NULL)
+		return st->errnum;
+	bind_text(stmt, 1, pause_kinds[kind]);
+	bind_text(stmt, 2, kind == PAUSE_ALL || name == NULL ? "" : name);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_type(stmt, 0) == SQLITE_NULL ||
+		    sqlite3_column_int64(stmt, 0) > time_now_ms())
+			in_force = 1;
+	}
+	stmt_done(st, stmt);
+	return rc == SQLITE_DONE ? in_force : store_fail(st, rc, "cannot resume in");
+}
+
+/* Recovery */
+
+struct jobs {
+	struct job *v;
+	size_t n, cap;
+};
+
+static void
+jobs_free(struct jobs *js)
+{
+	for (size_t i = 0; i < js->n; i++)
+		job_release(&js->v[i]);
+	free(js->v);
+}
+
+static int
+running_jobs(struct store *st, struct jobs *js)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_RUNNING_JOBS);
+	int rc, r = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (js->n == js->cap) {
+			size_t cap = js->cap > 0 ? js->cap * 2 : 16;
+			struct job *v = reallocarray(js->v, cap, sizeof(*v));
+
+			if (v == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			js->v = v;
+			js->cap = cap;
+		}
+		if ((r = job_from_row(stmt, &js->v[js->n])) < 0)
+			break;
+		js->n++;
+	}
+	stmt_done(st, stmt);
+	if (r < 0)
+		return store_failx(st, r, "cannot recover jobs in '%s': out of memory", st->path);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot recover jobs in");
+}
+
+int
+store_recover(struct store *st, const struct config *cfg, int64_t now,
+	      int (*owner_alive)(const struct job *job, void *ctx),
+	      void (*on_lost)(const struct job *job, void *ctx), void *ctx)
+{
+	static const struct job_outcome lost = {.error = "worker lost"};
+	struct jobs js = {NULL, 0, 0};
+	int count = 0, r;
+
+	(void)cfg;
+	if (now <= 0)
+		now = time_now_ms();
+	if ((r = tx_begin(st, "cannot recover jobs in")) < 0)
+		return r;
+	if ((r = running_jobs(st, &js)) < 0)
+		goto out;
+	for (size_t i = 0; i < js.n && r >= 0; i++) {
+		const struct job *j = &js.v[i];
+		int expired = j->lease_until > 0 && j->lease_until < now;
+
+		if (!expired && (owner_alive == NULL || j->worker_pid <= 0 || owner_alive(j, ctx)))
+			continue;
+		if (on_lost != NULL)
+			on_lost(j, ctx);
+		if (j->cancel_requested)
+			r = finish_row(st, j->id, j->token, JOB_CANCELLED, &lost, lost.error, now);
+		else if (j->attempts >= j->max_attempts)
+			r = finish_row(st, j->id, j->token, JOB_FAILED, &lost, lost.error, now);
+		else
+			r = requeue_row(st, j->id, j->token, j->attempts, now, &lost, lost.error);
+		count += r >= 0;
+	}
+	if (r >= 0)
+		r = tx_commit(st, "cannot recover jobs in");
+out:
+	if (r < 0)
+		tx_rollback(st);
+	jobs_free(&js);
+	return r < 0 ? r : count;
+}

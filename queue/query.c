@@ -1,0 +1,299 @@
+/* Read-only queries for show, list, status, wait and the supervisor's timers. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "internal.h"
+
+int
+store_get(struct store *st, int64_t id, struct job *out)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_GET);
+	int rc, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		r = job_from_row(stmt, out);
+	stmt_done(st, stmt);
+	if (r < 0)
+		return store_failx(st, r, "cannot read job %lld: out of memory", (long long)id);
+	if (rc == SQLITE_DONE)
+		return store_failx(st, -ESRCH, "no job %lld", (long long)id);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, rc, "cannot read from");
+}
+
+/* Call cb for every row of stmt (positioned before its first row), at most *left rows (-1:
+ * no limit). Returns the number visited, -1 in *stop when cb asked to stop, or -errno. */
+static int64_t
+each_job(struct store *st, sqlite3_stmt *stmt, int64_t *left, int *stop,
+	 int (*cb)(const struct job *job, void *ctx), void *ctx)
+{
+	int64_t n = 0;
+	int rc, r = 0;
+
+	while (*left != 0 && !*stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct job job;
+
+		if ((r = job_from_row(stmt, &job)) < 0)
+			break;
+		n++;
+		if (*left > 0)
+			(*left)--;
+		*stop = cb(&job, ctx) != 0;
+		job_release(&job);
+	}
+	if (*left == 0 || *stop)
+		rc = SQLITE_DONE;
+	stmt_done(st, stmt);
+	if (r < 0)
+		return store_failx(st, r, "cannot list jobs: out of memory");
+	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot list jobs in");
+}
+
+static int
+is_finished_state(int state)
+{
+	return state == JOB_SUCCEEDED || state == JOB_FAILED || state == JOB_CANCELLED;
+}
+
+int
+store_list(struct store *st, const struct job_filter *f,
+	   int (*cb)(const struct job *job, void *ctx), void *ctx)
+{
+	static const struct job_filter none = {.state = -1};
+	enum filter_kind k;
+	enum sql_id id;
+	int64_t left, total = 0, n;
+	int stop = 0;
+
+	if (f == NULL)
+		f = &none;
+	k = filter_kind(f);
+	left = f->limit > 0 ? f->limit : -1;
+	if (k == FILTER_ID) {
+		id = SQL_LIST_ID;
+	} else {
+		int desc = is_finished_state(f->state);
+
+		id = k == FILTER_BATCH ? (desc ? SQL_LIST_BATCH_DESC : SQL_LIST_BATCH_ASC)
+		                       : (desc ? SQL_LIST_ALL_DESC : SQL_LIST_ALL_ASC);
+	}
+	for (size_t i = 0; i < (k == FILTER_ID ? f->nids : 1) && left != 0 && !stop; i++) {
+		sqlite3_stmt *stmt = stmt_get(st, id);
+
+		if (stmt == NULL)
+			return st->errnum;
+		filter_bind(stmt, f, k == FILTER_ID ? f->ids[i] : 0, 0);
+		if ((n = each_job(st, stmt, &left, &stop, cb, ctx)) < 0)
+			return (int)n;
+		total += n;
+	}
+	return total > INT32_MAX ? INT32_MAX : (int)total;
+}
+
+int
+store_count(struct store *st, const struct job_filter *f, int64_t counts[JOB_NSTATES])
+{
+	static const struct job_filter none = {.state = -1};
+	static const enum sql_id ids[3] = {SQL_COUNT_ID, SQL_COUNT_BATCH, SQL_COUNT_ALL};
+	enum filter_kind k;
+
+	if (f == NULL)
+		f = &none;
+	k = filter_kind(f);
+	memset(counts, 0, sizeof(int64_t) * JOB_NSTATES);
+	for (size_t i = 0; i < (k == FILTER_ID ? f->nids : 1); i++) {
+		sqlite3_stmt *stmt = stmt_get(st, ids[k]);
+		int rc;
+
+		if (stmt == NULL)
+			return st->errnum;
+		filter_bind(stmt, f, k == FILTER_ID ? f->ids[i] : 0, 0);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			enum job_state s;
+
+			if (job_state_parse((const char *)sqlite3_column_text(stmt, 0), &s) == 0)
+				counts[s] += sqlite3_column_int64(stmt, 1);
+		}
+		stmt_done(st, stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(st, rc, "cannot count jobs in");
+	}
+	return 0;
+}
+
+int
+store_count_by_type(struct store *st,
+		    void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
+		    void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_BY_TYPE);
+	int64_t counts[JOB_NSTATES] = {0};
+	char *type = NULL;
+	int rc, r = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(stmt, 0);
+		enum job_state s;
+
+		if (t == NULL)
+			continue;
+		if (type == NULL || strcmp(t, type) != 0) {
+			if (type != NULL)
+				cb(type, counts, ctx);
+			memset(counts, 0, sizeof(counts));
+			free(type);
+			if ((type = strdup(t)) == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		if (job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) == 0)
+			counts[s] += sqlite3_column_int64(stmt, 2);
+	}
+	stmt_done(st, stmt);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(st, rc, "cannot count jobs in");
+	else if (r < 0)
+		store_failx(st, r, "cannot count jobs: out of memory");
+	else if (type != NULL)
+		cb(type, counts, ctx);
+	free(type);
+	return r;
+}
+
+/*
+ * The earliest run_at of all queued jobs, by the same loose index scan as the claim: per type,
+ * per priority level, the first entry of jobs_ready is that level's earliest. 0 if none
+ * queued, -errno on error.
+ */
+static int64_t
+earliest_run_at(struct store *st)
+{
+	sqlite3_stmt *types = stmt_get(st, SQL_TYPE_FIRST), *head;
+	int64_t min = 0, r = 0;
+	char *type = NULL;
+	int rc = SQLITE_DONE;
+
+	while (types != NULL && (rc = sqlite3_step(types)) == SQLITE_ROW) {
+		int64_t prio = INT64_MAX;
+
+		free(type);
+		type = strdup((const char *)sqlite3_column_text(types, 0));
+		stmt_done(st, types);
+		if (type == NULL) {
+			r = store_failx(st, -ENOMEM, "cannot read from '%s': out of memory", st->path);
+			break;
+		}
+		if ((head = stmt_get(st, SQL_TYPE_HEAD)) == NULL) {
+			r = st->errnum;
+			break;
+		}
+		bind_text(head, 1, type);
+		for (;;) {
+			int64_t run_at;
+
+			sqlite3_bind_int64(head, 2, prio);
+			if ((rc = sqlite3_step(head)) != SQLITE_ROW)
+				break;
+			run_at = sqlite3_column_int64(head, 5);
+			prio = sqlite3_column_int64(head, 4);
+			if (min == 0 || run_at < min)
+				min = run_at;
+			sqlite3_reset(head);
+			if (prio == INT64_MIN)
+				break;
+			prio--;
+		}
+		stmt_done(st, head);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			r = store_fail(st, rc, "cannot read from");
+			break;
+		}
+		rc = SQLITE_DONE;
+		if ((types = stmt_get(st, SQL_TYPE_NEXT)) != NULL)
+			bind_text(types, 1, type);
+	}
+	if (r == 0 && types == NULL)
+		r = st->errnum;
+	stmt_done(st, types);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(st, rc, "cannot read from");
+	free(type);
+	return r < 0 ? r : min;
+}
+
+int64_t
+store_oldest_queued_age(struct store *st, int64_t now)
+{
+	int64_t min = earliest_run_at(st);
+
+	if (now <= 0)
+		now = time_now_ms();
+	if (min <= 0 || min > now)
+		return -1;
+	return now - min;
+}
+
+int64_t
+store_next_run_at(struct store *st)
+{
+	int64_t min = earliest_run_at(st);
+
+	return min > 0 ? min : 0;
+}
+
+int
+store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_RUNNING_JOBS);
+	int64_t left = -1, n;
+	int stop = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	n = each_job(st, stmt, &left, &stop, cb, ctx);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int
+store_list_pauses(struct store *st, int64_t now,
+		  void (*cb)(enum pause_kind kind, const char *name, int64_t until,
+			     const char *reason, void *ctx),
+		  void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_PAUSES_ACTIVE);
+	int rc, n = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, now > 0 ? now : time_now_ms());
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
+		enum pause_kind k;
+
+		if (kind == NULL)
+			continue;
+		if (strcmp(kind, "all") == 0)
+			k = PAUSE_ALL;
+		else if (strcmp(kind, "type") == 0)
+			k = PAUSE_TYPE;
+		else if (strcmp(kind, "resource") == 0)
+			k = PAUSE_RESOURCE;
+		else
+			continue;
+		cb(k, (const char *)sqlite3_column_text(stmt, 1), sqlite3_column_int64(stmt, 2),
+		   (const char *)sqlite3_column_text(stmt, 3), ctx);
+		n++;
+	}
+	stmt_done(st, stmt);
+	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot read pauses from");
+}

@@ -1,0 +1,152 @@
+/*
+ * The schema and its migrations. The database's PRAGMA user_version is the schema version;
+ * store_open() runs every step above it, in order, in one write transaction. To change the
+ * schema, append a step (never edit a released one) and raise STORE_SCHEMA_VERSION.
+ * docs/schema.md is the public description of the latest version.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Milliseconds since the epoch, as a column default for producers inserting by SQL. */
+#define NOW_MS "(CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER))"
+
+/*
+ * Version 1. Notes on choices that matter for speed:
+ * - the state CHECK and the partial index conditions use OR chains, not IN (...): SQLite builds
+ *   an ephemeral table for an IN list on every INSERT, which halves bulk insert speed;
+ * - AUTOINCREMENT: ids are never reused after a prune (ids name jobs in logs, in `jobq wait`
+ *   and in the JOBQ_JOB_ID of a job's processes, which recovery kills);
+ * - jobs_ready holds only queued jobs and is what the claim walks; jobs_running holds the few
+ *   running ones the claim counts.
+ */
+static const char schema_v1[] =
+        "CREATE TABLE jobs ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " type TEXT NOT NULL,"
+        " namespace TEXT NOT NULL DEFAULT 'default',"
+        " payload TEXT NOT NULL DEFAULT '{}',"
+        " state TEXT NOT NULL DEFAULT 'queued' CHECK (state = 'queued' OR state = 'running' OR"
+        "  state = 'succeeded' OR state = 'failed' OR state = 'cancelled'),"
+        " priority INTEGER NOT NULL DEFAULT 0,"
+        " run_at INTEGER NOT NULL DEFAULT " NOW_MS ","
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " max_attempts INTEGER NOT NULL DEFAULT 3,"
+        " timeout INTEGER,"
+        " resources TEXT,"
+        " unique_key TEXT,"
+        " batch TEXT,"
+        " result TEXT,"
+        " error TEXT,"
+        " exit_code INTEGER,"
+        " created_at INTEGER NOT NULL DEFAULT " NOW_MS ","
+        " started_at INTEGER,"
+        " finished_at INTEGER,"
+        " orphans_reaped INTEGER NOT NULL DEFAULT 0,"
+        " worker_pid INTEGER,"
+        " worker_start INTEGER,"
+        " pgid INTEGER,"
+        " pgid_start INTEGER,"
+        " lease_until INTEGER,"
+        " token INTEGER,"
+        " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+        " units TEXT"
+        ");"
+        "CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id) WHERE state = 'queued';"
+        "CREATE INDEX jobs_running ON jobs (type) WHERE state = 'running';"
+        "CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)"
+        " WHERE unique_key IS NOT NULL AND " LIVE ";"
+        "CREATE INDEX jobs_batch ON jobs (batch, state) WHERE batch IS NOT NULL;"
+        "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;"
+        "CREATE TABLE pauses ("
+        " kind TEXT NOT NULL CHECK (kind = 'all' OR kind = 'type' OR kind = 'resource'),"
+        " name TEXT NOT NULL,"
+        " until INTEGER,"
+        " reason TEXT,"
+        " PRIMARY KEY (kind, name)"
+        ");"
+        "PRAGMA user_version = 1;";
+
+/* The steps: steps[i] brings a database from version i to version i + 1. */
+static const char *const steps[] = {
+        schema_v1,
+};
+
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* One integer from a one-row query, or a negative errno. */
+static int
+query_int(struct store *st, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL)) != SQLITE_OK)
+		return store_fail(st, rc, "cannot open database");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot open database");
+}
+
+static int
+check_version(struct store *st, int64_t version)
+{
+	if (version > STORE_SCHEMA_VERSION || version < 0)
+		return store_failx(st, -ENOTSUP,
+		                   "cannot open database '%s': database schema version %lld is newer "
+		                   "than this jobq (%d)",
+		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+int
+schema_migrate(struct store *st)
+{
+	int64_t version = 0, objects = 0;
+	char *msg = NULL;
+	int r, rc;
+
+	if ((r = query_int(st, "PRAGMA user_version", &version)) < 0)
+		return r;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if ((r = check_version(st, version)) < 0)
+		return r;
+	if ((r = tx_begin(st, "cannot open database")) < 0)
+		return r;
+	/* Another process may have migrated while we waited for the lock. */
+	if ((r = query_int(st, "PRAGMA user_version", &version)) < 0 ||
+	    (r = check_version(st, version)) < 0)
+		goto out;
+	if (version == 0) {
+		if ((r = query_int(st, "SELECT count(*) FROM sqlite_schema", &objects)) < 0)
+			goto out;
+		if (objects > 0) {
+			r = store_failx(st, -EINVAL,
+			                "cannot open database '%s': not a jobq database (it has "
+			                "tables but no jobq schema version)",
+			                st->path);
+			goto out;
+		}
+	}
+	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+		if ((rc = sqlite3_exec(st->db, steps[v], NULL, NULL, &msg)) != SQLITE_OK) {
+			r = store_failx(st, store_errno(rc),
+			                "cannot migrate database '%s' to schema version %lld: %s",
+			                st->path, (long long)v + 1, msg != NULL ? msg : "error");
+			sqlite3_free(msg);
+			goto out;
+		}
+	}
+	r = tx_commit(st, "cannot open database");
+out:
+	if (r < 0)
+		tx_rollback(st);
+	return r;
+}

@@ -1,0 +1,502 @@
+/*
+ * The connection: open (create, PRAGMAs, migrate), close, the statement cache, transactions,
+ * error mapping and decoding of job rows.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "fileio.h"
+#include "internal.h"
+
+#define SQL_TEXT(id, text) [id] = text,
+static const char *const sql_text[SQL_NSTATEMENTS] = {SQL_STATEMENTS(SQL_TEXT)};
+#undef SQL_TEXT
+
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+
+static const char *const state_names[JOB_NSTATES] = {
+        [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running", [JOB_SUCCEEDED] = "succeeded",
+        [JOB_FAILED] = "failed",       [JOB_CANCELLED] = "cancelled",
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return (unsigned)s < JOB_NSTATES ? state_names[s] : "unknown";
+}
+
+int
+job_state_parse(const char *s, enum job_state *out)
+{
+	for (int i = 0; s != NULL && i < JOB_NSTATES; i++) {
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (enum job_state)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void
+job_release(struct job *job)
+{
+	if (job == NULL)
+		return;
+	free(job->type);
+	free(job->namespace);
+	free(job->payload);
+	free(job->resources);
+	free(job->units);
+	free(job->unique_key);
+	free(job->batch);
+	free(job->result);
+	free(job->error);
+	memset(job, 0, sizeof(*job));
+}
+
+int
+store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_IOERR:
+		return -EIO;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EINVAL;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EPROTO;
+	}
+}
+
+int
+store_failx(struct store *st, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+	st->errnum = err;
+	return err;
+}
+
+int
+store_fail(struct store *st, int rc, const char *what)
+{
+	const char *reason;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		reason = "database is locked";
+		break;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		reason = "not a jobq database";
+		break;
+	default:
+		reason = st->db != NULL && sqlite3_errcode(st->db) == rc ? sqlite3_errmsg(st->db)
+		                                                          : sqlite3_errstr(rc);
+		break;
+	}
+	return store_failx(st, store_errno(rc), "%s '%s': %s", what, st->path, reason);
+}
+
+sqlite3_stmt *
+stmt_get(struct store *st, enum sql_id id)
+{
+	int rc;
+
+	if (st->stmt[id] != NULL)
+		return st->stmt[id];
+	rc = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
+	                        NULL);
+	if (rc != SQLITE_OK) {
+		if (store_fail(st, rc, "cannot prepare a statement on") == 0)
+			st->errnum = -EPROTO;
+		st->stmt[id] = NULL;
+	}
+	return st->stmt[id];
+}
+
+void
+stmt_done(struct store *st, sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	st->vm_steps += (uint64_t)sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+int
+bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+	return s != NULL ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC)
+	                 : sqlite3_bind_null(stmt, i);
+}
+
+int
+bind_int_or_null(sqlite3_stmt *stmt, int i, int64_t v)
+{
+	return v != 0 ? sqlite3_bind_int64(stmt, i, v) : sqlite3_bind_null(stmt, i);
+}
+
+/* Step a statement that takes no parameters and returns no row. */
+static int
+exec_cached(struct store *st, enum sql_id id, const char *what)
+{
+	sqlite3_stmt *stmt = stmt_get(st, id);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, what);
+}
+
+int
+tx_begin(struct store *st, const char *what)
+{
+	return exec_cached(st, SQL_BEGIN, what);
+}
+
+int
+tx_commit(struct store *st, const char *what)
+{
+	return exec_cached(st, SQL_COMMIT, what);
+}
+
+void
+tx_rollback(struct store *st)
+{
+	if (st->db == NULL || sqlite3_get_autocommit(st->db))
+		return;
+	/* Keep the message of the failure that led here. */
+	if (st->stmt[SQL_ROLLBACK] != NULL || stmt_get(st, SQL_ROLLBACK) != NULL) {
+		sqlite3_step(st->stmt[SQL_ROLLBACK]);
+		sqlite3_reset(st->stmt[SQL_ROLLBACK]);
+	}
+}
+
+static int
+col_dup(sqlite3_stmt *stmt, int i, char **out)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, i);
+	int n = sqlite3_column_bytes(stmt, i);
+
+	*out = NULL;
+	if (s == NULL)
+		return sqlite3_column_type(stmt, i) == SQLITE_NULL ? 0 : -ENOMEM;
+	if ((*out = malloc((size_t)n + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(*out, s, (size_t)n);
+	(*out)[n] = '\0';
+	return 0;
+}
+
+int
+job_from_row(sqlite3_stmt *stmt, struct job *job)
+{
+	enum job_state state = JOB_QUEUED;
+	int r = 0;
+
+	memset(job, 0, sizeof(*job));
+	job->id = sqlite3_column_int64(stmt, 0);
+	r |= col_dup(stmt, 1, &job->type);
+	r |= col_dup(stmt, 2, &job->namespace);
+	r |= col_dup(stmt, 3, &job->payload);
+	job_state_parse((const char *)sqlite3_column_text(stmt, 4), &state);
+	job->state = state;
+	job->priority = sqlite3_column_int64(stmt, 5);
+	job->run_at = sqlite3_column_int64(stmt, 6);
+	job->attempts = sqlite3_column_int64(stmt, 7);
+	job->max_attempts = sqlite3_column_int64(stmt, 8);
+	job->timeout_ms = sqlite3_column_int64(stmt, 9);
+	r |= col_dup(stmt, 10, &job->resources);
+	r |= col_dup(stmt, 11, &job->units);
+	r |= col_dup(stmt, 12, &job->unique_key);
+	r |= col_dup(stmt, 13, &job->batch);
+	r |= col_dup(stmt, 14, &job->result);
+	r |= col_dup(stmt, 15, &job->error);
+	job->has_exit_code = sqlite3_column_type(stmt, 16) != SQLITE_NULL;
+	job->exit_code = sqlite3_column_int(stmt, 16);
+	job->created_at = sqlite3_column_int64(stmt, 17);
+	job->started_at = sqlite3_column_int64(stmt, 18);
+	job->finished_at = sqlite3_column_int64(stmt, 19);
+	job->orphans_reaped = sqlite3_column_int64(stmt, 20);
+	job->worker_pid = sqlite3_column_int64(stmt, 21);
+	job->worker_start = sqlite3_column_int64(stmt, 22);
+	job->pgid = sqlite3_column_int64(stmt, 23);
+	job->pgid_start = sqlite3_column_int64(stmt, 24);
+	job->lease_until = sqlite3_column_int64(stmt, 25);
+	job->token = sqlite3_column_int64(stmt, 26);
+	job->cancel_requested = sqlite3_column_int(stmt, 27) != 0;
+	if (r != 0) {
+		job_release(job);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int64_t
+store_token(void)
+{
+	uint64_t t;
+
+	do {
+		arc4random_buf(&t, sizeof(t));
+		t &= INT64_MAX;
+	} while (t == 0);
+	return (int64_t)t;
+}
+
+const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t i, n = 0, max = len > 52 ? 48 : len - 4;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && n < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (s[i] != '\0') {
+		/* Cut at a character boundary. */
+		while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && (unsigned char)buf[n - 1] >= 0xC0)
+			n--;
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Why the database cannot be opened: a missing or unwritable folder, or another reason. */
+static int
+open_errno(const char *path, int readonly)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (path_dirname(path, dir, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	if (stat(dir, &sb) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -EACCES;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOENT;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return -EISDIR;
+	if (access(dir, readonly ? X_OK : W_OK | X_OK) < 0)
+		return -EACCES;
+	if (access(path, F_OK) == 0 && access(path, readonly ? R_OK : R_OK | W_OK) < 0)
+		return -EACCES;
+	return -ENOENT;
+}
+
+/* Create the file with mode 0600 if it does not exist, so SQLite (which gives -wal and -shm
+ * the database file's mode) never creates anything wider, whatever the umask. */
+static int
+create_file(struct store *st)
+{
+	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		int e = errno;
+		int r = e == EACCES || e == EPERM || e == EROFS ? -e : open_errno(st->path, 0);
+
+		return store_failx(st, r == -EPERM ? -EACCES : r, "cannot open database '%s': %s",
+		                   st->path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+set_pragmas(struct store *st, const struct store_opts *opts)
+{
+	static const char normal[] = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
+	                             "PRAGMA temp_store = MEMORY;";
+	static const char full[] = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; "
+	                           "PRAGMA temp_store = MEMORY;";
+	int rc;
+
+	if (!opts->readonly &&
+	    (rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)
+		return store_fail(st, rc, "cannot open database");
+	rc = sqlite3_exec(st->db, opts->synchronous_full ? full : normal, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot open database");
+}
+
+/* A read-only store cannot migrate: its schema must be the current one already. */
+static int
+check_readonly_version(struct store *st)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t version = -1;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK)
+		return store_fail(st, rc, "cannot open database");
+	if (version > STORE_SCHEMA_VERSION)
+		return store_failx(st, -ENOTSUP,
+		                   "cannot open database '%s': database schema version %lld is newer "
+		                   "than this jobq (%d)",
+		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
+	if (version < STORE_SCHEMA_VERSION)
+		return store_failx(st, version == 0 ? -EINVAL : -EROFS,
+		                   "cannot open database '%s': schema version %lld needs a migration "
+		                   "to %d (open it writable once)",
+		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+int
+store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
+           size_t errlen)
+{
+	static const struct store_opts defaults = {.create = 1};
+	struct store *st = NULL;
+	int flags, rc, r;
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (path == NULL || *path == '\0') {
+		if (err != NULL && errlen > 0)
+			strlcpy(err, "cannot open database '': empty path", errlen);
+		return -EINVAL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(path)) == NULL) {
+		free(st);
+		if (err != NULL && errlen > 0)
+			strlcpy(err, "cannot open database: out of memory", errlen);
+		return -ENOMEM;
+	}
+	if (opts->create && !opts->readonly) {
+		if ((r = create_file(st)) < 0)
+			goto out;
+	} else if (access(path, F_OK) < 0) {
+		r = store_failx(st, open_errno(path, opts->readonly),
+		                "cannot open database '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	flags = (opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	        SQLITE_OPEN_NOMUTEX;
+	if ((rc = sqlite3_open_v2(path, &st->db, flags, NULL)) != SQLITE_OK) {
+		r = store_fail(st, rc, "cannot open database");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+	                                                       : DEFAULT_BUSY_TIMEOUT_MS);
+	if ((r = set_pragmas(st, opts)) < 0)
+		goto out;
+	r = opts->readonly ? check_readonly_version(st) : schema_migrate(st);
+out:
+	if (r == -ENOENT && st->db != NULL)
+		r = open_errno(path, opts->readonly);
+	if (r < 0) {
+		if (err != NULL && errlen > 0)
+			strlcpy(err, st->err, errlen);
+		store_close(st);
+		return r;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->in_bulk)
+		store_bulk_rollback(st);
+	for (int i = 0; i < SQL_NSTATEMENTS; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->arena);
+	free(st->path);
+	free(st);
+}
+
+const char *
+store_errmsg(const struct store *st)
+{
+	return st != NULL ? st->err : "";
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+int64_t
+store_data_version(struct store *st)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_DATA_VERSION);
+	int64_t v = -1;
+
+	if (stmt == NULL)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return v;
+}
+
+void
+store_set_claim_hook(struct store *st,
+                     void (*hook)(struct store *st, const struct job *job, void *ctx), void *ctx)
+{
+	st->claim_hook = hook;
+	st->claim_hook_ctx = ctx;
+}
+
+uint64_t
+store_vm_steps(const struct store *st)
+{
+	return st->vm_steps;
+}

@@ -1,0 +1,254 @@
+/*
+ * The SQLite job store: schema and migrations, enqueue, the policy-aware atomic claim,
+ * finishing, retries, cancel, recovery, queries. All SQL of jobq lives in queue/.
+ *
+ * Functions return 0 (or a count) on success and a negative errno on failure; the message of the
+ * last failure is in store_errmsg(). Codes: -EBUSY database locked (exit 75), -ESRCH no such job,
+ * -ESTALE fencing token not current, -EINVAL bad data (65), -EEXIST state forbids the change,
+ * -ENOSPC/-EIO disk (74), -ENOTSUP database from a newer jobq (69), -ENOENT/-EACCES cannot open (66).
+ * A struct store is used by one thread; never across fork().
+ */
+#ifndef JOBQ_STORE_H
+#define JOBQ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED, JOB_NSTATES };
+
+/* "queued" ... "cancelled"; job_state_parse returns 0 or -EINVAL. */
+const char *job_state_name(enum job_state s);
+int job_state_parse(const char *s, enum job_state *out);
+
+/* A job as stored. Strings are malloc'd copies (NULL when the column is NULL); release with
+ * job_release(). Times are milliseconds since the epoch, 0 when unset. */
+struct job {
+	int64_t id;
+	char *type;
+	char *namespace;
+	char *payload;       /* JSON text */
+	enum job_state state;
+	int64_t priority;
+	int64_t run_at;
+	int64_t attempts;
+	int64_t max_attempts;
+	int64_t timeout_ms;  /* 0: the type's */
+	char *resources;     /* JSON array of the job's own tags, e.g. ["cpu:2"], or NULL */
+	char *units;         /* while running: JSON array of every tag held (type's + job's) */
+	char *unique_key;
+	char *batch;
+	char *result;
+	char *error;
+	int has_exit_code;
+	int exit_code;
+	int64_t created_at;
+	int64_t started_at;
+	int64_t finished_at;
+	int64_t orphans_reaped;
+	int64_t worker_pid;  /* owner; 0 none */
+	int64_t worker_start;/* owner's start time in clock ticks since boot */
+	int64_t pgid;        /* handler's process group; 0 none */
+	int64_t pgid_start;
+	int64_t lease_until;
+	int64_t token;
+	int cancel_requested;
+};
+
+void job_release(struct job *job);
+
+struct store_opts {
+	int synchronous_full;   /* PRAGMA synchronous=FULL instead of NORMAL */
+	int busy_timeout_ms;    /* 0: 5000 */
+	int readonly;           /* open an existing database read-only (no create, no migrate) */
+	int create;             /* create the file if missing (otherwise -ENOENT) */
+};
+
+/* Open (creating and migrating as needed) the database at path. *out is set on success and
+ * released with store_close(). On failure *out is NULL and the message is copied to err. */
+int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
+	       size_t errlen);
+void store_close(struct store *st);
+const char *store_errmsg(const struct store *st);
+const char *store_path(const struct store *st);
+
+/* What a producer gives for one job. NULL / 0 fields take defaults. */
+struct job_spec {
+	const char *type;
+	const char *namespace;  /* NULL: "default" */
+	const char *payload;    /* JSON text; NULL: "{}" */
+	int64_t priority;
+	int64_t run_at;         /* 0: now */
+	int64_t max_attempts;   /* 0: the type's, else CONFIG_DEFAULT_MAX_ATTEMPTS */
+	int64_t timeout_ms;     /* 0: the type's */
+	const struct tag *resources;
+	size_t nresources;
+	const char *unique_key;
+	const char *batch;
+};
+
+/*
+ * Validate spec against cfg (type name, namespace, payload is JSON within cfg->payload_max,
+ * tags name declared pools and fit their capacity). Returns 0 or -EINVAL with the message in
+ * err. Does not touch the database.
+ */
+int store_validate_spec(const struct config *cfg, const struct job_spec *spec, char *err,
+			size_t errlen);
+
+/* Enqueue one job in its own transaction. *existing is set to 1 when unique_key matched a live
+ * (queued or running) job, whose id is returned instead. */
+int store_enqueue(struct store *st, const struct config *cfg, const struct job_spec *spec,
+		  int64_t *id_out, int *existing);
+
+/* Bulk enqueue: begin, add N times, then commit (or rollback: nothing is written). Ids of one
+ * bulk are consecutive unless unique keys matched existing jobs. */
+int store_bulk_begin(struct store *st);
+int store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec *spec,
+		   int64_t *id_out, int *existing);
+int store_bulk_commit(struct store *st);
+void store_bulk_rollback(struct store *st);
+
+/* A claim request. */
+struct claim_req {
+	const char *const *types; /* only these types; NULL: any type */
+	size_t ntypes;
+	int64_t lease_ms;         /* 0: cfg->lease_ms */
+	pid_t owner_pid;          /* 0: none (external claimer relying on its lease) */
+	uint64_t owner_start;
+	int64_t now;              /* 0: time_now_ms() */
+};
+
+/*
+ * Claim the best runnable job under the whole policy of cfg in one write transaction:
+ * global, per-type limits, resource pools (all or nothing), singleton per namespace, paused
+ * types/pools, run_at, then priority (higher first) and age. Marks it running with a new token
+ * and lease. Returns 1 with *out filled (caller releases), 0 if nothing is claimable, < 0 error.
+ * *next_run_at (may be NULL) receives the earliest future run_at or pause end that could make a
+ * job claimable (0 if none), for timed wake-ups.
+ */
+int store_claim(struct store *st, const struct config *cfg, const struct claim_req *req,
+		struct job *out, int64_t *next_run_at);
+
+/* Renew a running job's lease. -ESTALE if token is not current, -ESRCH if no such job.
+ * *cancel_requested (may be NULL) tells whether a cancel was requested meanwhile. */
+int store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
+		    int *cancel_requested);
+
+/* Record the handler's process group (and its leader's start time) of a running job. */
+int store_set_pgid(struct store *st, int64_t id, int64_t token, pid_t pgid, uint64_t pgid_start);
+
+/* How an attempt ended. */
+struct job_outcome {
+	int succeeded;
+	const char *result;       /* JSON text or plain text kept as given */
+	const char *error;
+	int has_exit_code;
+	int exit_code;
+	int temporary;            /* retry without counting the attempt */
+	int no_retry;             /* fail at once (e.g. HTTP 400) */
+	int64_t retry_after_ms;   /* > 0: earliest retry delay asked by the handler */
+	int64_t orphans_reaped;
+	int cancelled;            /* the job was cancelled while running */
+};
+
+/*
+ * Finish a running job with token: succeeded, or failed (retried with exponential backoff and
+ * jitter while attempts remain, per the type's backoff in cfg), or cancelled.
+ * Returns the job's new state (>= 0) or -ESTALE / -ESRCH / other errors.
+ */
+int store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t token,
+		 const struct job_outcome *o);
+
+/* Finish one job and claim the next in the same transaction (the worker's fast path).
+ * Returns like store_claim; the finish is applied even when nothing is claimed. */
+int store_finish_and_claim(struct store *st, const struct config *cfg, int64_t id, int64_t token,
+			   const struct job_outcome *o, const struct claim_req *req,
+			   struct job *out, int64_t *next_run_at);
+
+/* Filter for list/cancel/retry/wait. NULL / -1 fields match everything. */
+struct job_filter {
+	const int64_t *ids;
+	size_t nids;
+	int state;                /* enum job_state or -1 */
+	const char *type;
+	const char *namespace;
+	const char *batch;
+	int64_t limit;            /* 0: no limit */
+	int64_t finished_before;  /* > 0: finished_at < this (prune) */
+};
+
+/*
+ * Cancel matching jobs: queued ones become cancelled at once; running ones get cancel_requested
+ * set (their worker terminates the handler and finishes them as cancelled). Returns the number
+ * of jobs affected (>= 0); *running_out (may be NULL) gets how many were running.
+ */
+int store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out);
+
+/* Cancel a running job whose owner is gone (used by `cancel` when no supervisor will act). */
+int store_cancel_running_now(struct store *st, int64_t id);
+
+/* Move matching failed/cancelled jobs back to queued (attempts reset to 0, run_at now).
+ * Returns the number moved (>= 0). */
+int store_retry(struct store *st, const struct job_filter *f);
+
+/* Delete finished jobs that finished before f->finished_before. Returns the number deleted. */
+int store_prune(struct store *st, const struct job_filter *f);
+
+/* Fetch one job. -ESRCH if absent. */
+int store_get(struct store *st, int64_t id, struct job *out);
+
+/* Call cb for each matching job, newest id first for finished, by id otherwise; cb returns
+ * non-zero to stop. Returns the number visited or -errno. */
+int store_list(struct store *st, const struct job_filter *f,
+	       int (*cb)(const struct job *job, void *ctx), void *ctx);
+
+/* Counts by state for the filter (e.g. a batch): counts[JOB_NSTATES]. */
+int store_count(struct store *st, const struct job_filter *f, int64_t counts[JOB_NSTATES]);
+
+/* Counts per type and state: cb(type, counts) for each type present. */
+int store_count_by_type(struct store *st,
+			void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
+			void *ctx);
+
+/* Age in ms of the oldest runnable queued job (run_at <= now), or -1 when none. */
+int64_t store_oldest_queued_age(struct store *st, int64_t now);
+
+/* Pauses: kind "type" (name = type), "resource" (name = tag) or "all" (name ""). until 0: until
+ * resumed. reason may be NULL. */
+enum pause_kind { PAUSE_ALL, PAUSE_TYPE, PAUSE_RESOURCE };
+int store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
+		const char *reason);
+/* Returns 1 if a pause was lifted, 0 if there was none. */
+int store_resume(struct store *st, enum pause_kind kind, const char *name);
+/* cb for each pause in force at now. */
+int store_list_pauses(struct store *st, int64_t now,
+		      void (*cb)(enum pause_kind kind, const char *name, int64_t until,
+				 const char *reason, void *ctx),
+		      void *ctx);
+
+/*
+ * Recovery: for every running job whose lease expired before now, or whose owner process is
+ * gone (owner_alive returns 0; NULL: only leases count), call on_lost (may be NULL; e.g. to
+ * kill its process group) and then requeue it (attempt counted; failed with error "worker lost"
+ * when no attempt remains). Returns the number recovered.
+ */
+int store_recover(struct store *st, const struct config *cfg, int64_t now,
+		  int (*owner_alive)(const struct job *job, void *ctx),
+		  void (*on_lost)(const struct job *job, void *ctx), void *ctx);
+
+/* Running jobs (for status and the supervisor), by started_at. */
+int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);
+
+/* The time of the earliest queued job's run_at (0 if none queued). */
+int64_t store_next_run_at(struct store *st);
+
+/* Data version: changes whenever another connection commits (PRAGMA data_version). */
+int64_t store_data_version(struct store *st);
+
+#endif

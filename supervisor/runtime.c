@@ -1,0 +1,167 @@
+/* The supervisor's runtime file and wake-up FIFO. See runtime.h. */
+#include "runtime.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bsd/string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "fileio.h"
+#include "proc.h"
+
+#define RUNTIME_MAX (64 * 1024)
+
+int
+runtime_path(const char *db_path, const char *suffix, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s%s", db_path, suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int
+get_string(const cJSON *root, const char *key, char *out, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!cJSON_IsString(v) || strlcpy(out, v->valuestring, len) >= len)
+		return -EINVAL;
+	return 0;
+}
+
+static int
+get_number(const cJSON *root, const char *key, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!cJSON_IsNumber(v))
+		return -EINVAL;
+	*out = v->valuedouble;
+	return 0;
+}
+
+int
+runtime_read(const char *db_path, struct runtime_info *out)
+{
+	char path[4096], started[64];
+	char *text = NULL;
+	cJSON *root = NULL;
+	double ver, pid, workers, start;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = runtime_path(db_path, ".runtime.json", path, sizeof(path))) < 0)
+		return r;
+	if ((r = file_read(path, RUNTIME_MAX, &text, NULL)) < 0)
+		return r == -ENOENT ? 0 : -EINVAL;
+	r = -EINVAL;
+	if ((root = cJSON_ParseWithOpts(text, NULL, 1)) == NULL)
+		goto out;
+	if (get_number(root, "schema_version", &ver) < 0 || ver != RUNTIME_SCHEMA_VERSION)
+		goto out;
+	if (get_number(root, "pid", &pid) < 0 || get_number(root, "workers", &workers) < 0 ||
+	    get_number(root, "pid_start", &start) < 0 ||
+	    get_string(root, "database", out->database, sizeof(out->database)) < 0 ||
+	    get_string(root, "wake", out->wake, sizeof(out->wake)) < 0 ||
+	    get_string(root, "started_at", started, sizeof(started)) < 0 ||
+	    time_parse_rfc3339(started, &out->started_at) < 0)
+		goto out;
+	out->schema_version = (int)ver;
+	out->pid = (pid_t)pid;
+	out->pid_start = (uint64_t)start;
+	out->workers = (int)workers;
+	out->stale = !proc_alive(out->pid, out->pid_start);
+	r = 1;
+out:
+	cJSON_Delete(root);
+	free(text);
+	return r;
+}
+
+int
+runtime_write(const char *db_path, const struct runtime_info *info)
+{
+	char path[4096], started[64];
+	char *text = NULL;
+	cJSON *root;
+	int r = -ENOMEM;
+
+	if ((r = runtime_path(db_path, ".runtime.json", path, sizeof(path))) < 0)
+		return r;
+	if ((root = cJSON_CreateObject()) == NULL)
+		return -ENOMEM;
+	time_format_rfc3339(info->started_at, started, sizeof(started));
+	r = -ENOMEM;
+	if (cJSON_AddNumberToObject(root, "schema_version", RUNTIME_SCHEMA_VERSION) == NULL ||
+	    cJSON_AddNumberToObject(root, "pid", info->pid) == NULL ||
+	    cJSON_AddNumberToObject(root, "pid_start", (double)info->pid_start) == NULL ||
+	    cJSON_AddStringToObject(root, "started_at", started) == NULL ||
+	    cJSON_AddStringToObject(root, "database", info->database) == NULL ||
+	    cJSON_AddNumberToObject(root, "workers", info->workers) == NULL ||
+	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL ||
+	    (text = cJSON_Print(root)) == NULL)
+		goto out;
+	r = file_write_atomic(path, text, strlen(text));
+out:
+	cJSON_free(text);
+	cJSON_Delete(root);
+	return r;
+}
+
+void
+runtime_remove(const char *db_path)
+{
+	char path[4096];
+
+	if (runtime_path(db_path, ".runtime.json", path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+int
+runtime_wake_open(const char *db_path)
+{
+	char path[4096];
+	struct stat st;
+	int fd, r;
+
+	if ((r = runtime_path(db_path, ".wake", path, sizeof(path))) < 0)
+		return r;
+	if (mkfifo(path, 0600) != 0 && errno != EEXIST)
+		return -errno;
+	/* O_RDWR keeps a writer open, so the FIFO never reports EOF and poll() stays quiet. */
+	if ((fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return -EEXIST;
+	}
+	if (fchmod(fd, 0600) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int
+runtime_wake(const char *db_path)
+{
+	char path[4096];
+	int fd, r = 0;
+
+	if ((r = runtime_path(db_path, ".wake", path, sizeof(path))) < 0)
+		return r;
+	/* With no reader, a non-blocking open for writing fails with ENXIO at once. */
+	if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+		r = -EINVAL;
+	else if (write(fd, "w", 1) != 1 && errno != EAGAIN)
+		r = -errno;
+	close(fd);
+	return r;
+}

@@ -1,0 +1,46 @@
+/* The supervisor's files next to the database DB: DB.runtime.json (JSON, written atomically by
+ * rename, 0600), DB.pid (the libbsd pid file whose flock is the single-instance lock) and
+ * DB.wake (a FIFO, 0600: a byte written there wakes the supervisor). */
+#ifndef JOBQ_RUNTIME_H
+#define JOBQ_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RUNTIME_SCHEMA_VERSION 1
+
+struct runtime_info {
+	int schema_version;
+	pid_t pid;
+	uint64_t pid_start;     /* the supervisor's start time in clock ticks (proc_start_time) */
+	int64_t started_at;     /* epoch ms */
+	char database[4096];
+	int workers;
+	char wake[4096];        /* path of the wake-up FIFO */
+	int stale;              /* set by runtime_read: the pid is gone or was recycled */
+};
+
+/* File names derived from the database path ("q.db" -> "q.db.runtime.json", "q.db.pid",
+ * "q.db.wake"). Returns 0 or -ENAMETOOLONG. */
+int runtime_path(const char *db_path, const char *suffix, char *out, size_t len);
+
+/* Read the runtime file of db_path. Returns 1 with *out filled (check out->stale), 0 if there is
+ * none, -EINVAL if unreadable or of another schema_version. */
+int runtime_read(const char *db_path, struct runtime_info *out);
+
+/* Write it atomically. Returns 0 or -errno. */
+int runtime_write(const char *db_path, const struct runtime_info *info);
+
+/* Remove it on clean exit. */
+void runtime_remove(const char *db_path);
+
+/* Create (or reuse) the wake-up FIFO of db_path and open it for reading, non-blocking and
+ * close-on-exec. Returns the fd or -errno. */
+int runtime_wake_open(const char *db_path);
+
+/* Wake a running supervisor of db_path: one byte into its FIFO; never blocks. Returns 0 if
+ * written (or the FIFO was already full), -errno otherwise (-ENXIO: no supervisor reads it). */
+int runtime_wake(const char *db_path);
+
+#endif

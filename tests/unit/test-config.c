@@ -1,0 +1,690 @@
+/* Unit tests of core/config.c: the whole format, defaults, every error message and its path. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fileio.h"
+
+/* Test JSON is written with ' for " to stay readable; this turns it into real JSON (static). */
+static const char *
+q(const char *s)
+{
+	static char buf[8192];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] == '\'' ? '"' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static int
+setup(void **state)
+{
+	char *dir = strdup("/tmp/jobq-test-config-XXXXXX");
+
+	if (dir == NULL || mkdtemp(dir) == NULL) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	unsetenv("JOBQ_CONFIG");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *dir = *state, path[PATH_MAX];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	free(dir);
+	unsetenv("JOBQ_CONFIG");
+	return 0;
+}
+
+static void
+parse_ok(const char *json, struct config *cfg)
+{
+	char err[512] = "";
+
+	if (config_parse(q(json), "test.json", cfg, err, sizeof(err)) != 0)
+		fail_msg("config rejected: %s\n%s", err, q(json));
+}
+
+static void
+assert_error(const char *json, const char *want)
+{
+	struct config cfg;
+	char err[512] = "";
+	int r = config_parse(q(json), "test.json", &cfg, err, sizeof(err));
+
+	if (r != -EINVAL)
+		fail_msg("config accepted (%d), want error '%s':\n%s", r, want, q(json));
+	if (strcmp(err, want) != 0)
+		fail_msg("config error\n  got:  %s\n  want: %s\nfor: %s", err, want, q(json));
+	/* Left released: the built-in default, nothing allocated. */
+	assert_null(cfg.path);
+	assert_null(cfg.types);
+	assert_int_equal(cfg.ntypes, 0);
+	assert_null(cfg.pools);
+	assert_int_equal(cfg.global, 1);
+	config_release(&cfg);
+}
+
+static void
+test_default(void **state)
+{
+	struct config cfg;
+
+	config_init_default(&cfg);
+	assert_null(cfg.path);
+	assert_int_equal(cfg.global, 1);
+	assert_int_equal(cfg.ntypes, 0);
+	assert_int_equal(cfg.npools, 0);
+	assert_int_equal(cfg.ntype_limits, 0);
+	assert_int_equal(cfg.workers, 0);
+	assert_int_equal(cfg.grace_ms, CONFIG_DEFAULT_GRACE_MS);
+	assert_int_equal(cfg.lease_ms, CONFIG_DEFAULT_LEASE_MS);
+	assert_int_equal(cfg.synchronous_full, 0);
+	assert_int_equal(cfg.payload_max, CONFIG_DEFAULT_PAYLOAD_MAX);
+	assert_int_equal(cfg.output_max, CONFIG_DEFAULT_OUTPUT_MAX);
+	assert_int_equal(cfg.stderr_max, CONFIG_DEFAULT_STDERR_MAX);
+	assert_null(config_type(&cfg, "x"));
+	assert_int_equal(config_type_limit(&cfg, "x"), -1);
+	assert_int_equal(config_pool(&cfg, "x"), -1);
+	assert_int_equal(config_worker_count(&cfg), 1);
+	config_release(&cfg);
+	config_release(&cfg); /* twice is harmless */
+	config_release(NULL);
+
+	/* An empty object is the default too. */
+	parse_ok("{}", &cfg);
+	assert_string_equal(cfg.path, "test.json");
+	assert_int_equal(cfg.global, 1);
+	assert_int_equal(cfg.ntypes, 0);
+	config_release(&cfg);
+}
+
+static void
+test_design_example(void **state)
+{
+	struct config cfg;
+	const struct type_config *t;
+
+	parse_ok("{'concurrency': {'global': 1, 'types': {'enrich': 1, 'research': 2},"
+	         " 'resources': {'ollama': 1, 'claude-api': 3, 'cpu': 2}},"
+	         " 'types': {"
+	         "  'story': {'exec': ['story-gen'], 'resources': ['ollama']},"
+	         "  'enrich': {'exec': ['claude', '-p', '{payload.prompt}'],"
+	         "   'resources': ['claude-api'], 'singleton': 'namespace', 'timeout': '15m',"
+	         "   'max_attempts': 3}}}",
+	         &cfg);
+	assert_int_equal(cfg.global, 1);
+	assert_int_equal(cfg.ntype_limits, 2);
+	assert_int_equal(config_type_limit(&cfg, "enrich"), 1);
+	assert_int_equal(config_type_limit(&cfg, "research"), 2);
+	assert_int_equal(config_type_limit(&cfg, "story"), -1);
+	assert_int_equal(cfg.npools, 3);
+	assert_int_equal(config_pool(&cfg, "ollama"), 1);
+	assert_int_equal(config_pool(&cfg, "claude-api"), 3);
+	assert_int_equal(config_pool(&cfg, "cpu"), 2);
+	assert_int_equal(config_pool(&cfg, "gpu"), -1);
+	assert_int_equal(cfg.ntypes, 2);
+
+	t = config_type(&cfg, "story");
+	assert_non_null(t);
+	assert_string_equal(t->name, "story");
+	assert_int_equal(t->handler, HANDLER_EXEC);
+	assert_int_equal(t->exec_argc, 1);
+	assert_string_equal(t->exec_argv[0], "story-gen");
+	assert_null(t->exec_argv[1]);
+	assert_int_equal(t->nresources, 1);
+	assert_string_equal(t->resources[0].name, "ollama");
+	assert_int_equal(t->resources[0].units, 1);
+	assert_int_equal(t->singleton_namespace, 0);
+	/* Per-type defaults. */
+	assert_int_equal(t->timeout_ms, 0);
+	assert_int_equal(t->max_attempts, CONFIG_DEFAULT_MAX_ATTEMPTS);
+	assert_int_equal(t->backoff_base_ms, CONFIG_DEFAULT_BACKOFF_BASE_MS);
+	assert_int_equal(t->backoff_max_ms, CONFIG_DEFAULT_BACKOFF_MAX_MS);
+	assert_int_equal(t->priority, 0);
+	assert_null(t->env);
+	assert_int_equal(t->nenv, 0);
+	assert_null(t->env_remove);
+
+	t = config_type(&cfg, "enrich");
+	assert_non_null(t);
+	assert_int_equal(t->exec_argc, 3);
+	assert_string_equal(t->exec_argv[2], "{payload.prompt}");
+	assert_null(t->exec_argv[3]);
+	assert_int_equal(t->singleton_namespace, 1);
+	assert_int_equal(t->timeout_ms, 15 * 60000);
+	assert_int_equal(t->max_attempts, 3);
+	assert_null(config_type(&cfg, "research")); /* a limit without a type is fine */
+	config_release(&cfg);
+}
+
+static void
+test_full(void **state)
+{
+	struct config cfg;
+	const struct type_config *t;
+
+	setenv("JOBQ_TEST_KEY", "sekret", 1);
+	parse_ok("{'concurrency': {'global': 4, 'types': {'chat': 2},"
+	         "  'resources': {'openai': 3, 'cpu': 4}},"
+	         " 'types': {"
+	         "  'chat': {'http': {'url': 'https://api.example.com/v1/chat/completions',"
+	         "     'headers': {'Authorization': 'Bearer ${JOBQ_TEST_KEY}',"
+	         "                 'Content-Type': 'application/json'},"
+	         "     'body': {'model': 'm', 'messages': [{'role': 'user',"
+	         "              'content': '{payload.prompt}'}], 'n': 1, 'stream': false},"
+	         "     'connect_timeout': '5s', 'ca_bundle': '/etc/ssl/certs/ca.pem'},"
+	         "   'resources': ['openai', 'cpu:2'], 'timeout': '2m', 'max_attempts': 5,"
+	         "   'backoff': {'base': '1s', 'max': '10m'}, 'priority': -7},"
+	         "  'get': {'http': {'url': 'http://127.0.0.1:8080/x?id={payload.id}',"
+	         "     'method': 'GET'}},"
+	         "  'noop': {'builtin': 'noop', 'priority': 10},"
+	         "  'sleep': {'builtin': 'sleep'},"
+	         "  'script': {'exec': ['/bin/sh-free', 'a b', ''], 'env': {'MODE': 'fast',"
+	         "    'EMPTY': ''}, 'env_remove': ['HOME', 'OPENAI_API_KEY']},"
+	         "  'external': {'resources': ['cpu:4']}},"
+	         " 'workers': 3, 'grace': '30s', 'lease': '2m', 'durability': 'full',"
+	         " 'payload_max': 2048, 'output_max': '2MiB', 'stderr_max': '16K'}",
+	         &cfg);
+	unsetenv("JOBQ_TEST_KEY");
+
+	assert_int_equal(cfg.global, 4);
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(config_worker_count(&cfg), 3);
+	assert_int_equal(cfg.grace_ms, 30000);
+	assert_int_equal(cfg.lease_ms, 120000);
+	assert_int_equal(cfg.synchronous_full, 1);
+	assert_int_equal(cfg.payload_max, 2048);
+	assert_int_equal(cfg.output_max, 2 * 1024 * 1024);
+	assert_int_equal(cfg.stderr_max, 16 * 1024);
+	assert_int_equal(cfg.ntypes, 6);
+	/* Types keep the file's order. */
+	assert_string_equal(cfg.types[0].name, "chat");
+	assert_string_equal(cfg.types[5].name, "external");
+
+	t = config_type(&cfg, "chat");
+	assert_int_equal(t->handler, HANDLER_HTTP);
+	assert_string_equal(t->http.url, "https://api.example.com/v1/chat/completions");
+	assert_string_equal(t->http.method, "POST");
+	assert_int_equal(t->http.nheaders, 2);
+	assert_string_equal(t->http.headers[0].name, "Authorization");
+	/* Kept unexpanded: the secret is read when the request is made, never stored. */
+	assert_string_equal(t->http.headers[0].value, "Bearer ${JOBQ_TEST_KEY}");
+	assert_string_equal(t->http.headers[1].name, "Content-Type");
+	assert_string_equal(t->http.body,
+	                    q("{'model':'m','messages':[{'role':'user',"
+	                      "'content':'{payload.prompt}'}],'n':1,'stream':false}"));
+	assert_int_equal(t->http.connect_timeout_ms, 5000);
+	assert_string_equal(t->http.ca_bundle, "/etc/ssl/certs/ca.pem");
+	assert_int_equal(t->nresources, 2);
+	assert_string_equal(t->resources[1].name, "cpu");
+	assert_int_equal(t->resources[1].units, 2);
+	assert_int_equal(t->timeout_ms, 120000);
+	assert_int_equal(t->max_attempts, 5);
+	assert_int_equal(t->backoff_base_ms, 1000);
+	assert_int_equal(t->backoff_max_ms, 600000);
+	assert_int_equal(t->priority, -7);
+
+	t = config_type(&cfg, "get");
+	assert_string_equal(t->http.method, "GET");
+	assert_int_equal(t->http.nheaders, 0);
+	assert_null(t->http.headers);
+	assert_null(t->http.body);
+	assert_null(t->http.ca_bundle);
+	assert_int_equal(t->http.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
+
+	t = config_type(&cfg, "noop");
+	assert_int_equal(t->handler, HANDLER_BUILTIN);
+	assert_int_equal(t->builtin, BUILTIN_NOOP);
+	assert_int_equal(t->priority, 10);
+	t = config_type(&cfg, "sleep");
+	assert_int_equal(t->handler, HANDLER_BUILTIN);
+	assert_int_equal(t->builtin, BUILTIN_SLEEP);
+
+	t = config_type(&cfg, "script");
+	assert_int_equal(t->handler, HANDLER_EXEC);
+	assert_int_equal(t->exec_argc, 3);
+	assert_string_equal(t->exec_argv[1], "a b");
+	assert_string_equal(t->exec_argv[2], "");
+	assert_int_equal(t->nenv, 2);
+	assert_string_equal(t->env[0], "MODE=fast");
+	assert_string_equal(t->env[1], "EMPTY=");
+	assert_null(t->env[2]);
+	assert_int_equal(t->nenv_remove, 2);
+	assert_string_equal(t->env_remove[0], "HOME");
+	assert_string_equal(t->env_remove[1], "OPENAI_API_KEY");
+	assert_null(t->env_remove[2]);
+
+	/* No handler: claimed only by external workers. */
+	t = config_type(&cfg, "external");
+	assert_int_equal(t->handler, HANDLER_NONE);
+	assert_int_equal(t->resources[0].units, 4);
+	config_release(&cfg);
+}
+
+static void
+test_errors_top(void **state)
+{
+	assert_error("[]", "the configuration must be a JSON object");
+	assert_error("42", "the configuration must be a JSON object");
+	assert_error("{'workrs': 2}", "unknown top-level key 'workrs'");
+	assert_error("{'workers': 2, 'workers': 3}", "top level: duplicate key 'workers'");
+	assert_error("{'workers': 0}", "workers: must be a positive integer (at most 4096)");
+	assert_error("{'workers': 1.5}", "workers: must be a positive integer (at most 4096)");
+	assert_error("{'workers': '2'}", "workers: must be a positive integer (at most 4096)");
+	assert_error("{'workers': 5000}", "workers: must be a positive integer (at most 4096)");
+	assert_error("{'grace': 10}",
+	             "grace: must be a duration string such as \"30s\" or \"1h30m\"");
+	assert_error("{'grace': '10'}",
+	             "grace: invalid duration '10' (expected e.g. 500ms, 10s, 5m, 2h, 1d, 1h30m)");
+	assert_error("{'lease': '500ms'}", "lease: must be at least 1s");
+	assert_error("{'durability': 'fast'}", "durability: must be \"normal\" or \"full\"");
+	assert_error("{'durability': true}", "durability: must be \"normal\" or \"full\"");
+	assert_error("{'payload_max': 0}",
+	             "payload_max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
+	assert_error("{'output_max': '12 MiB'}",
+	             "output_max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
+	assert_error("{'stderr_max': '1TiB'}",
+	             "stderr_max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
+	assert_error("{'stderr_max': '2G'}", "stderr_max: must be at most 1073741824 bytes");
+	assert_error("{'payload_max': -1}",
+	             "payload_max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
+	assert_error("{'concurrency': 3}", "concurrency: must be an object");
+	assert_error("{'types': []}", "types: must be an object");
+}
+
+static void
+test_errors_concurrency(void **state)
+{
+	assert_error("{'concurrency': {'global': 0}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'global': -1}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'global': 2.5}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'global': '2'}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'global': 1e12}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'global': null}}",
+	             "concurrency.global: must be a positive integer");
+	assert_error("{'concurrency': {'types': {'enrich': 0}}}",
+	             "concurrency.types.enrich: must be a positive integer");
+	assert_error("{'concurrency': {'types': {'enrich': '1'}}}",
+	             "concurrency.types.enrich: must be a positive integer");
+	assert_error("{'concurrency': {'types': {'Enrich': 1}}}",
+	             "concurrency.types: invalid type name 'Enrich' (expected "
+	             "[a-z0-9][a-z0-9_-]{0,63})");
+	assert_error("{'concurrency': {'types': {'a': 1, 'a': 2}}}",
+	             "concurrency.types: duplicate key 'a'");
+	assert_error("{'concurrency': {'types': []}}", "concurrency.types: must be an object");
+	assert_error("{'concurrency': {'resources': {'cpu': 0}}}",
+	             "concurrency.resources.cpu: must be a positive integer");
+	assert_error("{'concurrency': {'resources': {'cpu:2': 2}}}",
+	             "concurrency.resources: invalid resource name 'cpu:2' (expected "
+	             "[a-z0-9][a-z0-9_.-]{0,63})");
+	assert_error("{'concurrency': {'resources': {'': 2}}}",
+	             "concurrency.resources: invalid resource name '' (expected "
+	             "[a-z0-9][a-z0-9_.-]{0,63})");
+	assert_error("{'concurrency': {'globl': 2}}", "concurrency: unknown key 'globl'");
+}
+
+static void
+test_errors_types(void **state)
+{
+	assert_error("{'types': {'x': {'exce': ['a']}}}", "types.x: unknown key 'exce'");
+	assert_error("{'types': {'x': []}}", "types.x: must be an object");
+	assert_error("{'types': {'X': {}}}",
+	             "types: invalid type name 'X' (expected [a-z0-9][a-z0-9_-]{0,63})");
+	assert_error("{'types': {'../x': {}}}",
+	             "types: invalid type name '../x' (expected [a-z0-9][a-z0-9_-]{0,63})");
+	assert_error("{'types': {'x': {}, 'x': {}}}", "types: duplicate key 'x'");
+	assert_error("{'types': {'x': {'exec': ['a'], 'builtin': 'noop'}}}",
+	             "types.x: exactly one of exec, http, builtin");
+	assert_error("{'types': {'x': {'exec': ['a'], 'http': {'url': 'http://h'}}}}",
+	             "types.x: exactly one of exec, http, builtin");
+	assert_error("{'types': {'x': {'exec': []}}}",
+	             "types.x.exec: must be a non-empty array of strings");
+	assert_error("{'types': {'x': {'exec': 'claude -p'}}}",
+	             "types.x.exec: must be a non-empty array of strings");
+	assert_error("{'types': {'x': {'exec': ['a', 2]}}}", "types.x.exec[1]: must be a string");
+	assert_error("{'types': {'x': {'exec': ['']}}}",
+	             "types.x.exec[0]: the command must not be empty");
+	assert_error("{'types': {'x': {'builtin': 'nop'}}}",
+	             "types.x.builtin: must be \"noop\" or \"sleep\"");
+	assert_error("{'types': {'x': {'builtin': 1}}}",
+	             "types.x.builtin: must be \"noop\" or \"sleep\"");
+	assert_error("{'types': {'x': {'singleton': 'type'}}}",
+	             "types.x.singleton: must be \"namespace\"");
+	assert_error(
+	        "{'types': {'x': {'timeout': '15'}}}",
+	        "types.x.timeout: invalid duration '15' (expected e.g. 500ms, 10s, 5m, 2h, 1d, "
+	        "1h30m)");
+	assert_error("{'types': {'x': {'max_attempts': 0}}}",
+	             "types.x.max_attempts: must be a positive integer");
+	assert_error("{'types': {'x': {'backoff': {'base': '10s', 'max': '1s'}}}}",
+	             "types.x.backoff: base must not exceed max");
+	assert_error("{'types': {'x': {'backoff': {'base': '10s', 'min': '1s'}}}}",
+	             "types.x.backoff: unknown key 'min'");
+	assert_error("{'types': {'x': {'backoff': {'max': 'never'}}}}",
+	             "types.x.backoff.max: invalid duration 'never' (expected e.g. 500ms, 10s, 5m, "
+	             "2h, 1d, 1h30m)");
+	assert_error("{'types': {'x': {'backoff': '5s'}}}", "types.x.backoff: must be an object");
+	assert_error("{'types': {'x': {'priority': 1.5}}}", "types.x.priority: must be an integer");
+	assert_error("{'types': {'x': {'priority': '1'}}}", "types.x.priority: must be an integer");
+	assert_error("{'types': {'x': {'priority': 1e300}}}",
+	             "types.x.priority: must be an integer");
+	assert_error("{'types': {'x': {'env': {'1X': 'a'}}}}",
+	             "types.x.env: invalid variable name '1X' (expected [A-Za-z_][A-Za-z0-9_]*)");
+	assert_error("{'types': {'x': {'env': {'A=B': 'a'}}}}",
+	             "types.x.env: invalid variable name 'A=B' (expected [A-Za-z_][A-Za-z0-9_]*)");
+	assert_error("{'types': {'x': {'env': {'A': 1}}}}", "types.x.env.A: must be a string");
+	assert_error("{'types': {'x': {'env': ['A=1']}}}", "types.x.env: must be an object");
+	assert_error("{'types': {'x': {'env_remove': ['HOME', 'BAD-NAME']}}}",
+	             "types.x.env_remove[1]: invalid variable name 'BAD-NAME' (expected "
+	             "[A-Za-z_][A-Za-z0-9_]*)");
+	assert_error("{'types': {'x': {'env_remove': 'HOME'}}}",
+	             "types.x.env_remove: must be an array of strings");
+	assert_error("{'types': {'x': {'env_remove': [null]}}}",
+	             "types.x.env_remove[0]: must be a string");
+}
+
+static void
+test_errors_resources(void **state)
+{
+	assert_error("{'types': {'story': {'resources': ['gpu']}}}",
+	             "types.story.resources[0]: unknown resource 'gpu' (not in "
+	             "concurrency.resources)");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': ['cpu', 'gpu:1']}}}",
+	             "types.story.resources[1]: unknown resource 'gpu' (not in "
+	             "concurrency.resources)");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': ['cpu:3']}}}",
+	             "types.story.resources[0]: 'cpu:3' takes 3 units but pool 'cpu' has a "
+	             "capacity of 2");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': ['cpu:0']}}}",
+	             "types.story.resources[0]: invalid resource tag 'cpu:0' (expected NAME or "
+	             "NAME:N)");
+	assert_error(
+	        "{'concurrency': {'resources': {'cpu': 2}},"
+	        " 'types': {'story': {'resources': ['CPU']}}}",
+	        "types.story.resources[0]: invalid resource tag 'CPU' (expected NAME or NAME:N)");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': ['cpu', 'cpu:2']}}}",
+	             "types.story.resources[1]: duplicate resource 'cpu'");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': [2]}}}",
+	             "types.story.resources[0]: must be a string");
+	assert_error("{'concurrency': {'resources': {'cpu': 2}},"
+	             " 'types': {'story': {'resources': 'cpu'}}}",
+	             "types.story.resources: must be an array of resource tags");
+}
+
+static void
+test_errors_http(void **state)
+{
+	unsetenv("JOBQ_TEST_UNSET");
+	setenv("JOBQ_TEST_SET", "v", 1);
+	assert_error("{'types': {'x': {'http': {}}}}", "types.x.http: missing 'url'");
+	assert_error("{'types': {'x': {'http': 'http://h'}}}", "types.x.http: must be an object");
+	assert_error("{'types': {'x': {'http': {'url': 1}}}}",
+	             "types.x.http.url: must be a string");
+	assert_error("{'types': {'x': {'http': {'url': 'ftp://h/x'}}}}",
+	             "types.x.http.url: must be an http:// or https:// URL, got 'ftp://h/x'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://'}}}}",
+	             "types.x.http.url: must be an http:// or https:// URL, got 'http://'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h/a b'}}}}",
+	             "types.x.http.url: must be an http:// or https:// URL, got 'http://h/a b'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'verb': 'GET'}}}}",
+	             "types.x.http: unknown key 'verb'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'method': 'PO ST'}}}}",
+	             "types.x.http.method: invalid method 'PO ST'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'method': ''}}}}",
+	             "types.x.http.method: invalid method ''");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'Authorization': 'Bearer ${JOBQ_TEST_UNSET}'}}}}}",
+	             "types.x.http.headers.Authorization: environment variable 'JOBQ_TEST_UNSET' "
+	             "is not set");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'A': '${JOBQ_TEST_SET}', 'B': 'x ${JOBQ_TEST_UNSET} y'}}}}}",
+	             "types.x.http.headers.B: environment variable 'JOBQ_TEST_UNSET' is not set");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'A': 'Bearer ${JOBQ_TEST_SET'}}}}}",
+	             "types.x.http.headers.A: unterminated '${' reference");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'headers': {'A': '${}'}}}}}",
+	             "types.x.http.headers.A: invalid '${...}' reference");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'A': '${A-B}'}}}}}",
+	             "types.x.http.headers.A: invalid environment variable name 'A-B'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'headers': {'A B': 'v'}}}}}",
+	             "types.x.http.headers: invalid header name 'A B'");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'headers': {'A': 1}}}}}",
+	             "types.x.http.headers.A: must be a string");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'A': 'a\\r\\nInjected: 1'}}}}}",
+	             "types.x.http.headers.A: must not contain control characters");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'headers': ['A: b']}}}}",
+	             "types.x.http.headers: must be an object");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'connect_timeout': 5}}}}",
+	             "types.x.http.connect_timeout: must be a duration string such as \"30s\" or "
+	             "\"1h30m\"");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'ca_bundle': ''}}}}",
+	             "types.x.http.ca_bundle: must not be empty");
+	unsetenv("JOBQ_TEST_SET");
+
+	/* "$" alone and "$NAME" without braces are plain text. */
+	struct config cfg;
+	parse_ok("{'types': {'x': {'http': {'url': 'http://h', 'headers': {'A': 'a$b $C $'}}}}}",
+	         &cfg);
+	assert_string_equal(cfg.types[0].http.headers[0].value, "a$b $C $");
+	config_release(&cfg);
+}
+
+static void
+test_invalid_json(void **state)
+{
+	assert_error("", "invalid JSON near line 1");
+	assert_error("{", "invalid JSON near line 1");
+	assert_error("{\n'workers': 2,\n'grace': '1s'\n,}", "invalid JSON near line 4");
+	assert_error("{\n  'types': {\n    'x': {'exec': ['a',]}\n  }\n}",
+	             "invalid JSON near line 3");
+	assert_error("{} trailing", "invalid JSON near line 1");
+	assert_error("{}\n\n\nx", "invalid JSON near line 4");
+}
+
+static void
+test_hostile_names_in_messages(void **state)
+{
+	struct config cfg;
+	char err[512];
+	char json[4096];
+
+	/* A key with a newline and a very long key: the message stays one short line. */
+	snprintf(json, sizeof(json), "{\"types\": {\"a\\nb\": {}}}");
+	assert_int_equal(config_parse(json, NULL, &cfg, err, sizeof(err)), -EINVAL);
+	assert_null(strchr(err, '\n'));
+	assert_string_equal(err,
+	                    "types: invalid type name 'a?b' (expected [a-z0-9][a-z0-9_-]{0,63})");
+
+	memset(json, 0, sizeof(json));
+	strcpy(json, "{\"");
+	memset(json + 2, 'k', 3000);
+	strcat(json, "\": 1}");
+	assert_int_equal(config_parse(json, NULL, &cfg, err, sizeof(err)), -EINVAL);
+	assert_true(strlen(err) < 120);
+	assert_non_null(strstr(err, "...'"));
+
+	/* A small error buffer is cut, not overrun. */
+	char small[10];
+	assert_int_equal(config_parse(q("{'workers': 0}"), NULL, &cfg, small, sizeof(small)),
+	                 -EINVAL);
+	assert_string_equal(small, "workers: ");
+	assert_int_equal(config_parse(q("{'workers': 0}"), NULL, &cfg, NULL, 0), -EINVAL);
+}
+
+static void
+test_load_file(void **state)
+{
+	char path[PATH_MAX], err[512];
+	struct config cfg;
+
+	assert_int_equal(path_join(*state, "jobq.json", path, sizeof(path)), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "cannot read: No such file or directory");
+
+	const char *text = q("{'concurrency': {'global': 3}}");
+	assert_int_equal(file_write_atomic(path, text, strlen(text)), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.path, path);
+	assert_int_equal(cfg.global, 3);
+	config_release(&cfg);
+	assert_null(cfg.path);
+
+	text = q("{'concurrency': {'global': 0}}");
+	assert_int_equal(file_write_atomic(path, text, strlen(text)), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "concurrency.global: must be a positive integer");
+	assert_null(cfg.path);
+
+	/* Larger than CONFIG_MAX_BYTES. */
+	char *big = malloc(CONFIG_MAX_BYTES + 2);
+	assert_non_null(big);
+	memset(big, ' ', CONFIG_MAX_BYTES + 1);
+	big[0] = '{';
+	big[CONFIG_MAX_BYTES] = '}';
+	big[CONFIG_MAX_BYTES + 1] = '\0';
+	assert_int_equal(file_write_atomic(path, big, CONFIG_MAX_BYTES + 1), 0);
+	free(big);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EFBIG);
+	assert_string_equal(err, "larger than 1048576 bytes");
+
+	assert_int_equal(config_load(*state, &cfg, err, sizeof(err)), -EISDIR);
+}
+
+static void
+test_locate(void **state)
+{
+	char out[PATH_MAX], db[PATH_MAX], want[PATH_MAX];
+
+	assert_int_equal(path_join(*state, "q.db", db, sizeof(db)), 0);
+	assert_int_equal(path_join(*state, "jobq.json", want, sizeof(want)), 0);
+
+	/* Nothing: the built-in default. */
+	assert_int_equal(config_locate(NULL, db, out, sizeof(out)), 0);
+	/* jobq.json beside the database. */
+	assert_int_equal(file_write_atomic(want, "{}", 2), 0);
+	assert_int_equal(config_locate(NULL, db, out, sizeof(out)), 1);
+	assert_string_equal(out, want);
+	/* $JOBQ_CONFIG wins over it, even if that file does not exist (config_load says so). */
+	setenv("JOBQ_CONFIG", "/nonexistent/from-env.json", 1);
+	assert_int_equal(config_locate(NULL, db, out, sizeof(out)), 1);
+	assert_string_equal(out, "/nonexistent/from-env.json");
+	/* --config wins over both. */
+	assert_int_equal(config_locate("cli.json", db, out, sizeof(out)), 1);
+	assert_string_equal(out, "cli.json");
+	/* An empty $JOBQ_CONFIG counts as unset. */
+	setenv("JOBQ_CONFIG", "", 1);
+	assert_int_equal(config_locate(NULL, db, out, sizeof(out)), 1);
+	assert_string_equal(out, want);
+	unsetenv("JOBQ_CONFIG");
+	/* Too long for out. */
+	char small[8];
+	assert_int_equal(config_locate("a-long-name.json", db, small, sizeof(small)),
+	                 -ENAMETOOLONG);
+	/* A database in the current folder: ./jobq.json. */
+	assert_int_equal(config_locate(NULL, "jobq-no-such-db-here.db", out, sizeof(out)),
+	                 access("./jobq.json", F_OK) == 0 ? 1 : 0);
+}
+
+static void
+test_worker_count(void **state)
+{
+	struct config cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	parse_ok("{'concurrency': {'global': 2}}", &cfg);
+	assert_int_equal(config_worker_count(&cfg), cpus * 4 >= 2 ? 2 : cpus * 4);
+	config_release(&cfg);
+
+	/* A large global is capped by the machine. */
+	parse_ok("{'concurrency': {'global': 1000000}}", &cfg);
+	int n = config_worker_count(&cfg);
+	assert_true(n >= 1);
+	assert_true(n <= cpus * 4);
+	config_release(&cfg);
+
+	parse_ok("{'workers': 7, 'concurrency': {'global': 1}}", &cfg);
+	assert_int_equal(config_worker_count(&cfg), 7);
+	config_release(&cfg);
+}
+
+static void
+test_bytes_forms(void **state)
+{
+	struct config cfg;
+
+	parse_ok("{'payload_max': '1M', 'output_max': '512', 'stderr_max': '3KiB'}", &cfg);
+	assert_int_equal(cfg.payload_max, 1024 * 1024);
+	assert_int_equal(cfg.output_max, 512);
+	assert_int_equal(cfg.stderr_max, 3072);
+	config_release(&cfg);
+	parse_ok("{'payload_max': '1GiB', 'output_max': '7B', 'stderr_max': 1073741824}", &cfg);
+	assert_int_equal(cfg.payload_max, 1024 * 1024 * 1024);
+	assert_int_equal(cfg.output_max, 7);
+	assert_int_equal(cfg.stderr_max, 1024 * 1024 * 1024);
+	config_release(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_default, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_design_example, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors_top, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors_concurrency, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors_types, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors_resources, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors_http, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_invalid_json, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_hostile_names_in_messages, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_worker_count, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bytes_forms, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

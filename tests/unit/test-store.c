@@ -1,0 +1,1215 @@
+/*
+ * Unit tests of the store (queue/): schema and migrations, open errors, enqueue and its
+ * validation, unique keys, bulk enqueue, finish with retries, fencing, heartbeat, cancel,
+ * retry, prune, recovery, pauses and queries. The claim's policy is in test-claim.c.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "internal.h"
+#include "store-fixture.h"
+
+/* Run SQL on a separate connection to path. */
+static void
+sql(const char *path, const char *text)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("sql '%s': %s", text, msg);
+	sqlite3_close(db);
+}
+
+/* One integer from a query on a separate connection. */
+static int64_t
+sql_int(const char *path, const char *text)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static const char *
+repeat(char c, size_t n)
+{
+	static char buf[20000];
+
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Schema and open */
+
+static void
+test_open_creates_schema(void **state)
+{
+	struct fx *f = *state;
+	struct stat sb;
+
+	assert_int_equal(sql_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+	                                "('jobs', 'pauses', 'jobs_ready', 'jobs_running', "
+	                                "'jobs_unique', 'jobs_batch', 'jobs_finished')"),
+	                 7);
+	/* WAL, and every file owner-only. */
+	fx_add(f, "a", NULL, NULL, 0);
+	assert_int_equal(stat(f->db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(stat(fx_path(f, "q.db-wal"), &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(stat(fx_path(f, "q.db-shm"), &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *stmt;
+
+		assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL), 0);
+		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "wal");
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+	}
+	assert_string_equal(store_path(f->st), f->db);
+}
+
+static void
+test_migrate_from_version_0(void **state)
+{
+	struct fx *f = *state;
+	const char *empty = fx_path(f, "empty.db");
+	struct store *st = NULL;
+	char err[512];
+	FILE *fp;
+
+	/* A zero-byte file. */
+	assert_non_null(fp = fopen(empty, "w"));
+	fclose(fp);
+	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
+	store_close(st);
+	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(empty, "SELECT count(*) FROM jobs"), 0);
+
+	/* A SQLite database at user_version 0 whose tables were dropped. */
+	empty = fx_path(f, "v0.db");
+	sql(empty, "PRAGMA page_size = 8192; CREATE TABLE t (x); DROP TABLE t;");
+	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 0);
+	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
+	store_close(st);
+	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 1);
+
+	/* Opening again does not migrate twice. */
+	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
+	store_close(st);
+}
+
+static void
+test_refuse_newer_and_foreign(void **state)
+{
+	struct fx *f = *state;
+	const char *path = fx_path(f, "new.db");
+	struct store *st = (struct store *)1;
+	char err[512];
+
+	sql(path, "PRAGMA user_version = 2;");
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOTSUP);
+	assert_null(st);
+	assert_non_null(strstr(err, "database schema version 2 is newer than this jobq (1)"));
+	assert_non_null(strstr(err, "new.db"));
+
+	path = fx_path(f, "foreign.db");
+	sql(path, "CREATE TABLE things (x);");
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a jobq database"));
+	/* Nothing was changed. */
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 0);
+
+	path = fx_path(f, "text.db");
+	{
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(fp);
+		fputs("this is not a database, just text that is long enough to matter......\n"
+		      "..................................................................\n",
+		      fp);
+		fclose(fp);
+	}
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "cannot open database '"));
+	assert_non_null(strstr(err, "not a jobq database"));
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts no_create = {.create = 0};
+	struct store *st = NULL;
+	char err[512], path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/missing/q.db", f->dir);
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot open database '"));
+	assert_int_equal(store_open(fx_path(f, "none.db"), &no_create, &st, err, sizeof(err)),
+	                 -ENOENT);
+	assert_int_equal(access(fx_path(f, "none.db"), F_OK), -1);
+	assert_int_equal(store_open("", NULL, &st, err, sizeof(err)), -EINVAL);
+	assert_int_equal(store_open(f->dir, NULL, &st, err, sizeof(err)) < 0, 1);
+
+	/* Read-only open of the fixture's database works and refuses writes. */
+	{
+		struct store_opts ro = {.readonly = 1};
+		struct job_spec spec = {.type = "a"};
+		int64_t id;
+
+		assert_int_equal(store_open(f->db, &ro, &st, err, sizeof(err)), 0);
+		assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, NULL), -EROFS);
+		store_close(st);
+	}
+
+	if (geteuid() != 0) {
+		char dir[128];
+
+		snprintf(dir, sizeof(dir), "%s/ro", f->dir);
+		assert_int_equal(mkdir(dir, 0500), 0);
+		snprintf(path, sizeof(path), "%s/q.db", dir);
+		assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -EACCES);
+		chmod(dir, 0700);
+	}
+}
+
+static void
+test_errno_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(store_errno(SQLITE_BUSY), -EBUSY);
+	assert_int_equal(store_errno(SQLITE_LOCKED), -EBUSY);
+	assert_int_equal(store_errno(SQLITE_FULL), -ENOSPC);
+	assert_int_equal(store_errno(SQLITE_IOERR_WRITE), -EIO);
+	assert_int_equal(store_errno(SQLITE_READONLY), -EROFS);
+	assert_int_equal(store_errno(SQLITE_NOTADB), -EINVAL);
+	assert_int_equal(store_errno(SQLITE_CORRUPT), -EINVAL);
+}
+
+static void
+test_busy_is_ebusy(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts quick = {.create = 1, .busy_timeout_ms = 50};
+	struct job_spec spec = {.type = "a"};
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	char err[512];
+	int64_t id;
+
+	assert_int_equal(store_open(f->db, &quick, &st, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, NULL), -EBUSY);
+	assert_non_null(strstr(store_errmsg(st), "database is locked"));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, NULL), 0);
+	store_close(st);
+}
+
+/* Enqueue */
+
+static void
+test_enqueue_defaults(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "plain"};
+	int64_t before = time_now_ms(), id = 0;
+	struct job job;
+	int existing = -1;
+
+	fx_config(f, "{\"types\": {\"tuned\": {\"builtin\": \"noop\", \"max_attempts\": 7, "
+	             "\"priority\": 5}}}");
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_int_equal(store_get(f->st, id, &job), 0);
+	assert_string_equal(job.type, "plain");
+	assert_string_equal(job.namespace, "default");
+	assert_string_equal(job.payload, "{}");
+	assert_int_equal(job.state, JOB_QUEUED);
+	assert_int_equal(job.priority, 0);
+	assert_int_equal(job.attempts, 0);
+	assert_int_equal(job.max_attempts, CONFIG_DEFAULT_MAX_ATTEMPTS);
+	assert_int_equal(job.timeout_ms, 0);
+	assert_null(job.resources);
+	assert_null(job.unique_key);
+	assert_null(job.batch);
+	assert_true(job.run_at >= before && job.run_at <= time_now_ms());
+	assert_int_equal(job.created_at, job.run_at);
+	assert_int_equal(job.started_at, 0);
+	assert_int_equal(job.token, 0);
+	job_release(&job);
+
+	/* The type's max_attempts and priority, unless the spec sets them. */
+	spec.type = "tuned";
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+	assert_int_equal(store_get(f->st, id, &job), 0);
+	assert_int_equal(job.max_attempts, 7);
+	assert_int_equal(job.priority, 5);
+	job_release(&job);
+	spec.priority = -2;
+	spec.max_attempts = 1;
+	spec.timeout_ms = 1500;
+	spec.run_at = before + 60000;
+	spec.payload = "[1, {\"x\": \"\\u00e9\"}]";
+	spec.namespace = "tenant/42";
+	spec.batch = "nightly";
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+	assert_int_equal(store_get(f->st, id, &job), 0);
+	assert_int_equal(job.priority, -2);
+	assert_int_equal(job.max_attempts, 1);
+	assert_int_equal(job.timeout_ms, 1500);
+	assert_int_equal(job.run_at, before + 60000);
+	assert_string_equal(job.payload, "[1, {\"x\": \"\\u00e9\"}]"); /* kept as given */
+	assert_string_equal(job.namespace, "tenant/42");
+	assert_string_equal(job.batch, "nightly");
+	job_release(&job);
+}
+
+/* Expect spec to be refused with a message containing needle; nothing is written. */
+static void
+expect_invalid(struct fx *f, const struct job_spec *spec, const char *needle)
+{
+	int64_t counts[JOB_NSTATES], before, id;
+	char err[512];
+
+	assert_int_equal(store_count(f->st, NULL, counts), 0);
+	before = counts[JOB_QUEUED];
+	assert_int_equal(store_validate_spec(&f->cfg, spec, err, sizeof(err)), -EINVAL);
+	if (strstr(err, needle) == NULL)
+		fail_msg("message '%s' lacks '%s'", err, needle);
+	assert_int_equal(store_enqueue(f->st, &f->cfg, spec, &id, NULL), -EINVAL);
+	if (strstr(store_errmsg(f->st), needle) == NULL)
+		fail_msg("message '%s' lacks '%s'", store_errmsg(f->st), needle);
+	assert_int_equal(store_count(f->st, NULL, counts), 0);
+	assert_int_equal(counts[JOB_QUEUED], before);
+}
+
+static void
+test_enqueue_validation(void **state)
+{
+	struct fx *f = *state;
+	const char *bad_types[] = {"", "Bad", "a/b", "../x", "-a", "a b"};
+	const char *bad_json[] = {"",     "{",        "{\"a\":}",    "[1,]",    "01",
+	                          "1.",   "'x'",      "{\"a\" 1}",   "nul",     "\"\\x\"",
+	                          "[1]x", "\"a\nb\"", "\"\\ud800\"", "\xff",    "{} {}",
+	                          "+1",   ".5",       "[",           "\"\xc0\xaf\""};
+	struct tag tags[3];
+	struct job_spec spec = {.type = "a"};
+	char *big;
+
+	fx_config(f, "{\"concurrency\": {\"resources\": {\"cpu\": 2, \"ollama\": 1}}, "
+	             "\"types\": {\"heavy\": {\"builtin\": \"noop\", \"resources\": [\"cpu:2\"]}}}");
+	for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
+		spec.type = bad_types[i];
+		expect_invalid(f, &spec, "invalid type name");
+	}
+	spec.type = repeat('a', 65);
+	expect_invalid(f, &spec, "invalid type name 'aaaa");
+	/* The message of a hostile value is cut. */
+	assert_true(strlen(store_errmsg(f->st)) < 200);
+	spec.type = NULL;
+	expect_invalid(f, &spec, "invalid type name");
+	spec.type = "a";
+
+	spec.namespace = "";
+	expect_invalid(f, &spec, "invalid namespace ''");
+	spec.namespace = repeat('n', 10 * 1024);
+	expect_invalid(f, &spec, "invalid namespace");
+	assert_true(strlen(store_errmsg(f->st)) < 200);
+	spec.namespace = "a\nb";
+	expect_invalid(f, &spec, "invalid namespace 'a?b'");
+	spec.namespace = "\xff\xfe";
+	expect_invalid(f, &spec, "invalid namespace");
+	spec.namespace = NULL;
+
+	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		spec.payload = bad_json[i];
+		expect_invalid(f, &spec, "payload is not valid JSON");
+	}
+	f->cfg.payload_max = 100;
+	assert_non_null(big = malloc(200));
+	big[0] = '"';
+	memset(big + 1, 'x', 150);
+	strcpy(big + 151, "\"");
+	spec.payload = big;
+	expect_invalid(f, &spec, "payload is 152 bytes, larger than payload_max (100 bytes)");
+	free(big);
+	spec.payload = NULL;
+
+	strcpy(tags[0].name, "gpu");
+	tags[0].units = 1;
+	spec.resources = tags;
+	spec.nresources = 1;
+	expect_invalid(f, &spec, "unknown resource 'gpu'");
+	strcpy(tags[0].name, "cpu");
+	tags[0].units = 3;
+	expect_invalid(f, &spec, "takes 3 units but pool 'cpu' has a capacity of 2");
+	/* Two tags of one pool add up. */
+	tags[0].units = 1;
+	strcpy(tags[1].name, "cpu");
+	tags[1].units = 2;
+	spec.nresources = 2;
+	expect_invalid(f, &spec, "capacity of 2");
+	/* With the type's own tags: cpu:2 of the type plus cpu:1 of the job. */
+	spec.type = "heavy";
+	spec.nresources = 1;
+	expect_invalid(f, &spec, "its type 'heavy' 2, more than the capacity of 2");
+	spec.type = "a";
+	strcpy(tags[0].name, "Bad!");
+	expect_invalid(f, &spec, "invalid resource tag");
+	spec.nresources = 0;
+
+	spec.max_attempts = -1;
+	expect_invalid(f, &spec, "max_attempts must not be negative");
+	spec.max_attempts = 0;
+	spec.unique_key = "";
+	expect_invalid(f, &spec, "invalid unique key");
+	spec.unique_key = NULL;
+	spec.batch = "";
+	expect_invalid(f, &spec, "invalid batch name");
+	spec.batch = NULL;
+
+	/* And what is valid passes: canonical resources, sorted, units shown when > 1. */
+	{
+		struct job job;
+		int64_t id;
+
+		strcpy(tags[0].name, "ollama");
+		tags[0].units = 1;
+		strcpy(tags[1].name, "cpu");
+		tags[1].units = 2;
+		spec.resources = tags;
+		spec.nresources = 2;
+		assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+		assert_int_equal(store_get(f->st, id, &job), 0);
+		assert_string_equal(job.resources, "[\"cpu:2\",\"ollama\"]");
+		job_release(&job);
+	}
+}
+
+/* Everything json_check accepts, cJSON accepts too; the limits match. */
+static void
+test_json_check(void **state)
+{
+	const char *good[] = {"{}", "[]", "0", "-0", "1.5e-3", "-12E+9", "true", "false", "null",
+	                      "\"\"", " {\"a\" : [1, 2, {\"b\": null}], \"c\": \"\\u00e9\\n\"} ",
+	                      "\"\\ud83d\\ude00\"", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+	                      "[[[[[]]]]]", "\t\r\n[1]\n", "123456789012345678901234567890"};
+	char *deep;
+	size_t where;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cJSON *j;
+
+		if (json_check(good[i], strlen(good[i]), &where) != 0)
+			fail_msg("'%s' refused at %zu", good[i], where);
+		assert_non_null(j = cJSON_ParseWithOpts(good[i], NULL, 1));
+		cJSON_Delete(j);
+	}
+	assert_int_equal(json_check("[1,]", 4, &where), -EINVAL);
+	assert_int_equal(where, 3);
+	/* Nesting: 1000 levels are fine, 1001 are not (cJSON's limit). */
+	assert_non_null(deep = malloc(2 * 1001 + 1));
+	memset(deep, '[', 1000);
+	memset(deep + 1000, ']', 1000);
+	deep[2000] = '\0';
+	assert_int_equal(json_check(deep, 2000, NULL), 0);
+	{
+		cJSON *j = cJSON_ParseWithOpts(deep, NULL, 1);
+
+		assert_non_null(j);
+		cJSON_Delete(j);
+	}
+	memset(deep, '[', 1001);
+	memset(deep + 1001, ']', 1001);
+	deep[2002] = '\0';
+	assert_int_equal(json_check(deep, 2002, NULL), -EINVAL);
+	assert_null(cJSON_ParseWithOpts(deep, NULL, 1));
+	free(deep);
+	/* Numbers: 63 characters parse in cJSON, 64 do not. */
+	assert_int_equal(json_check(repeat('1', 63), 63, NULL), 0);
+	{
+		cJSON *j = cJSON_ParseWithOpts(repeat('1', 63), NULL, 1);
+
+		assert_non_null(j);
+		cJSON_Delete(j);
+	}
+	assert_int_equal(json_check(repeat('1', 64), 64, NULL), -EINVAL);
+	assert_null(cJSON_ParseWithOpts(repeat('1', 64), NULL, 1));
+	/* A lone low surrogate and a high one without its pair. */
+	assert_int_equal(json_check("\"\\udc00\"", 8, NULL), -EINVAL);
+	assert_int_equal(json_check("\"\\ud800\\u0041\"", 14, NULL), -EINVAL);
+	/* An embedded NUL ends the text early. */
+	assert_int_equal(json_check("{}\0{}", 5, NULL), -EINVAL);
+}
+
+static void
+test_unique_keys(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "a", .unique_key = "doc-1"};
+	int64_t first = 0, id = 0;
+	int existing = -1;
+	struct job job;
+
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &first, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 1);
+	assert_int_equal(id, first);
+	/* Still the same while it runs. */
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	assert_int_equal(job.id, first);
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 1);
+	assert_int_equal(id, first);
+	/* Once finished, the key is free: a new job. */
+	fx_succeed(f, &job);
+	job_release(&job);
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_true(id > first);
+	/* Another key is another job. */
+	spec.unique_key = "doc-2";
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &first, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_true(first > id);
+	/* Retrying the finished first job while the key is live again leaves it finished. */
+	{
+		struct job_filter flt = {.state = -1, .ids = &job.id, .nids = 1};
+
+		job.id = 1;
+		assert_int_equal(store_retry(f->st, &flt), 0);
+		assert_int_equal(fx_state(f, 1), JOB_SUCCEEDED);
+	}
+}
+
+static void
+test_bulk(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "bulk", .batch = "b1"};
+	int64_t id, first = 0, prev = 0, counts[JOB_NSTATES];
+	char payload[64];
+	int existing;
+
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_begin(f->st), -EINVAL);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(payload, sizeof(payload), "{\"i\": %d}", i);
+		spec.payload = payload;
+		spec.priority = i % 3;
+		assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, &existing), 0);
+		assert_int_equal(existing, 0);
+		if (i == 0)
+			first = id;
+		else
+			assert_int_equal(id, prev + 1);
+		prev = id;
+	}
+	/* A unique key in the middle: its own id, then the sequence goes on. */
+	spec.unique_key = "u";
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(id, prev + 1);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 1);
+	assert_int_equal(id, prev + 1);
+	spec.unique_key = NULL;
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(id, prev + 2);
+	assert_int_equal(store_bulk_commit(f->st), 0);
+
+	/* Every id handed out is the row written with that payload. */
+	for (int i = 0; i < 1000; i += 37) {
+		struct job job;
+
+		assert_int_equal(store_get(f->st, first + i, &job), 0);
+		snprintf(payload, sizeof(payload), "{\"i\": %d}", i);
+		assert_string_equal(job.payload, payload);
+		assert_int_equal(job.priority, i % 3);
+		assert_string_equal(job.batch, "b1");
+		job_release(&job);
+	}
+	{
+		struct job_filter flt = {.state = -1, .batch = "b1"};
+
+		assert_int_equal(store_count(f->st, &flt, counts), 0);
+		assert_int_equal(counts[JOB_QUEUED], 1002);
+	}
+
+	/* All or nothing: a bad item, then rollback, leaves nothing of that bulk. */
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	spec.batch = "b2";
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), 0);
+	spec.payload = "{bad";
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
+	assert_non_null(strstr(store_errmsg(f->st), "payload is not valid JSON"));
+	store_bulk_rollback(f->st);
+	{
+		struct job_filter flt = {.state = -1, .batch = "b2"};
+
+		assert_int_equal(store_count(f->st, &flt, counts), 0);
+		for (int s = 0; s < JOB_NSTATES; s++)
+			assert_int_equal(counts[s], 0);
+	}
+	assert_int_equal(store_bulk_commit(f->st), -EINVAL); /* none open */
+	/* Ids go on after the rolled-back ones were never written. */
+	spec.payload = NULL;
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+	assert_int_equal(id, prev + 3);
+	/* An empty bulk commits. */
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_commit(f->st), 0);
+}
+
+/* Finishing */
+
+static void
+claim_one(struct fx *f, struct job *job)
+{
+	assert_int_equal(fx_claim(f, job, 0), 1);
+	assert_int_equal(job->state, JOB_RUNNING);
+}
+
+static void
+test_finish_success(void **state)
+{
+	struct fx *f = *state;
+	struct job_outcome o = {.succeeded = 1, .result = "{\"ok\": true}", .error = "warn",
+	                        .has_exit_code = 1, .exit_code = 0, .orphans_reaped = 2};
+	struct job job, got;
+	int64_t id = fx_add(f, "a", NULL, NULL, 0);
+
+	claim_one(f, &job);
+	assert_int_equal(job.id, id);
+	assert_int_equal(job.attempts, 1);
+	assert_true(job.token > 0);
+	assert_true(job.lease_until > job.started_at);
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &o), JOB_SUCCEEDED);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_int_equal(got.state, JOB_SUCCEEDED);
+	assert_string_equal(got.result, "{\"ok\": true}");
+	assert_string_equal(got.error, "warn");
+	assert_true(got.has_exit_code);
+	assert_int_equal(got.exit_code, 0);
+	assert_int_equal(got.orphans_reaped, 2);
+	assert_true(got.finished_at >= got.started_at && got.finished_at > 0);
+	assert_int_equal(got.lease_until, 0);
+	assert_int_equal(got.token, 0);
+	assert_null(got.units);
+	assert_int_equal(got.worker_pid, 0);
+	job_release(&got);
+	/* Finishing twice is refused: the token is no longer current. */
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &o), -ESTALE);
+	assert_int_equal(store_finish(f->st, &f->cfg, 999, job.token, &o), -ESRCH);
+	assert_non_null(strstr(store_errmsg(f->st), "no such job"));
+	job_release(&job);
+}
+
+static void
+test_finish_failures(void **state)
+{
+	struct fx *f = *state;
+	struct job_outcome fail = {.error = "boom", .has_exit_code = 1, .exit_code = 3};
+	struct job job, got;
+	int64_t id, t0;
+
+	fx_config(f, "{\"types\": {\"a\": {\"builtin\": \"noop\", \"max_attempts\": 3, "
+	             "\"backoff\": {\"base\": \"10s\", \"max\": \"15s\"}}}}");
+	id = fx_add(f, "a", NULL, NULL, 0);
+
+	/* Attempt 1 fails: queued again after 5..10 s (base 10 s, jitter [0.5, 1]). */
+	claim_one(f, &job);
+	t0 = time_now_ms();
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &fail), JOB_QUEUED);
+	job_release(&job);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_int_equal(got.state, JOB_QUEUED);
+	assert_int_equal(got.attempts, 1);
+	assert_string_equal(got.error, "boom");
+	assert_int_equal(got.exit_code, 3);
+	assert_true(got.run_at >= t0 + 5000 && got.run_at <= time_now_ms() + 10000);
+	assert_int_equal(got.token, 0);
+	job_release(&got);
+	/* Not claimable before its run_at. */
+	assert_int_equal(fx_claim(f, &job, 0), 0);
+
+	/* Attempt 2: base * 2 = 20 s capped at 15 s: 7.5..15 s. */
+	assert_int_equal(fx_claim(f, &job, t0 + 20000), 1);
+	assert_int_equal(job.attempts, 2);
+	t0 = time_now_ms();
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &fail), JOB_QUEUED);
+	job_release(&job);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_true(got.run_at >= t0 + 7500 && got.run_at <= time_now_ms() + 15000);
+	job_release(&got);
+
+	/* A temporary failure does not count and honours retry_after. */
+	assert_int_equal(fx_claim(f, &job, t0 + 60000), 1);
+	assert_int_equal(job.attempts, 3);
+	{
+		struct job_outcome temp = {.temporary = 1, .retry_after_ms = 3600000, .error = "429"};
+
+		t0 = time_now_ms();
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &temp), JOB_QUEUED);
+	}
+	job_release(&job);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_int_equal(got.attempts, 2);
+	assert_true(got.run_at >= t0 + 3600000 && got.run_at <= time_now_ms() + 3600000);
+	job_release(&got);
+
+	/* Attempt 3 of 3 fails: failed for good. */
+	assert_int_equal(fx_claim(f, &job, t0 + 7200000), 1);
+	assert_int_equal(job.attempts, 3);
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &fail), JOB_FAILED);
+	job_release(&job);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_int_equal(got.state, JOB_FAILED);
+	assert_string_equal(got.error, "boom");
+	assert_true(got.finished_at > 0);
+	job_release(&got);
+
+	/* no_retry fails at once. */
+	id = fx_add(f, "a", NULL, NULL, 0);
+	claim_one(f, &job);
+	{
+		struct job_outcome bad = {.no_retry = 1, .error = "HTTP 400"};
+
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &bad), JOB_FAILED);
+	}
+	job_release(&job);
+	assert_int_equal(fx_state(f, id), JOB_FAILED);
+
+	/* A cancelled outcome, and a failure after a cancel request, end cancelled. */
+	id = fx_add(f, "a", NULL, NULL, 0);
+	claim_one(f, &job);
+	{
+		struct job_outcome c = {.cancelled = 1};
+
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &c), JOB_CANCELLED);
+	}
+	job_release(&job);
+	id = fx_add(f, "a", NULL, NULL, 0);
+	claim_one(f, &job);
+	{
+		struct job_filter flt = {.state = -1, .ids = &id, .nids = 1};
+		int64_t running = 0;
+
+		assert_int_equal(store_cancel(f->st, &flt, &running), 1);
+		assert_int_equal(running, 1);
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &fail),
+		                 JOB_CANCELLED);
+	}
+	job_release(&job);
+}
+
+static void
+test_backoff(void **state)
+{
+	struct fx *f = *state;
+
+	for (int i = 0; i < 200; i++) {
+		int64_t b1 = store_backoff_ms(&f->cfg, "x", 1), b3 = store_backoff_ms(&f->cfg, "x", 3);
+		int64_t big = store_backoff_ms(&f->cfg, "x", 200);
+
+		assert_true(b1 >= CONFIG_DEFAULT_BACKOFF_BASE_MS / 2 &&
+		            b1 <= CONFIG_DEFAULT_BACKOFF_BASE_MS);
+		assert_true(b3 >= 2 * CONFIG_DEFAULT_BACKOFF_BASE_MS &&
+		            b3 <= 4 * CONFIG_DEFAULT_BACKOFF_BASE_MS);
+		assert_true(big >= CONFIG_DEFAULT_BACKOFF_MAX_MS / 2 &&
+		            big <= CONFIG_DEFAULT_BACKOFF_MAX_MS);
+	}
+}
+
+static int
+owner_dead(const struct job *job, void *ctx)
+{
+	(void)ctx;
+	return job->worker_pid != 4242;
+}
+
+static void
+count_lost(const struct job *job, void *ctx)
+{
+	(void)job;
+	(*(int *)ctx)++;
+}
+
+static void
+test_stale_token_after_recovery(void **state)
+{
+	struct fx *f = *state;
+	struct job first, second, other;
+	struct job_outcome ok = {.succeeded = 1};
+	int lost = 0, cancel = -1;
+	int64_t id, b;
+
+	fx_config(f, "{\"concurrency\": {\"global\": 5, \"resources\": {\"gpu\": 1}}, "
+	             "\"types\": {\"g\": {\"builtin\": \"noop\", \"resources\": [\"gpu\"]}}}");
+	id = fx_add(f, "g", NULL, NULL, 0);
+	b = fx_add(f, "g", NULL, NULL, 0);
+	claim_one(f, &first);
+	assert_int_equal(first.id, id);
+	assert_string_equal(first.units, "[\"gpu\"]");
+	/* The lease expires: recovery requeues it (the attempt counted). */
+	assert_int_equal(store_recover(f->st, &f->cfg, first.lease_until + 1, NULL, count_lost,
+	                               &lost),
+	                 1);
+	assert_int_equal(lost, 1);
+	{
+		struct job got;
+
+		assert_int_equal(store_get(f->st, id, &got), 0);
+		assert_int_equal(got.state, JOB_QUEUED);
+		assert_int_equal(got.attempts, 1);
+		assert_string_equal(got.error, "worker lost");
+		job_release(&got);
+	}
+	/* Claimed again (it is first in line): a new token. */
+	claim_one(f, &second);
+	assert_int_equal(second.id, id);
+	assert_int_equal(second.attempts, 2);
+	assert_true(second.token != first.token);
+	/* The stale owner can neither renew, nor finish, nor give the gpu back. */
+	assert_int_equal(store_heartbeat(f->st, id, first.token, 1000, &cancel), -ESTALE);
+	assert_int_equal(store_set_pgid(f->st, id, first.token, 10, 20), -ESTALE);
+	assert_int_equal(store_finish(f->st, &f->cfg, id, first.token, &ok), -ESTALE);
+	assert_non_null(strstr(store_errmsg(f->st), "fencing token is not current"));
+	assert_int_equal(fx_state(f, id), JOB_RUNNING);
+	assert_int_equal(fx_claim(f, &other, 0), 0); /* gpu still held by the second claim */
+	/* The current owner can. */
+	assert_int_equal(store_heartbeat(f->st, id, second.token, 1000, &cancel), 0);
+	assert_int_equal(cancel, 0);
+	assert_int_equal(store_finish(f->st, &f->cfg, id, second.token, &ok), JOB_SUCCEEDED);
+	assert_int_equal(fx_claim(f, &other, 0), 1);
+	assert_int_equal(other.id, b);
+	job_release(&other);
+	job_release(&first);
+	job_release(&second);
+}
+
+static void
+test_recover(void **state)
+{
+	struct fx *f = *state;
+	struct claim_req alive = {.owner_pid = 4242, .owner_start = 7};
+	struct claim_req dead = {.owner_pid = 4343, .owner_start = 7};
+	struct claim_req external = {.lease_ms = 60000};
+	struct job a, b, c;
+	int64_t now = time_now_ms();
+	int lost = 0;
+
+	fx_config(f, "{\"concurrency\": {\"global\": 3}, \"types\": {\"once\": {\"builtin\": "
+	             "\"noop\", \"max_attempts\": 1}}}");
+	fx_add(f, "x", NULL, NULL, 2);
+	fx_add(f, "once", NULL, NULL, 1);
+	fx_add(f, "x", NULL, NULL, 0);
+	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &a, NULL), 1);
+	assert_int_equal(a.worker_pid, 4242);
+	assert_int_equal(a.worker_start, 7);
+	assert_int_equal(store_claim(f->st, &f->cfg, &dead, &b, NULL), 1);
+	assert_string_equal(b.type, "once");
+	assert_int_equal(store_claim(f->st, &f->cfg, &external, &c, NULL), 1);
+	assert_int_equal(c.worker_pid, 0);
+	assert_true(c.lease_until >= now + 60000);
+
+	/* Nothing expired and no owner check: nothing recovered. */
+	assert_int_equal(store_recover(f->st, &f->cfg, now, NULL, NULL, NULL), 0);
+	/* The owner of b is gone: b had no attempt left, it fails. */
+	assert_int_equal(store_recover(f->st, &f->cfg, now, owner_dead, count_lost, &lost), 1);
+	assert_int_equal(lost, 1);
+	{
+		struct job got;
+
+		assert_int_equal(store_get(f->st, b.id, &got), 0);
+		assert_int_equal(got.state, JOB_FAILED);
+		assert_string_equal(got.error, "worker lost");
+		job_release(&got);
+	}
+	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
+	/* Past c's lease: c (external) and a (whose lease is shorter) are requeued. */
+	assert_int_equal(store_recover(f->st, &f->cfg, c.lease_until + 1, owner_dead, NULL, NULL),
+	                 2);
+	assert_int_equal(fx_state(f, a.id), JOB_QUEUED);
+	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
+	job_release(&a);
+	job_release(&b);
+	job_release(&c);
+}
+
+static void
+test_heartbeat_and_pgid(void **state)
+{
+	struct fx *f = *state;
+	struct job job, got;
+	int cancel = -1;
+	int64_t id = fx_add(f, "a", NULL, NULL, 0);
+
+	claim_one(f, &job);
+	assert_int_equal(store_heartbeat(f->st, id, job.token, 3600000, &cancel), 0);
+	assert_int_equal(cancel, 0);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_true(got.lease_until >= time_now_ms() + 3590000);
+	job_release(&got);
+	assert_int_equal(store_set_pgid(f->st, id, job.token, 1234, 99), 0);
+	assert_int_equal(store_get(f->st, id, &got), 0);
+	assert_int_equal(got.pgid, 1234);
+	assert_int_equal(got.pgid_start, 99);
+	job_release(&got);
+	{
+		struct job_filter flt = {.state = -1, .type = "a"};
+
+		assert_int_equal(store_cancel(f->st, &flt, NULL), 1);
+	}
+	assert_int_equal(store_heartbeat(f->st, id, job.token, 1000, &cancel), 0);
+	assert_int_equal(cancel, 1);
+	assert_int_equal(store_heartbeat(f->st, 777, job.token, 1000, &cancel), -ESRCH);
+	job_release(&job);
+}
+
+static void
+test_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "a", .batch = "nightly"};
+	struct job job;
+	int64_t ids[4], running = -1, id;
+
+	fx_config(f, "{\"concurrency\": {\"global\": 2}}");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &ids[i], NULL), 0);
+	id = fx_add(f, "b", NULL, NULL, 0);
+	claim_one(f, &job); /* ids[0] runs */
+	assert_int_equal(job.id, ids[0]);
+	{
+		struct job_filter flt = {.state = -1, .batch = "nightly"};
+
+		assert_int_equal(store_cancel(f->st, &flt, &running), 4);
+		assert_int_equal(running, 1);
+	}
+	for (int i = 1; i < 4; i++) {
+		struct job got;
+
+		assert_int_equal(store_get(f->st, ids[i], &got), 0);
+		assert_int_equal(got.state, JOB_CANCELLED);
+		assert_true(got.finished_at > 0);
+		job_release(&got);
+	}
+	assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
+	assert_int_equal(fx_state(f, id), JOB_QUEUED);
+	/* A running job without a supervisor is cancelled at once on request. */
+	assert_int_equal(store_cancel_running_now(f->st, ids[0]), 0);
+	assert_int_equal(fx_state(f, ids[0]), JOB_CANCELLED);
+	assert_int_equal(store_cancel_running_now(f->st, ids[0]), -EEXIST);
+	assert_int_equal(store_cancel_running_now(f->st, 12345), -ESRCH);
+	/* The stale owner cannot finish it any more. */
+	{
+		struct job_outcome ok = {.succeeded = 1};
+
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &ok), -ESTALE);
+	}
+	job_release(&job);
+	/* By id and by type. */
+	{
+		struct job_filter flt = {.state = -1, .ids = &id, .nids = 1, .type = "zzz"};
+
+		assert_int_equal(store_cancel(f->st, &flt, NULL), 0);
+		flt.type = "b";
+		assert_int_equal(store_cancel(f->st, &flt, NULL), 1);
+		assert_int_equal(fx_state(f, id), JOB_CANCELLED);
+	}
+}
+
+static void
+test_retry_and_prune(void **state)
+{
+	struct fx *f = *state;
+	struct job_outcome fail = {.no_retry = 1, .error = "bad"};
+	struct job job, got;
+	int64_t failed, done, queued, last;
+
+	fx_config(f, "{\"concurrency\": {\"global\": 3}}");
+	failed = fx_add(f, "a", NULL, NULL, 3);
+	done = fx_add(f, "a", NULL, NULL, 2);
+	queued = fx_add(f, "a", NULL, NULL, 1);
+	claim_one(f, &job);
+	assert_int_equal(job.id, failed);
+	assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &fail), JOB_FAILED);
+	job_release(&job);
+	claim_one(f, &job);
+	assert_int_equal(job.id, done);
+	fx_succeed(f, &job);
+	job_release(&job);
+
+	/* Retry moves failed/cancelled back; succeeded and queued are left alone. */
+	{
+		struct job_filter flt = {.state = -1, .type = "a"};
+
+		assert_int_equal(store_retry(f->st, &flt), 1);
+	}
+	assert_int_equal(store_get(f->st, failed, &got), 0);
+	assert_int_equal(got.state, JOB_QUEUED);
+	assert_int_equal(got.attempts, 0);
+	assert_null(got.error);
+	assert_int_equal(got.finished_at, 0);
+	job_release(&got);
+	assert_int_equal(fx_state(f, done), JOB_SUCCEEDED);
+
+	/* Prune: only finished jobs that finished before the time. */
+	{
+		struct job_filter flt = {.state = -1, .finished_before = 1};
+
+		assert_int_equal(store_prune(f->st, &flt), 0);
+		flt.finished_before = time_now_ms() + 1;
+		assert_int_equal(store_prune(f->st, &flt), 1);
+		flt.finished_before = 0;
+		assert_int_equal(store_prune(f->st, &flt), -EINVAL);
+	}
+	assert_int_equal(store_get(f->st, done, &got), -ESRCH);
+	assert_int_equal(fx_state(f, queued), JOB_QUEUED);
+	assert_int_equal(fx_state(f, failed), JOB_QUEUED);
+
+	/* Ids are never reused, even when the newest job was pruned. */
+	{
+		struct job_filter flt = {.state = -1, .finished_before = INT64_MAX};
+		struct job_filter all = {.state = -1};
+
+		last = fx_add(f, "z", NULL, NULL, 100);
+		claim_one(f, &job);
+		assert_int_equal(job.id, last);
+		fx_succeed(f, &job);
+		job_release(&job);
+		assert_int_equal(store_cancel(f->st, &all, NULL), 2);
+		assert_int_equal(store_prune(f->st, &flt), 3);
+		assert_true(fx_add(f, "z", NULL, NULL, 0) > last);
+	}
+}
+
+static void
+test_prune_many(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "a"};
+	struct job_filter all = {.state = -1};
+	int64_t counts[JOB_NSTATES];
+
+	/* More than one prune chunk. */
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	for (int i = 0; i < 25000; i++)
+		assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, NULL, NULL), 0);
+	assert_int_equal(store_bulk_commit(f->st), 0);
+	assert_int_equal(store_cancel(f->st, &all, NULL), 25000);
+	all.finished_before = INT64_MAX;
+	assert_int_equal(store_prune(f->st, &all), 25000);
+	assert_int_equal(store_count(f->st, NULL, counts), 0);
+	assert_int_equal(counts[JOB_CANCELLED], 0);
+}
+
+/* Queries */
+
+static int
+collect_ids(const struct job *job, void *ctx)
+{
+	int64_t *ids = ctx;
+
+	ids[++ids[0]] = job->id;
+	return ids[0] == 9;
+}
+
+static void
+by_type(const char *type, const int64_t counts[JOB_NSTATES], void *ctx)
+{
+	char *out = ctx;
+	char line[128];
+
+	snprintf(line, sizeof(line), "%s:%lld/%lld/%lld ", type, (long long)counts[JOB_QUEUED],
+	         (long long)counts[JOB_RUNNING], (long long)counts[JOB_SUCCEEDED]);
+	strcat(out, line);
+}
+
+static void
+test_queries(void **state)
+{
+	struct fx *f = *state;
+	int64_t ids[16] = {0}, counts[JOB_NSTATES], now = time_now_ms(), a, b, c, v1, v2;
+	char types[512] = "";
+	struct job job;
+
+	fx_config(f, "{\"concurrency\": {\"global\": 5}}");
+	assert_int_equal(store_next_run_at(f->st), 0);
+	assert_int_equal(store_oldest_queued_age(f->st, now), -1);
+	a = fx_add(f, "alpha", "n1", NULL, 0);
+	b = fx_add(f, "beta", "n2", NULL, 0);
+	c = fx_add(f, "alpha", "n2", NULL, 9);
+	{
+		struct job_spec later = {.type = "gamma", .run_at = now + 3600000, .priority = 50};
+
+		assert_int_equal(store_enqueue(f->st, &f->cfg, &later, NULL, NULL), 0);
+	}
+	assert_true(store_next_run_at(f->st) <= now + 10);
+	assert_true(store_oldest_queued_age(f->st, now + 1000) >= 990);
+
+	/* list by namespace, by type, by ids; limit. */
+	{
+		struct job_filter flt = {.state = -1, .namespace = "n2"};
+
+		assert_int_equal(store_list(f->st, &flt, collect_ids, ids), 2);
+		assert_int_equal(ids[0], 2);
+		assert_int_equal(ids[1], b);
+		assert_int_equal(ids[2], c);
+	}
+	{
+		int64_t want[2] = {c, a};
+		struct job_filter flt = {.state = -1, .ids = want, .nids = 2};
+
+		ids[0] = 0;
+		assert_int_equal(store_list(f->st, &flt, collect_ids, ids), 2);
+		assert_int_equal(ids[1], c);
+		assert_int_equal(ids[2], a);
+		flt.limit = 1;
+		ids[0] = 0;
+		assert_int_equal(store_list(f->st, &flt, collect_ids, ids), 1);
+	}
+	/* claim c (priority 9), finish it; finished jobs list newest first. */
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	assert_int_equal(job.id, c);
+	fx_succeed(f, &job);
+	job_release(&job);
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	assert_int_equal(job.id, a);
+	{
+		struct job_filter flt = {.state = JOB_RUNNING};
+
+		ids[0] = 0;
+		assert_int_equal(store_list_running(f->st, collect_ids, ids), 1);
+		assert_int_equal(ids[1], a);
+		assert_int_equal(store_count(f->st, &flt, counts), 0);
+		assert_int_equal(counts[JOB_RUNNING], 1);
+		assert_int_equal(counts[JOB_QUEUED], 0);
+	}
+	fx_succeed(f, &job);
+	job_release(&job);
+	{
+		struct job_filter flt = {.state = JOB_SUCCEEDED};
+
+		ids[0] = 0;
+		assert_int_equal(store_list(f->st, &flt, collect_ids, ids), 2);
+		assert_int_equal(ids[1], a);
+		assert_int_equal(ids[2], c);
+	}
+	assert_int_equal(store_count(f->st, NULL, counts), 0);
+	assert_int_equal(counts[JOB_QUEUED], 2);
+	assert_int_equal(counts[JOB_SUCCEEDED], 2);
+	assert_int_equal(store_count_by_type(f->st, by_type, types), 0);
+	assert_string_equal(types, "alpha:0/0/2 beta:1/0/0 gamma:1/0/0 ");
+
+	/* data_version moves when another connection commits. */
+	v1 = store_data_version(f->st);
+	v2 = store_data_version(f->st);
+	assert_int_equal(v1, v2);
+	sql(f->db, "UPDATE jobs SET priority = 1 WHERE id = 1");
+	assert_true(store_data_version(f->st) != v1);
+}
+
+static void
+record_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason,
+	     void *ctx)
+{
+	char *out = ctx;
+	char line[160];
+
+	snprintf(line, sizeof(line), "%d:%s:%s:%s ", (int)kind, name, until > 0 ? "t" : "-",
+	         reason != NULL ? reason : "");
+	strcat(out, line);
+}
+
+static void
+test_pauses(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = time_now_ms();
+	char out[512] = "";
+
+	assert_int_equal(store_pause(f->st, PAUSE_TYPE, "enrich", 0, "maintenance"), 0);
+	assert_int_equal(store_pause(f->st, PAUSE_RESOURCE, "claude-api", now + 60000, "quota"), 0);
+	assert_int_equal(store_pause(f->st, PAUSE_ALL, NULL, now - 1, NULL), 0); /* expired */
+	assert_int_equal(store_pause(f->st, PAUSE_TYPE, "Bad/Name", 0, NULL), -EINVAL);
+	assert_int_equal(store_list_pauses(f->st, now, record_pause, out), 2);
+	assert_string_equal(out, "2:claude-api:t:quota 1:enrich:-:maintenance ");
+	/* Pausing again updates. */
+	assert_int_equal(store_pause(f->st, PAUSE_TYPE, "enrich", now + 5000, "later"), 0);
+	out[0] = '\0';
+	assert_int_equal(store_list_pauses(f->st, now, record_pause, out), 2);
+	assert_non_null(strstr(out, "1:enrich:t:later"));
+	assert_int_equal(store_resume(f->st, PAUSE_TYPE, "enrich"), 1);
+	assert_int_equal(store_resume(f->st, PAUSE_TYPE, "enrich"), 0);
+	assert_int_equal(store_resume(f->st, PAUSE_ALL, NULL), 0); /* had expired */
+	out[0] = '\0';
+	assert_int_equal(store_list_pauses(f->st, now + 120000, record_pause, out), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_migrate_from_version_0, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_refuse_newer_and_foreign, fx_setup,
+	                                        fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_open_errors, fx_setup, fx_teardown),
+	        cmocka_unit_test(test_errno_mapping),
+	        cmocka_unit_test_setup_teardown(test_busy_is_ebusy, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_enqueue_defaults, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_enqueue_validation, fx_setup, fx_teardown),
+	        cmocka_unit_test(test_json_check),
+	        cmocka_unit_test_setup_teardown(test_unique_keys, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_finish_success, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_finish_failures, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_backoff, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_token_after_recovery, fx_setup,
+	                                        fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_recover, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_heartbeat_and_pgid, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_retry_and_prune, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_prune_many, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_queries, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_pauses, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1 @@
+int jobq_stub_workerbuiltin_c_;

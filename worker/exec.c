@@ -1,0 +1,1 @@
+int jobq_stub_workerexec_c_;

@@ -1,0 +1,1 @@
+int jobq_stub_workerworker_c_;
