@@ -22,6 +22,8 @@ struct cli {
 	int json;                /* --json (before or after the command) */
 	int quiet;               /* -q: no confirmations on stdout, errors only on stderr */
 	int verbose;             /* -v: more detail (log level debug) */
+	int argc0;               /* main's argc and argv, for setproctitle_init() */
+	char **argv0;
 };
 
 /* Values cli_getopt() returns besides option characters. */

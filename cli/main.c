@@ -101,6 +101,8 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.prog = "jobq";
+	c.argc0 = argc;
+	c.argv0 = argv;
 	config_init_default(&c.cfg);
 	if (db == NULL || *db == '\0')
 		db = "jobq.db";

@@ -161,8 +161,14 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	int fds[3] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd};
+	int fds[4] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd, sp->extra_fd};
+	int nfds = sp->extra_fd >= 0 ? 4 : 3;
 	int devnull = -1;
+	/* errfd must not be clobbered by the dup2 onto 3 */
+	if (nfds == 4 && errfd <= 3) {
+		if ((errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0)
+			_exit(127);
+	}
 	for (int i = 0; i < 3; i++) {
 		if (fds[i] < 0) {
 			if (devnull < 0 && (devnull = open("/dev/null", O_RDWR)) < 0)
@@ -171,10 +177,10 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 		}
 	}
 	/* Move the sources above 2 first so dup2 never clobbers one still needed. */
-	for (int i = 0; i < 3; i++)
-		if (fds[i] <= 2 && fds[i] != i && (fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] < nfds && fds[i] != i && (fds[i] = fcntl(fds[i], F_DUPFD, 4)) < 0)
 			goto fail;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < nfds; i++) {
 		if (fds[i] == i) {
 			int fl = fcntl(i, F_GETFD);
 			if (fl >= 0)
@@ -183,7 +189,7 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 			goto fail;
 		}
 	}
-	close_from(3, errfd);
+	close_from(nfds, errfd);
 	if (sp->cwd != NULL && chdir(sp->cwd) != 0)
 		goto fail;
 	execve(file, sp->argv, sp->envp);
@@ -307,6 +313,90 @@ proc_kill_by_job_env(int64_t job_id, const char *db, int sig)
 	closedir(d);
 	free(want_db);
 	return count;
+}
+
+static int
+children_from_task(pid_t *out, int max)
+{
+	char path[64], buf[4096];
+	int fd, n = 0;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	if (len == (ssize_t)sizeof(buf) - 1)
+		return -EFBIG; /* too many to list here: scan /proc instead */
+	buf[len] = '\0';
+	for (char *p = buf, *end; n < max; p = end) {
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		out[n++] = (pid_t)v;
+	}
+	return n;
+}
+
+int
+proc_children(pid_t *out, int max)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = children_from_task(out, max);
+	pid_t self = getpid();
+
+	if (n >= 0)
+		return n;
+	if ((d = opendir("/proc")) == NULL)
+		return -errno;
+	n = 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		char path[64], buf[1024], *p, *end;
+		long pid = strtol(de->d_name, &end, 10);
+		ssize_t len;
+		int fd;
+
+		if (*end != '\0' || pid <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		if ((p = strrchr(buf, ')')) == NULL || strlen(p) < 5)
+			continue;
+		if (strtol(p + 4, NULL, 10) == self) /* ") S PPID" */
+			out[n++] = (pid_t)pid;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig)
+{
+	pid_t kids[256];
+	int n = 0;
+
+	if (pgid > 1)
+		kill(-pgid, sig);
+	if (children)
+		n = proc_children(kids, 256);
+	for (int i = 0; i < n; i++) {
+		kill(kids[i], sig);
+		if (kids[i] != pgid)
+			kill(-kids[i], sig); /* its own group, if it made one (ESRCH otherwise) */
+	}
+	if (job_id > 0 && db != NULL)
+		proc_kill_by_job_env(job_id, db, sig);
+	return 0;
 }
 
 int

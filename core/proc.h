@@ -23,11 +23,12 @@ struct proc_spawn {
 	int stdout_fd;       /* -1: /dev/null */
 	int stderr_fd;       /* -1: /dev/null */
 	const char *cwd;     /* NULL: unchanged */
+	int extra_fd;        /* >= 0: becomes fd 3 of the child (a control socket); -1: none */
 };
 
 /*
  * Fork and exec sp->argv in a new process group (pgid == pid) with PR_SET_PDEATHSIG SIGKILL,
- * default signal dispositions, an empty mask and every other fd closed. Only async-signal-safe
+ * default signal dispositions, an empty mask and every other fd (but extra_fd, as 3) closed. Only async-signal-safe
  * calls run in the child. Returns 0 with *pid_out set, or -errno: the exec failure of the child
  * is reported through a close-on-exec pipe (e.g. -ENOENT for a missing command).
  */
@@ -46,6 +47,15 @@ int proc_kill_group(pid_t pgid, uint64_t start, int sig);
  * Returns the number signalled (>= 0) or -errno.
  */
 int proc_kill_by_job_env(int64_t job_id, const char *db, int sig);
+
+/* The pids of the caller's living children (/proc/self/task/TID/children, else a scan of /proc),
+ * at most max. Returns how many were written, or -errno. */
+int proc_children(pid_t *out, int max);
+
+/* Signal a job's processes: the group pgid; with children, every child of the caller and its
+ * group (what a subreaper running one job got back from a double fork or setsid); when
+ * job_id > 0, every process that carries the job's identity in its environment. Returns 0. */
+int proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig);
 
 /* Reap every exited child without blocking; calls cb for each (status as from waitpid).
  * Returns the number reaped. */

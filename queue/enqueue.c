@@ -202,16 +202,47 @@ bind_row(sqlite3_stmt *stmt, int base, const struct prepared *p)
 	sqlite3_bind_int64(stmt, base + 11, p->created_at);
 }
 
-/* Insert one job now. With a unique key that is live in another job, return that job's id
- * with *existing = 1. Must run inside a transaction when p->unique_key is set. */
+/* The id of the live (queued or running) job holding unique_key: 1 found, 0 none, < 0 error. */
+static int
+unique_live(struct store *st, const char *unique_key, int64_t *id_out)
+{
+	sqlite3_stmt *live = stmt_get(st, SQL_UNIQUE_LIVE);
+	int rc;
+
+	if (live == NULL)
+		return st->errnum;
+	bind_text(live, 1, unique_key);
+	if ((rc = sqlite3_step(live)) == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(live, 0);
+	stmt_done(st, live);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
+}
+
+/*
+ * Insert one job now. With a unique key that is live in another job, return that job's id
+ * with *existing = 1. Must run inside a transaction when p->unique_key is set.
+ *
+ * The live job is looked up before the INSERT: an upsert that does nothing still takes the
+ * next AUTOINCREMENT value (and writes sqlite_sequence), so a duplicate enqueue would burn an
+ * id and break the run of consecutive ids of a bulk. Inside the write transaction nobody can
+ * insert between the look-up and the INSERT; the ON CONFLICT clause stays as the safety net.
+ */
 static int
 insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *existing)
 {
-	sqlite3_stmt *ins = stmt_get(st, SQL_INSERT), *live;
-	int rc;
+	sqlite3_stmt *ins;
+	int rc, r;
 
 	*existing = 0;
-	if (ins == NULL)
+	if (p->unique_key != NULL) {
+		if ((r = unique_live(st, p->unique_key, id_out)) != 0) {
+			*existing = r > 0;
+			return r < 0 ? r : 0;
+		}
+	}
+	if ((ins = stmt_get(st, SQL_INSERT)) == NULL)
 		return st->errnum;
 	bind_row(ins, 0, p);
 	rc = sqlite3_step(ins);
@@ -222,22 +253,9 @@ insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *exi
 		*id_out = sqlite3_last_insert_rowid(st->db);
 		return 0;
 	}
-	/* Not inserted: the unique key is live. */
-	if ((live = stmt_get(st, SQL_UNIQUE_LIVE)) == NULL)
-		return st->errnum;
-	bind_text(live, 1, p->unique_key);
-	rc = sqlite3_step(live);
-	if (rc == SQLITE_ROW) {
-		*id_out = sqlite3_column_int64(live, 0);
-		*existing = 1;
-	}
-	stmt_done(st, live);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? store_failx(st, -EPROTO, "cannot enqueue into '%s': unique key "
-	                                                    "conflict without a live job",
-	                                       st->path)
-	                         : store_fail(st, rc, "cannot enqueue into");
+	return store_failx(st, -EPROTO,
+	                   "cannot enqueue into '%s': unique key conflict without a live job",
+	                   st->path);
 }
 
 int
@@ -446,7 +464,6 @@ store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec
 	}
 	if (p.unique_key != NULL) {
 		/* Unique keys are resolved one by one, in order. */
-		/* An upsert that did nothing may still have advanced the AUTOINCREMENT counter. */
 		if ((r = bulk_flush(st)) < 0 || (r = insert_one(st, &p, &id, &ex)) < 0 ||
 		    (r = read_next_id(st)) < 0)
 			return r;

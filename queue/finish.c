@@ -555,8 +555,9 @@ store_recover(struct store *st, const struct config *cfg, int64_t now,
 			r = finish_row(st, j->id, j->token, JOB_CANCELLED, &lost, lost.error, now);
 		else if (j->attempts >= j->max_attempts)
 			r = finish_row(st, j->id, j->token, JOB_FAILED, &lost, lost.error, now);
-		else
-			r = requeue_row(st, j->id, j->token, j->attempts, now, &lost, lost.error);
+		else /* at its own run_at: it keeps its place in line */
+			r = requeue_row(st, j->id, j->token, j->attempts, j->run_at, &lost,
+			                lost.error);
 		count += r >= 0;
 	}
 	if (r >= 0)

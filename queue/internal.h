@@ -69,7 +69,7 @@ void tx_rollback(struct store *st);
  * -ENOMEM (job is then released). */
 int job_from_row(sqlite3_stmt *stmt, struct job *job);
 
-/* A random fencing token in [1, 2^63). */
+/* A random fencing token in [1, 2^53): exact as a JSON number (a double). */
 int64_t store_token(void);
 
 /* Copy at most 48 bytes of s into a short printable form for messages ("..." when cut). */

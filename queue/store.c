@@ -275,9 +275,11 @@ store_token(void)
 {
 	uint64_t t;
 
+	/* At most 2^53 - 1: JSON readers that hold numbers as doubles (jq 1.6, JavaScript)
+	 * read the token printed by `claim --json` back exactly. */
 	do {
 		arc4random_buf(&t, sizeof(t));
-		t &= INT64_MAX;
+		t &= ((uint64_t)1 << 53) - 1;
 	} while (t == 0);
 	return (int64_t)t;
 }

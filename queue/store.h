@@ -235,8 +235,9 @@ int store_list_pauses(struct store *st, int64_t now,
 /*
  * Recovery: for every running job whose lease expired before now, or whose owner process is
  * gone (owner_alive returns 0; NULL: only leases count), call on_lost (may be NULL; e.g. to
- * kill its process group) and then requeue it (attempt counted; failed with error "worker lost"
- * when no attempt remains). Returns the number recovered.
+ * kill its process group) and then requeue it at its own run_at, keeping its place in line
+ * (attempt counted; failed with error "worker lost" when no attempt remains). Returns the
+ * number recovered.
  */
 int store_recover(struct store *st, const struct config *cfg, int64_t now,
 		  int (*owner_alive)(const struct job *job, void *ctx),

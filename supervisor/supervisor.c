@@ -1,1 +1,495 @@
-int jobq_stub_supervisorsupervisor_c_;
+/* The supervisor loop. See supervisor.h and docs/architecture.md (Processes). */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/libutil.h>
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "duration.h"
+#include "exitcode.h"
+#include "log.h"
+#include "proc.h"
+#include "runtime.h"
+#include "store.h"
+#include "supervisor.h"
+#include "worker.h"
+
+#define WORKERS_MAX 256
+#define RECOVER_EVERY_MS 5000
+#define DRAIN_CHECK_MS 1000
+#define RESTART_MIN_MS 100
+#define RESTART_MAX_MS 10000
+#define HEALTHY_AFTER_MS 30000
+#define KILL_MARGIN_MS 5000 /* after grace + this, workers that did not exit are killed */
+
+extern char **environ;
+
+struct wproc {
+	pid_t pid;           /* 0: not running */
+	uint64_t start;
+	int ctl;             /* our end of the control socket, -1 */
+	int64_t started;     /* monotonic ms */
+	int restarts;
+	int64_t restart_at;  /* monotonic ms; 0: none scheduled */
+	int retired;         /* not to be restarted (fewer workers after a reload) */
+};
+
+struct sup {
+	const struct supervisor_opts *o;
+	struct config cfg;
+	struct store *st;
+	struct pidfh *pfh;
+	int sigfd, wakefd;
+	struct wproc w[WORKERS_MAX];
+	int nworkers;
+	int stopping;
+	int64_t kill_at;     /* monotonic ms: SIGKILL workers still alive */
+	int64_t next_recover, next_drain_check;
+	int check_drain;
+	int64_t orphans;
+};
+
+static int
+load_config(const struct sup *s, struct config *out)
+{
+	char err[512];
+	int r;
+
+	config_init_default(out);
+	if (s->o->config_path == NULL || s->o->config_path[0] == '\0')
+		return 0;
+	if ((r = config_load(s->o->config_path, out, err, sizeof(err))) < 0)
+		log_errorx("config '%s': %s", s->o->config_path, err);
+	return r;
+}
+
+static int
+worker_target(const struct sup *s)
+{
+	int n = s->o->workers > 0 ? s->o->workers : config_worker_count(&s->cfg);
+	return n < WORKERS_MAX ? n : WORKERS_MAX;
+}
+
+static void
+send_all(struct sup *s, char msg)
+{
+	for (int i = 0; i < s->nworkers; i++)
+		if (s->w[i].ctl >= 0)
+			(void)!write(s->w[i].ctl, &msg, 1);
+}
+
+static int
+spawn_worker(struct sup *s, int i)
+{
+	struct wproc *w = &s->w[i];
+	char index[16];
+	const char *argv[12];
+	int n = 0, sv[2], r;
+
+	snprintf(index, sizeof(index), "%d", i + 1);
+	argv[n++] = s->o->self_exe;
+	argv[n++] = "--db";
+	argv[n++] = s->o->db_path;
+	if (s->o->config_path != NULL && s->o->config_path[0] != '\0') {
+		argv[n++] = "--config";
+		argv[n++] = s->o->config_path;
+	}
+	if (s->o->verbose)
+		argv[n++] = "--verbose";
+	argv[n++] = "worker";
+	argv[n++] = "--index";
+	argv[n++] = index;
+	argv[n] = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("worker %d: socketpair", i + 1);
+		return -errno;
+	}
+	struct proc_spawn sp = {
+		.argv = (char *const *)argv, .envp = environ, .stdin_fd = -1, .stdout_fd = 2,
+		.stderr_fd = 2, .extra_fd = sv[1],
+	};
+	r = proc_spawn(&sp, &w->pid);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		w->pid = 0;
+		log_errorx("worker %d: cannot start '%s': %s", i + 1, s->o->self_exe, strerror(-r));
+		return r;
+	}
+	w->ctl = sv[0];
+	w->started = time_mono_ms();
+	w->restart_at = 0;
+	if (proc_start_time(w->pid, &w->start) < 0)
+		w->start = 0;
+	log_debug("worker %d started, pid %d", i + 1, (int)w->pid);
+	return 0;
+}
+
+/* Recovery: the owner of a running job is alive if it is the same process (pid + start). */
+static int
+owner_alive(const struct job *job, void *ctx)
+{
+	return proc_alive((pid_t)job->worker_pid, (uint64_t)job->worker_start);
+}
+
+/* Kill what a lost job left: its group (only if the leader is the recorded one, or gone with
+ * the group still there) and everything that carries its identity in the environment. */
+static void
+on_lost(const struct job *job, void *ctx)
+{
+	struct sup *s = ctx;
+
+	log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: killing what it left, requeueing",
+		  job->id, job->worker_pid);
+	if (job->pgid > 1)
+		proc_kill_group((pid_t)job->pgid, (uint64_t)job->pgid_start, SIGKILL);
+	proc_kill_by_job_env(job->id, s->o->db_path, SIGKILL);
+}
+
+static void
+recover(struct sup *s)
+{
+	int n = store_recover(s->st, &s->cfg, 0, owner_alive, on_lost, s);
+
+	if (n < 0)
+		log_warnx("recovery: %s", store_errmsg(s->st));
+	else if (n > 0) {
+		log_info("recovered %d job%s", n, n == 1 ? "" : "s");
+		send_all(s, WORKER_MSG_WAKE);
+	}
+	s->next_recover = time_mono_ms() + RECOVER_EVERY_MS;
+}
+
+static void
+on_reaped(pid_t pid, int status, void *ctx)
+{
+	struct sup *s = ctx;
+
+	for (int i = 0; i < s->nworkers; i++) {
+		struct wproc *w = &s->w[i];
+		if (w->pid != pid)
+			continue;
+		w->pid = 0;
+		if (w->ctl >= 0)
+			close(w->ctl);
+		w->ctl = -1;
+		if (s->stopping || w->retired) {
+			log_debug("worker %d exited", i + 1);
+			return;
+		}
+		int64_t now = time_mono_ms(), delay;
+		if (now - w->started > HEALTHY_AFTER_MS)
+			w->restarts = 0;
+		delay = RESTART_MIN_MS << (w->restarts < 7 ? w->restarts : 7);
+		if (delay > RESTART_MAX_MS)
+			delay = RESTART_MAX_MS;
+		w->restarts++;
+		w->restart_at = now + delay;
+		log_warnx("worker %d (pid %d) died with status %d: restarting in %" PRId64 "ms",
+			  i + 1, (int)pid, proc_status_code(status), delay);
+		s->next_recover = 0; /* its job goes back to the queue now */
+		return;
+	}
+	s->orphans++;
+	log_debug("reaped orphan %d (status %d)", (int)pid, proc_status_code(status));
+}
+
+static void
+begin_stop(struct sup *s, const char *why)
+{
+	if (s->stopping)
+		return;
+	log_info("%s: stopping", why);
+	s->stopping = 1;
+	s->kill_at = time_mono_ms() + s->cfg.grace_ms + KILL_MARGIN_MS;
+	send_all(s, WORKER_MSG_SHUTDOWN);
+}
+
+static void
+reload(struct sup *s)
+{
+	struct config next;
+	int want;
+
+	if (load_config(s, &next) < 0) {
+		log_errorx("reload refused: keeping the previous configuration");
+		return;
+	}
+	config_release(&s->cfg);
+	s->cfg = next;
+	send_all(s, WORKER_MSG_RELOAD);
+	want = worker_target(s);
+	for (int i = 0; i < s->nworkers; i++) {
+		int retire = i >= want;
+		if (retire && !s->w[i].retired && s->w[i].ctl >= 0)
+			(void)!write(s->w[i].ctl, &(char){WORKER_MSG_SHUTDOWN}, 1);
+		s->w[i].retired = retire;
+	}
+	for (int i = s->nworkers; i < want; i++) {
+		s->w[i] = (struct wproc){.ctl = -1};
+		spawn_worker(s, i);
+	}
+	if (want > s->nworkers)
+		s->nworkers = want;
+	for (int i = 0; i < want; i++)
+		if (s->w[i].pid == 0 && s->w[i].restart_at == 0)
+			s->w[i].restart_at = time_mono_ms();
+	log_info("configuration reloaded: %d worker%s", want, want == 1 ? "" : "s");
+}
+
+static void
+read_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			begin_stop(s, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		case SIGHUP:
+			reload(s);
+			break;
+		}
+	}
+	proc_reap(on_reaped, s);
+}
+
+static void
+drain_check(struct sup *s)
+{
+	struct job_filter f = {.state = -1};
+	int64_t counts[JOB_NSTATES];
+
+	s->check_drain = 0;
+	s->next_drain_check = time_mono_ms() + DRAIN_CHECK_MS;
+	if (store_count(s->st, &f, counts) < 0) {
+		log_warnx("drain: %s", store_errmsg(s->st));
+		return;
+	}
+	if (counts[JOB_QUEUED] == 0 && counts[JOB_RUNNING] == 0)
+		begin_stop(s, "drained");
+}
+
+static int
+live_workers(const struct sup *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nworkers; i++)
+		n += s->w[i].pid != 0;
+	return n;
+}
+
+static int
+setup(struct sup *s)
+{
+	char path[4096], err[512];
+	struct store_opts so = {.create = 1};
+	sigset_t set;
+	pid_t other = 0;
+	int r;
+
+	if (runtime_path(s->o->db_path, ".pid", path, sizeof(path)) < 0)
+		return EX_USAGE;
+	if ((s->pfh = pidfile_open(path, 0600, &other)) == NULL) {
+		if (errno == EEXIST) {
+			log_errorx("a supervisor is already running for '%s' (pid %d)",
+				   s->o->db_path, (int)other);
+			return EX_TEMPFAIL;
+		}
+		log_error("cannot create pid file '%s'", path);
+		return EX_CANTCREAT;
+	}
+	if (pidfile_write(s->pfh) < 0) {
+		log_error("cannot write pid file '%s'", path);
+		return EX_IOERR;
+	}
+	if (load_config(s, &s->cfg) < 0)
+		return EX_CONFIG;
+	so.synchronous_full = s->cfg.synchronous_full;
+	if ((r = store_open(s->o->db_path, &so, &s->st, err, sizeof(err))) < 0) {
+		log_errorx("cannot open database '%s': %s", s->o->db_path, err);
+		int code = exitcode_from_errno(r);
+		return code == EX_TEMPFAIL || code == EX_IOERR ? code : EX_NOINPUT;
+	}
+	if (proc_subreaper() < 0)
+		log_warn("cannot become a child subreaper");
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_error("cannot set up signals");
+		return EX_OSERR;
+	}
+	if ((s->wakefd = runtime_wake_open(s->o->db_path)) < 0) {
+		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
+			   strerror(-s->wakefd));
+		return EX_CANTCREAT;
+	}
+	/* What the previous run left: jobs of dead owners, and their processes. */
+	recover(s);
+	return 0;
+}
+
+static int
+write_runtime(struct sup *s)
+{
+	struct runtime_info ri;
+	int r;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.schema_version = RUNTIME_SCHEMA_VERSION;
+	ri.pid = getpid();
+	if (proc_start_time(ri.pid, &ri.pid_start) < 0)
+		ri.pid_start = 0;
+	ri.started_at = time_now_ms();
+	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
+	ri.workers = s->nworkers;
+	runtime_path(s->o->db_path, ".wake", ri.wake, sizeof(ri.wake));
+	if ((r = runtime_write(s->o->db_path, &ri)) < 0)
+		log_warnx("cannot write the runtime file: %s", strerror(-r));
+	return r;
+}
+
+static void
+loop(struct sup *s)
+{
+	struct pollfd fds[WORKERS_MAX + 2];
+	int owner[WORKERS_MAX + 2];
+
+	for (;;) {
+		int64_t now = time_mono_ms();
+		int nfds = 0, timeout = -1;
+
+		if (s->stopping && live_workers(s) == 0)
+			break;
+		if (s->stopping && now >= s->kill_at) {
+			log_warnx("workers still running after the grace period: killing them");
+			for (int i = 0; i < s->nworkers; i++)
+				if (s->w[i].pid != 0)
+					kill(s->w[i].pid, SIGKILL);
+			s->kill_at = now + 1000;
+		}
+		if (!s->stopping && now >= s->next_recover)
+			recover(s);
+		if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
+			drain_check(s);
+		for (int i = 0; !s->stopping && i < s->nworkers; i++) {
+			struct wproc *w = &s->w[i];
+			if (w->pid == 0 && !w->retired && w->restart_at > 0) {
+				if (now >= w->restart_at)
+					spawn_worker(s, i);
+				if (w->pid == 0 && now >= w->restart_at)
+					w->restart_at = now + RESTART_MAX_MS;
+				int64_t left = w->restart_at - now;
+				if (w->pid == 0 && (timeout < 0 || left < timeout))
+					timeout = (int)left;
+			}
+		}
+		fds[nfds] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+		owner[nfds++] = -1;
+		fds[nfds] = (struct pollfd){.fd = s->wakefd, .events = POLLIN};
+		owner[nfds++] = -2;
+		for (int i = 0; i < s->nworkers; i++) {
+			if (s->w[i].ctl < 0)
+				continue;
+			fds[nfds] = (struct pollfd){.fd = s->w[i].ctl, .events = POLLIN};
+			owner[nfds++] = i;
+		}
+		int64_t next = s->stopping ? s->kill_at : s->next_recover;
+		if (!s->stopping && s->o->drain && s->next_drain_check < next)
+			next = s->next_drain_check;
+		int64_t left = next - now;
+		if (left < 0)
+			left = 0;
+		if (timeout < 0 || left < timeout)
+			timeout = (int)left;
+		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll");
+			break;
+		}
+		for (int k = 0; k < nfds; k++) {
+			char buf[256];
+			ssize_t n;
+
+			if (fds[k].revents == 0)
+				continue;
+			if (owner[k] == -1) {
+				read_signals(s);
+			} else if (owner[k] == -2) {
+				while (read(s->wakefd, buf, sizeof(buf)) > 0)
+					;
+				if (!s->stopping)
+					send_all(s, WORKER_MSG_WAKE);
+			} else if ((n = read(fds[k].fd, buf, sizeof(buf))) > 0) {
+				if (memchr(buf, WORKER_MSG_IDLE, (size_t)n) != NULL)
+					s->check_drain = 1;
+			}
+			/* EOF on a worker's socket: its SIGCHLD follows and is handled there. */
+		}
+	}
+}
+
+int
+supervisor_run(const struct supervisor_opts *o)
+{
+	struct sup s;
+	int code;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.sigfd = s.wakefd = -1;
+	config_init_default(&s.cfg);
+	for (int i = 0; i < WORKERS_MAX; i++)
+		s.w[i].ctl = -1;
+	if ((code = setup(&s)) != 0)
+		goto out;
+	s.nworkers = worker_target(&s);
+	for (int i = 0; i < s.nworkers; i++)
+		if (spawn_worker(&s, i) < 0)
+			s.w[i].restart_at = time_mono_ms() + RESTART_MIN_MS;
+	setproctitle("supervisor: %d worker%s, %s", s.nworkers, s.nworkers == 1 ? "" : "s",
+		     o->db_path);
+	write_runtime(&s);
+	log_info("supervising '%s' with %d worker%s (pid %d)", o->db_path, s.nworkers,
+		 s.nworkers == 1 ? "" : "s", (int)getpid());
+	s.check_drain = o->drain;
+	loop(&s);
+	/* Jobs of workers killed at the end go back to the queue; nothing of theirs survives. */
+	proc_reap(on_reaped, &s);
+	recover(&s);
+	runtime_remove(o->db_path);
+	log_info("stopped");
+	code = 0;
+out:
+	for (int i = 0; i < WORKERS_MAX; i++)
+		if (s.w[i].ctl >= 0)
+			close(s.w[i].ctl);
+	if (s.wakefd >= 0)
+		close(s.wakefd);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	store_close(s.st);
+	config_release(&s.cfg);
+	if (s.pfh != NULL)
+		pidfile_remove(s.pfh);
+	return code;
+}

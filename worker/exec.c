@@ -1,1 +1,604 @@
-int jobq_stub_workerexec_c_;
+/*
+ * The exec handler: the type's argv (placeholders substituted, no shell) in its own process
+ * group, the payload on stdin, stdout kept (capped) as the result, the tail of stderr (capped)
+ * kept with the job. When the command ends, is cancelled or times out, everything it started
+ * is terminated (SIGTERM, grace, SIGKILL) and reaped: the group, the children the worker got
+ * back as subreaper (double forks, setsid) and whatever carries the job's environment.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "duration.h"
+#include "handler_impl.h"
+#include "proc.h"
+
+#define ARG_MAX_BYTES (128 * 1024) /* one argv element after substitution */
+#define LEFTOVER_GRACE_MS 2000     /* TERM to KILL for what outlives a finished command */
+
+enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_SHUTDOWN, STOP_TIMEOUT };
+
+struct exec {
+	struct handler h;
+	pid_t pid;
+	int64_t job_id;
+	char *db;
+	int in_fd, out_fd, err_fd;
+	const char *payload;
+	size_t payload_len, payload_off;
+	char *out;                /* stdout, at most out_max bytes kept */
+	size_t out_len, out_max;
+	int out_truncated;
+	char *err;                /* ring of the last err_max bytes of stderr */
+	size_t err_total, err_max;
+	int leader_done, leader_status;
+	enum stop_reason stop;
+	int64_t timeout_ms, timeout_at;
+	int64_t grace_ms;         /* TERM to KILL when stopping */
+	int64_t kill_at;          /* monotonic ms: send SIGKILL then (0: not terminating) */
+	int64_t give_up_at;       /* after SIGKILL, stop waiting for the unkillable */
+	int killed;
+	char *errtext;            /* the error of the outcome */
+};
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Read what a pipe has now. Returns 0 while open, 1 at EOF. */
+static int
+drain(struct exec *x, int *fd, int is_err)
+{
+	char buf[16384];
+
+	while (*fd >= 0) {
+		ssize_t n = read(*fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			close_fd(fd);
+			return 1;
+		}
+		if (n == 0) {
+			close_fd(fd);
+			return 1;
+		}
+		if (!is_err) {
+			size_t keep = x->out_max - x->out_len;
+			if ((size_t)n < keep)
+				keep = (size_t)n;
+			else
+				x->out_truncated |= (size_t)n > keep;
+			memcpy(x->out + x->out_len, buf, keep);
+			x->out_len += keep;
+		} else if (x->err_max > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				x->err[(x->err_total + (size_t)i) % x->err_max] = buf[i];
+			x->err_total += (size_t)n;
+		}
+	}
+	return 1;
+}
+
+static void
+feed_stdin(struct exec *x)
+{
+	while (x->in_fd >= 0 && x->payload_off < x->payload_len) {
+		ssize_t n = write(x->in_fd, x->payload + x->payload_off,
+				  x->payload_len - x->payload_off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				close_fd(&x->in_fd); /* EPIPE: the command does not read it */
+			return;
+		}
+		x->payload_off += (size_t)n;
+	}
+	if (x->payload_off >= x->payload_len)
+		close_fd(&x->in_fd);
+}
+
+static int
+x_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
+{
+	struct exec *x = (struct exec *)h;
+	int n = 0;
+
+	if (x->in_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){.fd = x->in_fd, .events = POLLOUT};
+	if (x->out_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){.fd = x->out_fd, .events = POLLIN};
+	if (x->err_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){.fd = x->err_fd, .events = POLLIN};
+	handler_deadline(x->timeout_at, timeout_ms);
+	handler_deadline(x->kill_at, timeout_ms);
+	handler_deadline(x->give_up_at, timeout_ms);
+	/* While terminating, look again soon: leftovers that die are reaped through SIGCHLD, but
+	 * processes that are not our children can only be seen by looking. */
+	if (x->kill_at > 0 || x->killed)
+		handler_deadline(time_mono_ms() + 100, timeout_ms);
+	return n;
+}
+
+/* Anything of the job still alive: its group, or a child of this worker. */
+static int
+leftovers(const struct exec *x)
+{
+	pid_t kids[4];
+
+	if (kill(-x->pid, 0) == 0)
+		return 1;
+	return proc_children(kids, 4) > 0;
+}
+
+static void
+terminate(struct exec *x, int64_t now, int64_t grace_ms)
+{
+	if (x->kill_at > 0 || x->killed)
+		return;
+	proc_kill_job(x->pid, 1, x->job_id, x->db, SIGTERM);
+	proc_kill_job(x->pid, 1, 0, NULL, SIGCONT); /* a stopped process must see its TERM */
+	x->kill_at = now + (grace_ms > 0 ? grace_ms : 1);
+}
+
+/* The last bytes of stderr, in order, without the final newline; buf holds err_max + 1. */
+static void
+tail_of_stderr(const struct exec *x, char *buf)
+{
+	size_t n = x->err_total < x->err_max ? x->err_total : x->err_max;
+	size_t start = x->err_total < x->err_max ? 0 : x->err_total % x->err_max;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = x->err[(start + i) % x->err_max];
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+}
+
+static void
+set_outcome(struct exec *x)
+{
+	struct job_outcome *o = &x->h.outcome;
+	int code = proc_status_code(x->leader_status);
+	char *tail = NULL, what[160];
+	size_t tail_cap = x->err_max + 1;
+
+	drain(x, &x->out_fd, 0);
+	drain(x, &x->err_fd, 1);
+	x->out[x->out_len] = '\0';
+	o->result = x->out_len > 0 ? x->out : NULL;
+	o->has_exit_code = 1;
+	o->exit_code = code;
+	switch (x->stop) {
+	case STOP_CANCEL:
+		o->cancelled = 1;
+		snprintf(what, sizeof(what), "cancelled");
+		break;
+	case STOP_SHUTDOWN:
+		o->temporary = 1;
+		snprintf(what, sizeof(what), "interrupted by shutdown");
+		break;
+	case STOP_TIMEOUT: {
+		char d[32];
+		duration_format(x->timeout_ms, d, sizeof(d));
+		snprintf(what, sizeof(what), "timed out after %s", d);
+		break;
+	}
+	case STOP_NONE:
+		if (code == 0) {
+			o->succeeded = 1;
+			what[0] = '\0';
+		} else if (WIFSIGNALED(x->leader_status)) {
+			snprintf(what, sizeof(what), "killed by signal %d",
+				 WTERMSIG(x->leader_status));
+		} else {
+			o->temporary = code == 75;
+			snprintf(what, sizeof(what), "exit status %d", code);
+		}
+		break;
+	}
+	if (o->succeeded)
+		return;
+	if (x->err_total > 0 && (tail = malloc(tail_cap)) != NULL)
+		tail_of_stderr(x, tail);
+	if (tail != NULL && tail[0] != '\0') {
+		if (asprintf(&x->errtext, "%s: %s", what, tail) < 0)
+			x->errtext = NULL;
+	} else {
+		x->errtext = strdup(what);
+	}
+	free(tail);
+	o->error = x->errtext != NULL ? x->errtext : "failed";
+}
+
+static int
+x_step(struct handler *h, int64_t now)
+{
+	struct exec *x = (struct exec *)h;
+
+	feed_stdin(x);
+	drain(x, &x->out_fd, 0);
+	drain(x, &x->err_fd, 1);
+	if (x->stop == STOP_NONE && !x->leader_done && x->timeout_at > 0 && now >= x->timeout_at) {
+		x->stop = STOP_TIMEOUT;
+		terminate(x, now, x->grace_ms);
+	}
+	if (x->leader_done && x->kill_at == 0 && !x->killed) {
+		/* The command is over: what it left behind goes now. The fast path, nothing left,
+		 * costs one kill(2) and one read of /proc. */
+		if (!leftovers(x)) {
+			set_outcome(x);
+			return h->done = 1;
+		}
+		terminate(x, now, x->grace_ms < LEFTOVER_GRACE_MS ? x->grace_ms : LEFTOVER_GRACE_MS);
+	}
+	if (x->kill_at > 0 && now >= x->kill_at) {
+		proc_kill_job(x->pid, 1, x->job_id, x->db, SIGKILL);
+		x->kill_at = 0;
+		x->killed = 1;
+		x->give_up_at = now + 5000;
+	}
+	if (x->leader_done && (x->kill_at > 0 || x->killed)) {
+		if (!leftovers(x) || (x->give_up_at > 0 && now >= x->give_up_at)) {
+			set_outcome(x);
+			return h->done = 1;
+		}
+		if (x->killed) /* late arrivals (children reparented after the KILL) */
+			proc_kill_job(x->pid, 1, 0, NULL, SIGKILL);
+	}
+	return 0;
+}
+
+static void
+x_stop(struct handler *h, int cancel, int64_t grace_ms)
+{
+	struct exec *x = (struct exec *)h;
+
+	if (x->stop == STOP_NONE)
+		x->stop = cancel ? STOP_CANCEL : STOP_SHUTDOWN;
+	terminate(x, time_mono_ms(), grace_ms);
+}
+
+static int
+x_reaped(struct handler *h, pid_t pid, int status)
+{
+	struct exec *x = (struct exec *)h;
+
+	if (pid == x->pid) {
+		x->leader_done = 1;
+		x->leader_status = status;
+	} else {
+		h->outcome.orphans_reaped++;
+	}
+	return 1; /* the worker runs one job: every child it reaps is this job's */
+}
+
+static void
+x_free(struct handler *h)
+{
+	struct exec *x = (struct exec *)h;
+
+	close_fd(&x->in_fd);
+	close_fd(&x->out_fd);
+	close_fd(&x->err_fd);
+	free(x->out);
+	free(x->err);
+	free(x->errtext);
+	free(x->db);
+	free(x);
+}
+
+static const struct handler_ops exec_ops = {
+	.pollfds = x_pollfds, .step = x_step, .stop = x_stop, .reaped = x_reaped, .free = x_free,
+};
+
+/* Append s[0..n) to the growing buffer *buf. */
+static int
+append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > ARG_MAX_BYTES)
+		return -E2BIG;
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*len + n + 1) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (nb == NULL)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* The text a placeholder stands for; *tofree receives what the caller frees. */
+static int
+placeholder(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
+	    const char **val, char **tofree, char *num, size_t numlen)
+{
+	*tofree = NULL;
+#define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
+	if (IS("job.id")) {
+		snprintf(num, numlen, "%" PRId64, job->id);
+		*val = num;
+	} else if (IS("job.type")) {
+		*val = job->type;
+	} else if (IS("job.namespace")) {
+		*val = job->namespace;
+	} else if (IS("job.attempt")) {
+		snprintf(num, numlen, "%" PRId64, job->attempts);
+		*val = num;
+	} else if (nlen > 8 && memcmp(name, "payload.", 8) == 0) {
+		char key[256];
+		const cJSON *v = payload;
+		size_t off = 8;
+		/* payload.a.b: nested objects */
+		while (off < nlen) {
+			const char *dot = memchr(name + off, '.', nlen - off);
+			size_t klen = dot != NULL ? (size_t)(dot - (name + off)) : nlen - off;
+			if (klen == 0 || klen >= sizeof(key))
+				return -EINVAL;
+			memcpy(key, name + off, klen);
+			key[klen] = '\0';
+			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
+			if (v == NULL)
+				return -ENOENT;
+			off += klen + 1;
+		}
+		if (cJSON_IsString(v)) {
+			*val = v->valuestring;
+		} else {
+			if ((*tofree = cJSON_PrintUnformatted(v)) == NULL)
+				return -ENOMEM;
+			*val = *tofree;
+		}
+	} else {
+		return -EINVAL;
+	}
+#undef IS
+	return 0;
+}
+
+/* Substitute {job.*} and {payload.KEY} in one argv element. "{{" stands for "{". */
+static int
+substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out, char *err,
+	   size_t errlen)
+{
+	char *buf = NULL, num[32];
+	size_t len = 0, cap = 0;
+	int r = append(&buf, &len, &cap, "", 0);
+
+	for (const char *p = tmpl; r == 0 && *p != '\0';) {
+		const char *open = strchr(p, '{');
+		if (open == NULL) {
+			r = append(&buf, &len, &cap, p, strlen(p));
+			break;
+		}
+		if ((r = append(&buf, &len, &cap, p, (size_t)(open - p))) < 0)
+			break;
+		if (open[1] == '{') {
+			r = append(&buf, &len, &cap, "{", 1);
+			p = open + 2;
+			continue;
+		}
+		const char *close = strchr(open, '}');
+		const char *val;
+		char *tofree;
+		if (close == NULL) {
+			r = append(&buf, &len, &cap, open, strlen(open));
+			break;
+		}
+		r = placeholder(open + 1, (size_t)(close - open - 1), job, payload, &val, &tofree,
+				num, sizeof(num));
+		if (r == -ENOENT) {
+			snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
+				 (int)(close - open - 9), open + 9);
+			r = -EINVAL;
+		} else if (r == -EINVAL) {
+			snprintf(err, errlen, "exec: unknown placeholder '%.*s'",
+				 (int)(close - open + 1 > 80 ? 80 : close - open + 1), open);
+		} else if (r == 0) {
+			r = append(&buf, &len, &cap, val, strlen(val));
+		}
+		free(tofree);
+		p = close + 1;
+	}
+	if (r == -E2BIG)
+		snprintf(err, errlen, "exec: an argument is longer than %d bytes", ARG_MAX_BYTES);
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	return 0;
+}
+
+static void
+free_vec(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+build_argv(const struct handler_env *env, char ***out, char *err, size_t errlen)
+{
+	const struct type_config *t = env->type;
+	cJSON *payload = cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "null",
+					     NULL, 1);
+	char **argv = calloc(t->exec_argc + 1, sizeof(char *));
+	int r = 0;
+
+	if (argv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < t->exec_argc; i++)
+		r = substitute(t->exec_argv[i], env->job, payload, &argv[i], err, errlen);
+	cJSON_Delete(payload);
+	if (r < 0) {
+		free_vec(argv);
+		return r;
+	}
+	*out = argv;
+	return 0;
+}
+
+/* Is the variable NAME=... of entry e named in list (names, NULL-terminated)? */
+static int
+named(const char *e, char *const *list)
+{
+	size_t n = strcspn(e, "=");
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+		size_t m = strcspn(list[i], "=");
+		if (m == n && strncmp(e, list[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+build_envp(const struct handler_env *env, char ***out)
+{
+	static char *const ours[] = {"JOBQ_JOB_ID",    "JOBQ_JOB_TYPE", "JOBQ_NAMESPACE",
+				     "JOBQ_ATTEMPT",   "JOBQ_DB",       "JOBQ_REPORT",
+				     "JOBQ_CONFIG",    NULL};
+	const struct type_config *t = env->type;
+	const struct job *j = env->job;
+	size_t nbase = 0, n = 0;
+	char **envp;
+
+	while (env->base_envp != NULL && env->base_envp[nbase] != NULL)
+		nbase++;
+	if ((envp = calloc(nbase + t->nenv + 8, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < nbase; i++) {
+		const char *e = env->base_envp[i];
+		if (named(e, ours) || named(e, t->env_remove) || named(e, t->env))
+			continue;
+		if ((envp[n++] = strdup(e)) == NULL)
+			goto nomem;
+	}
+	for (size_t i = 0; i < t->nenv; i++)
+		if ((envp[n++] = strdup(t->env[i])) == NULL)
+			goto nomem;
+	if (asprintf(&envp[n++], "JOBQ_JOB_ID=%" PRId64, j->id) < 0 ||
+	    asprintf(&envp[n++], "JOBQ_JOB_TYPE=%s", j->type) < 0 ||
+	    asprintf(&envp[n++], "JOBQ_NAMESPACE=%s", j->namespace) < 0 ||
+	    asprintf(&envp[n++], "JOBQ_ATTEMPT=%" PRId64, j->attempts) < 0 ||
+	    asprintf(&envp[n++], "JOBQ_DB=%s", env->db_path) < 0) {
+		envp[n - 1] = NULL;
+		goto nomem;
+	}
+	envp[n] = NULL;
+	*out = envp;
+	return 0;
+nomem:
+	free_vec(envp);
+	return -ENOMEM;
+}
+
+static int
+pipe_pair(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}
+
+int
+exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
+	   uint64_t *pgid_start_out, char *err, size_t errlen)
+{
+	const struct config *cfg = env->cfg;
+	struct exec *x = NULL;
+	char **argv = NULL, **envp = NULL;
+	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
+	int r;
+
+	if ((r = build_argv(env, &argv, err, errlen)) < 0)
+		return r;
+	if ((r = build_envp(env, &envp)) < 0)
+		goto nomem;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		goto nomem;
+	x->h.ops = &exec_ops;
+	x->in_fd = x->out_fd = x->err_fd = -1;
+	x->job_id = env->job->id;
+	x->out_max = cfg->output_max;
+	x->err_max = cfg->stderr_max;
+	if ((x->db = strdup(env->db_path)) == NULL || (x->out = malloc(x->out_max + 1)) == NULL ||
+	    (x->err_max > 0 && (x->err = malloc(x->err_max)) == NULL))
+		goto nomem;
+	x->payload = env->job->payload != NULL ? env->job->payload : "";
+	x->payload_len = strlen(x->payload);
+	x->grace_ms = cfg->grace_ms;
+	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
+
+	if ((r = pipe_pair(in)) < 0 || (r = pipe_pair(o)) < 0 || (r = pipe_pair(e)) < 0) {
+		snprintf(err, errlen, "exec: cannot make a pipe: %s", strerror(-r));
+		goto fail;
+	}
+	struct proc_spawn sp = {
+		.argv = argv, .envp = envp, .stdin_fd = in[0], .stdout_fd = o[1],
+		.stderr_fd = e[1], .cwd = NULL, .extra_fd = -1,
+	};
+	if ((r = proc_spawn(&sp, &x->pid)) < 0) {
+		snprintf(err, errlen, "exec '%s': %s", argv[0],
+			 r == -ENOENT ? "command not found" : strerror(-r));
+		goto fail;
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	in[0] = o[1] = e[1] = -1;
+	x->in_fd = in[1];
+	x->out_fd = o[0];
+	x->err_fd = e[0];
+	fcntl(x->in_fd, F_SETFL, O_NONBLOCK);
+	fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
+	if (x->timeout_ms > 0)
+		x->timeout_at = time_mono_ms() + x->timeout_ms;
+	*pgid_out = x->pid;
+	if (proc_start_time(x->pid, pgid_start_out) < 0)
+		*pgid_start_out = 0;
+	feed_stdin(x);
+	free_vec(argv);
+	free_vec(envp);
+	*out = &x->h;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	r = -ENOMEM;
+fail:
+	for (int i = 0; i < 2; i++) {
+		close_fd(&in[i]);
+		close_fd(&o[i]);
+		close_fd(&e[i]);
+	}
+	if (x != NULL)
+		x_free(&x->h);
+	free_vec(argv);
+	free_vec(envp);
+	return r;
+}

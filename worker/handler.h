@@ -55,4 +55,7 @@ int handler_reaped(struct handler *h, pid_t pid, int status);
 
 void handler_free(struct handler *h);
 
+/* Lower *timeout_ms (-1: none yet) to the time left until deadline (monotonic ms; 0 = none). */
+void handler_deadline(int64_t deadline, int *timeout_ms);
+
 #endif

@@ -1,1 +1,400 @@
-int jobq_stub_workerworker_c_;
+/*
+ * The worker loop: one poll() over the control socket, a signalfd and the handler's fds.
+ * Claim under the policy, run the handler, renew the lease (which also tells of a cancel
+ * request), finish and claim the next job in one transaction. The worker is a child subreaper:
+ * whatever its job leaves behind comes back to it and is killed and reaped before the job is
+ * finished.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <bsd/unistd.h>
+
+#include "duration.h"
+#include "handler.h"
+#include "log.h"
+#include "proc.h"
+#include "store.h"
+#include "worker.h"
+
+#define HEARTBEAT_MAX_MS 1000 /* a cancel reaches a running job within about this */
+#define IDLE_CHECK_MS 1000    /* an idle worker looks for commits it was not told of */
+#define RETRY_BUSY_MS 100
+#define SHUTDOWN_KILL_GRACE_MS 2000
+#define MAX_POLLFDS 8
+
+extern char **environ;
+
+struct worker {
+	const struct worker_opts *o;
+	struct store *st;
+	struct config cfg;
+	int sigfd;
+	pid_t pid;
+	uint64_t start;
+	struct job job;
+	int have_job;
+	struct handler *h;
+	int64_t next_heartbeat;  /* monotonic ms */
+	int want_claim;
+	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
+	int64_t idle_check_at;   /* monotonic ms */
+	int64_t retry_at;        /* monotonic ms: claim again after a locked database */
+	int64_t data_version;
+	int stopping;
+	int64_t stop_deadline;   /* monotonic ms: then stop the running handler */
+	int stop_sent;
+	int reload;
+	int told_idle;
+};
+
+static void
+title(struct worker *w)
+{
+	if (w->have_job)
+		setproctitle("worker %d: job %" PRId64 " %s", w->o->index, w->job.id, w->job.type);
+	else
+		setproctitle("worker %d: idle", w->o->index);
+}
+
+static void
+send_ctl(struct worker *w, char msg)
+{
+	while (write(w->o->ctl_fd, &msg, 1) < 0 && errno == EINTR)
+		;
+}
+
+static int64_t
+heartbeat_every(const struct worker *w)
+{
+	int64_t every = w->cfg.lease_ms / 3;
+	return every < HEARTBEAT_MAX_MS ? every : HEARTBEAT_MAX_MS;
+}
+
+static int
+load_config(struct worker *w)
+{
+	char err[512];
+	struct config next;
+	int r;
+
+	config_init_default(&next);
+	if (w->o->config_path != NULL && w->o->config_path[0] != '\0' &&
+	    (r = config_load(w->o->config_path, &next, err, sizeof(err))) < 0) {
+		log_errorx("config '%s': %s", w->o->config_path, err);
+		return r;
+	}
+	config_release(&w->cfg);
+	w->cfg = next;
+	return 0;
+}
+
+/* Finish the current job with o; when claim_next, claim the next job in the same
+ * transaction. Returns 1 if a new job was claimed, 0 if not, < 0 on error. */
+static int
+finish(struct worker *w, const struct job_outcome *o, int claim_next)
+{
+	struct claim_req req = {.owner_pid = w->pid, .owner_start = w->start};
+	struct job next;
+	int r;
+
+	memset(&next, 0, sizeof(next));
+	if (claim_next)
+		r = store_finish_and_claim(w->st, &w->cfg, w->job.id, w->job.token, o, &req, &next,
+					   &w->next_run_at);
+	else
+		r = store_finish(w->st, &w->cfg, w->job.id, w->job.token, o);
+	if (r == -ESTALE || r == -ESRCH)
+		log_warnx("job %" PRId64 ": not finished: its lease was lost and it was recovered",
+			  w->job.id);
+	else if (r < 0)
+		log_errorx("job %" PRId64 ": cannot finish: %s", w->job.id, store_errmsg(w->st));
+	else if (o->succeeded)
+		log_debug("job %" PRId64 " succeeded", w->job.id);
+	else
+		log_info("job %" PRId64 " %s: %s", w->job.id,
+			 o->cancelled ? "cancelled" : "attempt failed", o->error ? o->error : "");
+	handler_free(w->h);
+	w->h = NULL;
+	job_release(&w->job);
+	w->have_job = 0;
+	log_set_job(0);
+	if (claim_next && r == 1) {
+		w->job = next;
+		w->have_job = 1;
+		return 1;
+	}
+	if (claim_next && r == 0)
+		w->want_claim = 0;
+	return r < 0 ? r : 0;
+}
+
+/* Start the handler of the claimed job; a handler that cannot start finishes the job. */
+static void
+start(struct worker *w)
+{
+	const struct type_config *t = config_type(&w->cfg, w->job.type);
+	struct handler_env env = {
+		.db_path = w->o->db_path, .cfg = &w->cfg, .type = t, .job = &w->job,
+		.base_envp = environ,
+	};
+	pid_t pgid;
+	uint64_t pgid_start;
+	char err[512] = "";
+	int r;
+
+	log_set_job(w->job.id);
+	title(w);
+	w->told_idle = 0;
+	if ((r = handler_start(&env, &w->h, &pgid, &pgid_start, err, sizeof(err))) < 0) {
+		struct job_outcome o = {.error = err, .no_retry = r == -EINVAL};
+		if (r == -ENOENT || r == -EACCES) {
+			o.has_exit_code = 1;
+			o.exit_code = 127;
+		}
+		w->h = NULL;
+		finish(w, &o, 0);
+		w->want_claim = 1;
+		title(w);
+		return;
+	}
+	if (pgid > 0 && store_set_pgid(w->st, w->job.id, w->job.token, pgid, pgid_start) < 0)
+		log_warnx("cannot record process group %d: %s", (int)pgid, store_errmsg(w->st));
+	w->next_heartbeat = time_mono_ms() + heartbeat_every(w);
+}
+
+static void
+check_lease(struct worker *w)
+{
+	int cancel = 0;
+	int r = store_heartbeat(w->st, w->job.id, w->job.token, w->cfg.lease_ms, &cancel);
+
+	w->next_heartbeat = time_mono_ms() + heartbeat_every(w);
+	if (r == -ESTALE || r == -ESRCH) {
+		/* Recovered under us (we were too slow): the job is someone else's now. */
+		log_warnx("lease lost: stopping the handler");
+		handler_stop(w->h, 1, SHUTDOWN_KILL_GRACE_MS);
+	} else if (r < 0) {
+		log_warnx("cannot renew the lease: %s", store_errmsg(w->st));
+	} else if (cancel) {
+		log_info("cancel requested: stopping the handler");
+		handler_stop(w->h, 1, w->cfg.grace_ms);
+	}
+}
+
+static void
+on_reaped(pid_t pid, int status, void *ctx)
+{
+	struct worker *w = ctx;
+
+	if (w->h == NULL || !handler_reaped(w->h, pid, status))
+		log_debug("reaped stray process %d", (int)pid);
+}
+
+static void
+begin_shutdown(struct worker *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->stop_deadline = time_mono_ms() + w->cfg.grace_ms;
+}
+
+static void
+read_signals(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			proc_reap(on_reaped, w);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_shutdown(w);
+	}
+	proc_reap(on_reaped, w); /* signals coalesce: reap whatever is there */
+}
+
+static void
+read_ctl(struct worker *w)
+{
+	char buf[64];
+	ssize_t n = read(w->o->ctl_fd, buf, sizeof(buf));
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		begin_shutdown(w); /* the supervisor is gone */
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		switch (buf[i]) {
+		case WORKER_MSG_WAKE:
+			w->want_claim = 1;
+			if (w->have_job && w->h != NULL)
+				w->next_heartbeat = 0; /* maybe a cancel: look now */
+			break;
+		case WORKER_MSG_SHUTDOWN:
+			begin_shutdown(w);
+			break;
+		case WORKER_MSG_RELOAD:
+			w->reload = 1;
+			break;
+		}
+	}
+}
+
+/* Claim when idle. */
+static void
+claim(struct worker *w)
+{
+	struct claim_req req = {.owner_pid = w->pid, .owner_start = w->start};
+	int r = store_claim(w->st, &w->cfg, &req, &w->job, &w->next_run_at);
+
+	w->data_version = store_data_version(w->st);
+	if (r == 1) {
+		w->have_job = 1;
+		start(w);
+	} else if (r == 0) {
+		w->want_claim = 0;
+		if (!w->told_idle)
+			send_ctl(w, WORKER_MSG_IDLE);
+		w->told_idle = 1;
+	} else {
+		if (r != -EBUSY)
+			log_warnx("cannot claim: %s", store_errmsg(w->st));
+		w->retry_at = time_mono_ms() + RETRY_BUSY_MS;
+	}
+}
+
+static int
+setup(struct worker *w)
+{
+	char err[512];
+	struct store_opts so = {.create = 0};
+	sigset_t set;
+
+	w->pid = getpid();
+	if (proc_start_time(w->pid, &w->start) < 0)
+		w->start = 0;
+	if (proc_subreaper() < 0)
+		log_warn("cannot become a child subreaper");
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_error("cannot set up signals");
+		return -1;
+	}
+	if (load_config(w) < 0)
+		return -1;
+	so.synchronous_full = w->cfg.synchronous_full;
+	if (store_open(w->o->db_path, &so, &w->st, err, sizeof(err)) < 0) {
+		log_errorx("cannot open database '%s': %s", w->o->db_path, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+worker_run(const struct worker_opts *o)
+{
+	struct worker w;
+	int code = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.sigfd = -1;
+	config_init_default(&w.cfg);
+	if (setup(&w) < 0) {
+		code = 70;
+		goto out;
+	}
+	w.want_claim = 1;
+	title(&w);
+	for (;;) {
+		struct pollfd fds[MAX_POLLFDS];
+		int nfds = 2, timeout = -1;
+		int64_t now = time_mono_ms();
+
+		if (!w.have_job && w.reload) {
+			w.reload = 0;
+			if (load_config(&w) == 0)
+				log_info("configuration reloaded");
+			w.want_claim = 1;
+		}
+		if (!w.have_job && !w.stopping && w.want_claim && now >= w.retry_at)
+			claim(&w);
+		if (!w.have_job && w.stopping)
+			break;
+		if (w.have_job && w.h != NULL && handler_step(w.h, now) == 1) {
+			const struct job_outcome oc = *handler_outcome(w.h);
+			if (finish(&w, &oc, !w.stopping && !w.reload) == 1) {
+				start(&w);
+				timeout = 0; /* run it, but look at the control socket first */
+			} else {
+				title(&w);
+			}
+			if (!w.have_job)
+				continue;
+		}
+		fds[0] = (struct pollfd){.fd = o->ctl_fd, .events = POLLIN};
+		fds[1] = (struct pollfd){.fd = w.sigfd, .events = POLLIN};
+		if (w.have_job && w.h != NULL) {
+			if (w.stopping && !w.stop_sent)
+				handler_deadline(w.stop_deadline, &timeout);
+			handler_deadline(w.next_heartbeat > 0 ? w.next_heartbeat : 1, &timeout);
+			nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
+		} else if (!w.have_job) {
+			if (w.idle_check_at <= now)
+				w.idle_check_at = now + IDLE_CHECK_MS;
+			handler_deadline(w.idle_check_at, &timeout);
+			if (w.want_claim)
+				handler_deadline(w.retry_at, &timeout);
+			if (w.next_run_at > 0)
+				handler_deadline(now + (w.next_run_at - time_now_ms()), &timeout);
+		}
+		if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
+			log_error("poll");
+			code = 70;
+			break;
+		}
+		if (fds[1].revents != 0)
+			read_signals(&w);
+		if (fds[0].revents != 0)
+			read_ctl(&w);
+		now = time_mono_ms();
+		if (w.have_job && w.h != NULL) {
+			if (w.stopping && !w.stop_sent && now >= w.stop_deadline) {
+				log_info("grace period over: stopping the handler");
+				handler_stop(w.h, 0, SHUTDOWN_KILL_GRACE_MS);
+				w.stop_sent = 1;
+			}
+			if (now >= w.next_heartbeat)
+				check_lease(&w);
+		} else if (!w.have_job) {
+			if (w.next_run_at > 0 && time_now_ms() >= w.next_run_at)
+				w.want_claim = 1;
+			if (now >= w.idle_check_at && store_data_version(w.st) != w.data_version)
+				w.want_claim = 1;
+		}
+	}
+out:
+	if (w.have_job) {
+		job_release(&w.job);
+		handler_free(w.h);
+	}
+	store_close(w.st);
+	config_release(&w.cfg);
+	if (w.sigfd >= 0)
+		close(w.sigfd);
+	return code;
+}

@@ -457,7 +457,10 @@ test_json_check(void **state)
 	assert_int_equal(json_check(deep, 2002, NULL), -EINVAL);
 	assert_null(cJSON_ParseWithOpts(deep, NULL, 1));
 	free(deep);
-	/* Numbers: 63 characters parse in cJSON, 64 do not. */
+	/* Numbers: 63 characters parse in cJSON, 64 are refused. cJSON 1.7.15 as released reads
+	 * at most 63 characters of a number (a 64-byte buffer); later or patched builds (Debian
+	 * bookworm's 1.7.15-1+deb12u4) read any length, so whether cJSON takes 64 is not asserted:
+	 * the check keeps the limit that every build accepts. */
 	assert_int_equal(json_check(repeat('1', 63), 63, NULL), 0);
 	{
 		cJSON *j = cJSON_ParseWithOpts(repeat('1', 63), NULL, 1);
@@ -466,7 +469,7 @@ test_json_check(void **state)
 		cJSON_Delete(j);
 	}
 	assert_int_equal(json_check(repeat('1', 64), 64, NULL), -EINVAL);
-	assert_null(cJSON_ParseWithOpts(repeat('1', 64), NULL, 1));
+	assert_int_equal(json_check(repeat('1', 200), 200, NULL), -EINVAL);
 	/* A lone low surrogate and a high one without its pair. */
 	assert_int_equal(json_check("\"\\udc00\"", 8, NULL), -EINVAL);
 	assert_int_equal(json_check("\"\\ud800\\u0041\"", 14, NULL), -EINVAL);
@@ -754,11 +757,12 @@ test_backoff(void **state)
 	}
 }
 
+/* The owner_alive callback of store_recover: only pid 4242 is alive. */
 static int
-owner_dead(const struct job *job, void *ctx)
+owner_alive(const struct job *job, void *ctx)
 {
 	(void)ctx;
-	return job->worker_pid != 4242;
+	return job->worker_pid == 4242;
 }
 
 static void
@@ -849,7 +853,7 @@ test_recover(void **state)
 	/* Nothing expired and no owner check: nothing recovered. */
 	assert_int_equal(store_recover(f->st, &f->cfg, now, NULL, NULL, NULL), 0);
 	/* The owner of b is gone: b had no attempt left, it fails. */
-	assert_int_equal(store_recover(f->st, &f->cfg, now, owner_dead, count_lost, &lost), 1);
+	assert_int_equal(store_recover(f->st, &f->cfg, now, owner_alive, count_lost, &lost), 1);
 	assert_int_equal(lost, 1);
 	{
 		struct job got;
@@ -860,9 +864,16 @@ test_recover(void **state)
 		job_release(&got);
 	}
 	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
-	/* Past c's lease: c (external) and a (whose lease is shorter) are requeued. */
-	assert_int_equal(store_recover(f->st, &f->cfg, c.lease_until + 1, owner_dead, NULL, NULL),
-	                 2);
+	/* Past c's lease (1m): c (external) is requeued; a, whose owner lives and whose lease
+	 * (the default 5m) runs longer, is not. */
+	assert_true(a.lease_until > c.lease_until + 1);
+	assert_int_equal(store_recover(f->st, &f->cfg, c.lease_until + 1, owner_alive, NULL, NULL),
+	                 1);
+	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
+	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
+	/* Past a's lease: a is requeued too, though its owner lives. */
+	assert_int_equal(store_recover(f->st, &f->cfg, a.lease_until + 1, owner_alive, NULL, NULL),
+	                 1);
 	assert_int_equal(fx_state(f, a.id), JOB_QUEUED);
 	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
 	job_release(&a);
@@ -1127,8 +1138,8 @@ test_queries(void **state)
 
 		ids[0] = 0;
 		assert_int_equal(store_list(f->st, &flt, collect_ids, ids), 2);
-		assert_int_equal(ids[1], a);
-		assert_int_equal(ids[2], c);
+		assert_int_equal(ids[1], c);
+		assert_int_equal(ids[2], a);
 	}
 	assert_int_equal(store_count(f->st, NULL, counts), 0);
 	assert_int_equal(counts[JOB_QUEUED], 2);

@@ -1,0 +1,230 @@
+/* Shared helpers of the benchmark programs (see common.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void
+db_remove(const char *path)
+{
+	char p[4096];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+void
+db_create(const char *path)
+{
+	struct store *st = NULL;
+	char err[512];
+	int r;
+
+	db_remove(path);
+	if ((r = store_open(path, NULL, &st, err, sizeof(err))) < 0)
+		die("store_open: %s", err);
+	store_close(st);
+}
+
+sqlite3 *
+raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		die("sqlite3_open '%s': %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_busy_timeout(db, 5000);
+	raw_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+	             "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;");
+	return db;
+}
+
+void
+raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		die("sqlite3_exec '%.60s': %s", sql, msg != NULL ? msg : "error");
+}
+
+sqlite3_stmt *
+raw_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+		die("sqlite3_prepare '%.60s': %s", sql, sqlite3_errmsg(db));
+	return stmt;
+}
+
+int64_t
+raw_step(sqlite3 *db, sqlite3_stmt *stmt)
+{
+	int64_t v = -1;
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW) {
+		v = sqlite3_column_int64(stmt, 0);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+	}
+	if (rc != SQLITE_DONE)
+		die("sqlite3_step '%.60s': %s", sqlite3_sql(stmt), sqlite3_errmsg(db));
+	sqlite3_reset(stmt);
+	return v;
+}
+
+void
+raw_fill(const char *path, const char *type, int64_t n)
+{
+	sqlite3 *db = raw_open(path);
+	sqlite3_stmt *stmt;
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	stmt = raw_prepare(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+	                       "WHERE x < ?1) "
+	                       "INSERT INTO jobs (type, namespace, payload, priority, run_at, "
+	                       "max_attempts, created_at) "
+	                       "SELECT ?2, 'default', '{\"i\":' || x || '}', 0, ?3, 3, ?3 FROM c");
+	sqlite3_bind_int64(stmt, 1, n);
+	sqlite3_bind_text(stmt, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, now);
+	raw_exec(db, "BEGIN IMMEDIATE");
+	raw_step(db, stmt);
+	raw_exec(db, "COMMIT");
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+void
+raw_checkpoint(const char *path)
+{
+	sqlite3 *db = raw_open(path);
+
+	raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	sqlite3_close(db);
+}
+
+void
+file_copy(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int in, out;
+
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
+		die("open '%s': %s", from, strerror(errno));
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		die("open '%s': %s", to, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			die("write '%s': %s", to, strerror(errno));
+	}
+	if (n < 0)
+		die("read '%s': %s", from, strerror(errno));
+	close(in);
+	close(out);
+}
+
+void
+policy(const char *json, struct config *cfg)
+{
+	char err[512];
+
+	if (config_parse(json, "bench", cfg, err, sizeof(err)) < 0)
+		die("config_parse '%s': %s", json, err);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+percentile(double *v, size_t n, double p)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+double
+median(double *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double
+mean(const double *v, size_t n)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return n > 0 ? s / (double)n : 0;
+}
+
+void
+result(const char *key, double value)
+{
+	printf("%s %.6g\n", key, value);
+	fflush(stdout);
+}
+
+long
+env_long(const char *name, long def)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v <= 0)
+		die("%s: expected a positive integer, got '%s'", name, s);
+	return v;
+}

@@ -1,0 +1,65 @@
+/*
+ * What the benchmark programs share: a clock, fatal errors, fresh jobq databases, raw SQLite
+ * connections configured as jobq configures its own (WAL, synchronous NORMAL), policies built
+ * with config_parse(), and the "KEY VALUE" lines that bench/run.sh turns into the table.
+ *
+ * The benchmarks include <sqlite3.h> on purpose: the raw SQLite baselines run the same rows and
+ * the same transactions as jobq does, without jobq, on the same schema.
+ */
+#ifndef JOBQ_BENCH_COMMON_H
+#define JOBQ_BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "store.h"
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t now_ns(void);
+
+/* Print "bench: MESSAGE" to stderr and exit 1. */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Remove a database and its -wal and -shm files; missing files are fine. */
+void db_remove(const char *path);
+
+/* Create a fresh jobq database at path (removing any old one): schema by store_open(). */
+void db_create(const char *path);
+
+/* Open path with jobq's PRAGMAs (WAL, synchronous NORMAL, temp_store MEMORY, busy timeout). */
+sqlite3 *raw_open(const char *path);
+void raw_exec(sqlite3 *db, const char *sql);
+sqlite3_stmt *raw_prepare(sqlite3 *db, const char *sql);
+/* Step a statement to SQLITE_DONE (or one SQLITE_ROW, whose first column is returned) and reset
+ * it; dies on error. Returns the first column of the row, or -1 when there was none. */
+int64_t raw_step(sqlite3 *db, sqlite3_stmt *stmt);
+
+/* Insert n queued jobs of type with payloads {"i":N} in one transaction, by one INSERT ...
+ * SELECT over a recursive CTE: the quick way to fill a large database. */
+void raw_fill(const char *path, const char *type, int64_t n);
+
+/* Checkpoint and truncate the WAL so the database is one file (to copy it). */
+void raw_checkpoint(const char *path);
+
+/* Copy a file. */
+void file_copy(const char *from, const char *to);
+
+/* Parse a policy with config_parse(); dies on error. Release with config_release(). */
+void policy(const char *json, struct config *cfg);
+
+/* Median and mean of n values (v is sorted in place by median). */
+double median(double *v, size_t n);
+double mean(const double *v, size_t n);
+/* The p-th percentile (0..100) of v, sorted in place. */
+double percentile(double *v, size_t n, double p);
+
+/* One result line on stdout: "KEY VALUE". */
+void result(const char *key, double value);
+
+/* An integer from the environment, or def. */
+long env_long(const char *name, long def);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * The supervisor: one per database (a libbsd pid file's flock is the lock), it recovers what a
+ * crash left, forks the workers (re-executing this binary as `jobq worker`), restarts them,
+ * wakes them on enqueue, reloads on SIGHUP and stops gracefully on SIGTERM/SIGINT.
+ */
+#ifndef JOBQ_SUPERVISOR_H
+#define JOBQ_SUPERVISOR_H
+
+struct supervisor_opts {
+	const char *db_path;     /* absolute */
+	const char *config_path; /* absolute, or NULL / "" for the built-in default */
+	const char *self_exe;    /* this binary, re-executed as `jobq worker` */
+	int workers;             /* 0: from the configuration */
+	int drain;               /* exit once nothing is queued or running */
+	int verbose;
+};
+
+/* Run until stopped. Returns the exit code: 0, 75 when another supervisor holds the database,
+ * 78 for a bad configuration, 66/74 when the database cannot be opened, 70 otherwise. */
+int supervisor_run(const struct supervisor_opts *o);
+
+#endif

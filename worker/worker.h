@@ -1,0 +1,28 @@
+/*
+ * A supervised worker: one process that claims jobs under the policy and runs them one at a
+ * time through their handlers. The supervisor talks to it over a control socket (one byte per
+ * message, see below); the worker answers nothing but WORKER_MSG_IDLE.
+ */
+#ifndef JOBQ_WORKER_H
+#define JOBQ_WORKER_H
+
+#include <stdint.h>
+
+/* Supervisor -> worker */
+#define WORKER_MSG_WAKE 'w'     /* something may be claimable, or a cancel may be pending */
+#define WORKER_MSG_SHUTDOWN 'T' /* stop claiming; finish within the grace period; exit */
+#define WORKER_MSG_RELOAD 'H'   /* re-read the configuration */
+/* Worker -> supervisor */
+#define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
+
+struct worker_opts {
+	const char *db_path;     /* absolute */
+	const char *config_path; /* NULL or "": the built-in default */
+	int index;               /* worker number, for logs and the process title */
+	int ctl_fd;              /* the control socket */
+};
+
+/* Run the worker until shutdown or until the supervisor goes away. Returns an exit code. */
+int worker_run(const struct worker_opts *o);
+
+#endif
