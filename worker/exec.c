@@ -377,7 +377,8 @@ placeholder(const char *name, size_t nlen, const struct job *job, const cJSON *p
 	return 0;
 }
 
-/* Substitute {job.*} and {payload.KEY} in one argv element. "{{" stands for "{". */
+/* Substitute {job.*} and {payload.KEY} in one argv element; "{{" stands for "{" and any
+ * other {...} is kept as written. */
 static int
 substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out, char *err,
 	   size_t errlen)
@@ -413,8 +414,8 @@ substitute(const char *tmpl, const struct job *job, const cJSON *payload, char *
 				 (int)(close - open - 9), open + 9);
 			r = -EINVAL;
 		} else if (r == -EINVAL) {
-			snprintf(err, errlen, "exec: unknown placeholder '%.*s'",
-				 (int)(close - open + 1 > 80 ? 80 : close - open + 1), open);
+			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
+			r = append(&buf, &len, &cap, open, (size_t)(close - open + 1));
 		} else if (r == 0) {
 			r = append(&buf, &len, &cap, val, strlen(val));
 		}

@@ -117,10 +117,10 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	else if (r < 0)
 		log_errorx("job %" PRId64 ": cannot finish: %s", w->job.id, store_errmsg(w->st));
 	else if (o->succeeded)
-		log_debug("job %" PRId64 " succeeded", w->job.id);
+		log_debug("succeeded");
 	else
-		log_info("job %" PRId64 " %s: %s", w->job.id,
-			 o->cancelled ? "cancelled" : "attempt failed", o->error ? o->error : "");
+		log_info("%s: %s", o->cancelled ? "cancelled" : "attempt failed",
+			 o->error ? o->error : "");
 	handler_free(w->h);
 	w->h = NULL;
 	job_release(&w->job);

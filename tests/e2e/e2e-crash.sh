@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Crashes: a worker killed with SIGKILL mid-job (its job's processes are killed, the job is
+# requeued with the attempt counted, the worker restarted); the supervisor and every worker
+# killed at once (the next start kills what the job left, found by its environment, and
+# requeues it). Nothing is lost, nothing is left running.
+source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
+
+tag="jobq-crash-$$"
+# The job's first attempt hangs (with a helper in a new session); later attempts succeed.
+cat >jobq.json <<JSON
+{
+  "concurrency": {"global": 1},
+  "types": {
+    "flaky": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag-helper-\$JOBQ_JOB_ID sleep 300' &); if [ \"\$JOBQ_ATTEMPT\" = 1 ]; then exec -a $tag-leader sleep 300; fi; echo attempt \$JOBQ_ATTEMPT"]}
+  }
+}
+JSON
+
+# 1. kill -9 of a worker mid-job.
+start_supervisor jobq.db
+id=$(jobq enqueue flaky)
+wait_for 10 pgrep -f "$tag-leader"
+wait_for 10 pgrep -f "$tag-helper-$id"
+w=$(worker_pids "$SUP_PID")
+[ -n "$w" ] || fail "no worker found"
+kill -9 $w
+wait_state jobq.db "$id" succeeded 20
+j=$(jobq show --json "$id")
+json_eq "$j" .attempts 2
+json_eq "$j" .result "attempt 2"
+assert_contains "$(cat jobq.db.log)" "worker 1 (pid $w) died"
+assert_contains "$(cat jobq.db.log)" "job $id: worker $w is gone"
+w2=$(worker_pids "$SUP_PID")
+[ -n "$w2" ] && [ "$w2" != "$w" ] || fail "worker not restarted ($w -> $w2)"
+assert_eq "$(count_procs "$tag-leader")" 0 "leader left after the worker was killed"
+wait_for 5 test "$(count_procs "$tag-helper")" = 0
+
+# 2. kill -9 of the supervisor and every worker at once.
+id=$(jobq enqueue flaky)
+wait_for 10 pgrep -f "$tag-helper-$id"
+wait_for 10 pgrep -f "$tag-leader"
+kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
+wait "$SUP_PID" 2>/dev/null || true
+# The helper in its own session survives the crash (re-parented to init)...
+sleep 0.2
+assert_eq "$(count_procs "$tag-helper-$id")" 1 "helper alive after the crash"
+assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
+# ...until the next start recovers the job and kills it by its environment.
+start_supervisor jobq.db
+wait_state jobq.db "$id" succeeded 20
+json_eq "$(jobq show --json "$id")" .attempts 2
+wait_for 5 test "$(count_procs "$tag-helper")" = 0
+assert_eq "$(count_procs "$tag-leader")" 0
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0
+
+# 3. A recorded process group whose leader pid now belongs to another process (recycled) is
+# never signalled: fake the record with a live unrelated process of a different start time.
+sleep 300 &
+victim=$!
+BG_PIDS+=("$victim")
+id=$(jobq enqueue flaky)
+sql jobq.db "update jobs set state = 'running', attempts = 1, worker_pid = 999999999, worker_start = 1, pgid = $victim, pgid_start = 1, token = 7, lease_until = 0, started_at = 0 where id = $id"
+start_supervisor jobq.db
+wait_state jobq.db "$id" succeeded 20
+kill -0 "$victim" || fail "a process with a recycled pid was killed"
+stop_supervisor TERM
+echo ok
