@@ -210,7 +210,7 @@ mean(const double *v, size_t n)
 void
 result(const char *key, double value)
 {
-	printf("%s %.6g\n", key, value);
+	printf("%s %.10g\n", key, value);
 	fflush(stdout);
 }
 

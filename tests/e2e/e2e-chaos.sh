@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Chaos: 2,000 short jobs while workers, and the supervisor with all its workers, are killed
+# with SIGKILL at random, dozens of times. Afterwards every job succeeded, none ran more than
+# once except those in flight at a kill, and no process is left.
+source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
+
+N=2000
+KILLS=${CHAOS_KILLS:-40}
+tag="jobq-chaos-$$"
+cat >jobq.json <<JSON
+{
+  "concurrency": {"global": 2},
+  "types": {
+    "t": {"exec": ["bash", "-c", "echo \$JOBQ_JOB_ID >>runs; if [ \$((JOBQ_JOB_ID % 50)) = 0 ]; then (setsid bash -c 'exec -a $tag sleep 300' &); sleep 0.05; fi"],
+          "max_attempts": 50, "backoff": {"base": "10ms", "max": "50ms"}}
+  }
+}
+JSON
+seq $N | sed 's/.*/{}/' | jobq enqueue t --batch chaos --jsonl - >/dev/null
+start_supervisor jobq.db
+worker_kills=0 all_kills=0
+for k in $(seq "$KILLS"); do
+	sleep "0.$((RANDOM % 3 + 1))"
+	if [ $((RANDOM % 4)) = 0 ]; then
+		kill -9 "$SUP_PID" $(worker_pids "$SUP_PID") 2>/dev/null || true
+		wait "$SUP_PID" 2>/dev/null || true
+		all_kills=$((all_kills + 1))
+		start_supervisor jobq.db
+	else
+		w=$(worker_pids "$SUP_PID" | shuf -n 1)
+		[ -n "$w" ] && kill -9 "$w" 2>/dev/null && worker_kills=$((worker_kills + 1))
+	fi
+done
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0
+expect_code 0 timeout 120 "$JOBQ" supervise --drain
+echo "kills: $worker_kills workers, $all_kills everything; done before the end: $(wc -l <runs) runs" >&2
+assert_eq "$(sql jobq.db "select count(*) from jobs where state = 'succeeded'")" $N "succeeded"
+# Runs: each job at least once; more only for a job whose attempt was cut by a kill.
+assert_eq "$(sort -un runs | wc -l)" $N "distinct jobs run"
+dups=$(sort -n runs | uniq -d | wc -l)
+extra=$(sql jobq.db "select count(*) from jobs where attempts > 1")
+[ "$dups" -le "$extra" ] || fail "$dups jobs ran twice but only $extra had a second attempt"
+# At most a worker's job per worker kill, two per kill of everything.
+[ "$extra" -le $((worker_kills + 2 * all_kills)) ] ||
+	fail "$extra jobs needed another attempt after $worker_kills + $all_kills kills"
+wait_for 5 test "$(count_procs "$tag")" = 0
+[ -z "$(pgrep -f "jobq.*--db $PWD/jobq.db" || true)" ] || fail "jobq processes left"
+echo "chaos: $dups jobs ran twice, $extra retried" >&2
+echo ok
