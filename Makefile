@@ -19,6 +19,7 @@ test: all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
 demo: all
+	@scripts/deps.sh all
 	bash contrib/demo.sh $(BUILD)/cli/jobq
 
 asan:

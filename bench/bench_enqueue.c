@@ -5,7 +5,8 @@
  * the same run. Each measurement uses a fresh database; repetitions are interleaved and the
  * median is reported.
  *
- * usage: bench_enqueue DIR    (env BULK_N, ONE_N, REPS)
+ * usage: bench_enqueue all|one DIR    (env BULK_N, ONE_N, REPS)
+ * "one" runs only the one-by-one measurements (bench/run.sh repeats them on a disk).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -267,26 +268,33 @@ main(int argc, char **argv)
 	double lib1[MAX_REPS], raw1[MAX_REPS];
 	struct payloads pl;
 	char path[4096];
+	int bulk;
 
-	if (argc != 2)
-		die("usage: bench_enqueue DIR");
+	if (argc != 3 || (strcmp(argv[1], "all") != 0 && strcmp(argv[1], "one") != 0))
+		die("usage: bench_enqueue all|one DIR");
+	bulk = strcmp(argv[1], "all") == 0;
 	if (reps > MAX_REPS)
 		reps = MAX_REPS;
-	snprintf(path, sizeof(path), "%s/enqueue.db", argv[1]);
+	snprintf(path, sizeof(path), "%s/enqueue.db", argv[2]);
 	payloads_make(&pl, bulk_n > one_n ? bulk_n : one_n);
-	result("bulk_n", (double)bulk_n);
+	printf("sqlite_version %s\n", sqlite3_libversion());
 	result("one_n", (double)one_n);
 	for (size_t r = 0; r < reps; r++) {
 		/* Alternate which side goes first, so a drift of the machine hits both. */
-		if (r % 2 == 0) {
+		if (bulk && r % 2 == 0) {
 			lib[r] = bulk_libjobq(path, &pl, bulk_n);
 			raw[r] = bulk_raw(path, &pl, bulk_n, 1);
-		} else {
+		} else if (bulk) {
 			raw[r] = bulk_raw(path, &pl, bulk_n, 1);
 			lib[r] = bulk_libjobq(path, &pl, bulk_n);
 		}
-		store[r] = bulk_store(path, &pl, bulk_n);
-		raw32[r] = bulk_raw(path, &pl, bulk_n, 32);
+		if (bulk) {
+			store[r] = bulk_store(path, &pl, bulk_n);
+			raw32[r] = bulk_raw(path, &pl, bulk_n, 32);
+			fprintf(stderr, "  bulk enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f, "
+			                "raw 32-row %.0f jobs/s\n",
+			        r + 1, reps, lib[r], store[r], raw[r], raw32[r]);
+		}
 		if (r % 2 == 0) {
 			lib1[r] = one_libjobq(path, &pl, one_n);
 			raw1[r] = one_raw(path, &pl, one_n);
@@ -294,14 +302,16 @@ main(int argc, char **argv)
 			raw1[r] = one_raw(path, &pl, one_n);
 			lib1[r] = one_libjobq(path, &pl, one_n);
 		}
-		fprintf(stderr, "  enqueue rep %zu/%zu: bulk lib %.0f raw %.0f jobs/s; one lib %.0f "
-		                "raw %.0f jobs/s\n",
-		        r + 1, reps, lib[r], raw[r], lib1[r], raw1[r]);
+		fprintf(stderr, "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, raw %.0f jobs/s\n",
+		        r + 1, reps, lib1[r], raw1[r]);
 	}
-	report("enq_bulk_lib", lib, reps);
-	report("enq_bulk_store", store, reps);
-	report("enq_bulk_raw", raw, reps);
-	report("enq_bulk_raw32", raw32, reps);
+	if (bulk) {
+		result("bulk_n", (double)bulk_n);
+		report("enq_bulk_lib", lib, reps);
+		report("enq_bulk_store", store, reps);
+		report("enq_bulk_raw", raw, reps);
+		report("enq_bulk_raw32", raw32, reps);
+	}
 	report("enq_one_lib", lib1, reps);
 	report("enq_one_raw", raw1, reps);
 	db_remove(path);

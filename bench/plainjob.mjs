@@ -34,31 +34,31 @@ function payloads(n) {
   return a;
 }
 
-function bulk() {
+function bulk(n) {
   const q = fresh();
-  const data = payloads(BULK_N);
+  const data = payloads(n);
   const t0 = process.hrtime.bigint();
   const { ids } = q.addMany("enrich", data);
   const s = seconds(t0);
   q.close();
-  if (ids.length !== BULK_N) throw new Error("addMany: wrong count");
-  return BULK_N / s;
+  if (ids.length !== n) throw new Error("addMany: wrong count");
+  return n / s;
 }
 
-function one() {
+function one(n) {
   const q = fresh();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ONE_N; i++) q.add("enrich", { i });
+  for (let i = 0; i < n; i++) q.add("enrich", { i });
   const s = seconds(t0);
   q.close();
-  return ONE_N / s;
+  return n / s;
 }
 
-function cycles() {
+function cycles(n) {
   const q = fresh();
-  q.addMany("noop", payloads(CYCLES + WARMUP + 100));
+  q.addMany("noop", payloads(n + WARMUP + 100));
   let t0 = 0n;
-  for (let i = -WARMUP; i < CYCLES; i++) {
+  for (let i = -WARMUP; i < n; i++) {
     if (i === 0) t0 = process.hrtime.bigint();
     const job = q.getAndMarkJobAsProcessing("noop");
     if (job === undefined) throw new Error("nothing to claim");
@@ -66,7 +66,7 @@ function cycles() {
   }
   const s = seconds(t0);
   q.close();
-  return CYCLES / s;
+  return n / s;
 }
 
 function median(v) {
@@ -75,11 +75,15 @@ function median(v) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+// Warm up V8's JIT and the native module on small runs, so rep 1 is not an outlier.
+bulk(20000);
+one(2000);
+cycles(2000);
 const out = { pj_bulk: [], pj_one: [], pj_cycles: [] };
 for (let r = 0; r < REPS; r++) {
-  out.pj_bulk.push(bulk());
-  out.pj_one.push(one());
-  out.pj_cycles.push(cycles());
+  out.pj_bulk.push(bulk(BULK_N));
+  out.pj_one.push(one(ONE_N));
+  out.pj_cycles.push(cycles(CYCLES));
   process.stderr.write(
     `  plainjob rep ${r + 1}/${REPS}: bulk ${out.pj_bulk[r].toFixed(0)} jobs/s, one ` +
       `${out.pj_one[r].toFixed(0)} jobs/s, cycles ${out.pj_cycles[r].toFixed(0)}/s\n`

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "runtime.h"
 #include "supervisor.h"
+#include "wake.h"
 #include "worker.h"
 
 extern char **environ;
@@ -33,7 +34,7 @@ static const char supervise_usage[] =
 void
 cli_notify_supervisor(struct cli *c)
 {
-	(void)runtime_wake(c->db_path);
+	(void)wake_notify(c->db_path);
 }
 
 /* The absolute form of path, whose folder must exist; the file itself need not. */

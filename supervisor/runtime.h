@@ -22,7 +22,7 @@ struct runtime_info {
 };
 
 /* File names derived from the database path ("q.db" -> "q.db.runtime.json", "q.db.pid",
- * "q.db.wake"). Returns 0 or -ENAMETOOLONG. */
+ * "q.db.wake"). Returns 0 or -ENAMETOOLONG. The wake-up FIFO itself is core/wake.h's. */
 int runtime_path(const char *db_path, const char *suffix, char *out, size_t len);
 
 /* Read the runtime file of db_path. Returns 1 with *out filled (check out->stale), 0 if there is
@@ -34,13 +34,5 @@ int runtime_write(const char *db_path, const struct runtime_info *info);
 
 /* Remove it on clean exit. */
 void runtime_remove(const char *db_path);
-
-/* Create (or reuse) the wake-up FIFO of db_path and open it for reading, non-blocking and
- * close-on-exec. Returns the fd or -errno. */
-int runtime_wake_open(const char *db_path);
-
-/* Wake a running supervisor of db_path: one byte into its FIFO; never blocks. Returns 0 if
- * written (or the FIFO was already full), -errno otherwise (-ENXIO: no supervisor reads it). */
-int runtime_wake(const char *db_path);
 
 #endif

@@ -23,6 +23,7 @@
 #include "runtime.h"
 #include "store.h"
 #include "supervisor.h"
+#include "wake.h"
 #include "worker.h"
 
 #define WORKERS_MAX 256
@@ -337,7 +338,7 @@ setup(struct sup *s)
 		log_error("cannot set up signals");
 		return EX_OSERR;
 	}
-	if ((s->wakefd = runtime_wake_open(s->o->db_path)) < 0) {
+	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
 		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
 			   strerror(-s->wakefd));
 		return EX_CANTCREAT;
@@ -361,7 +362,7 @@ write_runtime(struct sup *s)
 	ri.started_at = time_now_ms();
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->nworkers;
-	runtime_path(s->o->db_path, ".wake", ri.wake, sizeof(ri.wake));
+	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
 	if ((r = runtime_write(s->o->db_path, &ri)) < 0)
 		log_warnx("cannot write the runtime file: %s", strerror(-r));
 	return r;

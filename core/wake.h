@@ -1,0 +1,22 @@
+/*
+ * Wake-ups through a FIFO next to the database ("DB.wake", 0600): the supervisor holds it open
+ * for reading; anyone who commits work writes one byte without blocking. No supervisor, no
+ * reader: the write side fails at once with ENXIO, which callers ignore.
+ */
+#ifndef JOBQ_WAKE_H
+#define JOBQ_WAKE_H
+
+#include <stddef.h>
+
+/* The FIFO's path for db_path. Returns 0 or -ENAMETOOLONG. */
+int wake_path(const char *db_path, char *out, size_t len);
+
+/* Create (or reuse) the FIFO and open it for reading, non-blocking and close-on-exec (O_RDWR,
+ * so that it never reports EOF). Refuses anything but a FIFO of ours. Returns the fd or -errno. */
+int wake_open(const char *db_path);
+
+/* Write one byte to the FIFO; never blocks. Returns 0 (also when it was full already), or
+ * -errno (-ENXIO or -ENOENT: no supervisor). */
+int wake_notify(const char *db_path);
+
+#endif
