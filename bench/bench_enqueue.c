@@ -217,6 +217,35 @@ one_libjobq(const char *path, const struct payloads *pl, size_t n)
 	return (double)n / ((double)(t1 - t0) / 1e9);
 }
 
+/* The store API: n store_enqueue() calls, each its own transaction (what jobq_enqueue() wraps,
+ * without its wake-up of a supervisor). Returns jobs/s. */
+static double
+one_store(const char *path, const struct payloads *pl, size_t n)
+{
+	struct store *st = NULL;
+	struct config cfg;
+	struct job_spec spec = {.type = TYPE};
+	char err[512];
+	uint64_t t0, t1;
+	int64_t id;
+
+	policy("{}", &cfg);
+	db_create(path);
+	if (store_open(path, NULL, &st, err, sizeof(err)) < 0)
+		die("store_open: %s", err);
+	t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		spec.payload = pl->p[i];
+		if (store_enqueue(st, &cfg, &spec, &id, NULL) < 0)
+			die("store_enqueue: %s", store_errmsg(st));
+	}
+	t1 = now_ns();
+	store_close(st);
+	config_release(&cfg);
+	check_count(path, n);
+	return (double)n / ((double)(t1 - t0) / 1e9);
+}
+
 /* Raw SQLite: the same single-row INSERT, autocommit (a transaction each). Returns jobs/s. */
 static double
 one_raw(const char *path, const struct payloads *pl, size_t n)
@@ -265,7 +294,7 @@ main(int argc, char **argv)
 	size_t one_n = (size_t)env_long("ONE_N", 20000);
 	size_t reps = (size_t)env_long("REPS", 3);
 	double lib[MAX_REPS], store[MAX_REPS], raw[MAX_REPS], raw32[MAX_REPS];
-	double lib1[MAX_REPS], raw1[MAX_REPS];
+	double lib1[MAX_REPS], store1[MAX_REPS], raw1[MAX_REPS];
 	struct payloads pl;
 	char path[4096];
 	int bulk;
@@ -302,8 +331,10 @@ main(int argc, char **argv)
 			raw1[r] = one_raw(path, &pl, one_n);
 			lib1[r] = one_libjobq(path, &pl, one_n);
 		}
-		fprintf(stderr, "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, raw %.0f jobs/s\n",
-		        r + 1, reps, lib1[r], raw1[r]);
+		store1[r] = one_store(path, &pl, one_n);
+		fprintf(stderr, "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f "
+		                "jobs/s\n",
+		        r + 1, reps, lib1[r], store1[r], raw1[r]);
 	}
 	if (bulk) {
 		result("bulk_n", (double)bulk_n);
@@ -313,6 +344,7 @@ main(int argc, char **argv)
 		report("enq_bulk_raw32", raw32, reps);
 	}
 	report("enq_one_lib", lib1, reps);
+	report("enq_one_store", store1, reps);
 	report("enq_one_raw", raw1, reps);
 	db_remove(path);
 	return 0;

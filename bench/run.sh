@@ -25,7 +25,7 @@ unset JOBQ_DB JOBQ_CONFIG
 export BULK_N=${BULK_N:-200000} ONE_N=${ONE_N:-20000} REPS=${REPS:-3}
 export SMALL_N=${SMALL_N:-1000} BIG_N=${BIG_N:-1000000} SAMPLES=${SAMPLES:-5000}
 CYCLES=${CYCLES:-20000}
-DISK_CYCLES=${DISK_CYCLES:-10000}
+DISK_CYCLES=${DISK_CYCLES:-5000}
 SPAWN_RUNS=${SPAWN_RUNS:-300}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -104,7 +104,7 @@ else
 			say "installing plainjob + better-sqlite3 into bench/node_modules (native build, ~1-2 min)"
 			nodedir=/usr
 			[ -f /usr/include/node/node.h ] || nodedir=
-			if (cd bench && JOBS=2 npm_config_build_from_source=true \
+			if (cd bench && env JOBS=2 npm_config_build_from_source=true \
 				${nodedir:+npm_config_nodedir=$nodedir} \
 				npm install --no-package-lock --no-audit --no-fund --loglevel=error \
 				>"$FAST/npm.log" 2>&1) && peer_ok; then
@@ -157,30 +157,32 @@ table=$FAST/table.md
 # Rows: section | measure | jobq key | baseline key | baseline name | unit | target on | op | value
 # "target on": ratio (jobq / baseline), value (the jobq figure), or - (information only).
 rows=$(cat <<'EOF'
-1|bulk enqueue 200k, libjobq `jobq_enqueue_many` (1 tx)|enq_bulk_lib|enq_bulk_raw|raw SQLite, same rows, 1-row prepared INSERT, 1 tx|jobs/s|ratio|>=|0.75
-1|bulk enqueue 200k, libjobq, absolute|enq_bulk_lib|||jobs/s|value|>=|400000
-1|bulk enqueue 200k, store_bulk_begin/add/commit|enq_bulk_store|enq_bulk_raw|raw SQLite, 1-row INSERT, 1 tx|jobs/s|-||
-1|bulk enqueue 200k, libjobq|enq_bulk_lib|enq_bulk_raw32|raw SQLite, 32-row INSERT (jobq's own shape), 1 tx|jobs/s|-||
-1|bulk enqueue 200k, libjobq|enq_bulk_lib|pj_bulk|plainjob `addMany` (1 tx)|jobs/s|-||
-2|one by one, `jobq_enqueue` (1 tx each), tmpfs|enq_one_lib|enq_one_raw|raw SQLite, autocommit INSERT, tmpfs|jobs/s|value|>=|25000
-2|one by one, `jobq_enqueue`, disk|disk_enq_one_lib|disk_enq_one_raw|raw SQLite, autocommit INSERT, disk|jobs/s|value|>=|25000
-2|one by one, `jobq_enqueue`, tmpfs|enq_one_lib|pj_one|plainjob `add`, tmpfs|jobs/s|-||
+1|bulk enqueue {bulk} jobs, libjobq `jobq_enqueue_many` (1 tx)|enq_bulk_lib|enq_bulk_raw|raw SQLite, same rows, 1-row prepared INSERT, 1 tx|jobs/s|ratio|>=|0.75
+1|bulk enqueue {bulk} jobs, libjobq, absolute|enq_bulk_lib|||jobs/s|value|>=|400000
+1|bulk enqueue {bulk} jobs, `store_bulk_begin/add/commit`|enq_bulk_store|enq_bulk_raw|raw SQLite, same rows, 1-row prepared INSERT, 1 tx|jobs/s|-||
+1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|enq_bulk_raw32|raw SQLite, 32-row prepared INSERT (jobq's own shape), 1 tx|jobs/s|-||
+1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|pj_bulk|plainjob `addMany` (1 tx)|jobs/s|-||
+2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), tmpfs|enq_one_lib|enq_one_raw|raw SQLite, autocommit INSERT, tmpfs|jobs/s|value|>=|25000
+2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), disk|disk_enq_one_lib|disk_enq_one_raw|raw SQLite, autocommit INSERT, disk|jobs/s|value|>=|25000
+2|one by one ({one} jobs), `store_enqueue` (no wake-up), tmpfs|enq_one_store|enq_one_raw|raw SQLite, autocommit INSERT, tmpfs|jobs/s|-||
+2|one by one ({one} jobs), `jobq_enqueue`, tmpfs|enq_one_lib|pj_one|plainjob `add`, tmpfs|jobs/s|-||
 3|`jobq enqueue bench '{}'` process, db on tmpfs (mean wall)|sp_jobq_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
 3|`jobq enqueue bench '{}'` process, db on disk (mean wall)|sp_jobqdisk_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
-3|`jobq --version` process (loader + start, no db)|sp_jobqver_mean|sp_true_mean|`/bin/true` process|us|-||
-3|raw SQLite 1-insert process, db on tmpfs|sp_rawenq_mean|sp_true_mean|`/bin/true` process|us|-||
-3|raw SQLite 1-insert process, db on disk|sp_rawenqdisk_mean|sp_true_mean|`/bin/true` process|us|-||
-4|claim+complete, `store_claim` + `store_finish` (2 tx), tmpfs|cyc_lib_2tx|cyc_raw_2tx|raw SQLite, same 2 tx|cycles/s|ratio|>=|0.70
-4|claim+complete, `store_claim` + `store_finish` (2 tx), disk|disk_cyc_lib_2tx|disk_cyc_raw_2tx|raw SQLite, same 2 tx, disk|cycles/s|ratio|>=|0.70
-4|claim+complete, `store_finish_and_claim` (1 tx), tmpfs|cyc_lib_1tx|cyc_raw_1tx|raw SQLite, same 1 tx|cycles/s|ratio|>=|0.70
+3|`jobq --version` process (loader and start, no db)|sp_jobqver_mean|sp_true_mean|`/bin/true` process|us|-||
+3|raw SQLite one-insert process (bench_rawenq), db on tmpfs|sp_rawenq_mean|sp_true_mean|`/bin/true` process|us|-||
+3|raw SQLite one-insert process (bench_rawenq), db on disk|sp_rawenqdisk_mean|sp_true_mean|`/bin/true` process|us|-||
+4|claim+complete ({cycles} cycles), `store_claim` + `store_finish` (2 tx), tmpfs|cyc_lib_2tx|cyc_raw_2tx|raw SQLite, same 2 tx, tmpfs|cycles/s|ratio|>=|0.70
+4|claim+complete ({dcycles} cycles), `store_claim` + `store_finish` (2 tx), disk|disk_cyc_lib_2tx|disk_cyc_raw_2tx|raw SQLite, same 2 tx, disk|cycles/s|ratio|>=|0.70
+4|claim+complete, `store_finish_and_claim` (1 tx), tmpfs|cyc_lib_1tx|cyc_raw_1tx|raw SQLite, same 1 tx, tmpfs|cycles/s|ratio|>=|0.70
 4|claim+complete, `store_finish_and_claim` (1 tx), disk|disk_cyc_lib_1tx|disk_cyc_raw_1tx|raw SQLite, same 1 tx, disk|cycles/s|ratio|>=|0.70
-4|claim+complete, `store_claim` + `store_finish`, tmpfs|cyc_lib_2tx|pj_cycles|plainjob claim + `markJobAsDone`|cycles/s|-||
-5|`store_claim` latency, 1,000 queued (mean)|lat_small_mean|lat_raw_small_mean|raw SQLite claim tx, 1,000 queued|us|-||
-5|`store_claim` latency, 1,000,000 queued (mean)|lat_big_mean|lat_small_mean|`store_claim`, 1,000 queued|us|ratio|<=|1.5
-5|`store_claim` latency, 1M `enrich` blocked + `ingest` (mean)|lat_blocked_mean|lat_small_mean|`store_claim`, 1,000 queued|us|ratio|<=|1.5
-5|`store_claim` latency, 1,000,000 queued (p50)|lat_big_p50|lat_small_p50|`store_claim`, 1,000 queued (p50)|us|-||
-5|`store_claim` latency, 1M `enrich` blocked (p50)|lat_blocked_p50|lat_small_p50|`store_claim`, 1,000 queued (p50)|us|-||
-5|raw SQLite claim tx latency, 1,000,000 queued (mean)|lat_raw_big_mean|lat_raw_small_mean|raw SQLite claim tx, 1,000 queued|us|-||
+4|claim+complete, `store_claim` + `store_finish`, tmpfs|cyc_lib_2tx|pj_cycles|plainjob claim + `markJobAsDone` (2 tx), tmpfs|cycles/s|-||
+5|`store_claim` latency, {small} queued (mean)|lat_small_mean|lat_raw_small_mean|raw SQLite claim tx, {small} queued|us|-||
+5|`store_claim` latency, {big} queued (mean)|lat_big_mean|lat_small_mean|`store_claim`, {small} queued|us|ratio|<=|1.5
+5|`store_claim` latency, {big} `enrich` blocked by the policy + {small} `ingest` (mean)|lat_blocked_mean|lat_small_mean|`store_claim`, {small} queued|us|ratio|<=|1.5
+5|`store_claim` latency, {big} queued (median)|lat_big_p50|lat_small_p50|`store_claim`, {small} queued (median)|us|-||
+5|`store_claim` latency, {big} `enrich` blocked (median)|lat_blocked_p50|lat_small_p50|`store_claim`, {small} queued (median)|us|-||
+5|raw SQLite claim tx latency, {big} queued (mean)|lat_raw_big_mean|lat_raw_small_mean|raw SQLite claim tx, {small} queued|us|-||
+5|`store_claim` latency, {small} queued (median)|lat_small_p50|lat_raw_small_p50|raw SQLite claim tx, {small} queued (median)|us|-||
 EOF
 )
 
@@ -209,8 +211,14 @@ EOF
 	function pct_or_times(r, unit) {
 		return unit == "us" ? sprintf("%.2f×", r) : sprintf("%.0f%%", r * 100)
 	}
+	function sizes(t) {
+		gsub(/\{bulk\}/, commas(v["bulk_n"]), t); gsub(/\{one\}/, commas(v["one_n"]), t)
+		gsub(/\{small\}/, commas(v["lat_small_n"]), t); gsub(/\{big\}/, commas(v["lat_big_n"]), t)
+		gsub(/\{cycles\}/, commas(v["cycles_n"]), t); gsub(/\{dcycles\}/, commas(v["disk_cycles_n"]), t)
+		return t
+	}
 	{
-		sec = $1; name = $2; a = $3; b = $4; bname = $5; unit = $6; on = $7; op = $8; tv = $9
+		sec = $1; name = sizes($2); a = $3; b = $4; bname = sizes($5); unit = $6; on = $7; op = $8; tv = $9
 		if (!(a in v) || (b != "" && !(b in v))) {
 			printf "| %s | %s | n/a | %s | | %s | not measured |\n", sec, name, bname, (on == "-" ? "info" : op " " tv)
 			next

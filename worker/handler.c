@@ -18,9 +18,7 @@ handler_start(const struct handler_env *env, struct handler **out, pid_t *pgid_o
 	case HANDLER_BUILTIN:
 		return builtin_start(env, out, err, errlen);
 	case HANDLER_HTTP:
-		snprintf(err, errlen, "type '%s': the http handler is not available in this build",
-			 env->job->type);
-		return -ENOTSUP;
+		return http_start(env, out, err, errlen);
 	default:
 		snprintf(err, errlen, "type '%s' has no handler in the configuration",
 			 env->job->type);
@@ -53,6 +51,22 @@ const struct job_outcome *
 handler_outcome(const struct handler *h)
 {
 	return &h->outcome;
+}
+
+int64_t
+handler_quota(const struct handler *h, const char **reason)
+{
+	if (reason != NULL)
+		*reason = h->quota_reason[0] != '\0' ? h->quota_reason : "quota exhausted";
+	return h->done ? h->quota_until : 0;
+}
+
+int64_t
+handler_clamp_retry(int64_t ms, int64_t backoff_max_ms)
+{
+	if (ms < 0)
+		return 0;
+	return ms < backoff_max_ms ? ms : backoff_max_ms;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * Handlers: run one claimed job to its outcome. exec (a command in its own process group),
- * builtin (noop, sleep), http (libcurl, later). The worker loop calls handler_start() and then
- * handler_poll() from its poll() loop; it owns the job and the store, handlers own processes.
+ * builtin (noop, sleep), http (libcurl's multi interface, its sockets in the worker's poll).
+ * The worker loop calls handler_start() and then handler_pollfds() / handler_step() from its
+ * poll() loop; it owns the job and the store, handlers own processes and connections.
  */
 #ifndef JOBQ_HANDLER_H
 #define JOBQ_HANDLER_H
@@ -48,6 +49,15 @@ void handler_stop(struct handler *h, int cancel, int64_t grace_ms);
 
 /* The outcome once handler_step() returned 1; strings live until handler_free(). */
 const struct job_outcome *handler_outcome(const struct handler *h);
+
+/*
+ * Once handler_step() returned 1: the wall-clock time (ms since the epoch) until which the pools
+ * of the job's resource tags should be paused because the handler met a quota (HTTP 429 with
+ * Retry-After, or an exec command that exited 75 after writing a retry_after to JOBQ_REPORT),
+ * or 0 when it met none. *reason (may be NULL) receives a short text that lives until
+ * handler_free().
+ */
+int64_t handler_quota(const struct handler *h, const char **reason);
 
 /* Notify the handler that pid was reaped with status (the worker is the subreaper and reaps
  * everything); returns 1 if the pid was one of this handler's, 0 if not. */

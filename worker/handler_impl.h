@@ -19,10 +19,17 @@ struct handler {
 	const struct handler_ops *ops;
 	struct job_outcome outcome;
 	int done;
+	int64_t quota_until;   /* wall ms: pause the job's pools until then (0: no quota met) */
+	char quota_reason[96];
 };
+
+/* Clamp a delay a server or a command asked for (ms, may be < 0) to [0, backoff_max_ms]: a
+ * Retry-After is honoured within the type's backoff limits. */
+int64_t handler_clamp_retry(int64_t ms, int64_t backoff_max_ms);
 
 int exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	       uint64_t *pgid_start_out, char *err, size_t errlen);
 int builtin_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
+int http_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
 
 #endif

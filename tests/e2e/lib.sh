@@ -28,6 +28,7 @@ e2e_cleanup() {
 	for pid in "${BG_PIDS[@]}" $(jobs -p); do
 		wait "$pid" 2>/dev/null
 	done
+	[ -n "${E2E_KEEP:-}" ] && { echo "kept $TEST_DIR" >&2; exit "$rc"; }
 	cd /
 	rm -rf "$TEST_DIR"
 	exit "$rc"
