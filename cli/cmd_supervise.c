@@ -65,8 +65,9 @@ absolute(const char *path, char *out, size_t len)
 static void
 title_init(struct cli *c)
 {
-	if (c->argv0 != NULL)
-		setproctitle_init(c->argc0, c->argv0, environ);
+	if (c->argv0 == NULL)
+		return;
+	setproctitle_init(c->argc0, c->argv0, environ);
 }
 
 int

@@ -126,26 +126,24 @@ resolve_command(const char *argv0, char *const *envp, char *out, size_t len)
 	return last;
 }
 
+/* Close every fd from lowfd up: close_range (Linux 5.9+), else a loop. */
 static void
-close_from(int lowfd, int keep)
+close_from(int lowfd)
 {
-	/* Every fd but 0-2 and keep. close_range is in Linux 5.9+; fall back to a loop. */
-	if (keep >= lowfd) {
-		if (keep > lowfd && syscall(SYS_close_range, lowfd, keep - 1, 0) != 0)
-			for (int fd = lowfd; fd < keep; fd++)
-				close(fd);
-		lowfd = keep + 1;
-	}
 	if (syscall(SYS_close_range, lowfd, ~0U, 0) != 0)
 		for (int fd = lowfd; fd < 1024; fd++)
 			close(fd);
 }
 
-/* The child between fork and exec: async-signal-safe calls only. */
+/*
+ * The child between vfork and exec: it shares the parent's memory (the parent is suspended until
+ * exec or _exit), so it only makes system calls, writes its errno into *err and never returns.
+ * Signal dispositions are per process even under vfork: resetting them here does not touch the
+ * parent's. The caller blocks the signals it handles, so none runs a handler on this stack.
+ */
 static void __attribute__((noreturn))
-child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
+child(const struct proc_spawn *sp, const char *file, pid_t parent, volatile int *err)
 {
-	int err;
 	sigset_t none;
 
 	if (setpgid(0, 0) != 0)
@@ -164,11 +162,6 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 	int fds[4] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd, sp->extra_fd};
 	int nfds = sp->extra_fd >= 0 ? 4 : 3;
 	int devnull = -1;
-	/* errfd must not be clobbered by the dup2 onto 3 */
-	if (nfds == 4 && errfd <= 3) {
-		if ((errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0)
-			_exit(127);
-	}
 	for (int i = 0; i < 3; i++) {
 		if (fds[i] < 0) {
 			if (devnull < 0 && (devnull = open("/dev/null", O_RDWR)) < 0)
@@ -176,9 +169,9 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 			fds[i] = devnull;
 		}
 	}
-	/* Move the sources above 2 first so dup2 never clobbers one still needed. */
+	/* Move the sources below nfds up first so dup2 never clobbers one still needed. */
 	for (int i = 0; i < nfds; i++)
-		if (fds[i] < nfds && fds[i] != i && (fds[i] = fcntl(fds[i], F_DUPFD, 4)) < 0)
+		if (fds[i] < nfds && fds[i] != i && (fds[i] = fcntl(fds[i], F_DUPFD, nfds)) < 0)
 			goto fail;
 	for (int i = 0; i < nfds; i++) {
 		if (fds[i] == i) {
@@ -189,14 +182,12 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, int errfd)
 			goto fail;
 		}
 	}
-	close_from(nfds, errfd);
+	close_from(nfds);
 	if (sp->cwd != NULL && chdir(sp->cwd) != 0)
 		goto fail;
 	execve(file, sp->argv, sp->envp);
 fail:
-	err = errno;
-	while (write(errfd, &err, sizeof(err)) < 0 && errno == EINTR)
-		;
+	*err = errno > 0 ? errno : EIO;
 	_exit(127);
 }
 
@@ -204,35 +195,27 @@ int
 proc_spawn(const struct proc_spawn *sp, pid_t *pid_out)
 {
 	char file[PATH_MAX];
-	int pfd[2], r, err;
+	volatile int err = 0;
+	int r;
 	pid_t pid, self = getpid();
 
 	if (sp->argv == NULL || sp->argv[0] == NULL)
 		return -EINVAL;
 	if ((r = resolve_command(sp->argv[0], sp->envp, file, sizeof(file))) < 0)
 		return r;
-	if (pipe2(pfd, O_CLOEXEC) != 0)
+	/* vfork, not fork: no page tables are copied and the parent takes no copy-on-write faults
+	 * afterwards, which makes a spawn from a worker as cheap as posix_spawn(). posix_spawn()
+	 * itself cannot set a parent-death signal. */
+	if ((pid = vfork()) < 0)
 		return -errno;
-	if ((pid = fork()) < 0) {
-		r = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return r;
-	}
 	if (pid == 0)
-		child(sp, file, self, pfd[1]);
-	close(pfd[1]);
-	/* Also set the group from the parent: whichever runs first, the group exists on return. */
-	setpgid(pid, pid);
-	ssize_t n;
-	while ((n = read(pfd[0], &err, sizeof(err))) < 0 && errno == EINTR)
-		;
-	close(pfd[0]);
-	if (n == (ssize_t)sizeof(err)) {
-		/* exec failed: the child has exited 127; reap it here so nobody counts an orphan */
+		child(sp, file, self, &err);
+	/* Here the child has exec'd or exited. */
+	if (err != 0) {
+		/* exec failed: the child exited 127; reap it here so nobody counts an orphan */
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		return -(err > 0 ? err : EIO);
+		return -err;
 	}
 	*pid_out = pid;
 	return 0;

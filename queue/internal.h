@@ -26,6 +26,8 @@ struct store {
 	char *path;
 	char err[STORE_ERR_MAX];
 	int errnum; /* the negative errno of the last failure recorded in err */
+	int busy_timeout_ms;
+	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
 	sqlite3_stmt *stmt[SQL_NSTATEMENTS];
 	/* bulk enqueue */
 	int in_bulk;

@@ -5,6 +5,7 @@
  * whatever its job leaves behind comes back to it and is killed and reaped before the job is
  * finished.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -20,11 +21,13 @@
 #include "duration.h"
 #include "handler.h"
 #include "log.h"
+#include "names.h"
 #include "proc.h"
 #include "store.h"
 #include "worker.h"
 
 #define HEARTBEAT_MAX_MS 1000 /* a cancel reaches a running job within about this */
+#define PGID_RECORD_MS 20
 #define IDLE_CHECK_MS 1000    /* an idle worker looks for commits it was not told of */
 #define RETRY_BUSY_MS 100
 #define SHUTDOWN_KILL_GRACE_MS 2000
@@ -43,6 +46,8 @@ struct worker {
 	int have_job;
 	struct handler *h;
 	int64_t next_heartbeat;  /* monotonic ms */
+	pid_t pgid;              /* the handler's process group, not yet recorded in the store */
+	uint64_t pgid_start;
 	int want_claim;
 	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
 	int64_t idle_check_at;   /* monotonic ms */
@@ -96,16 +101,99 @@ load_config(struct worker *w)
 	return 0;
 }
 
+/* The resource pauses in force, to tell whether a quota pause would shorten one. */
+struct pauses {
+	char **names;
+	int64_t *until; /* 0: until resumed */
+	size_t n;
+};
+
+static void
+on_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason, void *ctx)
+{
+	struct pauses *p = ctx;
+	char **names;
+	int64_t *u;
+
+	if (kind != PAUSE_RESOURCE)
+		return;
+	if ((names = reallocarray(p->names, p->n + 1, sizeof(*names))) != NULL)
+		p->names = names;
+	if ((u = reallocarray(p->until, p->n + 1, sizeof(*u))) != NULL)
+		p->until = u;
+	if (names == NULL || u == NULL || (p->names[p->n] = strdup(name)) == NULL)
+		return;
+	p->until[p->n++] = until;
+}
+
+static int
+pause_covers(const struct pauses *p, const char *tag, int64_t until)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->names[i], tag) == 0 && (p->until[i] == 0 || p->until[i] >= until))
+			return 1;
+	return 0;
+}
+
+static void
+pauses_free(struct pauses *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->names[i]);
+	free(p->names);
+	free(p->until);
+}
+
+/* Pause until `until` (wall ms) every pool the current job holds (its units column), unless a
+ * pause already in force lasts as long (an operator's pause without an end is never shortened). */
+static void
+pause_pools(struct worker *w, int64_t until, const char *reason)
+{
+	cJSON *units = w->job.units != NULL ? cJSON_ParseWithOpts(w->job.units, NULL, 1) : NULL;
+	struct pauses held = {0};
+	const cJSON *it;
+	char tag[NAME_TAG_MAX + 1], when[40];
+	int n;
+
+	if (!cJSON_IsArray(units) || cJSON_GetArraySize(units) == 0) {
+		cJSON_Delete(units);
+		return;
+	}
+	if (store_list_pauses(w->st, time_now_ms(), on_pause, &held) < 0)
+		log_warnx("cannot read the pauses: %s", store_errmsg(w->st));
+	time_format_rfc3339(until, when, sizeof(when));
+	cJSON_ArrayForEach(it, units)
+	{
+		if (!cJSON_IsString(it) || tag_parse(it->valuestring, tag, &n) < 0)
+			continue;
+		if (pause_covers(&held, tag, until))
+			continue;
+		if (store_pause(w->st, PAUSE_RESOURCE, tag, until, reason) < 0)
+			log_warnx("cannot pause pool '%s': %s", tag, store_errmsg(w->st));
+		else
+			log_info("pool '%s' paused until %s: %s", tag, when, reason);
+	}
+	pauses_free(&held);
+	cJSON_Delete(units);
+}
+
 /* Finish the current job with o; when claim_next, claim the next job in the same
- * transaction. Returns 1 if a new job was claimed, 0 if not, < 0 on error. */
+ * transaction. A handler that met a quota first pauses the job's pools, so that neither this
+ * claim nor any other takes a job that would meet it too. Returns 1 if a new job was claimed,
+ * 0 if not, < 0 on error. */
 static int
 finish(struct worker *w, const struct job_outcome *o, int claim_next)
 {
 	struct claim_req req = {.owner_pid = w->pid, .owner_start = w->start};
 	struct job next;
+	const char *reason;
+	int64_t until;
 	int r;
 
 	memset(&next, 0, sizeof(next));
+	if (w->h != NULL && !o->succeeded && !o->cancelled &&
+	    (until = handler_quota(w->h, &reason)) > time_now_ms())
+		pause_pools(w, until, reason);
 	if (claim_next)
 		r = store_finish_and_claim(w->st, &w->cfg, w->job.id, w->job.token, o, &req, &next,
 					   &w->next_run_at);
@@ -145,15 +233,13 @@ start(struct worker *w)
 		.db_path = w->o->db_path, .cfg = &w->cfg, .type = t, .job = &w->job,
 		.base_envp = environ,
 	};
-	pid_t pgid;
-	uint64_t pgid_start;
 	char err[512] = "";
 	int r;
 
 	log_set_job(w->job.id);
 	title(w);
 	w->told_idle = 0;
-	if ((r = handler_start(&env, &w->h, &pgid, &pgid_start, err, sizeof(err))) < 0) {
+	if ((r = handler_start(&env, &w->h, &w->pgid, &w->pgid_start, err, sizeof(err))) < 0) {
 		struct job_outcome o = {.error = err, .no_retry = r == -EINVAL};
 		if (r == -ENOENT || r == -EACCES) {
 			o.has_exit_code = 1;
@@ -165,16 +251,25 @@ start(struct worker *w)
 		title(w);
 		return;
 	}
-	if (pgid > 0 && store_set_pgid(w->st, w->job.id, w->job.token, pgid, pgid_start) < 0)
-		log_warnx("cannot record process group %d: %s", (int)pgid, store_errmsg(w->st));
-	w->next_heartbeat = time_mono_ms() + heartbeat_every(w);
+	/* The process group is recorded at the first look at the lease, PGID_RECORD_MS from now:
+	 * most short jobs are over by then, and a write transaction per job is saved. Until then a
+	 * crash is covered by the parent-death signal and by the job's environment. */
+	w->next_heartbeat = time_mono_ms() + (w->pgid > 0 ? PGID_RECORD_MS : heartbeat_every(w));
 }
 
 static void
 check_lease(struct worker *w)
 {
 	int cancel = 0;
-	int r = store_heartbeat(w->st, w->job.id, w->job.token, w->cfg.lease_ms, &cancel);
+	int r;
+
+	if (w->pgid > 0) {
+		if (store_set_pgid(w->st, w->job.id, w->job.token, w->pgid, w->pgid_start) < 0)
+			log_warnx("cannot record process group %d: %s", (int)w->pgid,
+				  store_errmsg(w->st));
+		w->pgid = 0;
+	}
+	r = store_heartbeat(w->st, w->job.id, w->job.token, w->cfg.lease_ms, &cancel);
 
 	w->next_heartbeat = time_mono_ms() + heartbeat_every(w);
 	if (r == -ESTALE || r == -ESRCH) {

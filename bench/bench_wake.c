@@ -1,0 +1,59 @@
+/*
+ * Wake-up latency of an idle supervisor: enqueue one job through libjobq (which writes to the
+ * wake-up FIFO after its commit), then read the job's state in a tight loop until it is no
+ * longer queued. The time from enqueue returning to the claim being visible bounds the time to
+ * the handler starting from above (the handler starts right after the claim commits).
+ *
+ * usage: bench_wake DB SAMPLES GAP_MS     (a supervisor must be running on DB, type "noop")
+ * prints wake_p50_ms, wake_p99_ms, wake_max_ms.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "jobq.h"
+
+int
+main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "jobq.db";
+	long samples = argc > 2 ? atol(argv[2]) : 500, gap = argc > 3 ? atol(argv[3]) : 5;
+	double *v = calloc((size_t)samples, sizeof(double));
+	struct jobq *q = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	if (v == NULL || jobq_open(path, NULL, &q) < 0)
+		die("cannot open '%s'", path);
+	db = raw_open(path);
+	st = raw_prepare(db, "SELECT state = 'queued' FROM jobs WHERE id = ?");
+	for (long i = 0; i < samples; i++) {
+		struct timespec ts = {0, gap * 1000000L};
+		int64_t id;
+		uint64_t t0, t1;
+
+		nanosleep(&ts, NULL); /* the supervisor and its workers are idle again */
+		if (jobq_enqueue(q, "noop", NULL, NULL, &id) < 0)
+			die("enqueue: %s", jobq_errmsg(q));
+		t0 = now_ns();
+		for (;;) {
+			sqlite3_bind_int64(st, 1, id);
+			if (raw_step(db, st) == 0)
+				break;
+			if (now_ns() - t0 > 5000000000ULL)
+				die("job %lld was not claimed within 5 s", (long long)id);
+		}
+		t1 = now_ns();
+		v[i] = (double)(t1 - t0) / 1e6;
+	}
+	result("wake_p50_ms", percentile(v, (size_t)samples, 50));
+	result("wake_p99_ms", percentile(v, (size_t)samples, 99));
+	result("wake_max_ms", percentile(v, (size_t)samples, 100));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	jobq_close(q);
+	free(v);
+	return 0;
+}
