@@ -71,6 +71,18 @@ json_eq "$st" .supervisor.workers 2
 # Process titles name the workers.
 wait_for 5 pgrep -f 'jobq: worker 1: idle'
 
+# Wake-ups: an idle supervisor starts an enqueued job within milliseconds (no 1 s poll), and a
+# delayed job at its run_at.
+sleep 1.2
+id=$(jobq enqueue nap '{"ms": 0}')
+wait_state jobq.db "$id" succeeded 5
+lat=$(sql jobq.db "select started_at - created_at from jobs where id = $id")
+[ "$lat" -lt 300 ] || fail "an idle worker took $lat ms to start job $id"
+id=$(jobq enqueue nap --delay 1s '{"ms": 0}')
+wait_state jobq.db "$id" succeeded 5
+late=$(sql jobq.db "select started_at - run_at from jobs where id = $id")
+[ "$late" -ge 0 ] && [ "$late" -lt 300 ] || fail "delayed job started $late ms after its run_at"
+
 # A running job is shown by status with its worker.
 id=$(jobq enqueue nap '{"ms": 3000}')
 wait_state jobq.db "$id" running 5
