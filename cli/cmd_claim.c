@@ -122,6 +122,12 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	req.ntypes = ntypes;
 	req.lease_ms = lease;
 	req.owner_pid = 0; /* an external claimer: only its lease keeps the job */
+	/* With no supervisor, expired leases would never be given back: every claimer recovers
+	 * them first (a cheap read of the running jobs). */
+	if ((r = store_recover(c->st, &c->cfg, 0, NULL, NULL, NULL)) < 0) {
+		code = cli_store_fail(c, r, "cannot claim");
+		goto out;
+	}
 	if ((r = store_claim(c->st, &c->cfg, &req, &j, NULL)) < 0) {
 		code = cli_store_fail(c, r, "cannot claim");
 		goto out;

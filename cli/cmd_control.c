@@ -1,9 +1,14 @@
 /* jobq cancel, retry, pause, resume, prune: the operator's levers. */
 #include <errno.h>
+#include <signal.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "cli.h"
 #include "duration.h"
@@ -52,9 +57,15 @@ static const char cancel_usage[] =
 	"\n"
 	"Exit: 0; 1 some of the given ids were not queued or running; 64 usage; 66 no database.\n";
 
-/* With no supervisor to act, a running job whose recorded owner is dead is cancelled here. */
+/* With no supervisor to act, a running job whose recorded owner is dead is cancelled here,
+ * after what it left running is killed: its process group (if the leader is still the
+ * recorded one) and whatever carries its identity in the environment. */
+struct orphan {
+	int64_t id, pgid, pgid_start;
+};
+
 struct orphan_ctx {
-	int64_t *ids;
+	struct orphan *v;
 	size_t n;
 	size_t cap;
 };
@@ -68,14 +79,14 @@ on_running_match(const struct job *j, void *arg)
 		return 0;
 	if (o->n == o->cap) {
 		size_t cap = o->cap == 0 ? 16 : o->cap * 2;
-		int64_t *n = realloc(o->ids, cap * sizeof(*n));
+		struct orphan *n = reallocarray(o->v, cap, sizeof(*n));
 
 		if (n == NULL)
 			return 1;
-		o->ids = n;
+		o->v = n;
 		o->cap = cap;
 	}
-	o->ids[o->n++] = j->id;
+	o->v[o->n++] = (struct orphan){j->id, j->pgid, j->pgid_start};
 	return 0;
 }
 
@@ -86,19 +97,26 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 	struct runtime_info ri;
 	struct orphan_ctx o = {NULL, 0, 0};
 	struct job_filter running = *f;
+	char db[PATH_MAX];
 	int64_t done = 0;
 
 	memset(&ri, 0, sizeof(ri));
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
 		return 0; /* the supervisor acts on the request */
+	if (realpath(c->db_path, db) == NULL)
+		strlcpy(db, c->db_path, sizeof(db));
 	running.state = JOB_RUNNING;
 	if (store_list(c->st, &running, on_running_match, &o) >= 0) {
 		for (size_t i = 0; i < o.n; i++) {
-			if (store_cancel_running_now(c->st, o.ids[i]) >= 0)
+			if (o.v[i].pgid > 1)
+				proc_kill_group((pid_t)o.v[i].pgid, (uint64_t)o.v[i].pgid_start,
+						SIGKILL);
+			proc_kill_by_job_env(o.v[i].id, db, SIGKILL);
+			if (store_cancel_running_now(c->st, o.v[i].id) >= 0)
 				done++;
 		}
 	}
-	free(o.ids);
+	free(o.v);
 	return done;
 }
 

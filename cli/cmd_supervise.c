@@ -80,7 +80,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	char db[PATH_MAX], cfg[PATH_MAX] = "";
-	struct supervisor_opts o = {.self_exe = c->self_exe, .verbose = c->verbose};
+	struct supervisor_opts o = {.self_exe = c->self_exe};
 	int64_t workers = 0;
 	int ch, code, r;
 
@@ -109,6 +109,8 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	o.db_path = db;
 	o.config_path = cfg;
 	o.workers = (int)workers;
+	o.verbose = c->verbose;
+	o.quiet = c->quiet;
 	title_init(c);
 	return supervisor_run(&o);
 }

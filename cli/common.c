@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "exitcode.h"
+#include "log.h"
 
 int
 cli_fail(int code, const char *fmt, ...)
@@ -99,6 +100,9 @@ cli_open_store(struct cli *c, int readonly)
 		if (r == -ENOENT && readonly)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
 					c->db_path);
+		/* the store's message names the database already */
+		if (strncmp(err, "cannot ", 7) == 0)
+			return cli_fail(open_code(r), "%s", err);
 		return cli_fail(open_code(r), "cannot open database '%s': %s", c->db_path,
 				err[0] != '\0' ? err : strerror(-r));
 	}
@@ -145,9 +149,11 @@ cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 			return CLI_OPT_HELP;
 		case 'q':
 			c->quiet = 1;
+			log_set_level(LOG_LVL_WARN);
 			continue;
 		case 'v':
 			c->verbose = 1;
+			log_set_level(LOG_LVL_DEBUG);
 			continue;
 		case CLI_OPT_JSON:
 			c->json = 1;

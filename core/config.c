@@ -23,7 +23,7 @@
 #include "names.h"
 
 #define LIMIT_MAX 1000000 /* largest concurrency limit, pool capacity, attempt count */
-#define WORKERS_MAX 4096
+#define WORKERS_MAX 256 /* the supervisor's table */
 #define BYTES_MAX (1024L * 1024 * 1024) /* payload_max, output_max, stderr_max */
 #define PRIORITY_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double */
 #define HEADER_NAME_MAX 128
@@ -777,7 +777,7 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "workers")) != NULL) {
 		if ((r = get_int(c, v, "workers", 1, WORKERS_MAX,
-		                 "a positive integer (at most 4096)", &n)) < 0)
+		                 "a positive integer (at most 256)", &n)) < 0)
 			return r;
 		cfg->workers = (int)n;
 	}

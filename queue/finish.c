@@ -155,6 +155,8 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 	delay = store_backoff_ms(cfg, type, attempts);
 	if (o->retry_after_ms > delay)
 		delay = o->retry_after_ms;
+	else if (o->temporary && o->requeue_now)
+		delay = 0;
 	if (cancel_requested)
 		r = finish_row(st, id, token, JOB_CANCELLED, o, o->error, now);
 	else if (o->temporary)

@@ -151,6 +151,7 @@ struct job_outcome {
 	int has_exit_code;
 	int exit_code;
 	int temporary;            /* retry without counting the attempt */
+	int requeue_now;          /* with temporary: at once, no backoff (stopped by a shutdown) */
 	int no_retry;             /* fail at once (e.g. HTTP 400) */
 	int64_t retry_after_ms;   /* > 0: earliest retry delay asked by the handler */
 	int64_t orphans_reaped;

@@ -53,13 +53,16 @@ struct sup {
 	struct pidfh *pfh;
 	int sigfd, wakefd;
 	struct wproc w[WORKERS_MAX];
-	int nworkers;
+	int nworkers;            /* slots used in w[] */
+	int target;              /* workers wanted now (fewer than nworkers after a reload) */
 	int stopping;
 	int64_t kill_at;     /* monotonic ms: SIGKILL workers still alive */
 	int64_t next_recover, next_drain_check;
 	int check_drain;
 	int64_t orphans;
 };
+
+static int write_runtime(struct sup *s);
 
 static int
 load_config(const struct sup *s, struct config *out)
@@ -108,6 +111,8 @@ spawn_worker(struct sup *s, int i)
 	}
 	if (s->o->verbose)
 		argv[n++] = "--verbose";
+	else if (s->o->quiet)
+		argv[n++] = "--quiet";
 	argv[n++] = "worker";
 	argv[n++] = "--index";
 	argv[n++] = index;
@@ -247,6 +252,8 @@ reload(struct sup *s)
 		if (s->w[i].pid == 0 && s->w[i].restart_at == 0)
 			s->w[i].restart_at = time_mono_ms();
 	log_info("configuration reloaded: %d worker%s", want, want == 1 ? "" : "s");
+	s->target = want;
+	write_runtime(s);
 }
 
 static void
@@ -321,9 +328,10 @@ setup(struct sup *s)
 		return EX_CONFIG;
 	so.synchronous_full = s->cfg.synchronous_full;
 	if ((r = store_open(s->o->db_path, &so, &s->st, err, sizeof(err))) < 0) {
-		log_errorx("cannot open database '%s': %s", s->o->db_path, err);
+		log_errorx("%s", err); /* names the database */
 		int code = exitcode_from_errno(r);
-		return code == EX_TEMPFAIL || code == EX_IOERR ? code : EX_NOINPUT;
+		return code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE ? code
+											  : EX_NOINPUT;
 	}
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
@@ -361,7 +369,7 @@ write_runtime(struct sup *s)
 		ri.pid_start = 0;
 	ri.started_at = time_now_ms();
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
-	ri.workers = s->nworkers;
+	ri.workers = s->target;
 	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
 	if ((r = runtime_write(s->o->db_path, &ri)) < 0)
 		log_warnx("cannot write the runtime file: %s", strerror(-r));
@@ -463,7 +471,7 @@ supervisor_run(const struct supervisor_opts *o)
 		s.w[i].ctl = -1;
 	if ((code = setup(&s)) != 0)
 		goto out;
-	s.nworkers = worker_target(&s);
+	s.nworkers = s.target = worker_target(&s);
 	for (int i = 0; i < s.nworkers; i++)
 		if (spawn_worker(&s, i) < 0)
 			s.w[i].restart_at = time_mono_ms() + RESTART_MIN_MS;

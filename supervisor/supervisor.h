@@ -13,6 +13,7 @@ struct supervisor_opts {
 	int workers;             /* 0: from the configuration */
 	int drain;               /* exit once nothing is queued or running */
 	int verbose;
+	int quiet;
 };
 
 /* Run until stopped. Returns the exit code: 0, 75 when another supervisor holds the database,

@@ -39,6 +39,8 @@ struct worker {
 	const struct worker_opts *o;
 	struct store *st;
 	struct config cfg;
+	const char **types;      /* the types this worker can run: those with a handler */
+	size_t ntypes;
 	int sigfd;
 	pid_t pid;
 	uint64_t start;
@@ -96,8 +98,21 @@ load_config(struct worker *w)
 		log_errorx("config '%s': %s", w->o->config_path, err);
 		return r;
 	}
+	const char **types = calloc(next.ntypes + 1, sizeof(*types));
+	size_t n = 0;
+	if (types == NULL) {
+		config_release(&next);
+		log_errorx("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < next.ntypes; i++)
+		if (next.types[i].handler != HANDLER_NONE)
+			types[n++] = next.types[i].name;
 	config_release(&w->cfg);
+	free(w->types);
 	w->cfg = next;
+	w->types = types;
+	w->ntypes = n;
 	return 0;
 }
 
@@ -184,7 +199,8 @@ pause_pools(struct worker *w, int64_t until, const char *reason)
 static int
 finish(struct worker *w, const struct job_outcome *o, int claim_next)
 {
-	struct claim_req req = {.owner_pid = w->pid, .owner_start = w->start};
+	struct claim_req req = {.types = w->types, .ntypes = w->ntypes, .owner_pid = w->pid,
+				.owner_start = w->start};
 	struct job next;
 	const char *reason;
 	int64_t until;
@@ -347,8 +363,19 @@ read_ctl(struct worker *w)
 static void
 claim(struct worker *w)
 {
-	struct claim_req req = {.owner_pid = w->pid, .owner_start = w->start};
-	int r = store_claim(w->st, &w->cfg, &req, &w->job, &w->next_run_at);
+	struct claim_req req = {.types = w->types, .ntypes = w->ntypes, .owner_pid = w->pid,
+				.owner_start = w->start};
+	int r;
+
+	/* Jobs of types without a handler here are for external workers (jobq claim). */
+	if (w->ntypes == 0) {
+		w->want_claim = 0;
+		if (!w->told_idle)
+			send_ctl(w, WORKER_MSG_IDLE);
+		w->told_idle = 1;
+		return;
+	}
+	r = store_claim(w->st, &w->cfg, &req, &w->job, &w->next_run_at);
 
 	w->data_version = store_data_version(w->st);
 	if (r == 1) {
@@ -393,7 +420,7 @@ setup(struct worker *w)
 		return -1;
 	so.synchronous_full = w->cfg.synchronous_full;
 	if (store_open(w->o->db_path, &so, &w->st, err, sizeof(err)) < 0) {
-		log_errorx("cannot open database '%s': %s", w->o->db_path, err);
+		log_errorx("%s", err); /* names the database */
 		return -1;
 	}
 	return 0;
@@ -431,7 +458,9 @@ worker_run(const struct worker_opts *o)
 		if (!w.have_job && w.stopping)
 			break;
 		if (w.have_job && w.h != NULL && handler_step(w.h, now) == 1) {
-			const struct job_outcome oc = *handler_outcome(w.h);
+			struct job_outcome oc = *handler_outcome(w.h);
+			/* stopped by a shutdown: not the job's fault, it runs again first thing */
+			oc.requeue_now = w.stop_sent && oc.temporary;
 			if (finish(&w, &oc, !w.stopping && !w.reload) == 1) {
 				start(&w);
 				timeout = 0; /* run it, but look at the control socket first */
@@ -452,8 +481,8 @@ worker_run(const struct worker_opts *o)
 			if (w.idle_check_at <= now)
 				w.idle_check_at = now + IDLE_CHECK_MS;
 			handler_deadline(w.idle_check_at, &timeout);
-			if (w.want_claim)
-				handler_deadline(w.retry_at, &timeout);
+			if (w.want_claim && !w.stopping)
+				handler_deadline(w.retry_at > now ? w.retry_at : now, &timeout);
 			if (w.next_run_at > 0)
 				handler_deadline(now + (w.next_run_at - time_now_ms()), &timeout);
 		}
@@ -489,6 +518,7 @@ out:
 	}
 	store_close(w.st);
 	config_release(&w.cfg);
+	free(w.types);
 	if (w.sigfd >= 0)
 		close(w.sigfd);
 	return code;

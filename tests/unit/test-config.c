@@ -298,10 +298,10 @@ test_errors_top(void **state)
 	assert_error("42", "the configuration must be a JSON object");
 	assert_error("{'workrs': 2}", "unknown top-level key 'workrs'");
 	assert_error("{'workers': 2, 'workers': 3}", "top level: duplicate key 'workers'");
-	assert_error("{'workers': 0}", "workers: must be a positive integer (at most 4096)");
-	assert_error("{'workers': 1.5}", "workers: must be a positive integer (at most 4096)");
-	assert_error("{'workers': '2'}", "workers: must be a positive integer (at most 4096)");
-	assert_error("{'workers': 5000}", "workers: must be a positive integer (at most 4096)");
+	assert_error("{'workers': 0}", "workers: must be a positive integer (at most 256)");
+	assert_error("{'workers': 1.5}", "workers: must be a positive integer (at most 256)");
+	assert_error("{'workers': '2'}", "workers: must be a positive integer (at most 256)");
+	assert_error("{'workers': 5000}", "workers: must be a positive integer (at most 256)");
 	assert_error("{'grace': 10}",
 	             "grace: must be a duration string such as \"30s\" or \"1h30m\"");
 	assert_error("{'grace': '10'}",

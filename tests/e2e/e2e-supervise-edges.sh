@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Edge cases of the supervisor found in review, each a test that failed before its fix.
+source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
+
+tag="jobq-edges-$$"
+cat >jobq.json <<JSON
+{"concurrency": {"global": 2}, "grace": "1s",
+ "types": {
+   "ext": {"max_attempts": 2},
+   "ph": {"exec": ["true", "{payload.url}"]},
+   "nap": {"builtin": "sleep", "backoff": {"base": "1m", "max": "1m"}},
+   "long": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag sleep 300' &); exec sleep 300"]}
+ }}
+JSON
+
+# 1. A type without a handler is left to external workers: the supervisor never claims it.
+id=$(jobq enqueue ext '{}')
+start_supervisor jobq.db -v
+sleep 1.2
+assert_eq "$(sql jobq.db "select state || ' ' || attempts from jobs where id = $id")" "queued 0"
+expect_code 0 jobq claim --type ext
+json_eq "$OUT" .id "$id"
+# -v after the command reaches the supervisor's log level (and its workers').
+assert_contains "$(cat jobq.db.log)" "debug: worker 1 started"
+
+# 2. A handler that cannot start (no payload field for a placeholder) does not stall the worker.
+t0=$(date +%s%N)
+for i in 1 2 3 4 5; do jobq enqueue ph '{}' >/dev/null; done
+wait_for 5 test "$(sql jobq.db "select count(*) from jobs where type = 'ph' and state = 'failed'")" = 5
+t1=$(date +%s%N)
+[ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "5 jobs that cannot start took $(((t1 - t0) / 1000000)) ms"
+
+# 3. After a reload the runtime file and status tell the new number of workers.
+sed 's/"global": 2/"global": 3/' jobq.json >new.json && mv new.json jobq.json
+kill -HUP "$SUP_PID"
+wait_for 5 grep -q "configuration reloaded" jobq.db.log
+wait_for 5 test "$(jq .workers jobq.db.runtime.json)" = 3
+json_eq "$(jobq status --json)" .supervisor.workers 3
+
+# 4. A job stopped by a shutdown runs again at once, not after its backoff (1m here).
+id=$(jobq enqueue nap '{"ms": 60000}')
+wait_state jobq.db "$id" running 5
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0
+json_eq "$(jobq show --json "$id")" .state queued
+due=$(sql jobq.db "select run_at <= (strftime('%s','now') * 1000 + 1000) from jobs where id = $id")
+assert_eq "$due" 1 "run_at of a job stopped by a shutdown"
+jobq cancel "$id" >/dev/null
+
+# 5. Cancel with no supervisor left: the job's leftovers are killed, not just the record.
+start_supervisor jobq.db
+id=$(jobq enqueue long)
+wait_for 5 pgrep -f "$tag"
+wait_for 5 test -n "$(sql jobq.db "select pgid from jobs where id = $id")"
+kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
+wait "$SUP_PID" 2>/dev/null || true
+sleep 0.2
+assert_eq "$(count_procs "$tag")" 1 "leftover alive after the crash"
+expect_code 0 jobq cancel "$id"
+json_eq "$(jobq show --json "$id")" .state cancelled
+wait_for 5 test "$(count_procs "$tag")" = 0
+
+# 6. Without a supervisor, an expired lease is given back by the next claim.
+stale=$(jobq enqueue ext '{}')
+expect_code 0 jobq claim --type ext --lease 1s
+json_eq "$OUT" .id "$stale"
+sleep 1.2
+expect_code 0 jobq claim --type ext
+json_eq "$OUT" .id "$stale"
+json_eq "$OUT" .attempts 2
+
+# 7. A database of a newer schema: supervise refuses it with 69, naming the version.
+sqlite3 newer.db "PRAGMA user_version = 99; CREATE TABLE t (x);"
+expect_code 69 jobq --db newer.db supervise
+assert_contains "$ERR" "schema version 99"
+[ "$(grep -o "cannot open database" <<<"$ERR" | wc -l)" = 1 ] || fail "doubled message: $ERR"
+echo ok
