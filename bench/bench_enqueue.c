@@ -324,14 +324,20 @@ main(int argc, char **argv)
 			                "raw 32-row %.0f jobs/s\n",
 			        r + 1, reps, lib[r], store[r], raw[r], raw32[r]);
 		}
-		if (r % 2 == 0) {
-			lib1[r] = one_libjobq(path, &pl, one_n);
-			raw1[r] = one_raw(path, &pl, one_n);
-		} else {
-			raw1[r] = one_raw(path, &pl, one_n);
-			lib1[r] = one_libjobq(path, &pl, one_n);
+		/* Rotate the order of the three one-by-one measurements. */
+		for (size_t k = 0; k < 3; k++) {
+			switch ((k + r) % 3) {
+			case 0:
+				lib1[r] = one_libjobq(path, &pl, one_n);
+				break;
+			case 1:
+				raw1[r] = one_raw(path, &pl, one_n);
+				break;
+			default:
+				store1[r] = one_store(path, &pl, one_n);
+				break;
+			}
 		}
-		store1[r] = one_store(path, &pl, one_n);
 		fprintf(stderr, "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f "
 		                "jobs/s\n",
 		        r + 1, reps, lib1[r], store1[r], raw1[r]);

@@ -29,7 +29,12 @@ DISK_CYCLES=${DISK_CYCLES:-5000}
 SPAWN_RUNS=${SPAWN_RUNS:-300}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
-fstype() { stat -f -c %T "$1" 2>/dev/null || echo unknown; }
+fstype() {
+	local t
+	t=$(findmnt -n -o FSTYPE -T "$1" 2>/dev/null | head -n 1) || true
+	[ -n "$t" ] || t=$(stat -f -c %T "$1" 2>/dev/null) || t=unknown
+	printf '%s\n' "$t"
+}
 
 start=$(date +%s)
 
@@ -73,7 +78,7 @@ INC="-Iqueue -Icore"
 STATIC="$BUILD/queue/libjobq-queue.a $BUILD/core/libjobq-core.a"
 # shellcheck disable=SC2207
 DEPS=($(pkg-config --cflags --libs sqlite3 libcjson libbsd) -lm)
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 {
 	cc $CFLAGS $INC bench/bench_enqueue.c bench/common.c $STATIC \
 		-L"$BUILD/queue" -ljobq -Wl,-rpath,"$BUILD/queue" "${DEPS[@]}" -o "$BIN/bench_enqueue"
@@ -121,11 +126,11 @@ else
 fi
 
 # ---- 5. measurements ------------------------------------------------------------------------
-say "1-2. enqueue: bulk and one by one (tmpfs: $FAST)"
+say "1-2. enqueue: bulk and one by one ($(fstype "$FAST"): $FAST)"
 "$BIN/bench_enqueue" all "$FAST/db" >>"$RES"
 say "2. enqueue one by one (disk: $DISK, $(fstype "$DISK"))"
 "$BIN/bench_enqueue" one "$DISK/db" | sed 's/^/disk_/' >>"$RES"
-say "4. claim+complete cycles (tmpfs)"
+say "4. claim+complete cycles ($(fstype "$FAST"))"
 CYCLES=$CYCLES "$BIN/bench_claim" cycles "$FAST/db" >>"$RES"
 say "4. claim+complete cycles (disk)"
 CYCLES=$DISK_CYCLES "$BIN/bench_claim" cycles "$DISK/db" | sed 's/^/disk_/' >>"$RES"
@@ -142,7 +147,7 @@ say "3. one enqueue process vs /bin/true ($SPAWN_RUNS runs each, interleaved)"
 	sp_rawenq "$BIN/bench_rawenq" "$FAST/db/spawn.db" bench --- \
 	sp_rawenqdisk "$BIN/bench_rawenq" "$DISK/db/spawn.db" bench >>"$RES"
 if [ "$peers" = 1 ]; then
-	say "peer: plainjob (tmpfs)"
+	say "peer: plainjob ($(fstype "$FAST"))"
 	CYCLES=$CYCLES node bench/plainjob.mjs "$FAST/db" >>"$RES"
 fi
 elapsed=$(($(date +%s) - start))
@@ -162,20 +167,20 @@ rows=$(cat <<'EOF'
 1|bulk enqueue {bulk} jobs, `store_bulk_begin/add/commit`|enq_bulk_store|enq_bulk_raw|raw SQLite, same rows, 1-row prepared INSERT, 1 tx|jobs/s|-||
 1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|enq_bulk_raw32|raw SQLite, 32-row prepared INSERT (jobq's own shape), 1 tx|jobs/s|-||
 1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|pj_bulk|plainjob `addMany` (1 tx)|jobs/s|-||
-2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), tmpfs|enq_one_lib|enq_one_raw|raw SQLite, autocommit INSERT, tmpfs|jobs/s|value|>=|25000
+2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), {fast}|enq_one_lib|enq_one_raw|raw SQLite, autocommit INSERT, {fast}|jobs/s|value|>=|25000
 2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), disk|disk_enq_one_lib|disk_enq_one_raw|raw SQLite, autocommit INSERT, disk|jobs/s|value|>=|25000
-2|one by one ({one} jobs), `store_enqueue` (no wake-up), tmpfs|enq_one_store|enq_one_raw|raw SQLite, autocommit INSERT, tmpfs|jobs/s|-||
-2|one by one ({one} jobs), `jobq_enqueue`, tmpfs|enq_one_lib|pj_one|plainjob `add`, tmpfs|jobs/s|-||
-3|`jobq enqueue bench '{}'` process, db on tmpfs (mean wall)|sp_jobq_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
+2|one by one ({one} jobs), `store_enqueue` (no wake-up), {fast}|enq_one_store|enq_one_raw|raw SQLite, autocommit INSERT, {fast}|jobs/s|-||
+2|one by one ({one} jobs), `jobq_enqueue`, {fast}|enq_one_lib|pj_one|plainjob `add`, {fast}|jobs/s|-||
+3|`jobq enqueue bench '{}'` process, db on {fast} (mean wall)|sp_jobq_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
 3|`jobq enqueue bench '{}'` process, db on disk (mean wall)|sp_jobqdisk_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
 3|`jobq --version` process (loader and start, no db)|sp_jobqver_mean|sp_true_mean|`/bin/true` process|us|-||
-3|raw SQLite one-insert process (bench_rawenq), db on tmpfs|sp_rawenq_mean|sp_true_mean|`/bin/true` process|us|-||
+3|raw SQLite one-insert process (bench_rawenq), db on {fast}|sp_rawenq_mean|sp_true_mean|`/bin/true` process|us|-||
 3|raw SQLite one-insert process (bench_rawenq), db on disk|sp_rawenqdisk_mean|sp_true_mean|`/bin/true` process|us|-||
-4|claim+complete ({cycles} cycles), `store_claim` + `store_finish` (2 tx), tmpfs|cyc_lib_2tx|cyc_raw_2tx|raw SQLite, same 2 tx, tmpfs|cycles/s|ratio|>=|0.70
+4|claim+complete ({cycles} cycles), `store_claim` + `store_finish` (2 tx), {fast}|cyc_lib_2tx|cyc_raw_2tx|raw SQLite, same 2 tx, {fast}|cycles/s|ratio|>=|0.70
 4|claim+complete ({dcycles} cycles), `store_claim` + `store_finish` (2 tx), disk|disk_cyc_lib_2tx|disk_cyc_raw_2tx|raw SQLite, same 2 tx, disk|cycles/s|ratio|>=|0.70
-4|claim+complete, `store_finish_and_claim` (1 tx), tmpfs|cyc_lib_1tx|cyc_raw_1tx|raw SQLite, same 1 tx, tmpfs|cycles/s|ratio|>=|0.70
+4|claim+complete, `store_finish_and_claim` (1 tx), {fast}|cyc_lib_1tx|cyc_raw_1tx|raw SQLite, same 1 tx, {fast}|cycles/s|ratio|>=|0.70
 4|claim+complete, `store_finish_and_claim` (1 tx), disk|disk_cyc_lib_1tx|disk_cyc_raw_1tx|raw SQLite, same 1 tx, disk|cycles/s|ratio|>=|0.70
-4|claim+complete, `store_claim` + `store_finish`, tmpfs|cyc_lib_2tx|pj_cycles|plainjob claim + `markJobAsDone` (2 tx), tmpfs|cycles/s|-||
+4|claim+complete, `store_claim` + `store_finish`, {fast}|cyc_lib_2tx|pj_cycles|plainjob claim + `markJobAsDone` (2 tx), {fast}|cycles/s|-||
 5|`store_claim` latency, {small} queued (mean)|lat_small_mean|lat_raw_small_mean|raw SQLite claim tx, {small} queued|us|-||
 5|`store_claim` latency, {big} queued (mean)|lat_big_mean|lat_small_mean|`store_claim`, {small} queued|us|ratio|<=|1.5
 5|`store_claim` latency, {big} `enrich` blocked by the policy + {small} `ingest` (mean)|lat_blocked_mean|lat_small_mean|`store_claim`, {small} queued|us|ratio|<=|1.5
@@ -187,12 +192,12 @@ EOF
 )
 
 {
-	echo "jobq benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- queue core cli 2>/dev/null || echo ' (+ uncommitted changes)')"
+	echo "jobq benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!bench' ':!docs' 2>/dev/null || echo ' (+ uncommitted changes)')"
 	echo
 	echo "machine: $(nproc) cores, ${mem} RAM, ${cpu}, Linux $(uname -r); SQLite ${sqlite_v:-?} (jobq and raw), ${pj_v:-n/a} (plainjob's better-sqlite3)"
 	echo "databases: fast = $(fstype "$FAST") ($fast_root), disk = $(fstype "$DISK") ($disk_root); reps ${REPS} (median), run took ${elapsed}s"
 	echo
-	printf '%s\n' "$rows" | awk -F'|' -v res="$RES" '
+	printf '%s\n' "$rows" | awk -F'|' -v res="$RES" -v fast="$(fstype "$FAST")" '
 	BEGIN {
 		while ((getline line < res) > 0) { split(line, kv, " "); v[kv[1]] = kv[2] }
 		print "| # | measure | jobq | baseline | ratio | target | result |"
@@ -215,6 +220,7 @@ EOF
 		gsub(/\{bulk\}/, commas(v["bulk_n"]), t); gsub(/\{one\}/, commas(v["one_n"]), t)
 		gsub(/\{small\}/, commas(v["lat_small_n"]), t); gsub(/\{big\}/, commas(v["lat_big_n"]), t)
 		gsub(/\{cycles\}/, commas(v["cycles_n"]), t); gsub(/\{dcycles\}/, commas(v["disk_cycles_n"]), t)
+		gsub(/\{fast\}/, fast, t)
 		return t
 	}
 	{
