@@ -146,17 +146,18 @@ jobq_enqueue_many(struct jobq *q, const struct jobq_item *items, size_t n, int64
 	if ((r = store_bulk_begin(q->st)) < 0)
 		return fail(q, r, "");
 	for (size_t i = 0; i < n; i++) {
-		snprintf(prefix, sizeof(prefix), "item %zu: ", i);
 		if ((r = to_spec(q, items[i].type, items[i].payload, items[i].opts, tags, &spec)) <
 		    0) {
 			char msg[ERR_MAX];
 
 			strlcpy(msg, q->err, sizeof(msg));
+			snprintf(prefix, sizeof(prefix), "item %zu: ", i);
 			strlcpy(q->err, prefix, sizeof(q->err));
 			strlcat(q->err, msg, sizeof(q->err));
 			goto out;
 		}
 		if ((r = store_bulk_add(q->st, &q->cfg, &spec, &id, NULL)) < 0) {
+			snprintf(prefix, sizeof(prefix), "item %zu: ", i);
 			fail(q, r, prefix);
 			goto out;
 		}

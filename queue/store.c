@@ -456,6 +456,14 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
 		r = store_fail(st, rc, "cannot open database");
 		goto out;
 	}
+	/* Short-lived processes (one `jobq enqueue`) would otherwise checkpoint and delete the WAL
+	 * at close and recreate it at the next open: four syncs per command on a disk. The WAL
+	 * is checkpointed as it grows (wal_autocheckpoint) by whoever writes. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	{
+		int persist = 1;
+		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	st->busy_timeout_ms =
 	        opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
 	sqlite3_busy_handler(st->db, busy_wait, st);
