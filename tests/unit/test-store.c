@@ -72,8 +72,8 @@ test_open_creates_schema(void **state)
 	assert_int_equal(sql_int(f->db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 	                                "('jobs', 'pauses', 'jobs_ready', 'jobs_running', "
-	                                "'jobs_unique', 'jobs_batch', 'jobs_finished')"),
-	                 7);
+	                                "'jobs_unique', 'jobs_batch')"),
+	                 6);
 	/* WAL, and every file owner-only. */
 	fx_add(f, "a", NULL, NULL, 0);
 	assert_int_equal(stat(f->db, &sb), 0);
