@@ -4,8 +4,14 @@
  * kept with the job. When the command ends, is cancelled or times out, everything it started
  * is terminated (SIGTERM, grace, SIGKILL) and reaped: the group, the children the worker got
  * back as subreaper (double forks, setsid) and whatever carries the job's environment.
+ *
+ * JOBQ_REPORT names a fresh file in a private (0700) folder made for the job: a command that
+ * meets a quota writes {"retry_after": "30m"} (a duration, an RFC 3339 time or a number of
+ * seconds) there and exits 75; the job is retried after that and its pools are paused until
+ * then (handler_quota).
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,11 +27,13 @@
 #include <bsd/string.h>
 
 #include "duration.h"
+#include "fileio.h"
 #include "handler_impl.h"
 #include "proc.h"
 
 #define ARG_MAX_BYTES (128 * 1024) /* one argv element after substitution */
 #define LEFTOVER_GRACE_MS 2000     /* TERM to KILL for what outlives a finished command */
+#define REPORT_MAX 65536           /* bytes of JOBQ_REPORT read */
 
 enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_SHUTDOWN, STOP_TIMEOUT };
 
@@ -49,6 +58,9 @@ struct exec {
 	int64_t give_up_at;       /* after SIGKILL, stop waiting for the unkillable */
 	int killed;
 	char *errtext;            /* the error of the outcome */
+	char *report_dir;         /* private folder of JOBQ_REPORT, removed with the handler */
+	char *report;             /* JOBQ_REPORT */
+	int64_t backoff_max_ms;   /* a reported retry_after is honoured up to this */
 };
 
 static void
@@ -172,12 +184,69 @@ tail_of_stderr(const struct exec *x, char *buf)
 	buf[n] = '\0';
 }
 
+/*
+ * After exit 75: the retry_after the command wrote to JOBQ_REPORT, if any, becomes the delay of
+ * the retry and the end of the pause of the job's pools. Returns NULL, or a note for the error
+ * when the report is there but unusable.
+ */
+static const char *
+read_report(struct exec *x)
+{
+	struct job_outcome *o = &x->h.outcome;
+	char *text = NULL;
+	cJSON *root = NULL;
+	const cJSON *v;
+	const char *note = NULL;
+	int64_t now = time_now_ms(), ms = -1, t;
+	struct stat st;
+	int fd;
+
+	/* Non-blocking and no symlink: a FIFO or a link planted there cannot stall the worker. */
+	if ((fd = open(x->report, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0)
+		return errno == ENOENT ? NULL : "JOBQ_REPORT unreadable";
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_MAX ||
+	    fd_read_all(fd, REPORT_MAX, &text, NULL) < 0) {
+		close(fd);
+		return "JOBQ_REPORT unreadable";
+	}
+	close(fd);
+	if ((root = cJSON_ParseWithOpts(text, NULL, 1)) == NULL || !cJSON_IsObject(root)) {
+		note = "JOBQ_REPORT is not a JSON object";
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "retry_after");
+	if (v == NULL)
+		goto out;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9)
+		ms = (int64_t)(v->valuedouble * 1000);
+	else if (cJSON_IsString(v) && duration_parse(v->valuestring, &ms) == 0)
+		;
+	else if (cJSON_IsString(v) && time_parse_rfc3339(v->valuestring, &t) == 0)
+		ms = t > now ? t - now : 0;
+	else
+		ms = -1;
+	if (ms < 0) {
+		note = "JOBQ_REPORT retry_after is not a duration, an RFC 3339 time or seconds";
+		goto out;
+	}
+	o->retry_after_ms = handler_clamp_retry(ms, x->backoff_max_ms);
+	if (o->retry_after_ms > 0) {
+		x->h.quota_until = now + o->retry_after_ms;
+		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
+			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->job_id);
+	}
+out:
+	cJSON_Delete(root);
+	free(text);
+	return note;
+}
+
 static void
 set_outcome(struct exec *x)
 {
 	struct job_outcome *o = &x->h.outcome;
 	int code = proc_status_code(x->leader_status);
-	char *tail = NULL, what[160];
+	char *tail = NULL, what[200];
 	size_t tail_cap = x->err_max + 1;
 
 	drain(x, &x->out_fd, 0);
@@ -209,8 +278,14 @@ set_outcome(struct exec *x)
 			snprintf(what, sizeof(what), "killed by signal %d",
 				 WTERMSIG(x->leader_status));
 		} else {
+			const char *note = NULL;
+
 			o->temporary = code == 75;
-			snprintf(what, sizeof(what), "exit status %d", code);
+			if (o->temporary && x->report != NULL)
+				note = read_report(x);
+			snprintf(what, sizeof(what), "exit status %d%s%s%s", code,
+				 note != NULL ? " (" : "", note != NULL ? note : "",
+				 note != NULL ? ")" : "");
 		}
 		break;
 	}
@@ -290,6 +365,22 @@ x_reaped(struct handler *h, pid_t pid, int status)
 	return 1; /* the worker runs one job: every child it reaps is this job's */
 }
 
+/* Remove the report folder and the files the command left in it (one level). */
+static void
+remove_report_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
+}
+
 static void
 x_free(struct handler *h)
 {
@@ -302,6 +393,10 @@ x_free(struct handler *h)
 	free(x->err);
 	free(x->errtext);
 	free(x->db);
+	if (x->report_dir != NULL)
+		remove_report_dir(x->report_dir);
+	free(x->report);
+	free(x->report_dir);
 	free(x);
 }
 
@@ -480,7 +575,7 @@ named(const char *e, char *const *list)
 }
 
 static int
-build_envp(const struct handler_env *env, char ***out)
+build_envp(const struct handler_env *env, const char *report, char ***out)
 {
 	static char *const ours[] = {"JOBQ_JOB_ID",    "JOBQ_JOB_TYPE", "JOBQ_NAMESPACE",
 				     "JOBQ_ATTEMPT",   "JOBQ_DB",       "JOBQ_REPORT",
@@ -508,7 +603,8 @@ build_envp(const struct handler_env *env, char ***out)
 	    asprintf(&envp[n++], "JOBQ_JOB_TYPE=%s", j->type) < 0 ||
 	    asprintf(&envp[n++], "JOBQ_NAMESPACE=%s", j->namespace) < 0 ||
 	    asprintf(&envp[n++], "JOBQ_ATTEMPT=%" PRId64, j->attempts) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_DB=%s", env->db_path) < 0) {
+	    asprintf(&envp[n++], "JOBQ_DB=%s", env->db_path) < 0 ||
+	    asprintf(&envp[n++], "JOBQ_REPORT=%s", report) < 0) {
 		envp[n - 1] = NULL;
 		goto nomem;
 	}
@@ -518,6 +614,38 @@ build_envp(const struct handler_env *env, char ***out)
 nomem:
 	free_vec(envp);
 	return -ENOMEM;
+}
+
+/* A private folder for the job's JOBQ_REPORT: $TMPDIR (or /tmp)/jobq-report.XXXXXX, 0700. */
+static int
+make_report(struct exec *x, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096];
+	size_t n;
+
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	n = strlen(tmp);
+	while (n > 1 && tmp[n - 1] == '/')
+		n--;
+	if (n + sizeof("/jobq-report.XXXXXX") > sizeof(dir)) {
+		snprintf(err, errlen, "exec: TMPDIR is too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/jobq-report.XXXXXX", (int)n, tmp);
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%.*s': %s",
+			 (int)n, tmp, strerror(errno));
+		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
+	}
+	if ((x->report_dir = strdup(dir)) == NULL ||
+	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->job_id) < 0) {
+		x->report = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int
@@ -538,13 +666,16 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 
 	if ((r = build_argv(env, &argv, err, errlen)) < 0)
 		return r;
-	if ((r = build_envp(env, &envp)) < 0)
-		goto nomem;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		goto nomem;
 	x->h.ops = &exec_ops;
 	x->in_fd = x->out_fd = x->err_fd = -1;
 	x->job_id = env->job->id;
+	x->backoff_max_ms = env->type->backoff_max_ms;
+	if ((r = make_report(x, err, errlen)) < 0)
+		goto fail;
+	if ((r = build_envp(env, x->report, &envp)) < 0)
+		goto nomem;
 	x->out_max = cfg->output_max;
 	x->err_max = cfg->stderr_max;
 	if ((x->db = strdup(env->db_path)) == NULL || (x->out = malloc(x->out_max + 1)) == NULL ||

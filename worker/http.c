@@ -29,12 +29,10 @@
 #include "duration.h"
 #include "handler_impl.h"
 
-#define URL_MAX_BYTES (64 * 1024)   /* a url after substitution */
-#define SECRET_MIN 4                /* shorter ${ENV} values are not worth masking */
-#define BODY_CHUNK (16 * 1024)      /* first allocation of the response buffer */
-#define POLL_OVERFLOW_MS 10         /* more sockets than poll slots: look again soon */
-
-enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_SHUTDOWN };
+#define URL_MAX_BYTES (64 * 1024) /* a url after substitution */
+#define SECRET_MIN 4              /* shorter ${ENV} values are not worth masking */
+#define BODY_CHUNK (16 * 1024)    /* first allocation of the response buffer */
+#define POLL_OVERFLOW_MS 10       /* more sockets than poll slots: look again soon */
 
 /* One curl socket the multi handle wants watched (CURLMOPT_SOCKETFUNCTION). */
 struct sock {
@@ -44,34 +42,33 @@ struct sock {
 
 /* What lives as long as the worker process: the handles, the sockets, the timer. */
 static struct {
-	int init;            /* curl_global_init done, handles made */
+	int init; /* curl_global_init done, handles made */
 	CURLM *multi;
 	CURL *easy;
 	struct sock *socks;
 	size_t nsocks, capsocks;
-	int64_t timer_at;    /* monotonic ms when curl wants CURL_SOCKET_TIMEOUT; 0 none */
-	int busy;            /* a job's transfer holds the easy handle */
+	int64_t timer_at; /* monotonic ms when curl wants CURL_SOCKET_TIMEOUT; 0 none */
+	int busy;         /* a job's transfer holds the easy handle */
 } g;
 
 struct http {
 	struct handler h;
-	int active;          /* the easy handle is in the multi handle */
-	enum stop_reason stop;
+	int active; /* the easy handle is in the multi handle */
 	struct curl_slist *headers;
 	char *url;
-	char *body;          /* request body (NULL: none) */
+	char *body; /* request body (NULL: none) */
 	size_t body_len;
-	char *resp;          /* response body, at most resp_max bytes kept */
+	char *resp; /* response body, at most resp_max bytes kept */
 	size_t resp_len, resp_cap, resp_max;
-	int resp_cut;        /* the body was longer than resp_max */
-	int64_t retry_at;    /* wall ms from the last response's Retry-After; 0 none */
-	char **secrets;      /* ${ENV} values sent in headers */
+	int resp_cut;     /* the body was longer than resp_max */
+	int64_t retry_at; /* wall ms from the last response's Retry-After; 0 none */
+	char **secrets;   /* ${ENV} values sent in headers */
 	size_t nsecrets;
 	int64_t job_id;
 	int64_t backoff_max_ms; /* Retry-After is honoured up to this */
-	int64_t timeout_ms;  /* the job's or the type's; 0 none */
-	size_t err_max;      /* how much of an error body goes into the error */
-	char *errtext;       /* the outcome's error */
+	int64_t timeout_ms;     /* the job's or the type's; 0 none */
+	size_t err_max;         /* how much of an error body goes into the error */
+	char *errtext;          /* the outcome's error */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -173,16 +170,15 @@ fail:
 /* ---- placeholders: {payload}, {payload.a.b}, {job.id|type|namespace|attempt} ---- */
 
 struct ph {
-	const cJSON *json;   /* a payload value */
-	const char *text;    /* or a string */
-	int64_t num;         /* or a number (json and text NULL) */
+	const cJSON *json; /* a payload value */
+	const char *text;  /* or a string */
+	int64_t num;       /* or a number (json and text NULL) */
 };
 
 /* Resolve the placeholder name[0..nlen). Returns 1, 0 if it is not a placeholder (kept as
  * written), -ENOENT if the payload lacks the field. */
 static int
-resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
-	struct ph *out)
+resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload, struct ph *out)
 {
 	memset(out, 0, sizeof(*out));
 #define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
@@ -275,8 +271,8 @@ buf_add(struct buf *b, const char *s, size_t n)
  * "url" or "body").
  */
 static int
-expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode,
-       const char *what, char **out, char *err, size_t errlen)
+expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode, const char *what,
+       char **out, char *err, size_t errlen)
 {
 	struct buf b = {.max = URL_MAX_BYTES * (encode ? 1 : 16)};
 	char num[32];
@@ -306,8 +302,9 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 		if (r == 0) {
 			r = buf_add(&b, open, (size_t)(close - open + 1));
 		} else if (r == -ENOENT) {
-			snprintf(err, errlen, "http: the payload has no '%.*s' for the placeholder in %s",
-				 (int)(close - open - 1), open + 1, what);
+			snprintf(err, errlen,
+			         "http: the payload has no '%.*s' for the placeholder in %s",
+			         (int)(close - open - 1), open + 1, what);
 			r = -EINVAL;
 		} else if ((r = ph_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
 			if (encode && (esc = curl_easy_escape(NULL, text, 0)) == NULL)
@@ -321,7 +318,7 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 	}
 	if (r == -E2BIG)
 		snprintf(err, errlen, "http: the %s is longer than %zu bytes after substitution",
-			 what, b.max - 1);
+		         what, b.max - 1);
 	else if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	if (r < 0) {
@@ -332,12 +329,34 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 	return 0;
 }
 
+/* Put val (NULL: out of memory) in the place of item under parent, under item's key. */
+static int
+replace(cJSON *parent, cJSON *item, cJSON *val)
+{
+	if (val == NULL)
+		return -ENOMEM;
+	if (val->string != NULL && !(val->type & cJSON_StringIsConst))
+		cJSON_free(val->string); /* a duplicate keeps the key of its source */
+	val->string = NULL;
+	val->type &= ~cJSON_StringIsConst;
+	if (item->string != NULL) {
+		if ((val->string = strdup(item->string)) == NULL) {
+			cJSON_Delete(val);
+			return -ENOMEM;
+		}
+	}
+	if (!cJSON_ReplaceItemViaPointer(parent, item, val)) {
+		cJSON_Delete(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Fill the placeholders inside the strings of the body template, in place. A string that is
  * exactly one placeholder becomes the value itself (a number stays a number, an object an
  * object); placeholders inside a longer string are replaced by their text. */
 static int
-fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *err,
-	      size_t errlen)
+fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *err, size_t errlen)
 {
 	cJSON *it, *next;
 	int r;
@@ -352,11 +371,14 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 				cJSON *val = NULL;
 
 				if (n > 2 && s[0] == '{' && s[1] != '{' && s[n - 1] == '}' &&
-				    memchr(s + 1, '{', n - 2) == NULL && memchr(s + 1, '}', n - 2) == NULL &&
+				    memchr(s + 1, '{', n - 2) == NULL &&
+				    memchr(s + 1, '}', n - 2) == NULL &&
 				    (r = resolve(s + 1, n - 2, job, payload, &ph)) != 0) {
 					if (r == -ENOENT) {
-						snprintf(err, errlen, "http: the payload has no '%.*s' for "
-							 "the placeholder in body", (int)(n - 2), s + 1);
+						snprintf(err, errlen,
+						         "http: the payload has no '%.*s' for "
+						         "the placeholder in body",
+						         (int)(n - 2), s + 1);
 						return -EINVAL;
 					}
 					if (ph.json != NULL)
@@ -365,24 +387,22 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 						val = cJSON_CreateString(ph.text);
 					else
 						val = cJSON_CreateNumber((double)ph.num);
-					if (val == NULL || !cJSON_ReplaceItemViaPointer(node, it, val)) {
-						cJSON_Delete(val);
+					if ((r = replace(node, it, val)) < 0) {
 						snprintf(err, errlen, "out of memory");
-						return -ENOMEM;
+						return r;
 					}
 					continue;
 				}
 				char *text = NULL;
-				if ((r = expand(s, job, payload, 0, "body", &text, err, errlen)) < 0)
+				if ((r = expand(s, job, payload, 0, "body", &text, err, errlen)) <
+				    0)
 					return r;
-				if ((val = cJSON_CreateString(text)) == NULL ||
-				    !cJSON_ReplaceItemViaPointer(node, it, val)) {
-					free(text);
-					cJSON_Delete(val);
-					snprintf(err, errlen, "out of memory");
-					return -ENOMEM;
-				}
+				val = cJSON_CreateString(text);
 				free(text);
+				if ((r = replace(node, it, val)) < 0) {
+					snprintf(err, errlen, "out of memory");
+					return r;
+				}
 			} else if ((r = fill_template(it, job, payload, err, errlen)) < 0) {
 				return r;
 			}
@@ -394,7 +414,7 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 /* The request body: the payload as it was enqueued, or the filled template. */
 static int
 build_body(struct http *x, const struct http_spec *spec, const struct job *job,
-	   const cJSON *payload, char *err, size_t errlen)
+           const cJSON *payload, char *err, size_t errlen)
 {
 	cJSON *root, *wrap;
 	int r;
@@ -481,15 +501,17 @@ header_line(struct http *x, const struct http_header *hd, char **out, char *err,
 		end = strchr(ref + 2, '}');
 		n = end != NULL ? (size_t)(end - (ref + 2)) : 0;
 		if (end == NULL || n == 0 || n >= sizeof(name)) {
-			snprintf(err, errlen, "http: header '%s': invalid '${...}' reference", hd->name);
+			snprintf(err, errlen, "http: header '%s': invalid '${...}' reference",
+			         hd->name);
 			r = -EINVAL;
 			break;
 		}
 		memcpy(name, ref + 2, n);
 		name[n] = '\0';
 		if ((val = getenv(name)) == NULL) {
-			snprintf(err, errlen, "http: header '%s': environment variable '%s' is not set",
-				 hd->name, name);
+			snprintf(err, errlen,
+			         "http: header '%s': environment variable '%s' is not set",
+			         hd->name, name);
 			r = -EINVAL;
 			break;
 		}
@@ -626,7 +648,7 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 		off++;
 	len = n - off;
 	while (len > 0 && (data[off + len - 1] == '\r' || data[off + len - 1] == '\n' ||
-			   data[off + len - 1] == ' ' || data[off + len - 1] == '\t'))
+	                   data[off + len - 1] == ' ' || data[off + len - 1] == '\t'))
 		len--;
 	if (len == 0 || len >= sizeof(val))
 		return n;
@@ -647,16 +669,15 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	do {                                                                                       \
 		if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) {                            \
 			snprintf(err, errlen, "http: cannot set %s: %s", #opt,                     \
-				 curl_easy_strerror(rc));                                          \
+			         curl_easy_strerror(rc));                                          \
 			return rc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;                      \
 		}                                                                                  \
 	} while (0)
 
 static int
-set_options(struct http *x, const struct http_spec *spec, char *err, size_t errlen)
+set_options(struct http *x, const struct http_spec *spec, const char *m, char *err, size_t errlen)
 {
 	CURL *e = g.easy;
-	const char *m = spec->method;
 	CURLcode rc;
 
 	curl_easy_reset(e);
@@ -719,8 +740,7 @@ permanent(CURLcode rc)
 	}
 }
 
-static void
-set_error(struct http *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct http *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 set_error(struct http *x, const char *fmt, ...)
@@ -750,9 +770,9 @@ complete(struct http *x, CURLcode rc)
 		mask_secrets(x, x->resp, x->resp_len);
 	if (rc != CURLE_OK) {
 		const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
-
 		curl_off_t spent = 0;
 
+		/* The total timeout, or only the connection's (an error like any other)? */
 		curl_easy_getinfo(g.easy, CURLINFO_TOTAL_TIME_T, &spent);
 		if (rc == CURLE_OPERATION_TIMEDOUT && x->timeout_ms > 0 &&
 		    spent / 1000 >= x->timeout_ms - 20) {
@@ -784,11 +804,12 @@ complete(struct http *x, CURLcode rc)
 	if (status == 408 || status == 429 || (status >= 500 && status < 600)) {
 		if (x->retry_at > 0) {
 			int64_t now = time_now_ms();
-			o->retry_after_ms = handler_clamp_retry(x->retry_at - now, x->backoff_max_ms);
+			o->retry_after_ms =
+			        handler_clamp_retry(x->retry_at - now, x->backoff_max_ms);
 			if (status == 429 && o->retry_after_ms > 0) {
 				x->h.quota_until = now + o->retry_after_ms;
 				snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
-					 "HTTP 429 with Retry-After (job %" PRId64 ")", x->job_id);
+				         "HTTP 429 with Retry-After (job %" PRId64 ")", x->job_id);
 			}
 		}
 	} else {
@@ -806,6 +827,18 @@ detach(struct http *x)
 	}
 }
 
+static struct pollfd
+sock_pollfd(const struct sock *s)
+{
+	short events = 0;
+
+	if (s->what & CURL_POLL_IN)
+		events |= POLLIN;
+	if (s->what & CURL_POLL_OUT)
+		events |= POLLOUT;
+	return (struct pollfd){.fd = s->fd, .events = events};
+}
+
 static int
 h_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
 {
@@ -819,11 +852,7 @@ h_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
 			handler_deadline(time_mono_ms() + POLL_OVERFLOW_MS, timeout_ms);
 			break;
 		}
-		fds[n++] = (struct pollfd){
-			.fd = g.socks[i].fd,
-			.events = (short)(((g.socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-					  ((g.socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0)),
-		};
+		fds[n++] = sock_pollfd(&g.socks[i]);
 	}
 	handler_deadline(g.timer_at, timeout_ms);
 	return n;
@@ -841,9 +870,7 @@ h_step(struct handler *h, int64_t now)
 		return h->done;
 	/* The worker polled our sockets but keeps the revents: ask again without waiting. */
 	for (size_t i = 0; i < g.nsocks && n < (int)(sizeof(fds) / sizeof(fds[0])); i++)
-		fds[n++] = (struct pollfd){.fd = g.socks[i].fd,
-					   .events = (short)(((g.socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-							     ((g.socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0))};
+		fds[n++] = sock_pollfd(&g.socks[i]);
 	if (n > 0 && poll(fds, (nfds_t)n, 0) > 0) {
 		for (int i = 0; i < n; i++) {
 			int ev = 0;
@@ -879,8 +906,6 @@ h_stop(struct handler *h, int cancel, int64_t grace_ms)
 	struct http *x = (struct http *)h;
 
 	detach(x); /* aborts the transfer; its connection is closed */
-	if (x->stop == STOP_NONE)
-		x->stop = cancel ? STOP_CANCEL : STOP_SHUTDOWN;
 	h->outcome.cancelled = cancel;
 	h->outcome.temporary = !cancel;
 	h->outcome.error = cancel ? "cancelled" : "interrupted by shutdown";
@@ -909,7 +934,10 @@ h_free(struct handler *h)
 }
 
 static const struct handler_ops http_ops = {
-	.pollfds = h_pollfds, .step = h_step, .stop = h_stop, .free = h_free,
+        .pollfds = h_pollfds,
+        .step = h_step,
+        .stop = h_stop,
+        .free = h_free,
 };
 
 int
@@ -938,17 +966,19 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	x->resp_max = env->cfg->output_max;
 	x->err_max = env->cfg->stderr_max;
 	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
-	payload = cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "{}", NULL, 1);
+	payload =
+	        cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "{}", NULL, 1);
 	if ((r = expand(spec->url, env->job, payload, 1, "url", &x->url, err, errlen)) < 0)
 		goto fail;
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
 	    (r = build_body(x, spec, env->job, payload, err, errlen)) < 0)
 		goto fail;
 	if ((r = build_headers(x, spec, err, errlen)) < 0 ||
-	    (r = set_options(x, spec, err, errlen)) < 0)
+	    (r = set_options(x, spec, m, err, errlen)) < 0)
 		goto fail;
 	if ((mc = curl_multi_add_handle(g.multi, g.easy)) != CURLM_OK) {
-		snprintf(err, errlen, "http: cannot start the request: %s", curl_multi_strerror(mc));
+		snprintf(err, errlen, "http: cannot start the request: %s",
+		         curl_multi_strerror(mc));
 		r = mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 		goto fail;
 	}
