@@ -26,6 +26,7 @@
 
 #include <bsd/string.h>
 
+#include "curl_dl.h"
 #include "duration.h"
 #include "handler_impl.h"
 
@@ -141,6 +142,8 @@ global_init(char *err, size_t errlen)
 
 	if (g.init)
 		return 0;
+	if (curl_dl_load(err, errlen) < 0)
+		return -ENOENT;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "http: cannot initialise libcurl");
 		return -ENOMEM;
