@@ -105,6 +105,6 @@ int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervise
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */
-void cli_notify_supervisor(struct cli *c);
+void cli_notify_supervisor(struct cli *c, char what); /* WAKE_ONE, WAKE_ALL, WAKE_CANCEL */
 
 #endif

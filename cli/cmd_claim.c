@@ -9,6 +9,7 @@
 #include <bsd/stdlib.h>
 
 #include "cli.h"
+#include "wake.h"
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
@@ -273,7 +274,7 @@ finish(struct cli *c, const struct token_args *a, const struct job_outcome *o)
 
 	if ((r = store_finish(c->st, &c->cfg, a->id, a->token, o)) < 0)
 		return fenced_fail(c, r, a->id, "cannot finish the job");
-	cli_notify_supervisor(c);
+	cli_notify_supervisor(c, WAKE_ALL); /* capacity freed */
 	if (c->json)
 		printf("{\"id\":%" PRId64 ",\"state\":\"%s\"}\n", a->id,
 		       job_state_name((enum job_state)r));

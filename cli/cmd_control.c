@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "wake.h"
 #include "duration.h"
 #include "names.h"
 #include "output.h"
@@ -161,7 +162,7 @@ cmd_cancel(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (running > 0) {
-		cli_notify_supervisor(c);
+		cli_notify_supervisor(c, WAKE_CANCEL);
 		now_done = cancel_ownerless(c, &s.f);
 	}
 	if (c->json) {
@@ -246,7 +247,7 @@ cmd_retry(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (n > 0)
-		cli_notify_supervisor(c);
+		cli_notify_supervisor(c, WAKE_ALL);
 	if (c->json)
 		printf("{\"retried\":%" PRId64 "}\n", n);
 	else if (!c->quiet)
@@ -422,7 +423,7 @@ cmd_resume(struct cli *c, int argc, char **argv)
 	if ((r = store_resume(c->st, kind, name)) < 0)
 		return cli_store_fail(c, r, "cannot resume");
 	if (r > 0)
-		cli_notify_supervisor(c);
+		cli_notify_supervisor(c, WAKE_ALL);
 	if (c->json)
 		printf("{\"kind\":\"%s\",\"name\":%s%s%s,\"resumed\":%s}\n", kind_name(kind),
 		       kind == PAUSE_ALL ? "" : "\"", kind == PAUSE_ALL ? "null" : name,

@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "wake.h"
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
@@ -211,7 +212,7 @@ enqueue_one(struct cli *c, struct enqueue_args *a)
 		goto out;
 	}
 	if (!existing)
-		cli_notify_supervisor(c);
+		cli_notify_supervisor(c, WAKE_ONE);
 	if (c->json)
 		printf(existing ? "{\"id\":%" PRId64 ",\"existing\":true}\n" : "{\"id\":%" PRId64 "}\n",
 		       id);
@@ -386,7 +387,7 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	}
 	began = 0;
 	if (count > 0)
-		cli_notify_supervisor(c);
+		cli_notify_supervisor(c, WAKE_ALL);
 	if (c->json && count > 0)
 		printf("{\"count\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64 "}\n",
 		       count, first, last);

@@ -32,9 +32,9 @@ static const char supervise_usage[] =
 	"Exit: 0 stopped; 66 cannot open the database; 75 another supervisor runs; 78 bad config.\n";
 
 void
-cli_notify_supervisor(struct cli *c)
+cli_notify_supervisor(struct cli *c, char what)
 {
-	(void)wake_notify(c->db_path);
+	(void)wake_notify(c->db_path, what);
 }
 
 /* The absolute form of path, whose folder must exist; the file itself need not. */

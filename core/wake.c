@@ -40,7 +40,7 @@ wake_open(const char *db_path)
 }
 
 int
-wake_notify(const char *db_path)
+wake_notify(const char *db_path, char what)
 {
 	char path[4096];
 	struct stat st;
@@ -52,7 +52,7 @@ wake_notify(const char *db_path)
 		return -errno;
 	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
 		r = -EINVAL; /* never write into anything else */
-	else if (write(fd, "w", 1) != 1 && errno != EAGAIN)
+	else if (write(fd, &what, 1) != 1 && errno != EAGAIN)
 		r = -errno;
 	close(fd);
 	return r;

@@ -15,8 +15,15 @@ int wake_path(const char *db_path, char *out, size_t len);
  * so that it never reports EOF). Refuses anything but a FIFO of ours. Returns the fd or -errno. */
 int wake_open(const char *db_path);
 
-/* Write one byte to the FIFO; never blocks. Returns 0 (also when it was full already), or
+/* What a wake-up is about: the supervisor wakes one idle worker for one new job, every idle
+ * worker for more work (a bulk enqueue, a retry, a resume, freed capacity), and the busy ones
+ * for a cancel (they look at their job's cancel request at once). */
+#define WAKE_ONE 'e'
+#define WAKE_ALL 'E'
+#define WAKE_CANCEL 'c'
+
+/* Write the byte what to the FIFO; never blocks. Returns 0 (also when it was full already), or
  * -errno (-ENXIO or -ENOENT: no supervisor). */
-int wake_notify(const char *db_path);
+int wake_notify(const char *db_path, char what);
 
 #endif

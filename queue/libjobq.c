@@ -124,7 +124,7 @@ jobq_enqueue(struct jobq *q, const char *type, const char *payload,
 		return r;
 	if ((r = store_enqueue(q->st, &q->cfg, &spec, &id, NULL)) < 0)
 		return fail(q, r, "");
-	(void)wake_notify(store_path(q->st)); /* a running supervisor starts it in milliseconds */
+	(void)wake_notify(store_path(q->st), WAKE_ONE); /* a supervisor starts it at once */
 	if (id_out != NULL)
 		*id_out = id;
 	return 0;
@@ -168,7 +168,7 @@ jobq_enqueue_many(struct jobq *q, const struct jobq_item *items, size_t n, int64
 		fail(q, r, "");
 		goto out;
 	}
-	(void)wake_notify(store_path(q->st));
+	(void)wake_notify(store_path(q->st), WAKE_ALL);
 	if (first_id != NULL)
 		*first_id = first;
 	if (last_id != NULL)

@@ -44,6 +44,7 @@ struct wproc {
 	int restarts;
 	int64_t restart_at;  /* monotonic ms; 0: none scheduled */
 	int retired;         /* not to be restarted (fewer workers after a reload) */
+	int idle;            /* said its last claim found nothing, and was not woken since */
 };
 
 struct sup {
@@ -86,11 +87,39 @@ worker_target(const struct sup *s)
 }
 
 static void
+tell(struct wproc *w, char msg)
+{
+	if (w->ctl >= 0)
+		(void)!write(w->ctl, &msg, 1);
+}
+
+static void
 send_all(struct sup *s, char msg)
 {
 	for (int i = 0; i < s->nworkers; i++)
-		if (s->w[i].ctl >= 0)
-			(void)!write(s->w[i].ctl, &msg, 1);
+		tell(&s->w[i], msg);
+}
+
+/*
+ * Wake-ups by what they are about (core/wake.h): one new job wakes one idle worker, not all of
+ * them to race for it; more work wakes every idle worker; a cancel wakes the busy ones, which
+ * look at their job's cancel request. A worker busy when work arrives claims it as soon as its
+ * job is done, in the same transaction as the finish.
+ */
+static void
+wake_workers(struct sup *s, int one, int all, int cancel)
+{
+	for (int i = 0; i < s->nworkers; i++) {
+		struct wproc *w = &s->w[i];
+		if (w->ctl < 0 || w->retired)
+			continue;
+		if (w->idle ? all || one > 0 : cancel) {
+			if (w->idle && !all)
+				one--;
+			w->idle = 0;
+			tell(w, WORKER_MSG_WAKE);
+		}
+	}
 }
 
 static int
@@ -134,6 +163,7 @@ spawn_worker(struct sup *s, int i)
 		return r;
 	}
 	w->ctl = sv[0];
+	w->idle = 0;
 	w->started = time_mono_ms();
 	w->restart_at = 0;
 	if (proc_start_time(w->pid, &w->start) < 0)
@@ -172,7 +202,7 @@ recover(struct sup *s)
 		log_warnx("recovery: %s", store_errmsg(s->st));
 	else if (n > 0) {
 		log_info("recovered %d job%s", n, n == 1 ? "" : "s");
-		send_all(s, WORKER_MSG_WAKE);
+		wake_workers(s, 0, 1, 0);
 	}
 	s->next_recover = time_mono_ms() + RECOVER_EVERY_MS;
 }
@@ -444,13 +474,21 @@ loop(struct sup *s)
 			if (owner[k] == -1) {
 				read_signals(s);
 			} else if (owner[k] == -2) {
-				while (read(s->wakefd, buf, sizeof(buf)) > 0)
-					;
+				int one = 0, all = 0, cancel = 0;
+				while ((n = read(s->wakefd, buf, sizeof(buf))) > 0) {
+					for (ssize_t b = 0; b < n; b++) {
+						one += buf[b] == WAKE_ONE;
+						cancel |= buf[b] == WAKE_CANCEL;
+						all |= buf[b] != WAKE_ONE && buf[b] != WAKE_CANCEL;
+					}
+				}
 				if (!s->stopping)
-					send_all(s, WORKER_MSG_WAKE);
+					wake_workers(s, one, all, cancel);
 			} else if ((n = read(fds[k].fd, buf, sizeof(buf))) > 0) {
-				if (memchr(buf, WORKER_MSG_IDLE, (size_t)n) != NULL)
+				if (memchr(buf, WORKER_MSG_IDLE, (size_t)n) != NULL) {
+					s->w[owner[k]].idle = 1;
 					s->check_drain = 1;
+				}
 			}
 			/* EOF on a worker's socket: its SIGCHLD follows and is handled there. */
 		}

@@ -78,6 +78,15 @@ send_ctl(struct worker *w, char msg)
 		;
 }
 
+/* Tell the supervisor, once, that a claim found nothing: it wakes idle workers first. */
+static void
+tell_idle(struct worker *w)
+{
+	if (!w->told_idle)
+		send_ctl(w, WORKER_MSG_IDLE);
+	w->told_idle = 1;
+}
+
 static int64_t
 heartbeat_every(const struct worker *w)
 {
@@ -235,8 +244,10 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 		w->have_job = 1;
 		return 1;
 	}
-	if (claim_next && r == 0)
+	if (claim_next && r == 0) {
 		w->want_claim = 0;
+		tell_idle(w);
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -346,6 +357,7 @@ read_ctl(struct worker *w)
 		switch (buf[i]) {
 		case WORKER_MSG_WAKE:
 			w->want_claim = 1;
+			w->told_idle = 0; /* the supervisor counts us busy until we say otherwise */
 			if (w->have_job && w->h != NULL)
 				w->next_heartbeat = 0; /* maybe a cancel: look now */
 			break;
@@ -370,9 +382,7 @@ claim(struct worker *w)
 	/* Jobs of types without a handler here are for external workers (jobq claim). */
 	if (w->ntypes == 0) {
 		w->want_claim = 0;
-		if (!w->told_idle)
-			send_ctl(w, WORKER_MSG_IDLE);
-		w->told_idle = 1;
+		tell_idle(w);
 		return;
 	}
 	r = store_claim(w->st, &w->cfg, &req, &w->job, &w->next_run_at);
@@ -383,9 +393,7 @@ claim(struct worker *w)
 		start(w);
 	} else if (r == 0) {
 		w->want_claim = 0;
-		if (!w->told_idle)
-			send_ctl(w, WORKER_MSG_IDLE);
-		w->told_idle = 1;
+		tell_idle(w);
 	} else {
 		if (r != -EBUSY)
 			log_warnx("cannot claim: %s", store_errmsg(w->st));

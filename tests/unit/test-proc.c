@@ -226,26 +226,27 @@ test_wake_fifo(void **state)
 	snprintf(db, sizeof(db), "%s/q.db", dir);
 	assert_int_equal(wake_path(db, path, sizeof(path)), 0);
 	/* nobody listens: a notify fails at once and creates nothing */
-	assert_int_equal(wake_notify(db), -ENOENT);
+	assert_int_equal(wake_notify(db, WAKE_ONE), -ENOENT);
 	fd = wake_open(db);
 	assert_true(fd >= 0);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(S_ISFIFO(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(wake_notify(db), 0);
+	assert_int_equal(wake_notify(db, WAKE_ONE), 0);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], WAKE_ONE);
 	/* a full FIFO does not block the notifier */
 	for (int i = 0; i < 70000; i++)
-		assert_int_equal(wake_notify(db), 0);
+		assert_int_equal(wake_notify(db, WAKE_ONE), 0);
 	close(fd);
 	/* the FIFO is left behind without a reader: ENXIO at once */
-	assert_int_equal(wake_notify(db), -ENXIO);
+	assert_int_equal(wake_notify(db, WAKE_ONE), -ENXIO);
 	/* a regular file in its place is refused, never written */
 	unlink(path);
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(wake_notify(db), -EINVAL);
+	assert_int_equal(wake_notify(db, WAKE_ONE), -EINVAL);
 	assert_int_equal(wake_open(db), -EEXIST);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, 0);
