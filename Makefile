@@ -30,6 +30,8 @@ asan:
 
 bench: all
 	bash bench/run.sh $(BUILD)
+	bash bench/supervisor.sh $(BUILD)
+	bash bench/http.sh $(BUILD)
 
 install: all
 	meson install -C $(BUILD)

@@ -4,7 +4,8 @@
 #  - exec jobs of /bin/true with 2 workers vs a plain C posix_spawn loop with 2 processes;
 #  - wake-up latency of an idle supervisor (enqueue returning -> claim visible);
 #  - peak RSS (VmHWM) and anonymous RSS of the supervisor and a worker.
-# usage: bench/supervisor.sh [BUILD_DIR]   (env: NOOP_JOBS, EXEC_JOBS, WAKE_SAMPLES)
+# usage: bench/supervisor.sh [BUILD_DIR]   (env: NOOP_JOBS, EXEC_JOBS, WAKE_SAMPLES, and BENCH_DIR:
+# where the databases live, tmpfs /dev/shm by default as in bench/run.sh; /var/tmp for a disk)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -12,7 +13,7 @@ jobq=$build/cli/jobq
 NOOP_JOBS=${NOOP_JOBS:-100000}
 EXEC_JOBS=${EXEC_JOBS:-4000}
 WAKE_SAMPLES=${WAKE_SAMPLES:-1000}
-work=$(mktemp -d "${TMPDIR:-/tmp}/jobq-bench-sup.XXXXXX")
+work=$(mktemp -d "${BENCH_DIR:-/dev/shm}/jobq-bench-sup.XXXXXX")
 trap 'pkill -TERM -f "jobq: supervisor: .* $work" 2>/dev/null || true; rm -rf "$work"' EXIT
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 
@@ -70,15 +71,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 check() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { ok = op == ">=" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 fmt="%-52s %12s %-24s %s\n"
-printf "$fmt" "supervisor benchmark ($(nproc) cores)" "value" "target" ""
+printf "$fmt" "supervisor benchmark ($(nproc) cores, databases in ${BENCH_DIR:-/dev/shm})" "value" "target" ""
 printf "$fmt" "noop jobs/s, full supervisor, 1 worker" "${R[noop1]}" "" ""
 printf "$fmt" "noop jobs/s, full supervisor, 2 workers" "${R[noop2]}" ">= 25000" "$(check "${R[noop2]}" ">=" 25000)"
 printf "$fmt" "exec /bin/true jobs/s, 2 workers" "${R[exec2]}" "" ""
 printf "$fmt" "posix_spawn /bin/true loop/s, 2 processes" "${R[spawn2]}" "" ""
 r=$(ratio "${R[exec2]}" "${R[spawn2]}")
 printf "$fmt" "  exec jobs vs spawn loop" "$r" ">= 0.90" "$(check "$r" ">=" 0.90)"
-printf "$fmt" "wake-up p50 ms (enqueue -> claimed)" "${R[wake_p50_ms]}" "< 0.3" "$(check "${R[wake_p50_ms]}" "<=" 0.3)"
-printf "$fmt" "wake-up p99 ms" "${R[wake_p99_ms]}" "< 3" "$(check "${R[wake_p99_ms]}" "<=" 3)"
-printf "$fmt" "wake-up max ms" "${R[wake_max_ms]}" "" ""
+ms3() { awk -v v="$1" 'BEGIN { printf "%.3f", v }'; }
+printf "$fmt" "wake-up p50 ms (enqueue -> claimed)" "$(ms3 "${R[wake_p50_ms]}")" "< 0.3" "$(check "${R[wake_p50_ms]}" "<=" 0.3)"
+printf "$fmt" "wake-up p99 ms" "$(ms3 "${R[wake_p99_ms]}")" "< 3" "$(check "${R[wake_p99_ms]}" "<=" 3)"
+printf "$fmt" "wake-up max ms" "$(ms3 "${R[wake_max_ms]}")" "" ""
 printf "$fmt" "supervisor peak RSS MiB (anon now)" "$(mib "${R[sup_hwm]}") ($(mib "${R[sup_anon]}"))" "< 4" "$(check "$(mib "${R[sup_hwm]}")" "<=" 4)"
 printf "$fmt" "worker peak RSS MiB (anon now)" "$(mib "${R[w_hwm]}") ($(mib "${R[w_anon]}"))" "< 4" "$(check "$(mib "${R[w_hwm]}")" "<=" 4)"
