@@ -13,6 +13,7 @@
 #include <string.h>
 #include <bsd/string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -380,6 +381,24 @@ proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig)
 	if (job_id > 0 && db != NULL)
 		proc_kill_by_job_env(job_id, db, sig);
 	return 0;
+}
+
+int
+proc_signalfd(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return -errno;
+	return fd;
 }
 
 int

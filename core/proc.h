@@ -57,6 +57,10 @@ int proc_children(pid_t *out, int max);
  * job_id > 0, every process that carries the job's identity in its environment. Returns 0. */
 int proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig);
 
+/* The signals of a long-lived process's poll() loop: ignore SIGPIPE, block SIGCHLD, SIGTERM,
+ * SIGINT and SIGHUP and return a non-blocking, close-on-exec signalfd for them, or -errno. */
+int proc_signalfd(void);
+
 /* Reap every exited child without blocking; calls cb for each (status as from waitpid).
  * Returns the number reaped. */
 int proc_reap(void (*cb)(pid_t pid, int status, void *ctx), void *ctx);

@@ -335,7 +335,6 @@ setup(struct sup *s)
 {
 	char path[4096], err[512];
 	struct store_opts so = {.create = 1};
-	sigset_t set;
 	pid_t other = 0;
 	int r;
 
@@ -365,14 +364,8 @@ setup(struct sup *s)
 	}
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	if ((s->sigfd = proc_signalfd()) < 0) {
+		errno = -s->sigfd;
 		log_error("cannot set up signals");
 		return EX_OSERR;
 	}

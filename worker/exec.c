@@ -424,54 +424,6 @@ append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
-/* The text a placeholder stands for; *tofree receives what the caller frees. */
-static int
-placeholder(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
-	    const char **val, char **tofree, char *num, size_t numlen)
-{
-	*tofree = NULL;
-#define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
-	if (IS("job.id")) {
-		snprintf(num, numlen, "%" PRId64, job->id);
-		*val = num;
-	} else if (IS("job.type")) {
-		*val = job->type;
-	} else if (IS("job.namespace")) {
-		*val = job->namespace;
-	} else if (IS("job.attempt")) {
-		snprintf(num, numlen, "%" PRId64, job->attempts);
-		*val = num;
-	} else if (nlen > 8 && memcmp(name, "payload.", 8) == 0) {
-		char key[256];
-		const cJSON *v = payload;
-		size_t off = 8;
-		/* payload.a.b: nested objects */
-		while (off < nlen) {
-			const char *dot = memchr(name + off, '.', nlen - off);
-			size_t klen = dot != NULL ? (size_t)(dot - (name + off)) : nlen - off;
-			if (klen == 0 || klen >= sizeof(key))
-				return -EINVAL;
-			memcpy(key, name + off, klen);
-			key[klen] = '\0';
-			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
-			if (v == NULL)
-				return -ENOENT;
-			off += klen + 1;
-		}
-		if (cJSON_IsString(v)) {
-			*val = v->valuestring;
-		} else {
-			if ((*tofree = cJSON_PrintUnformatted(v)) == NULL)
-				return -ENOMEM;
-			*val = *tofree;
-		}
-	} else {
-		return -EINVAL;
-	}
-#undef IS
-	return 0;
-}
-
 /* Substitute {job.*} and {payload.KEY} in one argv element; "{{" stands for "{" and any
  * other {...} is kept as written. */
 static int
@@ -502,16 +454,18 @@ substitute(const char *tmpl, const struct job *job, const cJSON *payload, char *
 			r = append(&buf, &len, &cap, open, strlen(open));
 			break;
 		}
-		r = placeholder(open + 1, (size_t)(close - open - 1), job, payload, &val, &tofree,
-				num, sizeof(num));
+		struct placeholder ph;
+		tofree = NULL;
+		r = placeholder_resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
 		if (r == -ENOENT) {
+			int n = (int)(close - open - 1) > 8 ? (int)(close - open - 9) : 0;
 			snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
-				 (int)(close - open - 9), open + 9);
+				 n, open + 9);
 			r = -EINVAL;
-		} else if (r == -EINVAL) {
+		} else if (r == 0) {
 			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
 			r = append(&buf, &len, &cap, open, (size_t)(close - open + 1));
-		} else if (r == 0) {
+		} else if ((r = placeholder_text(&ph, &val, &tofree, num, sizeof(num))) == 0) {
 			r = append(&buf, &len, &cap, val, strlen(val));
 		}
 		free(tofree);

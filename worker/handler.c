@@ -1,6 +1,10 @@
 /* Dispatch from handler.h to the handler kinds. */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 #include "handler_impl.h"
@@ -92,4 +96,70 @@ handler_deadline(int64_t deadline, int *timeout_ms)
 		left = 0;
 	if (*timeout_ms < 0 || left < *timeout_ms)
 		*timeout_ms = (int)left;
+}
+
+/* Resolve the placeholder name[0..nlen). Returns 1, 0 if it is not a placeholder (kept as
+ * written), -ENOENT if the payload lacks the field. */
+int
+placeholder_resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
+		    struct placeholder *out)
+{
+	memset(out, 0, sizeof(*out));
+#define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
+	if (IS("job.id")) {
+		out->num = job->id;
+	} else if (IS("job.attempt")) {
+		out->num = job->attempts;
+	} else if (IS("job.type")) {
+		out->text = job->type;
+	} else if (IS("job.namespace")) {
+		out->text = job->namespace;
+	} else if (IS("payload")) {
+		if (payload == NULL)
+			return -ENOENT;
+		out->json = payload;
+	} else if (nlen > 8 && memcmp(name, "payload.", 8) == 0) {
+		const cJSON *v = payload;
+		char key[256];
+
+		for (size_t off = 8; off < nlen;) {
+			const char *dot = memchr(name + off, '.', nlen - off);
+			size_t klen = dot != NULL ? (size_t)(dot - (name + off)) : nlen - off;
+
+			if (klen == 0 || klen >= sizeof(key))
+				return 0;
+			memcpy(key, name + off, klen);
+			key[klen] = '\0';
+			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
+			if (v == NULL)
+				return -ENOENT;
+			off += klen + 1;
+		}
+		out->json = v;
+	} else {
+		return 0;
+	}
+#undef IS
+	return 1;
+}
+
+/* The text of a resolved placeholder: a string as is, another value as JSON. *tofree gets
+ * what the caller frees. */
+int
+placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num, size_t numlen)
+{
+	*tofree = NULL;
+	if (p->text != NULL) {
+		*text = p->text;
+	} else if (p->json == NULL) {
+		snprintf(num, numlen, "%" PRId64, p->num);
+		*text = num;
+	} else if (cJSON_IsString(p->json)) {
+		*text = p->json->valuestring;
+	} else {
+		if ((*tofree = cJSON_PrintUnformatted(p->json)) == NULL)
+			return -ENOMEM;
+		*text = *tofree;
+	}
+	return 0;
 }

@@ -170,79 +170,6 @@ fail:
 	return -ENOMEM;
 }
 
-/* ---- placeholders: {payload}, {payload.a.b}, {job.id|type|namespace|attempt} ---- */
-
-struct ph {
-	const cJSON *json; /* a payload value */
-	const char *text;  /* or a string */
-	int64_t num;       /* or a number (json and text NULL) */
-};
-
-/* Resolve the placeholder name[0..nlen). Returns 1, 0 if it is not a placeholder (kept as
- * written), -ENOENT if the payload lacks the field. */
-static int
-resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload, struct ph *out)
-{
-	memset(out, 0, sizeof(*out));
-#define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
-	if (IS("job.id")) {
-		out->num = job->id;
-	} else if (IS("job.attempt")) {
-		out->num = job->attempts;
-	} else if (IS("job.type")) {
-		out->text = job->type;
-	} else if (IS("job.namespace")) {
-		out->text = job->namespace;
-	} else if (IS("payload")) {
-		if (payload == NULL)
-			return -ENOENT;
-		out->json = payload;
-	} else if (nlen > 8 && memcmp(name, "payload.", 8) == 0) {
-		const cJSON *v = payload;
-		char key[256];
-
-		for (size_t off = 8; off < nlen;) {
-			const char *dot = memchr(name + off, '.', nlen - off);
-			size_t klen = dot != NULL ? (size_t)(dot - (name + off)) : nlen - off;
-
-			if (klen == 0 || klen >= sizeof(key))
-				return 0;
-			memcpy(key, name + off, klen);
-			key[klen] = '\0';
-			v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, key) : NULL;
-			if (v == NULL)
-				return -ENOENT;
-			off += klen + 1;
-		}
-		out->json = v;
-	} else {
-		return 0;
-	}
-#undef IS
-	return 1;
-}
-
-/* The text of a resolved placeholder: a string as is, another value as JSON. *tofree gets
- * what the caller frees. */
-static int
-ph_text(const struct ph *p, const char **text, char **tofree, char *num, size_t numlen)
-{
-	*tofree = NULL;
-	if (p->text != NULL) {
-		*text = p->text;
-	} else if (p->json == NULL) {
-		snprintf(num, numlen, "%" PRId64, p->num);
-		*text = num;
-	} else if (cJSON_IsString(p->json)) {
-		*text = p->json->valuestring;
-	} else {
-		if ((*tofree = cJSON_PrintUnformatted(p->json)) == NULL)
-			return -ENOMEM;
-		*text = *tofree;
-	}
-	return 0;
-}
-
 struct buf {
 	char *s;
 	size_t len, cap, max;
@@ -284,7 +211,7 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 	for (const char *p = tmpl; r == 0 && *p != '\0';) {
 		const char *open = strchr(p, '{'), *close, *text;
 		char *tofree = NULL, *esc = NULL;
-		struct ph ph;
+		struct placeholder ph;
 
 		if (open == NULL) {
 			r = buf_add(&b, p, strlen(p));
@@ -301,7 +228,7 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 			r = buf_add(&b, open, strlen(open));
 			break;
 		}
-		r = resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
+		r = placeholder_resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
 		if (r == 0) {
 			r = buf_add(&b, open, (size_t)(close - open + 1));
 		} else if (r == -ENOENT) {
@@ -309,7 +236,7 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 			         "http: the payload has no '%.*s' for the placeholder in %s",
 			         (int)(close - open - 1), open + 1, what);
 			r = -EINVAL;
-		} else if ((r = ph_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
+		} else if ((r = placeholder_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
 			if (encode && (esc = curl_easy_escape(NULL, text, 0)) == NULL)
 				r = -ENOMEM;
 			else
@@ -370,13 +297,13 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 			if (cJSON_IsString(it)) {
 				const char *s = it->valuestring;
 				size_t n = strlen(s);
-				struct ph ph;
+				struct placeholder ph;
 				cJSON *val = NULL;
 
 				if (n > 2 && s[0] == '{' && s[1] != '{' && s[n - 1] == '}' &&
 				    memchr(s + 1, '{', n - 2) == NULL &&
 				    memchr(s + 1, '}', n - 2) == NULL &&
-				    (r = resolve(s + 1, n - 2, job, payload, &ph)) != 0) {
+				    (r = placeholder_resolve(s + 1, n - 2, job, payload, &ph)) != 0) {
 					if (r == -ENOENT) {
 						snprintf(err, errlen,
 						         "http: the payload has no '%.*s' for "

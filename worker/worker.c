@@ -406,21 +406,14 @@ setup(struct worker *w)
 {
 	char err[512];
 	struct store_opts so = {.create = 0};
-	sigset_t set;
 
 	w->pid = getpid();
 	if (proc_start_time(w->pid, &w->start) < 0)
 		w->start = 0;
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	if ((w->sigfd = proc_signalfd()) < 0) {
+		errno = -w->sigfd;
 		log_error("cannot set up signals");
 		return -1;
 	}
