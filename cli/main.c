@@ -99,6 +99,8 @@ main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	int ch, code;
 
+	/* Every jobq process uses SQLite from its one thread. */
+	(void)store_single_thread();
 	memset(&c, 0, sizeof(c));
 	c.prog = "jobq";
 	c.argc0 = argc;

@@ -421,6 +421,15 @@ busy_wait(void *ctx, int count)
 }
 
 int
+store_single_thread(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		return -EBUSY;
+	return 0;
+}
+
+int
 store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
            size_t errlen)
 {

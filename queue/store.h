@@ -70,6 +70,11 @@ struct store_opts {
 	int create;             /* create the file if missing (otherwise -ENOENT) */
 };
 
+/* For a program whose processes use SQLite from one thread only (the jobq command, not
+ * libjobq): no mutexes and no memory statistics inside SQLite. Call before any other store
+ * function; returns 0 or -EBUSY if SQLite was initialised already. */
+int store_single_thread(void);
+
 /* Open (creating and migrating as needed) the database at path. *out is set on success and
  * released with store_close(). On failure *out is NULL and the message is copied to err. */
 int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
