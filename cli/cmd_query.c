@@ -223,6 +223,15 @@ supervisor_json(int have_rt, const struct runtime_info *ri)
 	r |= cJSON_AddBoolToObject(o, "stale", have_rt && ri->stale) != NULL ? 0 : -ENOMEM;
 	r |= json_add_time(o, "started_at", have_rt ? ri->started_at : 0);
 	r |= json_add_int(o, "workers", have_rt && !ri->stale ? ri->workers : 0);
+	cJSON *pids = cJSON_AddArrayToObject(o, "worker_pids");
+	r |= pids != NULL ? 0 : -ENOMEM;
+	for (int i = 0; pids != NULL && have_rt && !ri->stale && i < ri->nworker_pids; i++) {
+		cJSON *n = cJSON_CreateNumber(ri->worker_pids[i]);
+		if (n == NULL || !cJSON_AddItemToArray(pids, n)) {
+			cJSON_Delete(n);
+			r = -ENOMEM;
+		}
+	}
 	if (r != 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -302,6 +311,12 @@ print_supervisor(const struct status_ctx *s, int have_rt, const struct runtime_i
 		format_age(s->now - ri->started_at, up, sizeof(up));
 		printf("supervisor: running, pid %ld, %d worker%s, up %s\n", (long)ri->pid,
 		       ri->workers, ri->workers == 1 ? "" : "s", up);
+		if (ri->nworker_pids > 0) {
+			printf("workers:");
+			for (int i = 0; i < ri->nworker_pids; i++)
+				printf(" %ld", (long)ri->worker_pids[i]);
+			printf(" (the RUNNING table shows the job of each busy one)\n");
+		}
 	}
 }
 

@@ -73,6 +73,11 @@ runtime_read(const char *db_path, struct runtime_info *out)
 	out->pid = (pid_t)pid;
 	out->pid_start = (uint64_t)start;
 	out->workers = (int)workers;
+	const cJSON *pids = cJSON_GetObjectItemCaseSensitive(root, "worker_pids"), *p;
+	cJSON_ArrayForEach(p, pids) {
+		if (cJSON_IsNumber(p) && out->nworker_pids < RUNTIME_WORKERS_MAX)
+			out->worker_pids[out->nworker_pids++] = (pid_t)p->valuedouble;
+	}
 	out->stale = !proc_alive(out->pid, out->pid_start);
 	r = 1;
 out:
@@ -101,8 +106,17 @@ runtime_write(const char *db_path, const struct runtime_info *info)
 	    cJSON_AddStringToObject(root, "started_at", started) == NULL ||
 	    cJSON_AddStringToObject(root, "database", info->database) == NULL ||
 	    cJSON_AddNumberToObject(root, "workers", info->workers) == NULL ||
-	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL ||
-	    (text = cJSON_Print(root)) == NULL)
+	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL)
+		goto out;
+	cJSON *pids = cJSON_AddArrayToObject(root, "worker_pids");
+	for (int i = 0; pids != NULL && i < info->nworker_pids; i++) {
+		cJSON *n = cJSON_CreateNumber(info->worker_pids[i]);
+		if (n == NULL || !cJSON_AddItemToArray(pids, n)) {
+			cJSON_Delete(n);
+			goto out;
+		}
+	}
+	if (pids == NULL || (text = cJSON_Print(root)) == NULL)
 		goto out;
 	r = file_write_atomic(path, text, strlen(text));
 out:

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #define RUNTIME_SCHEMA_VERSION 1
+#define RUNTIME_WORKERS_MAX 256
 
 struct runtime_info {
 	int schema_version;
@@ -18,6 +19,8 @@ struct runtime_info {
 	char database[4096];
 	int workers;
 	char wake[4096];        /* path of the wake-up FIFO */
+	int nworker_pids;       /* the workers running now */
+	pid_t worker_pids[RUNTIME_WORKERS_MAX];
 	int stale;              /* set by runtime_read: the pid is gone or was recycled */
 };
 

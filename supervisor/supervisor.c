@@ -60,6 +60,7 @@ struct sup {
 	int64_t kill_at;     /* monotonic ms: SIGKILL workers still alive */
 	int64_t next_recover, next_drain_check;
 	int check_drain;
+	int ready;           /* the runtime file was written: keep it up to date */
 	int64_t orphans;
 };
 
@@ -169,6 +170,8 @@ spawn_worker(struct sup *s, int i)
 	if (proc_start_time(w->pid, &w->start) < 0)
 		w->start = 0;
 	log_debug("worker %d started, pid %d", i + 1, (int)w->pid);
+	if (s->ready)
+		write_runtime(s);
 	return 0;
 }
 
@@ -234,6 +237,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		w->restart_at = now + delay;
 		log_warnx("worker %d (pid %d) died with status %d: restarting in %" PRId64 "ms",
 			  i + 1, (int)pid, proc_status_code(status), delay);
+		write_runtime(s);
 		s->next_recover = 0; /* its job goes back to the queue now */
 		return;
 	}
@@ -393,6 +397,9 @@ write_runtime(struct sup *s)
 	ri.started_at = time_now_ms();
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
+	for (int i = 0; i < s->nworkers && ri.nworker_pids < RUNTIME_WORKERS_MAX; i++)
+		if (s->w[i].pid != 0)
+			ri.worker_pids[ri.nworker_pids++] = s->w[i].pid;
 	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
 	if ((r = runtime_write(s->o->db_path, &ri)) < 0)
 		log_warnx("cannot write the runtime file: %s", strerror(-r));
@@ -509,6 +516,7 @@ supervisor_run(const struct supervisor_opts *o)
 	setproctitle("supervisor: %d worker%s, %s", s.nworkers, s.nworkers == 1 ? "" : "s",
 		     o->db_path);
 	write_runtime(&s);
+	s.ready = 1;
 	log_info("supervising '%s' with %d worker%s (pid %d)", o->db_path, s.nworkers,
 		 s.nworkers == 1 ? "" : "s", (int)getpid());
 	s.check_drain = o->drain;

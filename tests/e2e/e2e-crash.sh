@@ -34,6 +34,8 @@ assert_contains "$(cat jobq.db.log)" "job $id: worker $w is gone"
 w2=$(worker_pids "$SUP_PID")
 [ -n "$w2" ] && [ "$w2" != "$w" ] || fail "worker not restarted ($w -> $w2)"
 assert_eq "$(count_procs "$tag-leader")" 0 "leader left after the worker was killed"
+# status names the new worker, not the dead one
+wait_for 5 test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$w2]"
 wait_for 5 test "$(count_procs "$tag-helper")" = 0
 
 # 2. kill -9 of the supervisor and every worker at once.

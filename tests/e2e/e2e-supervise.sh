@@ -68,6 +68,10 @@ st=$(jobq status --json)
 json_eq "$st" .supervisor.running true
 json_eq "$st" .supervisor.pid "$SUP_PID"
 json_eq "$st" .supervisor.workers 2
+json_eq "$st" '.supervisor.worker_pids | length' 2
+for p in $(printf '%s' "$st" | jq '.supervisor.worker_pids[]'); do
+	[ "$(ps -o ppid= -p "$p" | tr -d ' ')" = "$SUP_PID" ] || fail "worker pid $p is not the supervisor's child"
+done
 # Process titles name the workers.
 wait_for 5 pgrep -f 'jobq: worker 1: idle'
 
