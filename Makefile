@@ -32,6 +32,7 @@ bench: all
 	bash bench/run.sh $(BUILD)
 	bash bench/supervisor.sh $(BUILD)
 	bash bench/http.sh $(BUILD)
+	bash bench/peers.sh $(BUILD)
 
 install: all
 	meson install -C $(BUILD)

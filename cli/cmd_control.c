@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "wake.h"
 #include "duration.h"
 #include "names.h"
@@ -62,7 +63,7 @@ static const char cancel_usage[] =
  * after what it left running is killed: its process group (if the leader is still the
  * recorded one) and whatever carries its identity in the environment. */
 struct orphan {
-	int64_t id, pgid, pgid_start;
+	int64_t id, token, pgid, pgid_start;
 };
 
 struct orphan_ctx {
@@ -87,7 +88,7 @@ on_running_match(const struct job *j, void *arg)
 		o->v = n;
 		o->cap = cap;
 	}
-	o->v[o->n++] = (struct orphan){j->id, j->pgid, j->pgid_start};
+	o->v[o->n++] = (struct orphan){j->id, j->token, j->pgid, j->pgid_start};
 	return 0;
 }
 
@@ -104,16 +105,17 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 	memset(&ri, 0, sizeof(ri));
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
 		return 0; /* the supervisor acts on the request */
-	if (realpath(c->db_path, db) == NULL)
+	/* the same absolute path the supervisor exported as JOBQ_DB */
+	if (path_absolute(c->db_path, db, sizeof(db)) < 0)
 		strlcpy(db, c->db_path, sizeof(db));
 	running.state = JOB_RUNNING;
 	if (store_list(c->st, &running, on_running_match, &o) >= 0) {
 		for (size_t i = 0; i < o.n; i++) {
-			if (o.v[i].pgid > 1)
-				proc_kill_group((pid_t)o.v[i].pgid, (uint64_t)o.v[i].pgid_start,
-						SIGKILL);
-			proc_kill_by_job_env(o.v[i].id, db, SIGKILL);
-			if (store_cancel_running_now(c->st, o.v[i].id) >= 0)
+			struct proc_job pj = {.pgid = (pid_t)o.v[i].pgid,
+					      .pgid_start = (uint64_t)o.v[i].pgid_start,
+					      .id = o.v[i].id, .db = db};
+			proc_kill_job(&pj, 0, SIGKILL);
+			if (store_cancel_running_now(c->st, o.v[i].id, o.v[i].token) >= 0)
 				done++;
 		}
 	}

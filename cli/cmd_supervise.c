@@ -10,6 +10,7 @@
 #include <bsd/unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "runtime.h"
 #include "supervisor.h"
 #include "wake.h"
@@ -35,30 +36,6 @@ void
 cli_notify_supervisor(struct cli *c, char what)
 {
 	(void)wake_notify(c->db_path, what);
-}
-
-/* The absolute form of path, whose folder must exist; the file itself need not. */
-static int
-absolute(const char *path, char *out, size_t len)
-{
-	char dir[PATH_MAX], real[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	const char *base = slash != NULL ? slash + 1 : path;
-
-	if (slash == NULL)
-		strlcpy(dir, ".", sizeof(dir));
-	else if (slash == path)
-		strlcpy(dir, "/", sizeof(dir));
-	else if ((size_t)(slash - path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	else
-		strlcpy(dir, path, (size_t)(slash - path) + 1);
-	if (realpath(dir, real) == NULL)
-		return -errno;
-	if (*base == '\0')
-		return -EISDIR;
-	int n = snprintf(out, len, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Set up the process title; the strings of argv may be overwritten by it afterwards. */
@@ -101,7 +78,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("supervise", "unexpected argument '%s'", argv[optind]);
 	if ((code = cli_load_config(c)) != 0)
 		return code;
-	if ((r = absolute(c->db_path, db, sizeof(db))) < 0)
+	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
 				strerror(-r));
 	if (c->config_path[0] != '\0' && realpath(c->config_path, cfg) == NULL)

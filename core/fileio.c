@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "fileio.h"
 
 int
@@ -243,4 +245,27 @@ line_read(FILE *fp, size_t max, char **buf, size_t *cap)
 	}
 	(*buf)[n] = '\0';
 	return (long)n;
+}
+
+int
+path_absolute(const char *path, char *out, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+
+	if (slash == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else if (slash == path)
+		strlcpy(dir, "/", sizeof(dir));
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	else
+		strlcpy(dir, path, (size_t)(slash - path) + 1);
+	if (realpath(dir, real) == NULL)
+		return -errno;
+	if (*base == '\0')
+		return -EISDIR;
+	int n = snprintf(out, len, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

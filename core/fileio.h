@@ -20,6 +20,12 @@ int file_write_atomic(const char *path, const char *data, size_t len);
 /* The folder part of path into out ("." if none). Returns 0 or -ENAMETOOLONG. */
 int path_dirname(const char *path, char *out, size_t len);
 
+/* The absolute form of path: its folder resolved by realpath() (which must exist), the last
+ * name kept as given (the file need not exist; a symbolic link there is not followed). The
+ * supervisor exports this as JOBQ_DB; whoever looks for a job's processes must use it too.
+ * Returns 0, -ENAMETOOLONG, -EISDIR (path ends in '/') or -errno of realpath(). */
+int path_absolute(const char *path, char *out, size_t len);
+
 /* Join dir and name into out. Returns 0 or -ENAMETOOLONG. */
 int path_join(const char *dir, const char *name, char *out, size_t len);
 

@@ -247,11 +247,13 @@ proc_kill_group(pid_t pgid, uint64_t start, int sig)
 	return 0;
 }
 
-/* Does the NUL-separated environment block hold both entries? */
+/* Does the NUL-separated environment block hold every entry wanted (want_attempt may be
+ * NULL)? */
 static int
-environ_matches(const char *env, size_t len, const char *want_id, const char *want_db)
+environ_matches(const char *env, size_t len, const char *want_id, const char *want_db,
+		const char *want_attempt)
 {
-	int have_id = 0, have_db = 0;
+	int have_id = 0, have_db = 0, have_attempt = want_attempt == NULL;
 
 	for (size_t off = 0; off < len;) {
 		const char *e = env + off;
@@ -260,21 +262,24 @@ environ_matches(const char *env, size_t len, const char *want_id, const char *wa
 			have_id = 1;
 		else if (!have_db && strcmp(e, want_db) == 0)
 			have_db = 1;
+		else if (!have_attempt && strcmp(e, want_attempt) == 0)
+			have_attempt = 1;
 		off += elen + 1;
 	}
-	return have_id && have_db;
+	return have_id && have_db && have_attempt;
 }
 
 int
-proc_kill_by_job_env(int64_t job_id, const char *db, int sig)
+proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig)
 {
-	char want_id[64], *want_db = NULL;
+	char want_id[64], want_attempt[64], *want_db = NULL;
 	DIR *d;
 	struct dirent *de;
 	int count = 0;
 	pid_t self = getpid();
 
 	snprintf(want_id, sizeof(want_id), "JOBQ_JOB_ID=%" PRId64, job_id);
+	snprintf(want_attempt, sizeof(want_attempt), "JOBQ_ATTEMPT=%" PRId64, attempt);
 	if (asprintf(&want_db, "JOBQ_DB=%s", db) < 0)
 		return -ENOMEM;
 	if ((d = opendir("/proc")) == NULL) {
@@ -290,7 +295,8 @@ proc_kill_by_job_env(int64_t job_id, const char *db, int sig)
 		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
 		if (file_read(path, ENVIRON_MAX, &env, &len) < 0)
 			continue;
-		if (environ_matches(env, len, want_id, want_db) && kill((pid_t)pid, sig) == 0)
+		if (environ_matches(env, len, want_id, want_db, attempt > 0 ? want_attempt : NULL) &&
+		    kill((pid_t)pid, sig) == 0)
 			count++;
 		free(env);
 	}
@@ -364,22 +370,22 @@ proc_children(pid_t *out, int max)
 }
 
 int
-proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig)
+proc_kill_job(const struct proc_job *j, int children, int sig)
 {
 	pid_t kids[256];
 	int n = 0;
 
-	if (pgid > 1)
-		kill(-pgid, sig);
+	if (j->pgid > 1)
+		proc_kill_group(j->pgid, j->pgid_start, sig);
 	if (children)
 		n = proc_children(kids, 256);
 	for (int i = 0; i < n; i++) {
 		kill(kids[i], sig);
-		if (kids[i] != pgid)
+		if (kids[i] != j->pgid)
 			kill(-kids[i], sig); /* its own group, if it made one (ESRCH otherwise) */
 	}
-	if (job_id > 0 && db != NULL)
-		proc_kill_by_job_env(job_id, db, sig);
+	if (j->id > 0 && j->db != NULL)
+		proc_kill_by_job_env(j->id, j->attempt, j->db, sig);
 	return 0;
 }
 

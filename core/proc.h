@@ -27,10 +27,11 @@ struct proc_spawn {
 };
 
 /*
- * Fork and exec sp->argv in a new process group (pgid == pid) with PR_SET_PDEATHSIG SIGKILL,
- * default signal dispositions, an empty mask and every other fd (but extra_fd, as 3) closed. Only async-signal-safe
- * calls run in the child. Returns 0 with *pid_out set, or -errno: the exec failure of the child
- * is reported through a close-on-exec pipe (e.g. -ENOENT for a missing command).
+ * Spawn sp->argv in a new process group (pgid == pid) with PR_SET_PDEATHSIG SIGKILL, default
+ * signal dispositions, an empty mask and every other fd (but extra_fd, as 3) closed. Only
+ * system calls run in the child (spawned with vfork). Returns 0 with *pid_out set, or -errno: the
+ * child's exec failure comes back through memory shared with the vfork child (e.g. -ENOENT for
+ * a missing command).
  */
 int proc_spawn(const struct proc_spawn *sp, pid_t *pid_out);
 
@@ -38,24 +39,36 @@ int proc_spawn(const struct proc_spawn *sp, pid_t *pid_out);
 int proc_subreaper(void);
 
 /* Send sig to the process group pgid if its leader's start time still matches start (0: don't
- * check). Returns 0, -ESRCH if gone or recycled, -errno. */
+ * check), or if the leader is gone and the group lives on (Linux does not reuse a pid while a
+ * group of that id exists). sig 0 tells whether the group is there. Returns 0, -ESRCH if gone
+ * or recycled, -errno. */
 int proc_kill_group(pid_t pgid, uint64_t start, int sig);
 
 /*
  * Signal every process (other than the caller) whose environment holds JOBQ_JOB_ID=job_id and
- * JOBQ_DB=db: the processes a job left behind, even those that left its process group.
+ * JOBQ_DB=db, and JOBQ_ATTEMPT=attempt when attempt > 0: the processes a job (or one attempt
+ * of it) left behind, even those that left its process group.
  * Returns the number signalled (>= 0) or -errno.
  */
-int proc_kill_by_job_env(int64_t job_id, const char *db, int sig);
+int proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig);
 
 /* The pids of the caller's living children (/proc/self/task/TID/children, else a scan of /proc),
  * at most max. Returns how many were written, or -errno. */
 int proc_children(pid_t *out, int max);
 
-/* Signal a job's processes: the group pgid; with children, every child of the caller and its
- * group (what a subreaper running one job got back from a double fork or setsid); when
- * job_id > 0, every process that carries the job's identity in its environment. Returns 0. */
-int proc_kill_job(pid_t pgid, int children, int64_t job_id, const char *db, int sig);
+/* What identifies one attempt's processes. */
+struct proc_job {
+	pid_t pgid;          /* the handler's process group (its leader's pid), 0 none */
+	uint64_t pgid_start; /* the leader's start time: a recycled pid is never signalled */
+	int64_t id;          /* JOBQ_JOB_ID, 0: no environment scan */
+	int64_t attempt;     /* JOBQ_ATTEMPT, 0: any attempt */
+	const char *db;      /* JOBQ_DB */
+};
+
+/* Signal a job's processes: its group (proc_kill_group); with children, every child of the
+ * caller and its group (what a subreaper running one job got back from a double fork or
+ * setsid); every process that carries the job's identity in its environment. Returns 0. */
+int proc_kill_job(const struct proc_job *j, int children, int sig);
 
 /* The signals of a long-lived process's poll() loop: ignore SIGPIPE, block SIGCHLD, SIGTERM,
  * SIGINT and SIGHUP and return a non-blocking, close-on-exec signalfd for them, or -errno. */

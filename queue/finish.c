@@ -355,7 +355,7 @@ store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out)
 }
 
 int
-store_cancel_running_now(struct store *st, int64_t id)
+store_cancel_running_now(struct store *st, int64_t id, int64_t token)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_CANCEL_RUNNING_NOW);
 	int rc;
@@ -364,6 +364,7 @@ store_cancel_running_now(struct store *st, int64_t id)
 		return st->errnum;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, time_now_ms());
+	sqlite3_bind_int64(stmt, 3, token);
 	rc = sqlite3_step(stmt);
 	stmt_done(st, stmt);
 	if (rc != SQLITE_DONE)
@@ -372,7 +373,8 @@ store_cancel_running_now(struct store *st, int64_t id)
 		return 0;
 	rc = fence_error(st, id, "cannot cancel");
 	if (rc == -ESTALE)
-		return store_failx(st, -EEXIST, "cannot cancel job %lld: it is not running",
+		return store_failx(st, -EEXIST,
+		                   "cannot cancel job %lld: it is not running under the owner seen",
 		                   (long long)id);
 	return rc;
 }

@@ -104,7 +104,7 @@
 	                "AND state = 'running'")                                                   \
 	X(SQL_CANCEL_RUNNING_NOW, "UPDATE jobs SET state = 'cancelled', finished_at = ?2, "        \
 	                          "error = coalesce(error, 'cancelled'), " NOT_RUNNING             \
-	                          " WHERE id = ?1 AND state = 'running'")                          \
+	                          " WHERE id = ?1 AND token = ?3 AND state = 'running'")           \
 	/* queries */                                                                              \
 	X(SQL_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")                                  \
 	X(SQL_RUNNING_JOBS,                                                                        \

@@ -196,8 +196,9 @@ struct job_filter {
  */
 int store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out);
 
-/* Cancel a running job whose owner is gone (used by `cancel` when no supervisor will act). */
-int store_cancel_running_now(struct store *st, int64_t id);
+/* Cancel a running job whose owner is gone (used by `cancel` when no supervisor will act),
+ * fenced by the token seen: a job claimed again meanwhile is left alone (-EEXIST). */
+int store_cancel_running_now(struct store *st, int64_t id, int64_t token);
 
 /* Move matching failed/cancelled jobs back to queued (attempts reset to 0, run_at now).
  * Returns the number moved (>= 0). */

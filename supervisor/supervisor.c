@@ -61,6 +61,9 @@ struct sup {
 	int64_t next_recover, next_drain_check;
 	int check_drain;
 	int ready;           /* the runtime file was written: keep it up to date */
+	int pending;         /* single-job wake-ups that found no idle worker, for the next one */
+	int kill_strays;     /* a worker died or an orphan came back: kill non-worker children */
+	int64_t started_at;  /* epoch ms, for the runtime file */
 	int64_t orphans;
 };
 
@@ -121,6 +124,15 @@ wake_workers(struct sup *s, int one, int all, int cancel)
 			tell(w, WORKER_MSG_WAKE);
 		}
 	}
+	/* A job enqueued while its would-be worker was between its empty claim and its 'i': the
+	 * first worker that says it is idle gets it. */
+	if (!all && one > 0) {
+		s->pending += one;
+		if (s->pending > s->nworkers)
+			s->pending = s->nworkers;
+	}
+	if (all)
+		s->pending = 0;
 }
 
 static int
@@ -191,9 +203,9 @@ on_lost(const struct job *job, void *ctx)
 
 	log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: killing what it left, requeueing",
 		  job->id, job->worker_pid);
-	if (job->pgid > 1)
-		proc_kill_group((pid_t)job->pgid, (uint64_t)job->pgid_start, SIGKILL);
-	proc_kill_by_job_env(job->id, s->o->db_path, SIGKILL);
+	struct proc_job pj = {.pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start,
+			      .id = job->id, .db = s->o->db_path};
+	proc_kill_job(&pj, 0, SIGKILL); /* every attempt's leftovers: none runs now */
 }
 
 static void
@@ -239,10 +251,36 @@ on_reaped(pid_t pid, int status, void *ctx)
 			  i + 1, (int)pid, proc_status_code(status), delay);
 		write_runtime(s);
 		s->next_recover = 0; /* its job goes back to the queue now */
+		s->kill_strays = 1;
 		return;
 	}
 	s->orphans++;
+	s->kill_strays = 1;
 	log_debug("reaped orphan %d (status %d)", (int)pid, proc_status_code(status));
+}
+
+/*
+ * Live workers are child subreapers, so a process re-parented to the supervisor comes from a
+ * worker that died: what its job left. Recovery kills it by the job's group and environment;
+ * this catches the rest (a process that cleared its environment and left the group).
+ */
+static void
+kill_strays(struct sup *s)
+{
+	pid_t kids[256];
+	int n = proc_children(kids, 256);
+
+	s->kill_strays = 0;
+	for (int k = 0; k < n; k++) {
+		int worker = 0;
+		for (int i = 0; i < s->nworkers && !worker; i++)
+			worker = s->w[i].pid == kids[k];
+		if (worker)
+			continue;
+		log_warnx("killing process %d left by a dead worker's job", (int)kids[k]);
+		kill(kids[k], SIGKILL);
+		kill(-kids[k], SIGKILL);
+	}
 }
 
 static void
@@ -302,7 +340,10 @@ read_signals(struct sup *s)
 			begin_stop(s, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
-			reload(s);
+			if (s->stopping)
+				log_warnx("SIGHUP while stopping: ignored");
+			else
+				reload(s);
 			break;
 		}
 	}
@@ -351,7 +392,7 @@ setup(struct sup *s)
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot create pid file '%s'", path);
-		return EX_CANTCREAT;
+		return EX_NOINPUT; /* the database's folder does not let us in */
 	}
 	if (pidfile_write(s->pfh) < 0) {
 		log_error("cannot write pid file '%s'", path);
@@ -371,12 +412,12 @@ setup(struct sup *s)
 	if ((s->sigfd = proc_signalfd()) < 0) {
 		errno = -s->sigfd;
 		log_error("cannot set up signals");
-		return EX_OSERR;
+		return EX_SOFTWARE;
 	}
 	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
 		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
 			   strerror(-s->wakefd));
-		return EX_CANTCREAT;
+		return EX_NOINPUT; /* the database's folder does not let us in */
 	}
 	/* What the previous run left: jobs of dead owners, and their processes. */
 	recover(s);
@@ -394,7 +435,7 @@ write_runtime(struct sup *s)
 	ri.pid = getpid();
 	if (proc_start_time(ri.pid, &ri.pid_start) < 0)
 		ri.pid_start = 0;
-	ri.started_at = time_now_ms();
+	ri.started_at = s->started_at;
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
 	for (int i = 0; i < s->nworkers && ri.nworker_pids < RUNTIME_WORKERS_MAX; i++)
@@ -406,7 +447,8 @@ write_runtime(struct sup *s)
 	return r;
 }
 
-static void
+/* Returns 0 when stopped, 70 when poll() failed. */
+static int
 loop(struct sup *s)
 {
 	struct pollfd fds[WORKERS_MAX + 2];
@@ -427,6 +469,8 @@ loop(struct sup *s)
 		}
 		if (!s->stopping && now >= s->next_recover)
 			recover(s);
+		if (s->kill_strays)
+			kill_strays(s);
 		if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
 			drain_check(s);
 		for (int i = 0; !s->stopping && i < s->nworkers; i++) {
@@ -463,9 +507,10 @@ loop(struct sup *s)
 			if (errno == EINTR)
 				continue;
 			log_error("poll");
-			break;
+			return EX_SOFTWARE;
 		}
-		for (int k = 0; k < nfds; k++) {
+		/* Workers' messages before the FIFO: a wake-up must see who just became idle. */
+		for (int k = nfds - 1; k >= 0; k--) {
 			char buf[256];
 			ssize_t n;
 
@@ -485,14 +530,25 @@ loop(struct sup *s)
 				if (!s->stopping)
 					wake_workers(s, one, all, cancel);
 			} else if ((n = read(fds[k].fd, buf, sizeof(buf))) > 0) {
-				if (memchr(buf, WORKER_MSG_IDLE, (size_t)n) != NULL) {
-					s->w[owner[k]].idle = 1;
-					s->check_drain = 1;
+				struct wproc *w = &s->w[owner[k]];
+				for (ssize_t b = 0; b < n; b++) {
+					if (buf[b] == WORKER_MSG_IDLE) {
+						w->idle = 1;
+						s->check_drain = 1;
+					} else if (buf[b] == WORKER_MSG_BUSY) {
+						w->idle = 0;
+					}
+				}
+				if (w->idle && s->pending > 0 && !s->stopping) {
+					s->pending--;
+					w->idle = 0;
+					tell(w, WORKER_MSG_WAKE);
 				}
 			}
 			/* EOF on a worker's socket: its SIGCHLD follows and is handled there. */
 		}
 	}
+	return 0;
 }
 
 int
@@ -507,6 +563,7 @@ supervisor_run(const struct supervisor_opts *o)
 	config_init_default(&s.cfg);
 	for (int i = 0; i < WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
+	s.started_at = time_now_ms();
 	if ((code = setup(&s)) != 0)
 		goto out;
 	s.nworkers = s.target = worker_target(&s);
@@ -520,13 +577,13 @@ supervisor_run(const struct supervisor_opts *o)
 	log_info("supervising '%s' with %d worker%s (pid %d)", o->db_path, s.nworkers,
 		 s.nworkers == 1 ? "" : "s", (int)getpid());
 	s.check_drain = o->drain;
-	loop(&s);
+	int lc = loop(&s);
 	/* Jobs of workers killed at the end go back to the queue; nothing of theirs survives. */
 	proc_reap(on_reaped, &s);
 	recover(&s);
 	runtime_remove(o->db_path);
 	log_info("stopped");
-	code = 0;
+	code = lc;
 out:
 	for (int i = 0; i < WORKERS_MAX; i++)
 		if (s.w[i].ctl >= 0)

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <bsd/string.h>
+
 #include "duration.h"
 #include "handler_impl.h"
 
@@ -15,7 +17,7 @@ struct builtin {
 	int64_t until;      /* monotonic ms when the sleep ends */
 	int64_t timeout_at; /* monotonic ms of the job's timeout, 0 none */
 	int64_t timeout_ms;
-	char msg[96];
+	char msg[512];
 };
 
 static int
@@ -101,4 +103,23 @@ builtin_start(const struct handler_env *env, struct handler **out, char *err, si
 	}
 	*out = &b->h;
 	return 0;
+}
+
+struct handler *
+handler_failed(const char *error, int exit_code, int no_retry)
+{
+	struct builtin *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->h.ops = &builtin_ops;
+	b->h.done = 1;
+	strlcpy(b->msg, error, sizeof(b->msg));
+	b->h.outcome.error = b->msg;
+	b->h.outcome.no_retry = no_retry;
+	if (exit_code >= 0) {
+		b->h.outcome.has_exit_code = 1;
+		b->h.outcome.exit_code = exit_code;
+	}
+	return &b->h;
 }

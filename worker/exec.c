@@ -40,7 +40,7 @@ enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_SHUTDOWN, STOP_TIMEOUT };
 struct exec {
 	struct handler h;
 	pid_t pid;
-	int64_t job_id;
+	struct proc_job ref;      /* the group (pid + start time) and the attempt's environment */
 	char *db;
 	int in_fd, out_fd, err_fd;
 	const char *payload;
@@ -139,7 +139,8 @@ x_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
 		fds[n++] = (struct pollfd){.fd = x->out_fd, .events = POLLIN};
 	if (x->err_fd >= 0 && n < max)
 		fds[n++] = (struct pollfd){.fd = x->err_fd, .events = POLLIN};
-	handler_deadline(x->timeout_at, timeout_ms);
+	if (x->stop == STOP_NONE && !x->leader_done)
+		handler_deadline(x->timeout_at, timeout_ms);
 	handler_deadline(x->kill_at, timeout_ms);
 	handler_deadline(x->give_up_at, timeout_ms);
 	/* While terminating, look again soon: leftovers that die are reaped through SIGCHLD, but
@@ -155,7 +156,7 @@ leftovers(const struct exec *x)
 {
 	pid_t kids[4];
 
-	if (kill(-x->pid, 0) == 0)
+	if (proc_kill_group(x->pid, x->ref.pgid_start, 0) == 0)
 		return 1;
 	return proc_children(kids, 4) > 0;
 }
@@ -165,8 +166,11 @@ terminate(struct exec *x, int64_t now, int64_t grace_ms)
 {
 	if (x->kill_at > 0 || x->killed)
 		return;
-	proc_kill_job(x->pid, 1, x->job_id, x->db, SIGTERM);
-	proc_kill_job(x->pid, 1, 0, NULL, SIGCONT); /* a stopped process must see its TERM */
+	struct proc_job group_only = x->ref;
+
+	group_only.id = 0;
+	proc_kill_job(&x->ref, 1, SIGTERM);
+	proc_kill_job(&group_only, 1, SIGCONT); /* a stopped process must see its TERM */
 	x->kill_at = now + (grace_ms > 0 ? grace_ms : 1);
 }
 
@@ -233,7 +237,7 @@ read_report(struct exec *x)
 	if (o->retry_after_ms > 0) {
 		x->h.quota_until = now + o->retry_after_ms;
 		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
-			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->job_id);
+			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->ref.id);
 	}
 out:
 	cJSON_Delete(root);
@@ -325,7 +329,7 @@ x_step(struct handler *h, int64_t now)
 		terminate(x, now, x->grace_ms < LEFTOVER_GRACE_MS ? x->grace_ms : LEFTOVER_GRACE_MS);
 	}
 	if (x->kill_at > 0 && now >= x->kill_at) {
-		proc_kill_job(x->pid, 1, x->job_id, x->db, SIGKILL);
+		proc_kill_job(&x->ref, 1, SIGKILL);
 		x->kill_at = 0;
 		x->killed = 1;
 		x->give_up_at = now + 5000;
@@ -335,8 +339,11 @@ x_step(struct handler *h, int64_t now)
 			set_outcome(x);
 			return h->done = 1;
 		}
-		if (x->killed) /* late arrivals (children reparented after the KILL) */
-			proc_kill_job(x->pid, 1, 0, NULL, SIGKILL);
+		if (x->killed) { /* late arrivals (children reparented after the KILL) */
+			struct proc_job group_only = x->ref;
+			group_only.id = 0;
+			proc_kill_job(&group_only, 1, SIGKILL);
+		}
 	}
 	return 0;
 }
@@ -594,7 +601,7 @@ make_report(struct exec *x, char *err, size_t errlen)
 		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
 	if ((x->report_dir = strdup(dir)) == NULL ||
-	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->job_id) < 0) {
+	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->ref.id) < 0) {
 		x->report = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -624,7 +631,8 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 		goto nomem;
 	x->h.ops = &exec_ops;
 	x->in_fd = x->out_fd = x->err_fd = -1;
-	x->job_id = env->job->id;
+	x->ref.id = env->job->id;
+	x->ref.attempt = env->job->attempts;
 	x->backoff_max_ms = env->type->backoff_max_ms;
 	if ((r = make_report(x, err, errlen)) < 0)
 		goto fail;
@@ -668,6 +676,9 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	*pgid_out = x->pid;
 	if (proc_start_time(x->pid, pgid_start_out) < 0)
 		*pgid_start_out = 0;
+	x->ref.pgid = x->pid;
+	x->ref.pgid_start = *pgid_start_out;
+	x->ref.db = x->db;
 	feed_stdin(x);
 	free_vec(argv);
 	free_vec(envp);

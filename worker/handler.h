@@ -65,6 +65,10 @@ int handler_reaped(struct handler *h, pid_t pid, int status);
 
 void handler_free(struct handler *h);
 
+/* A handler that has already ended: an attempt that could not start, with error (copied) and
+ * exit_code (-1: none). NULL when out of memory. */
+struct handler *handler_failed(const char *error, int exit_code, int no_retry);
+
 /* Lower *timeout_ms (-1: none yet) to the time left until deadline (monotonic ms; 0 = none). */
 void handler_deadline(int64_t deadline, int *timeout_ms);
 

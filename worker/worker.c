@@ -28,6 +28,8 @@
 
 #define HEARTBEAT_MAX_MS 1000 /* a cancel reaches a running job within about this */
 #define PGID_RECORD_MS 20
+#define FINISH_RETRY_MIN_MS 50
+#define FINISH_RETRY_MAX_MS 2000
 #define IDLE_CHECK_MS 1000    /* an idle worker looks for commits it was not told of */
 #define RETRY_BUSY_MS 100
 #define SHUTDOWN_KILL_GRACE_MS 2000
@@ -54,6 +56,8 @@ struct worker {
 	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
 	int64_t idle_check_at;   /* monotonic ms */
 	int64_t retry_at;        /* monotonic ms: claim again after a locked database */
+	int64_t finish_retry_at; /* monotonic ms: finish again after a locked database */
+	int finish_retries;
 	int64_t data_version;
 	int stopping;
 	int64_t stop_deadline;   /* monotonic ms: then stop the running handler */
@@ -224,11 +228,25 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 					   &w->next_run_at);
 	else
 		r = store_finish(w->st, &w->cfg, w->job.id, w->job.token, o);
+	if (r < 0 && r != -ESTALE && r != -ESRCH) {
+		/* The database is locked or failing: keep the job (its lease is renewed meanwhile)
+		 * and try again, 50 ms doubling up to 2 s. Giving up would leave it running until
+		 * its lease expired, holding capacity, and lose its result. */
+		int64_t delay = FINISH_RETRY_MIN_MS << (w->finish_retries < 6 ? w->finish_retries : 6);
+		if (delay > FINISH_RETRY_MAX_MS)
+			delay = FINISH_RETRY_MAX_MS;
+		if (w->finish_retries++ == 0)
+			log_warnx("cannot finish, will retry: %s", store_errmsg(w->st));
+		w->finish_retry_at = time_mono_ms() + delay;
+		return -EAGAIN;
+	}
+	if (w->finish_retries > 0)
+		log_info("finished after %d retries", w->finish_retries);
+	w->finish_retries = 0;
+	w->finish_retry_at = 0;
 	if (r == -ESTALE || r == -ESRCH)
 		log_warnx("job %" PRId64 ": not finished: its lease was lost and it was recovered",
 			  w->job.id);
-	else if (r < 0)
-		log_errorx("job %" PRId64 ": cannot finish: %s", w->job.id, store_errmsg(w->st));
 	else if (o->succeeded)
 		log_debug("succeeded");
 	else
@@ -267,15 +285,14 @@ start(struct worker *w)
 	title(w);
 	w->told_idle = 0;
 	if ((r = handler_start(&env, &w->h, &w->pgid, &w->pgid_start, err, sizeof(err))) < 0) {
-		struct job_outcome o = {.error = err, .no_retry = r == -EINVAL};
-		if (r == -ENOENT || r == -EACCES) {
-			o.has_exit_code = 1;
-			o.exit_code = 127;
+		/* The attempt is over before it began: finished like any other, by the loop. */
+		w->h = handler_failed(err, r == -ENOENT || r == -EACCES ? 127 : -1, r == -EINVAL);
+		if (w->h == NULL) {
+			struct job_outcome o = {.error = "out of memory"};
+			finish(w, &o, 0);
+			w->want_claim = 1;
+			title(w);
 		}
-		w->h = NULL;
-		finish(w, &o, 0);
-		w->want_claim = 1;
-		title(w);
 		return;
 	}
 	/* The process group is recorded at the first look at the lease, PGID_RECORD_MS from now:
@@ -389,6 +406,8 @@ claim(struct worker *w)
 
 	w->data_version = store_data_version(w->st);
 	if (r == 1) {
+		if (w->told_idle) /* the supervisor must not count on us for the next job */
+			send_ctl(w, WORKER_MSG_BUSY);
 		w->have_job = 1;
 		start(w);
 	} else if (r == 0) {
@@ -458,7 +477,8 @@ worker_run(const struct worker_opts *o)
 			claim(&w);
 		if (!w.have_job && w.stopping)
 			break;
-		if (w.have_job && w.h != NULL && handler_step(w.h, now) == 1) {
+		if (w.have_job && w.h != NULL && now >= w.finish_retry_at &&
+		    handler_step(w.h, now) == 1) {
 			struct job_outcome oc = *handler_outcome(w.h);
 			/* stopped by a shutdown: not the job's fault, it runs again first thing */
 			oc.requeue_now = w.stop_sent && oc.temporary;
@@ -478,6 +498,7 @@ worker_run(const struct worker_opts *o)
 				handler_deadline(w.stop_deadline, &timeout);
 			handler_deadline(w.next_heartbeat > 0 ? w.next_heartbeat : 1, &timeout);
 			nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
+			handler_deadline(w.finish_retry_at, &timeout);
 		} else if (!w.have_job) {
 			if (w.idle_check_at <= now)
 				w.idle_check_at = now + IDLE_CHECK_MS;

@@ -14,6 +14,7 @@
 #define WORKER_MSG_RELOAD 'H'   /* re-read the configuration */
 /* Worker -> supervisor */
 #define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
+#define WORKER_MSG_BUSY 'b'     /* after 'i', it claimed a job on its own (a timer, a poll) */
 
 struct worker_opts {
 	const char *db_path;     /* absolute */

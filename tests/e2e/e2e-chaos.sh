@@ -23,13 +23,16 @@ JSON
 seq $N | sed 's/.*/{}/' | jobq enqueue t --batch chaos --jsonl - >/dev/null
 start_supervisor jobq.db
 worker_kills=0 all_kills=0
+seen=" $SUP_PID "
 for k in $(seq "$KILLS"); do
 	sleep "0.$((RANDOM % 3 + 1))"
+	seen="$seen$(worker_pids "$SUP_PID" | tr '\n' ' ')"
 	if [ $((RANDOM % 4)) = 0 ]; then
 		kill -9 "$SUP_PID" $(worker_pids "$SUP_PID") 2>/dev/null || true
 		wait "$SUP_PID" 2>/dev/null || true
 		all_kills=$((all_kills + 1))
 		start_supervisor jobq.db
+		seen="$seen $SUP_PID "
 	else
 		w=$(worker_pids "$SUP_PID" | shuf -n 1)
 		[ -n "$w" ] && kill -9 "$w" 2>/dev/null && worker_kills=$((worker_kills + 1))
@@ -49,6 +52,10 @@ extra=$(sql jobq.db "select count(*) from jobs where attempts > 1")
 [ "$extra" -le $((worker_kills + 2 * all_kills)) ] ||
 	fail "$extra jobs needed another attempt after $worker_kills + $all_kills kills"
 wait_for 5 test "$(count_procs "$tag")" = 0
-[ -z "$(pgrep -f "jobq.*--db $PWD/jobq.db" || true)" ] || fail "jobq processes left"
+# Every supervisor and worker of the run is gone (titles hide the --db argument: by pid).
+for p in $seen; do
+	! kill -0 "$p" 2>/dev/null || fail "jobq process $p left: $(ps -o args= -p "$p")"
+done
+[ -z "$(pgrep -f "jobq: supervisor: .*$PWD/jobq.db" || true)" ] || fail "a supervisor is left"
 echo "chaos: $dups jobs ran twice, $extra retried" >&2
 echo ok

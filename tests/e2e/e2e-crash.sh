@@ -12,7 +12,7 @@ cat >jobq.json <<JSON
 {
   "concurrency": {"global": 1},
   "types": {
-    "flaky": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag-helper-\$JOBQ_JOB_ID sleep 300' &); if [ \"\$JOBQ_ATTEMPT\" = 1 ]; then exec -a $tag-leader sleep 300; fi; echo attempt \$JOBQ_ATTEMPT"]}
+    "flaky": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag-helper-\$JOBQ_JOB_ID-\$JOBQ_ATTEMPT sleep 300' &); (setsid env -i bash -c 'exec -a $tag-noenv-\$0 sleep 300' \$JOBQ_ATTEMPT &); if [ \"\$JOBQ_ATTEMPT\" = 1 ]; then exec -a $tag-leader sleep 300; fi; echo attempt \$JOBQ_ATTEMPT"]}
   }
 }
 JSON
@@ -21,7 +21,8 @@ JSON
 start_supervisor jobq.db
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-leader"
-wait_for 10 pgrep -f "$tag-helper-$id"
+wait_for 10 pgrep -f "$tag-helper-$id-1"
+wait_for 10 pgrep -f "$tag-noenv-1"
 w=$(worker_pids "$SUP_PID")
 [ -n "$w" ] || fail "no worker found"
 kill -9 $w
@@ -34,25 +35,32 @@ assert_contains "$(cat jobq.db.log)" "job $id: worker $w is gone"
 w2=$(worker_pids "$SUP_PID")
 [ -n "$w2" ] && [ "$w2" != "$w" ] || fail "worker not restarted ($w -> $w2)"
 assert_eq "$(count_procs "$tag-leader")" 0 "leader left after the worker was killed"
+# Attempt 1's leftovers were killed by the supervisor (recovery by environment; the one with no
+# environment as a stray child): attempt 2's own cleanup only matches attempt 2.
+wait_for 5 test "$(count_procs "$tag-helper-$id-1")" = 0
+wait_for 5 test "$(count_procs "$tag-noenv-1")" = 0
 # status names the new worker, not the dead one
 wait_for 5 test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$w2]"
 wait_for 5 test "$(count_procs "$tag-helper")" = 0
 
 # 2. kill -9 of the supervisor and every worker at once.
+pkill -f "$tag-noenv" || true
 id=$(jobq enqueue flaky)
-wait_for 10 pgrep -f "$tag-helper-$id"
+wait_for 10 pgrep -f "$tag-helper-$id-1"
 wait_for 10 pgrep -f "$tag-leader"
 kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
 wait "$SUP_PID" 2>/dev/null || true
 # The helper in its own session survives the crash (re-parented to init)...
 sleep 0.2
-assert_eq "$(count_procs "$tag-helper-$id")" 1 "helper alive after the crash"
+assert_eq "$(count_procs "$tag-helper-$id-1")" 1 "helper alive after the crash"
 assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
 # ...until the next start recovers the job and kills it by its environment.
 start_supervisor jobq.db
 wait_state jobq.db "$id" succeeded 20
 json_eq "$(jobq show --json "$id")" .attempts 2
+wait_for 5 test "$(count_procs "$tag-helper-$id-1")" = 0
 wait_for 5 test "$(count_procs "$tag-helper")" = 0
+pkill -f "$tag-noenv" || true # re-parented to init by the crash: nobody's child, no identity
 assert_eq "$(count_procs "$tag-leader")" 0
 stop_supervisor TERM
 assert_eq "$SUP_RC" 0

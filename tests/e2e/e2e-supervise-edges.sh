@@ -75,4 +75,47 @@ sqlite3 newer.db "PRAGMA user_version = 99; CREATE TABLE t (x);"
 expect_code 69 jobq --db newer.db supervise
 assert_contains "$ERR" "schema version 99"
 [ "$(grep -o "cannot open database" <<<"$ERR" | wc -l)" = 1 ] || fail "doubled message: $ERR"
+
+# 8. SIGTERM with an exec job that has leftovers, past the grace period: the job is requeued
+# and nothing it started is left; a SIGHUP during the stop starts no new worker.
+cat >jobq.json <<JSON
+{"concurrency": {"global": 4}, "grace": "1s", "types": {"long": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag-term sleep 300' &); exec sleep 300"]}}}
+JSON
+start_supervisor jobq.db
+id=$(jobq enqueue long)
+wait_for 5 pgrep -f "$tag-term"
+stops=$(grep -c "SIGTERM: stopping" jobq.db.log || true)
+kill -TERM "$SUP_PID"
+wait_for 5 test "$(grep -c "SIGTERM: stopping" jobq.db.log)" -gt "$stops"
+kill -HUP "$SUP_PID"
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0
+assert_contains "$(cat jobq.db.log)" "SIGHUP while stopping: ignored"
+json_eq "$(jobq show --json "$id")" .state queued
+assert_eq "$(count_procs "$tag-term")" 0 "leftovers after SIGTERM"
+jobq cancel "$id" >/dev/null
+
+# 9. A database locked for longer than the busy timeout (5 s) when a job ends: the worker keeps
+# the job and finishes it once the lock is gone, and the next job runs at once after.
+cat >jobq.json <<'JSON'
+{"concurrency": {"global": 4}, "types": {"short": {"exec": ["sleep", "1"]}, "nap": {"builtin": "sleep"}}}
+JSON
+start_supervisor jobq.db
+a=$(jobq enqueue short)
+wait_state jobq.db "$a" running 5
+python3 - "$PWD/jobq.db" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")
+time.sleep(6.5)
+db.execute("COMMIT")
+PY
+locker=$!
+wait "$locker"
+wait_state jobq.db "$a" succeeded 5
+assert_contains "$(cat jobq.db.log)" "cannot finish, will retry"
+b=$(jobq enqueue nap '{"ms": 0}')
+wait_state jobq.db "$b" succeeded 3
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0
 echo ok

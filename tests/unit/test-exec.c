@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,9 +174,18 @@ test_timeout_kills_what_ignores_term(void **state)
 	struct run x;
 	const struct job_outcome *o;
 	int64_t t0 = time_mono_ms();
+	struct rusage ru0, ru1;
 
+	getrusage(RUSAGE_SELF, &ru0);
 	run(&x, "{\"exec\": [\"sh\", \"-c\", \"trap '' TERM; sleep 30\"], \"timeout\": \"200ms\"}",
 	    "{}", -1, 0);
+	getrusage(RUSAGE_SELF, &ru1);
+	/* waiting out the grace period must not spin (a passed deadline kept polling at once) */
+	long cpu_ms = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+		       ru0.ru_stime.tv_sec) * 1000 +
+		      (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+		       ru0.ru_stime.tv_usec) / 1000;
+	assert_true(cpu_ms < 300);
 	o = handler_outcome(x.h);
 	assert_false(o->succeeded);
 	assert_string_equal(o->error, "timed out after 200ms");

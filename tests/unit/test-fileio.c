@@ -356,10 +356,29 @@ test_line_read_limits(void **state)
 	free(big);
 }
 
+static void
+test_path_absolute(void **state)
+{
+	char out[PATH_MAX], want[PATH_MAX + 8], cwd[PATH_MAX];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(path_absolute("q.db", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "%s/q.db", strcmp(cwd, "/") == 0 ? "" : cwd);
+	assert_string_equal(out, want);
+	assert_int_equal(path_absolute("/tmp/../tmp/q.db", out, sizeof(out)), 0);
+	assert_string_equal(out, "/tmp/q.db");
+	assert_int_equal(path_absolute("/q.db", out, sizeof(out)), 0);
+	assert_string_equal(out, "/q.db");
+	assert_int_equal(path_absolute("/tmp/", out, sizeof(out)), -EISDIR);
+	assert_int_equal(path_absolute("/nonexistent-jobq-dir/q.db", out, sizeof(out)), -ENOENT);
+	assert_int_equal(path_absolute("/tmp/q.db", out, 5), -ENAMETOOLONG);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_absolute),
 	        cmocka_unit_test_setup_teardown(test_file_read, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_file_read_big, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fd_read_all_pipe, setup, teardown),

@@ -176,13 +176,16 @@ static void
 test_kill_by_job_env(void **state)
 {
 	char *argv[] = {"sleep", "30", NULL};
-	char *match[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", NULL};
+	char *match[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", "JOBQ_ATTEMPT=2",
+			 NULL};
 	char *other_db[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/other.db", NULL};
 	char *other_id[] = {"JOBQ_JOB_ID=42420", "JOBQ_DB=/tmp/jobq-test-proc.db", NULL};
 	pid_t a = spawn(argv, match, -1), b = spawn(argv, other_db, -1),
 	      c = spawn(argv, other_id, -1);
 
-	assert_int_equal(proc_kill_by_job_env(4242, "/tmp/jobq-test-proc.db", SIGKILL), 1);
+	/* another attempt of the job is spared when the attempt is named */
+	assert_int_equal(proc_kill_by_job_env(4242, 3, "/tmp/jobq-test-proc.db", SIGKILL), 0);
+	assert_int_equal(proc_kill_by_job_env(4242, 0, "/tmp/jobq-test-proc.db", SIGKILL), 1);
 	assert_int_equal(wait_code(a), 128 + SIGKILL);
 	msleep(20);
 	assert_int_equal(proc_alive(b, 0), 1);
@@ -209,7 +212,8 @@ test_children_of_subreaper(void **state)
 		msleep(10);
 	assert_int_equal(n, 1);
 	assert_true(kids[0] != pid);
-	assert_int_equal(proc_kill_job(0, 1, 0, NULL, SIGKILL), 0);
+	struct proc_job none = {0};
+	assert_int_equal(proc_kill_job(&none, 1, SIGKILL), 0);
 	assert_int_equal(wait_code(kids[0]), 128 + SIGKILL);
 	assert_int_equal(proc_children(kids, 8), 0);
 }

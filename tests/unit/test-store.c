@@ -940,10 +940,13 @@ test_cancel(void **state)
 	assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
 	assert_int_equal(fx_state(f, id), JOB_QUEUED);
 	/* A running job without a supervisor is cancelled at once on request. */
-	assert_int_equal(store_cancel_running_now(f->st, ids[0]), 0);
+	/* not with a token that is no longer current (claimed again meanwhile) */
+	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token + 1), -EEXIST);
+	assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
+	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token), 0);
 	assert_int_equal(fx_state(f, ids[0]), JOB_CANCELLED);
-	assert_int_equal(store_cancel_running_now(f->st, ids[0]), -EEXIST);
-	assert_int_equal(store_cancel_running_now(f->st, 12345), -ESRCH);
+	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token), -EEXIST);
+	assert_int_equal(store_cancel_running_now(f->st, 12345, 1), -ESRCH);
 	/* The stale owner cannot finish it any more. */
 	{
 		struct job_outcome ok = {.succeeded = 1};
