@@ -51,7 +51,7 @@ extra=$(sql jobq.db "select count(*) from jobs where attempts > 1")
 # At most a worker's job per worker kill, two per kill of everything.
 [ "$extra" -le $((worker_kills + 2 * all_kills)) ] ||
 	fail "$extra jobs needed another attempt after $worker_kills + $all_kills kills"
-wait_for 5 test "$(count_procs "$tag")" = 0
+wait_until 5 'test "$(count_procs "$tag")" = 0'
 # Every supervisor and worker of the run is gone (titles hide the --db argument: by pid).
 for p in $seen; do
 	! kill -0 "$p" 2>/dev/null || fail "jobq process $p left: $(ps -o args= -p "$p")"

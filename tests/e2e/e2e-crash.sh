@@ -37,11 +37,11 @@ w2=$(worker_pids "$SUP_PID")
 assert_eq "$(count_procs "$tag-leader")" 0 "leader left after the worker was killed"
 # Attempt 1's leftovers were killed by the supervisor (recovery by environment; the one with no
 # environment as a stray child): attempt 2's own cleanup only matches attempt 2.
-wait_for 5 test "$(count_procs "$tag-helper-$id-1")" = 0
-wait_for 5 test "$(count_procs "$tag-noenv-1")" = 0
+wait_until 5 'test "$(count_procs "$tag-helper-$id-1")" = 0'
+wait_until 5 'test "$(count_procs "$tag-noenv-1")" = 0'
 # status names the new worker, not the dead one
-wait_for 5 test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$w2]"
-wait_for 5 test "$(count_procs "$tag-helper")" = 0
+wait_until 5 'test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$w2]"'
+wait_until 5 'test "$(count_procs "$tag-helper")" = 0'
 
 # 2. kill -9 of the supervisor and every worker at once.
 pkill -f "$tag-noenv" || true
@@ -58,8 +58,8 @@ assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
 start_supervisor jobq.db
 wait_state jobq.db "$id" succeeded 20
 json_eq "$(jobq show --json "$id")" .attempts 2
-wait_for 5 test "$(count_procs "$tag-helper-$id-1")" = 0
-wait_for 5 test "$(count_procs "$tag-helper")" = 0
+wait_until 5 'test "$(count_procs "$tag-helper-$id-1")" = 0'
+wait_until 5 'test "$(count_procs "$tag-helper")" = 0'
 pkill -f "$tag-noenv" || true # re-parented to init by the crash: nobody's child, no identity
 assert_eq "$(count_procs "$tag-leader")" 0
 stop_supervisor TERM

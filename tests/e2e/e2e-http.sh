@@ -202,7 +202,7 @@ assert_eq "$(jq -c 'select(.path == "/echo")' tls-requests.log | wc -l)" 1 "requ
 start_supervisor jobq.db
 id=$(jobq enqueue long)
 wait_state jobq.db "$id" running 5
-wait_for 5 test -n "$(requests /slow | jq -c 'select(.query.ms == "30000")')"
+wait_until 5 'test -n "$(requests /slow | jq -c '\''select(.query.ms == "30000")'\'')"'
 ms0=$(date +%s%N)
 expect_code 0 jobq cancel "$id"
 wait_state jobq.db "$id" cancelled 5

@@ -37,7 +37,7 @@ start_supervisor jobq.db
 
 # ---- HTTP 429 with Retry-After: 30 ----
 a=$(jobq enqueue call '{"key": "q", "ra": "30"}')
-wait_for 10 test "$(hits q)" -ge 1
+wait_until 10 'test "$(hits q)" -ge 1'
 wait_state jobq.db "$a" queued 5
 j=$(jobq show --json "$a")
 json_eq "$j" .exit_code 429
@@ -109,7 +109,7 @@ json_eq "$(jobq show --json "$t2")" .state queued
 assert_eq "$(test -e flag-t2 && echo ran || echo waited)" waited "the other job of the pool"
 expect_code 0 jobq resume --resource tools
 wait_for 10 test -e flag-t2  # it runs now, meets the quota too and waits again
-wait_for 10 test "$(jobq status --json | jq .resources.tools.paused)" = true
+wait_until 10 'test "$(jobq status --json | jq .resources.tools.paused)" = true'
 expect_code 0 jobq resume --resource tools
 expect_code 0 jobq cancel "$t1" "$t2"
 

@@ -27,7 +27,7 @@ assert_contains "$(cat jobq.db.log)" "debug: worker 1 started"
 # 2. A handler that cannot start (no payload field for a placeholder) does not stall the worker.
 t0=$(date +%s%N)
 for i in 1 2 3 4 5; do jobq enqueue ph '{}' >/dev/null; done
-wait_for 5 test "$(sql jobq.db "select count(*) from jobs where type = 'ph' and state = 'failed'")" = 5
+wait_until 5 'test "$(sql jobq.db "select count(*) from jobs where type = '\''ph'\'' and state = '\''failed'\''")" = 5'
 t1=$(date +%s%N)
 [ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "5 jobs that cannot start took $(((t1 - t0) / 1000000)) ms"
 
@@ -35,7 +35,7 @@ t1=$(date +%s%N)
 sed 's/"global": 2/"global": 3/' jobq.json >new.json && mv new.json jobq.json
 kill -HUP "$SUP_PID"
 wait_for 5 grep -q "configuration reloaded" jobq.db.log
-wait_for 5 test "$(jq .workers jobq.db.runtime.json)" = 3
+wait_until 5 'test "$(jq .workers jobq.db.runtime.json)" = 3'
 json_eq "$(jobq status --json)" .supervisor.workers 3
 
 # 4. A job stopped by a shutdown runs again at once, not after its backoff (1m here).
@@ -52,14 +52,14 @@ jobq cancel "$id" >/dev/null
 start_supervisor jobq.db
 id=$(jobq enqueue long)
 wait_for 5 pgrep -f "$tag"
-wait_for 5 test -n "$(sql jobq.db "select pgid from jobs where id = $id")"
+wait_until 5 'test -n "$(sql jobq.db "select pgid from jobs where id = $id")"'
 kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
 wait "$SUP_PID" 2>/dev/null || true
 sleep 0.2
 assert_eq "$(count_procs "$tag")" 1 "leftover alive after the crash"
 expect_code 0 jobq cancel "$id"
 json_eq "$(jobq show --json "$id")" .state cancelled
-wait_for 5 test "$(count_procs "$tag")" = 0
+wait_until 5 'test "$(count_procs "$tag")" = 0'
 
 # 6. Without a supervisor, an expired lease is given back by the next claim.
 stale=$(jobq enqueue ext '{}')
@@ -86,7 +86,7 @@ id=$(jobq enqueue long)
 wait_for 5 pgrep -f "$tag-term"
 stops=$(grep -c "SIGTERM: stopping" jobq.db.log || true)
 kill -TERM "$SUP_PID"
-wait_for 5 test "$(grep -c "SIGTERM: stopping" jobq.db.log)" -gt "$stops"
+wait_until 5 'test "$(grep -c "SIGTERM: stopping" jobq.db.log)" -gt "$stops"'
 kill -HUP "$SUP_PID"
 stop_supervisor TERM
 assert_eq "$SUP_RC" 0

@@ -114,3 +114,15 @@ wait_for() {
 		sleep 0.05
 	done
 }
+
+# wait_until SECONDS 'SHELL CODE': like wait_for, but the code is evaluated afresh every time
+# (write command substitutions inside the single quotes, so that they run on every try).
+wait_until() {
+	local limit=$1 i=0
+	shift
+	until eval "$*" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt $((limit * 20)) ] || fail "timed out after ${limit}s waiting until: $*"
+		sleep 0.05
+	done
+}
