@@ -55,8 +55,12 @@ wait_until 5 'test "$(count_procs "$tag")" = 0'
 # Every supervisor and worker of the run is gone (titles hide the --db argument: by pid).
 # A zombie is not left running: one whose parent was killed with it waits for init to reap it.
 for p in $seen; do
-	st=$(ps -o stat= -p "$p" 2>/dev/null || true)
-	[ -z "$st" ] || [ "${st#Z}" != "$st" ] || fail "jobq process $p left: $(ps -o stat=,args= -p "$p")"
+	st=$(ps -o stat=,args= -p "$p" 2>/dev/null || true)
+	case "$st" in
+	"" | Z* | *defunct*) ;;               # gone, or a zombie
+	*"jobq: "*) fail "jobq process $p left: $st" ;;
+	*) ;;                                  # the pid was reused by another program
+	esac
 done
 [ -z "$(pgrep -f "jobq: supervisor: .*$PWD/jobq.db" || true)" ] || fail "a supervisor is left"
 echo "chaos: $dups jobs ran twice, $extra retried" >&2
