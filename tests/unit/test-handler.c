@@ -1,0 +1,110 @@
+/* Unit tests of worker/handler.c (placeholders shared by exec and http) and worker/curl_dl.c
+ * (libcurl loaded at run time). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "curl_dl.h"
+#include "handler_impl.h"
+
+/* The text placeholder name resolves to, or NULL when it is not a placeholder; "ENOENT" when
+ * the payload lacks the field. The result is in buf. */
+static const char *
+text_of(const char *name, const char *payload_json, char *buf, size_t len)
+{
+	struct job job = {.id = 7, .type = "enrich", .namespace = "ns/1", .attempts = 3};
+	cJSON *payload = payload_json != NULL ? cJSON_Parse(payload_json) : NULL;
+	struct placeholder ph;
+	const char *text;
+	char *tofree = NULL, num[32];
+	int r = placeholder_resolve(name, strlen(name), &job, payload, &ph);
+
+	if (r == 0 || r == -ENOENT) {
+		cJSON_Delete(payload);
+		return r == 0 ? NULL : "ENOENT";
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(placeholder_text(&ph, &text, &tofree, num, sizeof(num)), 0);
+	snprintf(buf, len, "%s", text);
+	free(tofree);
+	cJSON_Delete(payload);
+	return buf;
+}
+
+static void
+test_placeholders(void **state)
+{
+	char buf[256];
+	const char *p = "{\"s\": \"x y\", \"n\": 42, \"o\": {\"a\": [1, 2]}, \"b\": true}";
+
+	assert_string_equal(text_of("job.id", p, buf, sizeof(buf)), "7");
+	assert_string_equal(text_of("job.type", p, buf, sizeof(buf)), "enrich");
+	assert_string_equal(text_of("job.namespace", p, buf, sizeof(buf)), "ns/1");
+	assert_string_equal(text_of("job.attempt", p, buf, sizeof(buf)), "3");
+	assert_string_equal(text_of("payload.s", p, buf, sizeof(buf)), "x y");
+	assert_string_equal(text_of("payload.n", p, buf, sizeof(buf)), "42");
+	assert_string_equal(text_of("payload.b", p, buf, sizeof(buf)), "true");
+	assert_string_equal(text_of("payload.o", p, buf, sizeof(buf)), "{\"a\":[1,2]}");
+	assert_string_equal(text_of("payload.o.a", p, buf, sizeof(buf)), "[1,2]");
+	assert_string_equal(text_of("payload", p, buf, sizeof(buf)),
+			    "{\"s\":\"x y\",\"n\":42,\"o\":{\"a\":[1,2]},\"b\":true}");
+	/* missing fields, and paths through something that is not an object */
+	assert_string_equal(text_of("payload.nope", p, buf, sizeof(buf)), "ENOENT");
+	assert_string_equal(text_of("payload.s.x", p, buf, sizeof(buf)), "ENOENT");
+	assert_string_equal(text_of("payload", NULL, buf, sizeof(buf)), "ENOENT");
+	/* not placeholders: kept as written by the caller */
+	assert_null(text_of("HOME", p, buf, sizeof(buf)));
+	assert_null(text_of("job.nope", p, buf, sizeof(buf)));
+	assert_null(text_of("payload..s", p, buf, sizeof(buf)));
+	assert_null(text_of("", p, buf, sizeof(buf)));
+}
+
+static void
+test_curl_loads(void **state)
+{
+	char err[256] = "";
+
+	assert_int_equal(curl_dl_load(err, sizeof(err)), 0);
+	assert_int_equal(curl_dl_load(err, sizeof(err)), 0); /* once */
+	assert_non_null(curl_dl.easy_init);
+	assert_non_null(curl_dl.multi_socket_action);
+	assert_string_equal(curl_dl.easy_strerror(CURLE_OK), "No error");
+}
+
+static void
+test_failed_handler(void **state)
+{
+	struct handler *h = handler_failed("exec 'x': command not found", 127, 0);
+
+	assert_non_null(h);
+	assert_int_equal(handler_step(h, 0), 1);
+	assert_false(handler_outcome(h)->succeeded);
+	assert_string_equal(handler_outcome(h)->error, "exec 'x': command not found");
+	assert_int_equal(handler_outcome(h)->exit_code, 127);
+	handler_stop(h, 1, 0); /* over already: nothing changes */
+	assert_false(handler_outcome(h)->cancelled);
+	handler_free(h);
+	h = handler_failed("payload.x: missing", -1, 1);
+	assert_false(handler_outcome(h)->has_exit_code);
+	assert_true(handler_outcome(h)->no_retry);
+	handler_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_placeholders),
+		cmocka_unit_test(test_curl_loads),
+		cmocka_unit_test(test_failed_handler),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
