@@ -235,6 +235,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		if (w->ctl >= 0)
 			close(w->ctl);
 		w->ctl = -1;
+		exec_report_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
 		if (s->stopping || w->retired) {
 			log_debug("worker %d exited", i + 1);
 			return;

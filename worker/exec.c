@@ -30,6 +30,7 @@
 #include "fileio.h"
 #include "handler_impl.h"
 #include "proc.h"
+#include "worker.h"
 
 #define ARG_MAX_BYTES (128 * 1024) /* one argv element after substitution */
 #define LEFTOVER_GRACE_MS 2000     /* TERM to KILL for what outlives a finished command */
@@ -577,24 +578,35 @@ nomem:
 	return -ENOMEM;
 }
 
-/* A private folder for the job's JOBQ_REPORT: $TMPDIR (or /tmp)/jobq-report.XXXXXX, 0700. */
-static int
-make_report(struct exec *x, char *err, size_t errlen)
+/* The folder of report folders: $TMPDIR if absolute, else /tmp; its length without a final '/'. */
+static const char *
+report_parent(size_t *len)
 {
 	const char *tmp = getenv("TMPDIR");
-	char dir[4096];
-	size_t n;
 
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = "/tmp";
-	n = strlen(tmp);
-	while (n > 1 && tmp[n - 1] == '/')
-		n--;
-	if (n + sizeof("/jobq-report.XXXXXX") > sizeof(dir)) {
+	*len = strlen(tmp);
+	while (*len > 1 && tmp[*len - 1] == '/')
+		(*len)--;
+	return tmp;
+}
+
+/* A private folder for the job's JOBQ_REPORT, 0700: $TMPDIR (or /tmp)/jobq-report.PID.XXXXXX,
+ * where PID is the worker's, so that the supervisor can remove the folder of a worker that was
+ * killed (exec_report_cleanup). */
+static int
+make_report(struct exec *x, char *err, size_t errlen)
+{
+	char dir[4096];
+	size_t n;
+	const char *tmp = report_parent(&n);
+
+	if (n + sizeof("/jobq-report.4294967295.XXXXXX") > sizeof(dir)) {
 		snprintf(err, errlen, "exec: TMPDIR is too long");
 		return -ENAMETOOLONG;
 	}
-	snprintf(dir, sizeof(dir), "%.*s/jobq-report.XXXXXX", (int)n, tmp);
+	snprintf(dir, sizeof(dir), "%.*s/jobq-report.%d.XXXXXX", (int)n, tmp, (int)getpid());
 	if (mkdtemp(dir) == NULL) {
 		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%.*s': %s",
 			 (int)n, tmp, strerror(errno));
@@ -698,4 +710,37 @@ fail:
 	free_vec(argv);
 	free_vec(envp);
 	return r;
+}
+
+void
+exec_report_cleanup(pid_t worker)
+{
+	char prefix[64];
+	size_t n, plen;
+	const char *tmp = report_parent(&n);
+	char parent[4096];
+	DIR *d;
+	struct dirent *e;
+
+	if (n >= sizeof(parent))
+		return;
+	memcpy(parent, tmp, n);
+	parent[n] = '\0';
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.%d.", (int)worker);
+	if ((d = opendir(parent)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		char path[4096 + 256];
+
+		if (strncmp(e->d_name, prefix, plen) != 0 || strlen(e->d_name) != plen + 6)
+			continue;
+		/* ours only: a folder (not a link) of this user, as mkdtemp made it */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+		remove_report_dir(path);
+	}
+	closedir(d);
 }

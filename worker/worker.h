@@ -7,6 +7,7 @@
 #define JOBQ_WORKER_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Supervisor -> worker */
 #define WORKER_MSG_WAKE 'w'     /* something may be claimable, or a cancel may be pending */
@@ -22,6 +23,10 @@ struct worker_opts {
 	int index;               /* worker number, for logs and the process title */
 	int ctl_fd;              /* the control socket */
 };
+
+/* Remove the JOBQ_REPORT folders a worker left when it was killed (exec.c). The supervisor calls
+ * it for a worker it reaped. */
+void exec_report_cleanup(pid_t worker);
 
 /* Run the worker until shutdown or until the supervisor goes away. Returns an exit code. */
 int worker_run(const struct worker_opts *o);

@@ -7,6 +7,8 @@ source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
 tag="jobq-crash-$$"
+# The workers' JOBQ_REPORT folders go to a TMPDIR of this test's own.
+export TMPDIR_JOBQ="$PWD/tmp" && mkdir -p "$TMPDIR_JOBQ" && export TMPDIR="$TMPDIR_JOBQ"
 # The job's first attempt hangs (with a helper in a new session); later attempts succeed.
 cat >jobq.json <<JSON
 {
@@ -25,12 +27,15 @@ wait_for 10 pgrep -f "$tag-helper-$id-1"
 wait_for 10 pgrep -f "$tag-noenv-1"
 w=$(worker_pids "$SUP_PID")
 [ -n "$w" ] || fail "no worker found"
+ls -d "$TMPDIR_JOBQ"/jobq-report."$w".* >/dev/null 2>&1 || fail "no JOBQ_REPORT folder of worker $w"
 kill -9 $w
 wait_state jobq.db "$id" succeeded 20
 j=$(jobq show --json "$id")
 json_eq "$j" .attempts 2
 json_eq "$j" .result "attempt 2"
 assert_contains "$(cat jobq.db.log)" "worker 1 (pid $w) died"
+# the killed worker's JOBQ_REPORT folder went with it
+! ls -d "$TMPDIR_JOBQ"/jobq-report."$w".* >/dev/null 2>&1 || fail "report folder of worker $w left"
 assert_contains "$(cat jobq.db.log)" "job $id: worker $w is gone"
 w2=$(worker_pids "$SUP_PID")
 [ -n "$w2" ] && [ "$w2" != "$w" ] || fail "worker not restarted ($w -> $w2)"
