@@ -420,8 +420,9 @@ setup(struct sup *s)
 			   strerror(-s->wakefd));
 		return EX_NOINPUT; /* the database's folder does not let us in */
 	}
-	/* What the previous run left: jobs of dead owners, and their processes. */
+	/* What the previous run left: jobs of dead owners, their processes, their folders. */
 	recover(s);
+	exec_report_cleanup(0);
 	return 0;
 }
 

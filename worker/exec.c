@@ -716,7 +716,7 @@ void
 exec_report_cleanup(pid_t worker)
 {
 	char prefix[64];
-	size_t n, plen;
+	size_t n, plen, base = sizeof("jobq-report.") - 1;
 	const char *tmp = report_parent(&n);
 	char parent[4096];
 	DIR *d;
@@ -726,15 +726,24 @@ exec_report_cleanup(pid_t worker)
 		return;
 	memcpy(parent, tmp, n);
 	parent[n] = '\0';
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.%d.", (int)worker);
+	plen = worker > 0 ? (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.%d.", (int)worker)
+			  : (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.");
 	if ((d = opendir(parent)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 		char path[4096 + 256];
 
-		if (strncmp(e->d_name, prefix, plen) != 0 || strlen(e->d_name) != plen + 6)
+		if (strncmp(e->d_name, prefix, plen) != 0)
 			continue;
+		if (worker > 0 && strlen(e->d_name) != plen + 6)
+			continue;
+		if (worker <= 0) { /* any worker's that is gone: "jobq-report.PID.XXXXXX" */
+			char *end;
+			long pid = strtol(e->d_name + base, &end, 10);
+			if (pid <= 0 || *end != '.' || strlen(end) != 7 || proc_alive((pid_t)pid, 0))
+				continue;
+		}
 		/* ours only: a folder (not a link) of this user, as mkdtemp made it */
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())

@@ -25,7 +25,7 @@ struct worker_opts {
 };
 
 /* Remove the JOBQ_REPORT folders a worker left when it was killed (exec.c). The supervisor calls
- * it for a worker it reaped. */
+ * it for a worker it reaped, and with 0 at start: the folders of every worker that is gone. */
 void exec_report_cleanup(pid_t worker);
 
 /* Run the worker until shutdown or until the supervisor goes away. Returns an exit code. */

@@ -53,14 +53,20 @@ pkill -f "$tag-noenv" || true
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-helper-$id-1"
 wait_for 10 pgrep -f "$tag-leader"
-kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
+old_workers=$(worker_pids "$SUP_PID")
+kill -9 "$SUP_PID" $old_workers
 wait "$SUP_PID" 2>/dev/null || true
 # The helper in its own session survives the crash (re-parented to init)...
 sleep 0.2
 assert_eq "$(count_procs "$tag-helper-$id-1")" 1 "helper alive after the crash"
 assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
-# ...until the next start recovers the job and kills it by its environment.
+ls -d "$TMPDIR_JOBQ"/jobq-report.* >/dev/null 2>&1 || fail "no report folder left by the crash"
+# ...until the next start recovers the job and kills it by its environment, and removes the
+# killed workers' report folders.
 start_supervisor jobq.db
+for p in $old_workers; do
+	! ls -d "$TMPDIR_JOBQ"/jobq-report."$p".* >/dev/null 2>&1 || fail "report folder of killed worker $p left"
+done
 wait_state jobq.db "$id" succeeded 20
 json_eq "$(jobq show --json "$id")" .attempts 2
 wait_until 5 'test "$(count_procs "$tag-helper-$id-1")" = 0'
