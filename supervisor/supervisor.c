@@ -64,7 +64,6 @@ struct sup {
 	int pending;         /* single-job wake-ups that found no idle worker, for the next one */
 	int kill_strays;     /* a worker died or an orphan came back: kill non-worker children */
 	int64_t started_at;  /* epoch ms, for the runtime file */
-	int64_t orphans;
 };
 
 static int write_runtime(struct sup *s);
@@ -255,7 +254,6 @@ on_reaped(pid_t pid, int status, void *ctx)
 		s->kill_strays = 1;
 		return;
 	}
-	s->orphans++;
 	s->kill_strays = 1;
 	log_debug("reaped orphan %d (status %d)", (int)pid, proc_status_code(status));
 }
