@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "names.h"
 #include "store.h"
 
 struct cli {
@@ -55,8 +56,15 @@ int cli_getopt_exit(int ch);
 /* Print "jobq: MESSAGE" and a hint naming `jobq CMD --help` on stderr; returns 64. */
 int cli_usage_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A user string (an argument, an option value, a name) to quote in a message: cut at 64 bytes
+ * with "...", control bytes as '?' (name_shown()). The text lives until the end of the
+ * enclosing block; every message that quotes user input goes through it. */
+#define CLI_SHOWN(s) name_shown((s), (char[NAME_SHOWN_SIZE]){0}, NAME_SHOWN_SIZE)
+
 /* Strict parsers for option values. Each prints "jobq: invalid ... 'VALUE' for OPT" and
- * returns 64 on error, 0 on success. */
+ * returns 64 on error, 0 on success. Integers and ids are plain decimal digits (a '-' first
+ * where min < 0): no space, no '+', no other base; leading zeros are fine ("05" is 5).
+ * Durations are at most DURATION_MAX_MS (3650d), times from 1970 to the end of year 9999. */
 int cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out);
 int cli_parse_duration(const char *opt, const char *s, int64_t *out_ms);
 int cli_parse_time(const char *opt, const char *s, int64_t *out_ms);

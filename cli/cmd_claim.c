@@ -87,7 +87,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 
 			if (!name_type_valid(optarg)) {
 				code = cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-						"[a-z0-9][a-z0-9_-]{0,63}", optarg);
+						"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(optarg));
 				goto out;
 			}
 			if ((n = reallocarray(types, ntypes + 1, sizeof(*n))) == NULL) {
@@ -103,7 +103,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 				goto out;
 			if (lease <= 0) {
 				code = cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
-						"more than 0", optarg);
+						"more than 0", CLI_SHOWN(optarg));
 				goto out;
 			}
 			break;
@@ -114,7 +114,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc) {
 		code = cli_usage_fail("claim", "claim: unexpected argument '%s' (types are given with "
-				      "--type)", argv[optind]);
+				      "--type)", CLI_SHOWN(argv[optind]));
 		goto out;
 	}
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
@@ -202,7 +202,7 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 				return code;
 			if (a->lease <= 0)
 				return cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
-						"more than 0", optarg);
+						"more than 0", CLI_SHOWN(optarg));
 			break;
 		case OPT_RESULT:
 			a->result = optarg;
@@ -220,7 +220,8 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 	if (optind >= argc)
 		return cli_usage_fail(cmd, "%s: missing job ID", cmd);
 	if (optind + 1 < argc)
-		return cli_usage_fail(cmd, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
+		return cli_usage_fail(cmd, "%s: unexpected argument '%s'", cmd,
+				      CLI_SHOWN(argv[optind + 1]));
 	if ((code = cli_parse_id(argv[optind], &a->id)) != 0)
 		return code;
 	if (!a->has_token)
@@ -255,7 +256,7 @@ cmd_heartbeat(struct cli *c, int argc, char **argv)
 	lease = a.lease > 0 ? a.lease : c->cfg.lease_ms;
 	if ((r = store_heartbeat(c->st, a.id, a.token, lease, &cancel)) < 0)
 		return fenced_fail(c, r, a.id, "cannot renew the lease");
-	until = time_now_ms() + lease;
+	until = time_add(time_now_ms(), lease);
 	time_format_rfc3339(until, t, sizeof(t));
 	if (c->json)
 		printf("{\"id\":%" PRId64 ",\"lease_until\":\"%s\",\"cancel_requested\":%s}\n", a.id,

@@ -105,7 +105,7 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 	memset(&ri, 0, sizeof(ri));
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
 		return 0; /* the supervisor acts on the request */
-	/* the same absolute path the supervisor exported as JOBQ_DB */
+	/* the same absolute path the supervisor exported as JOBQ_DB (main made it canonical) */
 	if (path_absolute(c->db_path, db, sizeof(db)) < 0)
 		strlcpy(db, c->db_path, sizeof(db));
 	running.state = JOB_RUNNING;
@@ -232,7 +232,7 @@ cmd_retry(struct cli *c, int argc, char **argv)
 			if (job_state_parse(optarg, &st) < 0 ||
 			    (st != JOB_FAILED && st != JOB_CANCELLED))
 				return cli_usage_fail("retry", "retry: invalid state '%s': failed or "
-						      "cancelled", optarg);
+						      "cancelled", CLI_SHOWN(optarg));
 			s.f.state = (int)st;
 			break;
 		default:
@@ -310,13 +310,13 @@ pause_target(const char *cmd, int all, const char *resource, int argc, char **ar
 		*name = resource;
 		if (!name_tag_valid(resource))
 			return cli_fail(EX_DATAERR, "invalid resource name '%s': must match "
-					"[a-z0-9][a-z0-9_.-]{0,63}", resource);
+					"[a-z0-9][a-z0-9_.-]{0,63}", CLI_SHOWN(resource));
 	} else {
 		*kind = PAUSE_TYPE;
 		*name = argv[optind];
 		if (!name_type_valid(*name))
 			return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-					"[a-z0-9][a-z0-9_-]{0,63}", *name);
+					"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(*name));
 	}
 	return 0;
 }
@@ -357,7 +357,7 @@ cmd_pause(struct cli *c, int argc, char **argv)
 				return code;
 			if (dur <= 0)
 				return cli_fail(EX_USAGE, "invalid duration '%s' for --for: must be "
-						"more than 0", optarg);
+						"more than 0", CLI_SHOWN(optarg));
 			has_for = 1;
 			break;
 		case OPT_REASON:
@@ -372,7 +372,7 @@ cmd_pause(struct cli *c, int argc, char **argv)
 	if ((code = pause_target("pause", all, resource, argc, argv, &kind, &name)) != 0)
 		return code;
 	if (has_for)
-		until = time_now_ms() + dur;
+		until = time_add(time_now_ms(), dur);
 	if (has_until && until <= time_now_ms())
 		return cli_fail(EX_USAGE, "pause: --until is in the past");
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
@@ -474,7 +474,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 		case 's':
 			if (job_state_parse(optarg, &st) < 0 || st == JOB_QUEUED || st == JOB_RUNNING)
 				return cli_usage_fail("prune", "prune: invalid state '%s': succeeded, "
-						      "failed or cancelled", optarg);
+						      "failed or cancelled", CLI_SHOWN(optarg));
 			if (!states[st]++)
 				nstates++;
 			break;
@@ -485,11 +485,12 @@ cmd_prune(struct cli *c, int argc, char **argv)
 	if (!has_age)
 		return cli_usage_fail("prune", "prune: --older-than DUR is required");
 	if (optind < argc)
-		return cli_usage_fail("prune", "prune: unexpected argument '%s'", argv[optind]);
+		return cli_usage_fail("prune", "prune: unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 	memset(&f, 0, sizeof(f));
-	f.finished_before = time_now_ms() - age;
+	f.finished_before = time_add(time_now_ms(), -age);
 	if (f.finished_before <= 0)
 		f.finished_before = 1;
 	for (int s = 0; s < JOB_NSTATES; s++) {

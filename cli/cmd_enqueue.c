@@ -66,7 +66,7 @@ add_tag(struct enqueue_args *a, const char *s)
 		return cli_fail(EX_USAGE,
 				"invalid resource tag '%s' for --resource: must be NAME or NAME:N "
 				"(NAME [a-z0-9][a-z0-9_.-]{0,63}, N 1 to 1000000)",
-				s);
+				CLI_SHOWN(s));
 	a->ntags++;
 	return 0;
 }
@@ -120,7 +120,7 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 				return r;
 			if (a->spec.timeout_ms <= 0)
 				return cli_fail(EX_USAGE, "invalid duration '%s' for --timeout: must be "
-						"more than 0", optarg);
+						"more than 0", CLI_SHOWN(optarg));
 			break;
 		case 'r':
 			if ((r = add_tag(a, optarg)) != 0)
@@ -145,7 +145,8 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 	if (optind < argc)
 		a->json = argv[optind++];
 	if (optind < argc)
-		return cli_usage_fail("enqueue", "enqueue: unexpected argument '%s'", argv[optind]);
+		return cli_usage_fail("enqueue", "enqueue: unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
 	if (a->has_delay && a->has_run_at)
 		return cli_usage_fail("enqueue", "enqueue: --delay and --run-at exclude each other");
 	if (a->jsonl != NULL && a->json != NULL)
@@ -156,7 +157,7 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 				      "with --jsonl");
 	if (!name_type_valid(a->spec.type))
 		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-				"[a-z0-9][a-z0-9_-]{0,63}", a->spec.type);
+				"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(a->spec.type));
 	a->spec.resources = a->tags;
 	a->spec.nresources = a->ntags;
 	return 0;
@@ -173,6 +174,8 @@ blank(const char *s)
 static int
 read_payload(struct cli *c, struct enqueue_args *a, char **owned)
 {
+	const char *nul;
+	size_t len = 0;
 	int r;
 
 	*owned = NULL;
@@ -182,11 +185,15 @@ read_payload(struct cli *c, struct enqueue_args *a, char **owned)
 	}
 	if (isatty(STDIN_FILENO))
 		return 0;
-	if ((r = fd_read_all(STDIN_FILENO, c->cfg.payload_max, owned, NULL)) < 0) {
+	if ((r = fd_read_all(STDIN_FILENO, c->cfg.payload_max, owned, &len)) < 0) {
 		if (r == -EFBIG)
 			return cli_fail(EX_DATAERR, "payload exceeds %zu bytes", c->cfg.payload_max);
 		return cli_fail(EX_IOERR, "cannot read the payload from stdin: %s", strerror(-r));
 	}
+	/* A C string would end at it: refused rather than cut. */
+	if ((nul = memchr(*owned, '\0', len)) != NULL)
+		return cli_fail(EX_DATAERR, "payload: contains a NUL byte (at byte %zu)",
+				(size_t)(nul - *owned));
 	if (!blank(*owned))
 		a->spec.payload = *owned;
 	return 0;
@@ -313,6 +320,8 @@ line_error(struct cli *c, const char *name, struct lines *l, int r)
 	if (r == -EMSGSIZE)
 		return cli_fail(EX_DATAERR, "line %ld: payload exceeds %zu bytes", l->lineno,
 				c->cfg.payload_max);
+	if (r == -EILSEQ)
+		return cli_fail(EX_DATAERR, "line %ld: contains a NUL byte", l->lineno);
 	if (r == -ENOMEM)
 		return cli_fail(EX_OSERR, "out of memory");
 	return cli_fail(EX_IOERR, "cannot read '%s': %s", strcmp(name, "-") == 0 ? "stdin" : name,
@@ -348,7 +357,10 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	if (strcmp(a->jsonl, "-") == 0) {
 		l.fp = stdin;
 	} else if ((l.fp = fopen(a->jsonl, "re")) == NULL) {
-		return cli_fail(EX_NOINPUT, "cannot open '%s': %s", a->jsonl, strerror(errno));
+		/* A path is quoted whole, unless it is too long to be one. */
+		return cli_fail(EX_NOINPUT, "cannot open '%s': %s",
+				errno == ENAMETOOLONG ? CLI_SHOWN(a->jsonl) : a->jsonl,
+				strerror(errno));
 	} else {
 		l.owned_fp = 1;
 	}
@@ -375,7 +387,7 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	if (r < 0) {
 		if (r == -EINVAL)
 			code = bad_line(c, l.lineno);
-		else if (r == -EMSGSIZE || r == -ENOMEM || r == -EIO)
+		else if (r == -EMSGSIZE || r == -EILSEQ || r == -ENOMEM || r == -EIO)
 			code = line_error(c, a->jsonl, &l, r);
 		else
 			code = cli_store_fail(c, r, "cannot enqueue");
@@ -417,7 +429,7 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	if ((code = cli_load_config(c)) != 0)
 		goto out;
 	if (a.has_delay)
-		a.spec.run_at = time_now_ms() + a.delay_ms;
+		a.spec.run_at = time_add(time_now_ms(), a.delay_ms);
 	if (a.jsonl != NULL)
 		code = enqueue_bulk(c, &a);
 	else

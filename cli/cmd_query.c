@@ -145,14 +145,14 @@ on_running(const struct job *j, void *arg)
 			snprintf(pid, sizeof(pid), "%" PRId64, j->worker_pid);
 		else
 			strlcpy(pid, "external", sizeof(pid));
-		format_age(s->now - j->started_at, elapsed, sizeof(elapsed));
+		format_age(time_sub(s->now, j->started_at), elapsed, sizeof(elapsed));
 		if (j->lease_until == 0) {
 			strlcpy(lease, "-", sizeof(lease));
 		} else if (j->lease_until >= s->now) {
 			strlcpy(lease, "in ", sizeof(lease));
-			format_age(j->lease_until - s->now, lease + 3, sizeof(lease) - 3);
+			format_age(time_sub(j->lease_until, s->now), lease + 3, sizeof(lease) - 3);
 		} else {
-			format_age(s->now - j->lease_until, lease, sizeof(lease));
+			format_age(time_sub(s->now, j->lease_until), lease, sizeof(lease));
 			strlcat(lease, " ago (expired)", sizeof(lease));
 		}
 		if (j->cancel_requested)
@@ -308,7 +308,7 @@ print_supervisor(const struct status_ctx *s, int have_rt, const struct runtime_i
 		printf("supervisor: not running (stale runtime file: pid %ld is gone)\n",
 		       (long)ri->pid);
 	} else {
-		format_age(s->now - ri->started_at, up, sizeof(up));
+		format_age(time_sub(s->now, ri->started_at), up, sizeof(up));
 		printf("supervisor: running, pid %ld, %d worker%s, up %s\n", (long)ri->pid,
 		       ri->workers, ri->workers == 1 ? "" : "s", up);
 		if (ri->nworker_pids > 0) {
@@ -330,7 +330,7 @@ print_until(int64_t until, int64_t now, char *buf, size_t len)
 		return;
 	}
 	time_format_rfc3339(until, t, sizeof(t));
-	format_age(until - now, in, sizeof(in));
+	format_age(time_sub(until, now), in, sizeof(in));
 	snprintf(buf, len, "%s (in %s)", t, in);
 }
 
@@ -433,7 +433,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, status_usage)) != -1)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
-		return cli_usage_fail("status", "status: unexpected argument '%s'", argv[optind]);
+		return cli_usage_fail("status", "status: unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 
@@ -445,8 +446,10 @@ cmd_status(struct cli *c, int argc, char **argv)
 	all.state = -1;
 	memset(&ri, 0, sizeof(ri));
 	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
-		fprintf(stderr, "jobq: warning: unreadable supervisor runtime file: %s\n",
-			strerror(-have_rt));
+		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
+			have_rt == -EPERM ? "ignoring the" : "unreadable",
+			have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
+					  : strerror(-have_rt));
 		have_rt = 0;
 	}
 	if ((s.pool_used = calloc(c->cfg.npools + 1, sizeof(*s.pool_used))) == NULL ||
@@ -542,7 +545,7 @@ list_row(const struct job *j, void *arg)
 	}
 	snprintf(id, sizeof(id), "%" PRId64, j->id);
 	snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts, j->max_attempts);
-	format_age(l->now - j->created_at, age, sizeof(age));
+	format_age(time_sub(l->now, j->created_at), age, sizeof(age)); /* rows hold any value */
 	text_summary(j->namespace, 24, ns, sizeof(ns));
 	if ((j->state == JOB_FAILED || j->state == JOB_CANCELLED || j->state == JOB_QUEUED) &&
 	    j->error != NULL)
@@ -592,7 +595,7 @@ cmd_list(struct cli *c, int argc, char **argv)
 		case 's':
 			if (job_state_parse(optarg, &st) < 0)
 				return cli_usage_fail("list", "list: invalid state '%s': queued, running, "
-						      "succeeded, failed or cancelled", optarg);
+						      "succeeded, failed or cancelled", CLI_SHOWN(optarg));
 			f.state = (int)st;
 			break;
 		case 't':
@@ -613,7 +616,8 @@ cmd_list(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_fail("list", "list: unexpected argument '%s'", argv[optind]);
+		return cli_usage_fail("list", "list: unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
 	if ((code = cli_open_store(c, 1)) != 0)
 		return code;
 
@@ -677,7 +681,7 @@ cmd_show(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("show", "show: missing job ID");
 	if (optind + 1 < argc)
 		return cli_usage_fail("show", "show: one job ID at a time ('%s' is one too many)",
-				      argv[optind + 1]);
+				      CLI_SHOWN(argv[optind + 1]));
 	if ((code = cli_parse_id(argv[optind], &id)) != 0)
 		return code;
 	if ((code = cli_open_store(c, 1)) != 0)

@@ -30,7 +30,9 @@ static const char supervise_usage[] =
 	"  -w, --workers N   number of worker processes (default: from the policy)\n"
 	"  -d, --drain       exit 0 once nothing is queued or running\n"
 	"\n"
-	"Exit: 0 stopped; 66 cannot open the database; 75 another supervisor runs; 78 bad config.\n";
+	"Exit: 0 stopped; 66 cannot open the database; 69 newer schema; 73 cannot create the pid file\n"
+	"or the FIFO; 74 I/O error (also: job outcomes not recorded at a stop); 75 another supervisor\n"
+	"runs; 77 a file beside the database not trusted; 78 bad config.\n";
 
 void
 cli_notify_supervisor(struct cli *c, char what)
@@ -75,7 +77,8 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_fail("supervise", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_fail("supervise", "unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0)
 		return code;
 	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)

@@ -130,7 +130,7 @@ wait_loop(struct cli *c, const struct job_filter *f, int show, int64_t timeout_m
 	  int64_t n[JOB_NSTATES])
 {
 	struct progress p;
-	int64_t deadline = timeout_ms > 0 ? time_mono_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? time_add(time_mono_ms(), timeout_ms) : 0;
 	int64_t version = -1, v, poll = WAIT_POLL_MIN_MS, total;
 	int r;
 
@@ -152,7 +152,7 @@ wait_loop(struct cli *c, const struct job_filter *f, int show, int64_t timeout_m
 		if (p.start_done < 0)
 			p.start_done = n[JOB_SUCCEEDED] + n[JOB_FAILED] + n[JOB_CANCELLED];
 		if (f->nids == 0 && total == 0)
-			return cli_fail(1, "batch '%s': no jobs", f->batch);
+			return cli_fail(1, "batch '%s': no jobs", CLI_SHOWN(f->batch));
 		if (f->nids > 0 && (size_t)total < f->nids && (r = check_ids(c, f)) != 0)
 			return r;
 		if (n[JOB_QUEUED] + n[JOB_RUNNING] == 0) {

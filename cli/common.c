@@ -60,23 +60,12 @@ cli_load_config(struct cli *c)
 	if (r == 0) {
 		config_init_default(&c->cfg);
 	} else if ((r = config_load(c->config_path, &c->cfg, err, sizeof(err))) < 0) {
+		if (r == -EPERM)
+			return cli_fail(EX_NOPERM, "%s", err);
 		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, err);
 	}
 	c->cfg_loaded = 1;
 	return 0;
-}
-
-/* The exit code of a failed store_open: the store's mapping, but whatever is not a lock (75),
- * a full or failing disk or a refused write (74) or a newer schema (69) means "cannot open"
- * (66). */
-static int
-open_code(int r)
-{
-	int code = exitcode_from_errno(r);
-
-	if (code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE)
-		return code;
-	return EX_NOINPUT;
 }
 
 int
@@ -102,8 +91,8 @@ cli_open_store(struct cli *c, int readonly)
 					c->db_path);
 		/* the store's message names the database already */
 		if (strncmp(err, "cannot ", 7) == 0)
-			return cli_fail(open_code(r), "%s", err);
-		return cli_fail(open_code(r), "cannot open database '%s': %s", c->db_path,
+			return cli_fail(exitcode_open(r), "%s", err);
+		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_path,
 				err[0] != '\0' ? err : strerror(-r));
 	}
 	return 0;
@@ -126,10 +115,10 @@ bad_option(char **argv, char *buf, size_t len)
 	const char *arg = optind > 1 ? argv[optind - 1] : "";
 
 	if (strncmp(arg, "--", 2) == 0) {
-		strlcpy(buf, arg, len);
+		name_shown(arg, buf, len);
 		buf[strcspn(buf, "=")] = '\0';
 	} else {
-		snprintf(buf, len, "-%c", optopt > 0 && optopt < 128 ? optopt : '?');
+		snprintf(buf, len, "-%c", optopt > ' ' && optopt < 127 ? optopt : '?');
 	}
 }
 
@@ -137,7 +126,7 @@ int
 cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	   const struct option *longopts, const char *usage)
 {
-	char name[64];
+	char name[NAME_SHOWN_SIZE];
 	int ch;
 
 	opterr = 0;
@@ -181,15 +170,16 @@ cli_getopt_exit(int ch)
 int
 cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
 {
+	const char *digits = s[0] == '-' && min < 0 ? s + 1 : s;
 	char *end;
 	long long v;
 
+	/* strtoll alone would take leading white space (" 5", "\t5") and a '+'. */
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max || s[0] == ' ' ||
-	    s[0] == '+')
+	if (*digits < '0' || *digits > '9' || *end != '\0' || errno != 0 || v < min || v > max)
 		return cli_fail(EX_USAGE, "invalid value '%s' for %s: must be an integer from %lld to %lld",
-				s, opt, (long long)min, (long long)max);
+				CLI_SHOWN(s), opt, (long long)min, (long long)max);
 	*out = v;
 	return 0;
 }
@@ -197,19 +187,30 @@ cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t 
 int
 cli_parse_duration(const char *opt, const char *s, int64_t *out_ms)
 {
-	if (duration_parse(s, out_ms) < 0)
+	int r = duration_parse(s, out_ms);
+
+	if (r == -ERANGE)
+		return cli_fail(EX_USAGE, "invalid duration '%s' for %s: at most " DURATION_MAX_TEXT
+				" (10 years)", CLI_SHOWN(s), opt);
+	if (r < 0)
 		return cli_fail(EX_USAGE, "invalid duration '%s' for %s (examples: 500ms, 10s, 5m, 2h, 1d)",
-				s, opt);
+				CLI_SHOWN(s), opt);
 	return 0;
 }
 
 int
 cli_parse_time(const char *opt, const char *s, int64_t *out_ms)
 {
-	if (time_parse_when(s, out_ms) < 0)
+	int r = time_parse_when(s, out_ms);
+
+	if (r == -ERANGE)
+		return cli_fail(EX_USAGE, "invalid time '%s' for %s: must be from 1970-01-01T00:00:00Z "
+				"to " TIME_MAX_TEXT " (@0 to @%lld)", CLI_SHOWN(s), opt,
+				(long long)(TIME_MAX_MS / 1000));
+	if (r < 0)
 		return cli_fail(EX_USAGE,
 				"invalid time '%s' for %s (RFC 3339 with an offset, or @UNIXSECONDS)",
-				s, opt);
+				CLI_SHOWN(s), opt);
 	return 0;
 }
 
@@ -221,8 +222,10 @@ cli_parse_id(const char *s, int64_t *out)
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
+	/* Digits only: no leading space or sign, which strtoll alone would take. */
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
-		return cli_fail(EX_USAGE, "invalid job id '%s': must be a positive integer", s);
+		return cli_fail(EX_USAGE, "invalid job id '%s': must be a positive integer",
+				CLI_SHOWN(s));
 	*out = v;
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "trust.h"
 
 struct command {
 	const char *name;
@@ -61,7 +62,8 @@ static const char usage[] =
 	"  -V, --version    the version\n"
 	"\n"
 	"Exit codes: 0 ok, 1 a job failed or was not found, 64 usage, 65 bad data, 66 cannot open,\n"
-	"69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 78 configuration.\n";
+	"69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 77 refused (a file\n"
+	"another user owns or may write), 78 configuration.\n";
 
 enum { OPT_DB = CLI_OPT_JSON + 1, OPT_CONFIG };
 
@@ -97,6 +99,7 @@ main(int argc, char **argv)
 	struct cli c;
 	const char *db = getenv("JOBQ_DB");
 	const struct command *cmd = NULL;
+	char why[512];
 	int ch, code;
 
 	/* Every jobq process uses SQLite from its one thread. */
@@ -133,11 +136,12 @@ main(int argc, char **argv)
 			printf("jobq %s\n", JOBQ_VERSION);
 			return cli_finish_output(0);
 		case ':':
-			return cli_usage_fail(NULL, "option '%s' needs a value", argv[optind - 1]);
+			return cli_usage_fail(NULL, "option '%s' needs a value",
+					      CLI_SHOWN(argv[optind - 1]));
 		default:
-			if (optopt > 0 && optopt < 128 && strncmp(argv[optind - 1], "--", 2) != 0)
+			if (optopt > ' ' && optopt < 127 && strncmp(argv[optind - 1], "--", 2) != 0)
 				return cli_usage_fail(NULL, "unknown option '-%c'", optopt);
-			return cli_usage_fail(NULL, "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_fail(NULL, "unknown option '%s'", CLI_SHOWN(argv[optind - 1]));
 		}
 	}
 	if (optind >= argc) {
@@ -149,11 +153,19 @@ main(int argc, char **argv)
 			cmd = &commands[i];
 	}
 	if (cmd == NULL)
-		return cli_usage_fail(NULL, "unknown command '%s'", argv[optind]);
+		return cli_usage_fail(NULL, "unknown command '%s'", CLI_SHOWN(argv[optind]));
 	if (*db == '\0')
 		return cli_usage_fail(NULL, "--db: empty path");
-	if (strlcpy(c.db_path, db, sizeof(c.db_path)) >= sizeof(c.db_path))
+	if (strlen(db) >= sizeof(c.db_path))
 		return cli_usage_fail(NULL, "--db: path too long");
+	/* One name per database file (symbolic links resolved, each one checked): the supervisor's
+	 * lock, pid and wake-up files and JOBQ_DB are derived from it. A folder that does not
+	 * exist is left to the store to report. */
+	if ((code = trust_resolve(db, TRUST_DATA, c.db_path, sizeof(c.db_path), why,
+				  sizeof(why))) == -EPERM)
+		return cli_fail(EX_NOPERM, "%s", why);
+	if (code < 0)
+		strlcpy(c.db_path, db, sizeof(c.db_path));
 	log_init(argv[0], c.verbose ? LOG_LVL_DEBUG : c.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
 	if (cmd->self_exe && (code = find_self_exe(&c)) != 0)
 		return code;

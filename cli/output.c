@@ -9,6 +9,7 @@
 
 #include "duration.h"
 #include "output.h"
+#include "text.h"
 
 void
 table_init(struct table *t, size_t ncols, const char *const *headers, const enum col_align *align)
@@ -36,7 +37,7 @@ table_add(struct table *t, const char *const *cells)
 		t->cap = cap;
 	}
 	for (size_t i = 0; i < t->ncols; i++) {
-		char *s = strdup(cells[i] != NULL ? cells[i] : "-");
+		char *s = text_escape_dup(cells[i] != NULL ? cells[i] : "-");
 
 		if (s == NULL) {
 			for (size_t j = 0; j < i; j++)
@@ -107,43 +108,58 @@ table_release(struct table *t)
 	t->nrows = t->cap = 0;
 }
 
-/* Decode one code point at s (lenient: a bad byte is one code point U+FFFD). Returns its length
- * in bytes (>= 1) for a non-empty s. */
+/* Decode one code point at s (a NUL-terminated string, not at its end): a byte that does not
+ * start a well-formed UTF-8 character is one code point U+FFFD with *bad set. Returns its length
+ * in bytes (>= 1). */
 static size_t
-utf8_next(const unsigned char *s, uint32_t *cp)
+utf8_next(const unsigned char *s, uint32_t *cp, int *bad)
 {
-	uint32_t c = s[0];
-	size_t len;
+	size_t n = text_utf8_decode((const char *)s, strnlen((const char *)s, 4), cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xE0) == 0xC0) {
-		len = 2, c &= 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3, c &= 0x0F;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4, c &= 0x07;
-	} else {
+	*bad = n == 0;
+	if (n == 0) {
 		*cp = 0xFFFD;
 		return 1;
 	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			*cp = 0xFFFD;
-			return 1;
-		}
-		c = (c << 6) | (s[i] & 0x3F);
+	return n;
+}
+
+char *
+text_escape_dup(const char *s)
+{
+	size_t len = strlen(s);
+	char *out;
+
+	/* No character grows more than four times: a byte becomes at most "\xHH", a 2-byte C1
+	 * control "\u0085", a 3-byte separator "\u2028". */
+	if (len > (SIZE_MAX - 1) / 4 || (out = malloc(len * 4 + 1)) == NULL)
+		return NULL;
+	text_escape(s, len, out, len * 4 + 1, NULL);
+	return out;
+}
+
+/* Write s[0..len) to fp escaped (text_escape). */
+static void
+put_escaped(FILE *fp, const char *s, size_t len)
+{
+	char buf[1024];
+	size_t used, n;
+
+	while (len > 0) {
+		n = text_escape(s, len, buf, sizeof(buf), &used);
+		if (used == 0)
+			break; /* cannot happen: buf holds any escape */
+		fwrite(buf, 1, n, fp);
+		s += used;
+		len -= used;
 	}
-	*cp = c;
-	return len;
 }
 
 /* Columns of one code point: 0 for controls, 2 for the common East Asian wide ranges. */
 static size_t
 cp_width(uint32_t c)
 {
-	if (c < 0x20 || (c >= 0x7F && c < 0xA0))
+	if (text_is_control(c))
 		return 0;
 	if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
 	    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
@@ -160,9 +176,10 @@ text_width(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t w = 0;
 	uint32_t cp;
+	int bad;
 
 	while (*p != '\0') {
-		p += utf8_next(p, &cp);
+		p += utf8_next(p, &cp, &bad);
 		w += cp_width(cp);
 	}
 	return w;
@@ -179,11 +196,11 @@ text_summary(const char *s, size_t width, char *out, size_t len)
 		return;
 	while (*p != '\0') {
 		uint32_t cp;
-		size_t n = utf8_next(p, &cp);
-		int bad = cp == 0xFFFD && n == 1; /* not UTF-8: shown as '?' */
+		int bad; /* not UTF-8: shown as '?' */
+		size_t n = utf8_next(p, &cp, &bad);
 		size_t cw = cp_width(cp) + (space ? 1 : 0);
 
-		if (cp <= ' ' || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+		if (cp == ' ' || cp == '\t' || text_is_control(cp)) {
 			space = o > 0;
 			p += n;
 			continue;
@@ -263,6 +280,28 @@ json_add_string_or_null(cJSON *obj, const char *key, const char *s)
 	return cJSON_AddStringToObject(obj, key, s) != NULL ? 0 : -ENOMEM;
 }
 
+/* JSON text as a raw value, without white space outside strings; NULL when out of memory or
+ * when the text holds raw control bytes (cJSON takes them inside strings, but printed raw they
+ * would not be JSON). */
+static cJSON *
+raw_json(const char *text)
+{
+	char *copy;
+	cJSON *v = NULL;
+
+	if ((copy = strdup(text)) == NULL)
+		return NULL;
+	cJSON_Minify(copy);
+	for (const char *p = copy; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20)
+			goto out;
+	}
+	v = cJSON_CreateRaw(copy);
+out:
+	free(copy);
+	return v;
+}
+
 int
 json_add_text_or_json(cJSON *obj, const char *key, const char *text)
 {
@@ -270,7 +309,14 @@ json_add_text_or_json(cJSON *obj, const char *key, const char *text)
 
 	if (text == NULL)
 		return cJSON_AddNullToObject(obj, key) != NULL ? 0 : -ENOMEM;
-	if ((v = cJSON_ParseWithOpts(text, NULL, 1)) == NULL)
+	/* JSON holding a \u0000 escape (a payload inserted by SQL, a command's output), which
+	 * cJSON would cut at the NUL: the text as it is, else as a string. */
+	if ((v = cJSON_ParseWithOpts(text, NULL, 1)) != NULL &&
+	    text_json_nul(text, strlen(text), NULL, NULL, 0) >= 0) {
+		cJSON_Delete(v);
+		v = raw_json(text);
+	}
+	if (v == NULL)
 		v = cJSON_CreateString(text);
 	if (v == NULL)
 		return -ENOMEM;
@@ -354,6 +400,39 @@ job_to_json(const struct job *j)
 	return o;
 }
 
+/*
+ * Write JSON text printed by cJSON, which escapes only the C0 controls: DEL, C1 controls, line
+ * separators and bidirectional controls (text_is_control) become \uXXXX escapes of the same
+ * characters, and a byte that is not UTF-8 (a command's raw output) becomes \ufffd, as any JSON
+ * reader would show it. Outside strings cJSON writes ASCII only, so every byte changed here is
+ * inside a string.
+ */
+static void
+json_put(const char *s, FILE *fp)
+{
+	const char *run = s;
+
+	while (*s != '\0') {
+		uint32_t cp;
+		size_t n;
+
+		if ((unsigned char)*s < 0x7F) {
+			s++;
+			continue;
+		}
+		n = text_utf8_decode(s, strnlen(s, 4), &cp);
+		if (n > 0 && !text_is_control(cp)) {
+			s += n;
+			continue;
+		}
+		fwrite(run, 1, (size_t)(s - run), fp);
+		fprintf(fp, "\\u%04x", n > 0 ? (unsigned)cp : 0xFFFDu);
+		s += n > 0 ? n : 1;
+		run = s;
+	}
+	fputs(run, fp);
+}
+
 int
 json_print(const cJSON *v)
 {
@@ -361,7 +440,7 @@ json_print(const cJSON *v)
 
 	if (s == NULL)
 		return -ENOMEM;
-	fputs(s, stdout);
+	json_put(s, stdout);
 	fputc('\n', stdout);
 	free(s);
 	return 0;
@@ -376,12 +455,13 @@ json_print_item(const cJSON *v, int first)
 		return -ENOMEM;
 	if (!first)
 		fputc(',', stdout);
-	fputs(s, stdout);
+	json_put(s, stdout);
 	free(s);
 	return 0;
 }
 
-/* "key: value", continuation lines of a multi-line value indented by two spaces. */
+/* "key: value", continuation lines of a multi-line value indented by two spaces (so no line of
+ * a value can pass for a field), every other control character escaped (text_escape). */
 static void
 print_field(FILE *fp, const char *key, const char *value)
 {
@@ -390,13 +470,16 @@ print_field(FILE *fp, const char *key, const char *value)
 		fputs("-\n", fp);
 		return;
 	}
-	for (const char *p = value; *p != '\0'; p++) {
-		fputc(*p, fp);
-		if (*p == '\n' && p[1] != '\0')
-			fputs("  ", fp);
-	}
-	if (*value == '\0' || value[strlen(value) - 1] != '\n')
+	for (const char *p = value;;) {
+		const char *nl = strchr(p, '\n');
+
+		put_escaped(fp, p, nl != NULL ? (size_t)(nl - p) : strlen(p));
 		fputc('\n', fp);
+		if (nl == NULL || nl[1] == '\0')
+			break;
+		fputs("  ", fp);
+		p = nl + 1;
+	}
 }
 
 static void
@@ -419,7 +502,7 @@ print_time(FILE *fp, const char *key, int64_t ms, int64_t now)
 		return;
 	}
 	time_format_rfc3339(ms, t, sizeof(t));
-	format_age(now - ms, age, sizeof(age));
+	format_age(time_sub(now, ms), age, sizeof(age)); /* rows hold any value */
 	if (ms <= now)
 		snprintf(buf, sizeof(buf), "%s (%s ago)", t, age);
 	else

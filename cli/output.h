@@ -37,6 +37,11 @@ int table_print(const struct table *t, FILE *fp);
 /* Free the cells; NULL-safe. */
 void table_release(struct table *t);
 
+/* s escaped for a terminal (text_escape(): controls as "\n", "\x1b", "\u009b"; bytes that are
+ * not UTF-8 as "\xHH"), malloc'd (caller frees); NULL when out of memory. Every table cell
+ * and every value of job_print_human() goes through text_escape(). */
+char *text_escape_dup(const char *s);
+
 /* Display width of UTF-8 text in columns (code points; control bytes count 0). */
 size_t text_width(const char *s);
 
@@ -54,7 +59,7 @@ int json_add_int(cJSON *obj, const char *key, int64_t v);
 int json_add_time(cJSON *obj, const char *key, int64_t ms);
 
 /* Add key: text embedded as a JSON value when it parses as JSON, else as a string; null when
- * text is NULL. */
+ * text is NULL. JSON holding a \u0000 escape is embedded as written (raw, minified). */
 int json_add_text_or_json(cJSON *obj, const char *key, const char *text);
 
 /* Add key: a string, or null when s is NULL. */
@@ -69,14 +74,17 @@ int json_add_string_or_null(cJSON *obj, const char *key, const char *s);
  */
 cJSON *job_to_json(const struct job *job);
 
-/* Print v compactly and a newline to stdout. Returns 0 or -ENOMEM. */
+/* Print v compactly and a newline to stdout. Besides cJSON's escapes of C0 controls, DEL, C1
+ * controls, U+2028, U+2029 and bidirectional controls are written as \uXXXX, and bytes that
+ * are not UTF-8 as \ufffd. Returns 0 or -ENOMEM. */
 int json_print(const cJSON *v);
 
 /* Print v compactly as one element of a JSON array written piece by piece: "," before it unless
  * it is the first. Returns 0 or -ENOMEM. */
 int json_print_item(const cJSON *v, int first);
 
-/* Print a job: "key: value" lines for people. */
+/* Print a job: "key: value" lines for people. Values are escaped (text_escape()) but for their
+ * newlines, which continue the value on lines indented by two spaces. */
 void job_print_human(const struct job *job, FILE *fp);
 
 #endif

@@ -21,6 +21,8 @@
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
+#include "text.h"
+#include "trust.h"
 
 #define LIMIT_MAX 1000000 /* largest concurrency limit, pool capacity, attempt count */
 #define WORKERS_MAX 256 /* the supervisor's table */
@@ -170,6 +172,9 @@ get_duration(struct ctx *c, const cJSON *v, const char *path, int64_t *out)
 {
 	if (!cJSON_IsString(v))
 		return fail(c, path, "must be a duration string such as \"30s\" or \"1h30m\"");
+	if (duration_parse(v->valuestring, out) == -ERANGE)
+		return fail(c, path, "duration '%s' is too long (at most " DURATION_MAX_TEXT
+		            ", 10 years)", SHOWN(v->valuestring));
 	if (duration_parse(v->valuestring, out) < 0)
 		return fail(c, path,
 		            "invalid duration '%s' (expected e.g. 500ms, 10s, 5m, 2h, 1d, 1h30m)",
@@ -384,7 +389,11 @@ parse_exec(struct ctx *c, const cJSON *v, const char *path, struct type_config *
 	return 0;
 }
 
-/* Every ${NAME} in value must be well formed and set in the environment now. */
+/*
+ * Every ${NAME} in value must be well formed. Whether the variables are set is not looked at
+ * here: only the process that makes the request needs them (config_check_env()), never a
+ * producer or an operator.
+ */
 static int
 check_env_refs(struct ctx *c, const char *value, const char *path)
 {
@@ -404,8 +413,6 @@ check_env_refs(struct ctx *c, const char *value, const char *path)
 		name[n] = '\0';
 		if (!env_name_valid(name))
 			return fail(c, path, "invalid environment variable name '%s'", SHOWN(name));
-		if (getenv(name) == NULL)
-			return fail(c, path, "environment variable '%s' is not set", name);
 		s = end + 1;
 	}
 	return 0;
@@ -888,6 +895,8 @@ config_parse(const char *text, const char *name, struct config *cfg, char *err, 
 	struct ctx c = {err, errlen};
 	const char *end = NULL;
 	cJSON *root = NULL;
+	char path[PATH_BUF];
+	long nul;
 	int r;
 
 	config_init_default(cfg);
@@ -896,6 +905,13 @@ config_parse(const char *text, const char *name, struct config *cfg, char *err, 
 	if ((root = cJSON_ParseWithOpts(text, &end, 1)) == NULL) {
 		r = fail(&c, NULL, "invalid JSON near line %d",
 		         line_of(text, end != NULL ? end : text));
+		goto out;
+	}
+	/* cJSON would cut the string there: an argv element, a variable, a header, a name. */
+	if ((nul = text_json_nul(text, strlen(text), NULL, path, sizeof(path))) >= 0) {
+		r = fail(&c, *path != '\0' ? path : "top level",
+		         "contains \\u0000 (a NUL character, line %d), which jobq cannot pass on",
+		         line_of(text, text + nul));
 		goto out;
 	}
 	if (name != NULL && (r = dup_into(&cfg->path, name)) < 0)
@@ -914,18 +930,27 @@ int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	struct ctx c = {err, errlen};
-	char *text = NULL;
+	char *text = NULL, real[PATH_MAX];
+	const char *nul;
+	size_t len = 0;
 	int r;
 
 	config_init_default(cfg);
-	if ((r = file_read(path, CONFIG_MAX_BYTES, &text, NULL)) < 0) {
+	/* A configuration names the commands jobq runs: only its user or root may own it. */
+	if ((r = trust_resolve(path, TRUST_CODE, real, sizeof(real), err, errlen)) == -EPERM)
+		return r;
+	if ((r = file_read(r == 0 ? real : path, CONFIG_MAX_BYTES, &text, &len)) < 0) {
 		if (r == -EFBIG)
 			fail(&c, NULL, "larger than %d bytes", CONFIG_MAX_BYTES);
 		else
 			fail(&c, NULL, "cannot read: %s", strerror(-r));
 		return r;
 	}
-	r = config_parse(text, path, cfg, err, errlen);
+	/* The parser would stop at it and take what came before. */
+	if ((nul = memchr(text, '\0', len)) != NULL)
+		r = fail(&c, NULL, "contains a NUL byte (line %d)", line_of(text, nul));
+	else
+		r = config_parse(text, path, cfg, err, errlen);
 	free(text);
 	return r;
 }
@@ -980,6 +1005,60 @@ config_pool(const struct config *cfg, const char *tag)
 			return cfg->pools[i].value;
 	}
 	return -1;
+}
+
+int
+config_type_check_env(const struct type_config *t, char *err, size_t errlen)
+{
+	struct ctx c = {err, errlen};
+	char p[PATH_BUF];
+
+	if (t->handler != HANDLER_HTTP)
+		return 0;
+	for (size_t i = 0; i < t->http.nheaders; i++) {
+		const struct http_header *hd = &t->http.headers[i];
+		const char *s = hd->value, *end, *val;
+		char name[256];
+		size_t n;
+
+		/* The syntax was checked when the file was parsed (check_env_refs). */
+		while ((s = strstr(s, "${")) != NULL && (end = strchr(s + 2, '}')) != NULL) {
+			n = (size_t)(end - (s + 2));
+			if (n == 0 || n >= sizeof(name))
+				break;
+			memcpy(name, s + 2, n);
+			name[n] = '\0';
+			s = end + 1;
+			if ((val = getenv(name)) != NULL &&
+			    (val[0] == '\0' || strlen(val) >= CONFIG_SECRET_MIN))
+				continue;
+			snprintf(p, sizeof(p), "types.%s.http.headers.%s", t->name, hd->name);
+			if (val == NULL)
+				fail(&c, p,
+				     "environment variable '%s' is not set (type '%s' needs it)",
+				     name, t->name);
+			else
+				fail(&c, p,
+				     "environment variable '%s' (type '%s') holds %zu bytes: a "
+				     "secret must be empty or at least %d bytes long, a shorter "
+				     "one cannot be masked",
+				     name, t->name, strlen(val), CONFIG_SECRET_MIN);
+			return -ENOKEY;
+		}
+	}
+	return 0;
+}
+
+int
+config_check_env(const struct config *cfg, char *err, size_t errlen)
+{
+	int r;
+
+	for (size_t i = 0; i < cfg->ntypes; i++) {
+		if ((r = config_type_check_env(&cfg->types[i], err, errlen)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 int

@@ -20,6 +20,7 @@
 #define CONFIG_DEFAULT_STDERR_MAX (64 * 1024)
 #define CONFIG_DEFAULT_PAYLOAD_MAX (1024 * 1024)
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define CONFIG_SECRET_MIN 8 /* bytes: the shortest non-empty ${ENV} value of an http header */
 
 /* One resource tag a job takes: a pool name and a number of units. */
 struct tag {
@@ -38,7 +39,8 @@ enum builtin_kind { BUILTIN_NOOP, BUILTIN_SLEEP };
 
 struct http_header {
 	char *name;
-	char *value; /* may hold ${ENV} references, expanded when the request is made */
+	char *value; /* may hold ${ENV} references, expanded when the request is made (by the
+	              * worker only: see config_check_env()) */
 };
 
 struct http_spec {
@@ -98,14 +100,17 @@ void config_init_default(struct config *cfg);
  * On error returns -errno (-ENOENT, -EISDIR, -EFBIG, -EINVAL for invalid content, -ENOMEM) and
  * writes a one-line message into err naming the field path ("concurrency.types.enrich: must be
  * a positive integer", "invalid JSON near line 3", "cannot read: No such file or directory");
- * the message carries no file name: the caller adds "config 'PATH': ". Unknown and duplicate
- * keys are errors. http header values are checked: every ${NAME} must be set in the
- * environment now. cfg is left released (the built-in default) on error.
+ * the message carries no file name: the caller adds "config 'PATH': ". A file jobq does not
+ * trust (core/trust.h, TRUST_CODE) gives -EPERM, with a message that names it. Unknown and duplicate
+ * keys are errors. The ${NAME} references of http header values are checked for syntax only:
+ * whether they are set is config_check_env()'s business, asked only by the processes that make
+ * requests. cfg is left released (the built-in default) on error.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 
 /* Same, from NUL-terminated JSON text already in memory; name (may be NULL) becomes
- * cfg->path. */
+ * cfg->path. A \u0000 escape in any string, a key too, is an error naming its field path
+ * (config_load also refuses a raw NUL byte in the file, naming its line). */
 int config_parse(const char *text, const char *name, struct config *cfg, char *err, size_t errlen);
 
 /*
@@ -117,6 +122,19 @@ int config_locate(const char *explicit_path, const char *db_path, char *out, siz
 
 /* Free what cfg holds and reset it to the built-in default; NULL and repeated calls are safe. */
 void config_release(struct config *cfg);
+
+/*
+ * The secrets of http types: check that every ${NAME} the headers of cfg's http types refer to
+ * is set in the environment now, and that each value is empty or at least CONFIG_SECRET_MIN
+ * bytes long (a shorter secret cannot be masked in what is kept of a response without masking
+ * ordinary text too). Only the process that makes requests needs them: the supervisor calls it
+ * at start and on reload, the worker before each request; producers and operators never do.
+ * Returns 0, or -ENOKEY with a message in err naming the field path, the type and the variable
+ * ("types.chat.http.headers.Authorization: environment variable 'OPENAI_API_KEY' is not set
+ * (type 'chat' needs it)"). config_type_check_env() checks one type (0 for a type without http).
+ */
+int config_check_env(const struct config *cfg, char *err, size_t errlen);
+int config_type_check_env(const struct type_config *t, char *err, size_t errlen);
 
 /* Lookups; NULL / -1 when absent. */
 const struct type_config *config_type(const struct config *cfg, const char *type);

@@ -45,10 +45,11 @@ int
 duration_parse(const char *s, int64_t *out_ms)
 {
 	int64_t total = 0;
-	int last = -1;
+	int last = -1, range = 0;
 
 	if (s == NULL || *s == '\0')
 		return -EINVAL;
+	/* Read to the end even past the bound: bad syntax wins over a range error. */
 	while (*s != '\0') {
 		int64_t n = 0, part;
 		size_t ulen;
@@ -56,11 +57,10 @@ duration_parse(const char *s, int64_t *out_ms)
 
 		if (!is_digit(*s))
 			return -EINVAL;
-		while (is_digit(*s)) {
+		for (; is_digit(*s); s++) {
 			if (__builtin_mul_overflow(n, 10, &n) ||
 			    __builtin_add_overflow(n, *s - '0', &n))
-				return -ERANGE;
-			s++;
+				range = 1;
 		}
 		if ((u = unit_match(s, &ulen)) < 0)
 			return -EINVAL;
@@ -69,12 +69,40 @@ duration_parse(const char *s, int64_t *out_ms)
 			return -EINVAL;
 		last = u;
 		s += ulen;
-		if (__builtin_mul_overflow(n, units[u].ms, &part) ||
-		    __builtin_add_overflow(total, part, &total))
-			return -ERANGE;
+		if (range || __builtin_mul_overflow(n, units[u].ms, &part) ||
+		    __builtin_add_overflow(total, part, &total) || total > DURATION_MAX_MS)
+			range = 1;
 	}
+	if (range)
+		return -ERANGE;
 	*out_ms = total;
 	return 0;
+}
+
+static int64_t
+clamp_time(int64_t r)
+{
+	return r > TIME_MAX_MS ? TIME_MAX_MS : r < -TIME_MAX_MS ? -TIME_MAX_MS : r;
+}
+
+int64_t
+time_add(int64_t t, int64_t d)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(t, d, &r))
+		return d > 0 ? TIME_MAX_MS : -TIME_MAX_MS;
+	return clamp_time(r);
+}
+
+int64_t
+time_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? TIME_MAX_MS : -TIME_MAX_MS;
+	return clamp_time(r);
 }
 
 void
@@ -232,7 +260,11 @@ time_parse_rfc3339(const char *s, int64_t *out_ms)
 	/* sec 60 is a leap second: allowed by RFC 3339, counted as the next second. */
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
+	/* Four-digit years keep this far from overflow; only the end of year 9999 (a leap
+	 * second, a negative offset) can pass TIME_MAX_MS. */
 	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_min * 60;
+	if (t * 1000 + ms > TIME_MAX_MS)
+		return -ERANGE;
 	*out_ms = t * 1000 + ms;
 	return 0;
 }
@@ -262,25 +294,32 @@ time_format_rfc3339(int64_t ms, char *buf, size_t len)
 int
 time_parse_when(const char *s, int64_t *out_ms)
 {
+	int64_t n = 0;
+	int r, range = 0;
+
 	if (s == NULL)
 		return -EINVAL;
 	if (s[0] == '@') {
-		int64_t n = 0;
-
 		s++;
 		if (*s == '\0')
 			return -EINVAL;
 		for (; *s != '\0'; s++) {
 			if (!is_digit(*s))
 				return -EINVAL;
-			if (__builtin_mul_overflow(n, 10, &n) ||
-			    __builtin_add_overflow(n, *s - '0', &n))
-				return -EINVAL;
+			/* Read on to the end: bad syntax wins over a range error. */
+			if (range || __builtin_mul_overflow(n, 10, &n) ||
+			    __builtin_add_overflow(n, *s - '0', &n) || n > TIME_MAX_MS / 1000)
+				range = 1;
 		}
-		if (__builtin_mul_overflow(n, 1000, &n))
-			return -EINVAL;
-		*out_ms = n;
+		if (range)
+			return -ERANGE;
+		*out_ms = n * 1000;
 		return 0;
 	}
-	return time_parse_rfc3339(s, out_ms);
+	if ((r = time_parse_rfc3339(s, &n)) < 0)
+		return r;
+	if (n < 0)
+		return -ERANGE;
+	*out_ms = n;
+	return 0;
 }

@@ -32,7 +32,21 @@ exitcode_from_errno(int neg_errno)
 		return EX_IOERR;
 	case ENOTSUP:
 		return EX_UNAVAILABLE;
+	case EPERM:
+		return EX_NOPERM; /* a file jobq does not trust (core/trust.h) */
 	default:
 		return EX_SOFTWARE;
 	}
+}
+
+int
+exitcode_open(int neg_errno)
+{
+	int code = exitcode_from_errno(neg_errno);
+
+	if (neg_errno == -EACCES)
+		return EX_NOINPUT; /* not ours to read or write: "cannot open" */
+	if (code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE || code == EX_NOPERM)
+		return code;
+	return EX_NOINPUT;
 }

@@ -200,7 +200,7 @@ long
 line_read(FILE *fp, size_t max, char **buf, size_t *cap)
 {
 	size_t n = 0;
-	int c, too_long = 0, any = 0;
+	int c, too_long = 0, any = 0, nul = 0;
 	long r;
 
 	errno = 0;
@@ -209,6 +209,10 @@ line_read(FILE *fp, size_t max, char **buf, size_t *cap)
 		any = 1;
 		if (c == '\n')
 			break;
+		if (c == '\0')
+			nul = 1;
+		if (nul)
+			continue; /* read on to the line's end: the next call reads the next line */
 		if (too_long || n >= max) {
 			too_long = 1;
 			continue;
@@ -236,6 +240,8 @@ line_read(FILE *fp, size_t max, char **buf, size_t *cap)
 	funlockfile(fp);
 	if (!any)
 		return -1;
+	if (nul)
+		return -EILSEQ;
 	if (too_long)
 		return -EMSGSIZE;
 	if (*buf == NULL) {

@@ -30,8 +30,10 @@ int path_absolute(const char *path, char *out, size_t len);
 int path_join(const char *dir, const char *name, char *out, size_t len);
 
 /* Read one line of at most max bytes (without '\n') from fp into *buf (realloc'd as needed,
- * caller frees). Returns line length, -1 at EOF, -EMSGSIZE if longer than max (the rest of
- * that line is consumed), -errno on error. */
+ * caller frees). Returns line length, -1 at EOF, -EILSEQ if the line holds a NUL byte (which a
+ * C string would cut; checked first), -EMSGSIZE if longer than max, -errno on error. After
+ * -EILSEQ and -EMSGSIZE the whole line has been consumed, so the next call reads the next line
+ * and a caller's line count stays right. */
 long line_read(FILE *fp, size_t max, char **buf, size_t *cap);
 
 #endif

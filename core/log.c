@@ -9,6 +9,10 @@
 #include <bsd/string.h>
 
 #include "log.h"
+#include "text.h"
+
+/* A line is cut at this many bytes, its newline included. */
+#define LOG_LINE_MAX 2048
 
 static char log_prog[32] = "jobq";
 static enum log_level log_level = LOG_LVL_INFO;
@@ -63,37 +67,43 @@ log_set_job(int64_t job_id)
 	log_job = job_id;
 }
 
+/*
+ * Messages quote job output, errors, names and commands: every control character is escaped
+ * (text_escape: "\n", "\x1b", ...), so a line is one event and cannot drive the terminal.
+ */
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	size_t off;
 	int w;
 
 	if (level > log_level)
 		return;
 	if (log_job > 0)
-		w = snprintf(line, sizeof(line), "%s[%ld]: %s: job %lld: ", log_prog,
+		w = snprintf(raw, sizeof(raw), "%s[%ld]: %s: job %lld: ", log_prog,
 		             (long)getpid(), level_names[level], (long long)log_job);
 	else
-		w = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog, (long)getpid(),
+		w = snprintf(raw, sizeof(raw), "%s[%ld]: %s: ", log_prog, (long)getpid(),
 		             level_names[level]);
 	if (w < 0)
 		return;
 	off = (size_t)w;
-	w = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+	w = vsnprintf(raw + off, sizeof(raw) - off, fmt, ap);
 	if (w < 0)
 		return;
 	off += (size_t)w;
-	if (off >= sizeof(line) - 1)
-		off = sizeof(line) - 2; /* truncated: keep room for the newline */
+	if (off >= sizeof(raw))
+		off = sizeof(raw) - 1; /* truncated */
 	if (errnum != 0) {
-		w = snprintf(line + off, sizeof(line) - off, ": %s", strerror(errnum));
+		w = snprintf(raw + off, sizeof(raw) - off, ": %s", strerror(errnum));
 		if (w > 0)
 			off += (size_t)w;
-		if (off >= sizeof(line) - 1)
-			off = sizeof(line) - 2;
+		if (off >= sizeof(raw))
+			off = sizeof(raw) - 1;
 	}
+	/* room for the newline */
+	off = text_escape(raw, off, line, sizeof(line) - 1, NULL);
 	line[off++] = '\n';
 	for (size_t done = 0; done < off;) {
 		ssize_t n = write(STDERR_FILENO, line + done, off - done);

@@ -16,7 +16,10 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_set_job(int64_t job_id);
 
 /* _warn and _error append ": strerror(errno)"; the x forms do not. Each line is written with
- * one write(2) (cut at 2 KiB) so lines of concurrent processes do not mix; errno is preserved. */
+ * one write(2) (cut at 2 KiB) so lines of concurrent processes do not mix; errno is preserved.
+ * Control characters anywhere in the line are escaped (text_escape(): "\n", "\r", "\x1b",
+ * "\u009b"; tab kept), so one event is one line and a quoted job output cannot drive the
+ * terminal or forge a line. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

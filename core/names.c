@@ -7,6 +7,7 @@
 #include <bsd/string.h>
 
 #include "names.h"
+#include "text.h"
 
 static int
 is_lower_alnum(unsigned char c)
@@ -45,41 +46,6 @@ name_tag_valid(const char *s)
 	return name_valid(s, "_.-", NAME_TAG_MAX);
 }
 
-/*
- * Decode one UTF-8 sequence at s (n bytes left). Returns its length and sets *cp, or 0 if it is
- * not well-formed (overlong, surrogate, above U+10FFFF, truncated).
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xE0) == 0xC0) {
-		len = 2, c &= 0x1F, min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3, c &= 0x0F, min = 0x800;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 int
 name_namespace_valid(const char *s)
 {
@@ -92,7 +58,7 @@ name_namespace_valid(const char *s)
 		return 0;
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+		size_t len = text_utf8_decode(s + i, n - i, &cp);
 
 		if (len == 0)
 			return 0;
@@ -177,4 +143,44 @@ name_slug(const char *s, char *out, size_t len)
 		buf[o++] = '_';
 	snprintf(buf + o, sizeof(buf) - o, "-%08x", fnv1a32(s));
 	strlcpy(out, buf, len);
+}
+
+#define SHOWN_MAX 64
+
+const char *
+name_shown(const char *s, char *out, size_t len)
+{
+	size_t i, o = 0, max;
+
+	if (len == 0)
+		return out;
+	if (s == NULL)
+		s = "";
+	/* Room for the text, "..." and the NUL. */
+	max = len < 4 ? 0 : len - 4 < SHOWN_MAX ? len - 4 : SHOWN_MAX;
+	for (i = 0; s[i] != '\0' && o < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (s[i] != '\0') {
+		/* Not in the middle of a character: drop a last one that is not whole. */
+		size_t lead = o;
+
+		while (lead > 0 && o - lead < 3 && ((unsigned char)out[lead - 1] & 0xC0) == 0x80)
+			lead--;
+		if (lead > 0 && (unsigned char)out[lead - 1] >= 0xC0) {
+			unsigned char c = (unsigned char)out[lead - 1];
+			size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+			if (o - (lead - 1) < need)
+				o = lead - 1;
+		}
+		if (len >= 4) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

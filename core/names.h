@@ -33,4 +33,15 @@ int tag_parse(const char *s, char *name_out, int *units_out);
  */
 void name_slug(const char *s, char *out, size_t len);
 
+/* Room for any result of name_shown(): 64 bytes, "..." and the NUL fit in it. */
+#define NAME_SHOWN_SIZE 72
+
+/*
+ * Any user string made fit to quote in a one-line message: control bytes become '?', and past
+ * 64 bytes it is cut (at a UTF-8 character boundary) and ends in "...", so a 100 KB type name
+ * or option value cannot flood a terminal or a log. s NULL counts as "". Writes at most len
+ * bytes (NAME_SHOWN_SIZE hold any result) into out and returns out.
+ */
+const char *name_shown(const char *s, char *out, size_t len);
+
 #endif

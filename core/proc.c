@@ -23,10 +23,17 @@
 
 #define ENVIRON_MAX (1024 * 1024)
 
-/* Fields after the command name of /proc/PID/stat: the name may hold spaces and ')' so parsing
- * starts after the last ')'. Field 3 is the state, field 22 the start time. */
+/* What /proc/PID/stat says of a process. The command name may hold spaces and ')' so parsing
+ * starts after the last ')': field 3 is the state, 4 the parent, 5 the process group, 22 the
+ * start time. */
+struct pstat {
+	char state;
+	pid_t ppid, pgrp;
+	uint64_t start;
+};
+
 static int
-read_stat(pid_t pid, char *state, uint64_t *start)
+read_stat(pid_t pid, struct pstat *ps)
 {
 	char path[64], buf[1024];
 	ssize_t n;
@@ -40,11 +47,13 @@ read_stat(pid_t pid, char *state, uint64_t *start)
 	if (n <= 0)
 		return n == 0 ? -ESRCH : -errno;
 	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ')
+	char *p = strrchr(buf, ')'), *end;
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
 		return -EINVAL;
 	p += 2; /* field 3 */
-	*state = *p;
+	ps->state = *p;
+	ps->ppid = (pid_t)strtol(p + 1, &end, 10);
+	ps->pgrp = (pid_t)strtol(end, NULL, 10);
 	/* skip fields 3..21 (19 fields) to reach field 22 */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p, ' ');
@@ -52,38 +61,39 @@ read_stat(pid_t pid, char *state, uint64_t *start)
 			return -EINVAL;
 		p++;
 	}
-	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(p, &end, 10);
 	if (errno != 0 || end == p)
 		return -EINVAL;
-	*start = v;
+	ps->start = v;
 	return 0;
 }
 
 int
 proc_start_time(pid_t pid, uint64_t *out)
 {
-	char state;
+	struct pstat ps;
+	int r;
 
 	if (pid <= 0)
 		return -ESRCH;
-	return read_stat(pid, &state, out);
+	if ((r = read_stat(pid, &ps)) == 0)
+		*out = ps.start;
+	return r;
 }
 
 int
 proc_alive(pid_t pid, uint64_t start)
 {
-	char state;
-	uint64_t st;
+	struct pstat ps;
 
 	if (pid <= 0)
 		return 0;
-	if (read_stat(pid, &state, &st) < 0)
+	if (read_stat(pid, &ps) < 0)
 		return 0;
-	if (state == 'Z' || state == 'X')
+	if (ps.state == 'Z' || ps.state == 'X')
 		return 0;
-	return start == 0 || st == start;
+	return start == 0 || ps.start == start;
 }
 
 /* Find argv0 in the PATH of envp (or of this process), before fork: the child only execve()s. */
@@ -247,62 +257,182 @@ proc_kill_group(pid_t pgid, uint64_t start, int sig)
 	return 0;
 }
 
-/* Does the NUL-separated environment block hold every entry wanted (want_attempt may be
- * NULL)? */
+/* A job's identity as the entries of an environment block. */
+struct ident {
+	char id[64], attempt[64];
+	char *db;             /* "JOBQ_DB=..." */
+	int any_attempt;
+};
+
 static int
-environ_matches(const char *env, size_t len, const char *want_id, const char *want_db,
-		const char *want_attempt)
+ident_init(struct ident *w, int64_t job_id, int64_t attempt, const char *db)
 {
-	int have_id = 0, have_db = 0, have_attempt = want_attempt == NULL;
+	snprintf(w->id, sizeof(w->id), "JOBQ_JOB_ID=%" PRId64, job_id);
+	snprintf(w->attempt, sizeof(w->attempt), "JOBQ_ATTEMPT=%" PRId64, attempt);
+	w->any_attempt = attempt <= 0;
+	return asprintf(&w->db, "JOBQ_DB=%s", db) < 0 ? -ENOMEM : 0;
+}
+
+/* Does the NUL-separated environment block hold every entry of w? */
+static int
+environ_matches(const char *env, size_t len, const struct ident *w)
+{
+	int have_id = 0, have_db = 0, have_attempt = w->any_attempt;
 
 	for (size_t off = 0; off < len;) {
 		const char *e = env + off;
 		size_t elen = strnlen(e, len - off);
-		if (!have_id && strcmp(e, want_id) == 0)
+		if (!have_id && strcmp(e, w->id) == 0)
 			have_id = 1;
-		else if (!have_db && strcmp(e, want_db) == 0)
+		else if (!have_db && strcmp(e, w->db) == 0)
 			have_db = 1;
-		else if (!have_attempt && strcmp(e, want_attempt) == 0)
+		else if (!have_attempt && strcmp(e, w->attempt) == 0)
 			have_attempt = 1;
 		off += elen + 1;
 	}
 	return have_id && have_db && have_attempt;
 }
 
+/* Does pid run as this process's user? Another user's process is never a job's, whatever its
+ * environment says (anyone can set JOBQ_JOB_ID). */
+static int
+is_ours(pid_t pid)
+{
+	char path[64];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &sb) == 0 && sb.st_uid == geteuid();
+}
+
+/* Is pid ours and does it carry the job's identity in its environment? */
+static int
+carries(pid_t pid, const struct ident *w)
+{
+	char path[64], *env = NULL;
+	size_t len;
+	int r;
+
+	if (w == NULL || !is_ours(pid))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if (file_read(path, ENVIRON_MAX, &env, &len) < 0)
+		return 0;
+	r = environ_matches(env, len, w);
+	free(env);
+	return r;
+}
+
+/* Does pid descend from this process (its parent, or its parent's parent...)? */
+static int
+descends(pid_t pid)
+{
+	pid_t self = getpid();
+	struct pstat ps;
+
+	for (int hops = 0; hops < 64 && pid > 1; hops++) {
+		if (read_stat(pid, &ps) < 0)
+			return 0;
+		if (ps.ppid == self)
+			return 1;
+		pid = ps.ppid;
+	}
+	return 0;
+}
+
+/* Call fn for every process but this one and init; stop when it returns non-zero, and return
+ * that. */
+static int
+each_process(int (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	pid_t self = getpid();
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -errno;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end == '\0' && pid > 1 && pid != self)
+			r = fn((pid_t)pid, ctx);
+	}
+	closedir(d);
+	return r;
+}
+
+struct sweep {
+	const struct ident *w;
+	int sig, count;
+};
+
+static int
+sweep_one(pid_t pid, void *ctx)
+{
+	struct sweep *sw = ctx;
+
+	if (carries(pid, sw->w) && kill(pid, sw->sig) == 0)
+		sw->count++;
+	return 0;
+}
+
 int
 proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig)
 {
-	char want_id[64], want_attempt[64], *want_db = NULL;
-	DIR *d;
-	struct dirent *de;
-	int count = 0;
-	pid_t self = getpid();
+	struct ident w;
+	struct sweep sw = {&w, sig, 0};
+	int r;
 
-	snprintf(want_id, sizeof(want_id), "JOBQ_JOB_ID=%" PRId64, job_id);
-	snprintf(want_attempt, sizeof(want_attempt), "JOBQ_ATTEMPT=%" PRId64, attempt);
-	if (asprintf(&want_db, "JOBQ_DB=%s", db) < 0)
+	if (ident_init(&w, job_id, attempt, db) < 0)
 		return -ENOMEM;
-	if ((d = opendir("/proc")) == NULL) {
-		free(want_db);
-		return -errno;
+	r = each_process(sweep_one, &sw);
+	free(w.db);
+	return r < 0 ? r : sw.count;
+}
+
+struct member {
+	pid_t pgid;
+	const struct ident *w;
+};
+
+/* 1 when pid is in the group and is the job's: ours, and a descendant or carrying its identity. */
+static int
+member_is_jobs(pid_t pid, void *ctx)
+{
+	const struct member *m = ctx;
+	struct pstat ps;
+
+	if (read_stat(pid, &ps) < 0 || ps.pgrp != m->pgid)
+		return 0;
+	return carries(pid, m->w) || (is_ours(pid) && descends(pid));
+}
+
+/*
+ * Is the group recorded for a job really that job's? A database row is no proof: anyone who can
+ * write the database can write any pgid and start time there (a start time is public in
+ * /proc). So, unless the caller spawned the leader itself, the group must show it: its leader
+ * is the recorded process (start time), runs as this user, and descends from this process or
+ * carries the job's identity; or, the leader gone, one of its processes does. A row without a
+ * start time is never signalled.
+ */
+static int
+group_is_jobs(const struct proc_job *j, const struct ident *w)
+{
+	struct member m = {j->pgid, w};
+	struct pstat ps;
+
+	if (j->own)
+		return 1;
+	if (j->pgid_start == 0)
+		return 0;
+	if (read_stat(j->pgid, &ps) == 0) {
+		if (ps.start != j->pgid_start || ps.pgrp != j->pgid)
+			return 0; /* a recycled pid, or a process that left its group */
+		return member_is_jobs(j->pgid, &m);
 	}
-	while ((de = readdir(d)) != NULL) {
-		char *end, path[64], *env = NULL;
-		size_t len;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 1 || pid == self)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-		if (file_read(path, ENVIRON_MAX, &env, &len) < 0)
-			continue;
-		if (environ_matches(env, len, want_id, want_db, attempt > 0 ? want_attempt : NULL) &&
-		    kill((pid_t)pid, sig) == 0)
-			count++;
-		free(env);
-	}
-	closedir(d);
-	free(want_db);
-	return count;
+	return each_process(member_is_jobs, &m) == 1;
 }
 
 static int
@@ -372,10 +502,12 @@ proc_children(pid_t *out, int max)
 int
 proc_kill_job(const struct proc_job *j, int children, int sig)
 {
+	struct ident w = {.db = NULL};
+	int have = j->id > 0 && j->db != NULL && ident_init(&w, j->id, j->attempt, j->db) == 0;
 	pid_t kids[256];
 	int n = 0;
 
-	if (j->pgid > 1)
+	if (j->pgid > 1 && group_is_jobs(j, have ? &w : NULL))
 		proc_kill_group(j->pgid, j->pgid_start, sig);
 	if (children)
 		n = proc_children(kids, 256);
@@ -384,8 +516,11 @@ proc_kill_job(const struct proc_job *j, int children, int sig)
 		if (kids[i] != j->pgid)
 			kill(-kids[i], sig); /* its own group, if it made one (ESRCH otherwise) */
 	}
-	if (j->id > 0 && j->db != NULL)
-		proc_kill_by_job_env(j->id, j->attempt, j->db, sig);
+	if (have) {
+		struct sweep sw = {&w, sig, 0};
+		each_process(sweep_one, &sw);
+	}
+	free(w.db);
 	return 0;
 }
 

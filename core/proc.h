@@ -45,9 +45,10 @@ int proc_subreaper(void);
 int proc_kill_group(pid_t pgid, uint64_t start, int sig);
 
 /*
- * Signal every process (other than the caller) whose environment holds JOBQ_JOB_ID=job_id and
- * JOBQ_DB=db, and JOBQ_ATTEMPT=attempt when attempt > 0: the processes a job (or one attempt
- * of it) left behind, even those that left its process group.
+ * Signal every process (other than the caller) of the caller's user whose environment holds
+ * JOBQ_JOB_ID=job_id and JOBQ_DB=db, and JOBQ_ATTEMPT=attempt when attempt > 0: the processes a
+ * job (or one attempt of it) left behind, even those that left its process group. Another
+ * user's process is never signalled, whatever its environment says.
  * Returns the number signalled (>= 0) or -errno.
  */
 int proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig);
@@ -63,11 +64,16 @@ struct proc_job {
 	int64_t id;          /* JOBQ_JOB_ID, 0: no environment scan */
 	int64_t attempt;     /* JOBQ_ATTEMPT, 0: any attempt */
 	const char *db;      /* JOBQ_DB */
+	int own;             /* the caller spawned the leader itself: the group is known to be its */
 };
 
-/* Signal a job's processes: its group (proc_kill_group); with children, every child of the
- * caller and its group (what a subreaper running one job got back from a double fork or
- * setsid); every process that carries the job's identity in its environment. Returns 0. */
+/* Signal a job's processes: its group (proc_kill_group), but unless own is set only when the
+ * group shows it is the job's (its leader, still the recorded process, runs as this user and
+ * descends from the caller or carries the job's identity; or, the leader gone, one of its
+ * processes does: a pgid and start time read from a database prove nothing, and a group without
+ * a start time is never signalled); with children, every child of the caller and its group
+ * (what a subreaper running one job got back from a double fork or setsid); every process of
+ * this user that carries the job's identity in its environment. Returns 0. */
 int proc_kill_job(const struct proc_job *j, int children, int sig);
 
 /* The signals of a long-lived process's poll() loop: ignore SIGPIPE, block SIGCHLD, SIGTERM,

@@ -28,8 +28,9 @@ wake_open(const char *db_path)
 	if ((fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
 	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
+		r = S_ISFIFO(st.st_mode) ? -EPERM : -EEXIST; /* another user's FIFO, or no FIFO */
 		close(fd);
-		return -EEXIST;
+		return r;
 	}
 	if (fchmod(fd, 0600) != 0) {
 		r = -errno;
@@ -50,8 +51,9 @@ wake_notify(const char *db_path, char what)
 		return r;
 	if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
-	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-		r = -EINVAL; /* never write into anything else */
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0))
+		r = -EINVAL; /* never write into anything else, nor into another user's FIFO */
 	else if (write(fd, &what, 1) != 1 && errno != EAGAIN)
 		r = -errno;
 	close(fd);

@@ -12,7 +12,8 @@
 int wake_path(const char *db_path, char *out, size_t len);
 
 /* Create (or reuse) the FIFO and open it for reading, non-blocking and close-on-exec (O_RDWR,
- * so that it never reports EOF). Refuses anything but a FIFO of ours. Returns the fd or -errno. */
+ * so that it never reports EOF). Refuses a symbolic link (-ELOOP), anything but a FIFO
+ * (-EEXIST) and another user's FIFO (-EPERM). Returns the fd or -errno. */
 int wake_open(const char *db_path);
 
 /* What a wake-up is about: the supervisor wakes one idle worker for one new job, every idle
@@ -22,8 +23,9 @@ int wake_open(const char *db_path);
 #define WAKE_ALL 'E'
 #define WAKE_CANCEL 'c'
 
-/* Write the byte what to the FIFO; never blocks. Returns 0 (also when it was full already), or
- * -errno (-ENXIO or -ENOENT: no supervisor). */
+/* Write the byte what to the FIFO; never blocks, never writes into anything but a FIFO of this
+ * user or root. Returns 0 (also when it was full already), or -errno (-ENXIO or -ENOENT: no
+ * supervisor). */
 int wake_notify(const char *db_path, char what);
 
 #endif

@@ -491,7 +491,7 @@ take(struct claim *c, const struct claim_req *req, struct job *out)
 	sqlite3_bind_int64(stmt, 2, c->now);
 	bind_int_or_null(stmt, 3, req->owner_pid);
 	bind_int_or_null(stmt, 4, (int64_t)req->owner_start);
-	sqlite3_bind_int64(stmt, 5, c->now + lease);
+	sqlite3_bind_int64(stmt, 5, time_add(c->now, lease));
 	sqlite3_bind_int64(stmt, 6, store_token());
 	bind_text(stmt, 7, c->best.has_units ? c->best.units : NULL);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)

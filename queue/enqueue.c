@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "names.h"
 #include "tags.h"
+#include "text.h"
 
 #define UNIQUE_KEY_MAX 1024
 #define BATCH_NAME_MAX 256
@@ -103,6 +104,7 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	const struct type_config *tc;
 	size_t where = 0;
 	char buf[64];
+	int r;
 
 	memset(p, 0, offsetof(struct prepared, resources));
 	p->has_resources = 0;
@@ -129,7 +131,19 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 		         p->payload_len, payload_max);
 		return -EINVAL;
 	}
-	if (json_check(p->payload, p->payload_len, &where) < 0) {
+	if ((r = json_check(p->payload, p->payload_len, &where)) == -EILSEQ) {
+		/* Every producer (the CLI, libjobq) comes through here: none stores a NUL that a
+		 * handler's argv or environment would cut. */
+		char path[128];
+
+		text_json_nul(p->payload, p->payload_len, "payload", path, sizeof(path));
+		snprintf(err, errlen,
+		         "%s: contains \\u0000 (a NUL character, at byte %zu), which jobq cannot "
+		         "pass to a handler",
+		         path, where);
+		return -EINVAL;
+	}
+	if (r < 0) {
 		snprintf(err, errlen, "payload is not valid JSON (at byte %zu)", where);
 		return -EINVAL;
 	}
@@ -154,6 +168,14 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 		         spec->max_attempts < 0 ? "max_attempts"
 		         : spec->timeout_ms < 0 ? "timeout"
 		                                : "run_at");
+		return -EINVAL;
+	}
+	/* Bounded like every time and duration, so that no later sum can overflow. */
+	if (spec->timeout_ms > DURATION_MAX_MS || spec->run_at > TIME_MAX_MS) {
+		snprintf(err, errlen, "%s",
+		         spec->timeout_ms > DURATION_MAX_MS
+		                 ? "timeout must be at most " DURATION_MAX_TEXT " (10 years)"
+		                 : "run_at must be at most " TIME_MAX_TEXT);
 		return -EINVAL;
 	}
 	tc = config_type(cfg, spec->type);

@@ -57,7 +57,9 @@ store_backoff_ms(const struct config *cfg, const char *type, int64_t attempts)
 
 	if (max < base)
 		max = base;
-	for (int64_t i = 1; i < attempts && b < max; i++)
+	/* Doubling stops at max (no overflow), and at once for a base of 0 however many the
+	 * attempts. */
+	for (int64_t i = 1; i < attempts && b > 0 && b < max; i++)
 		b = b > max / 2 ? max : b * 2;
 	if (b > max)
 		b = max;
@@ -160,12 +162,12 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 	if (cancel_requested)
 		r = finish_row(st, id, token, JOB_CANCELLED, o, o->error, now);
 	else if (o->temporary)
-		r = requeue_row(st, id, token, attempts > 0 ? attempts - 1 : 0, now + delay, o,
-		                o->error);
+		r = requeue_row(st, id, token, attempts > 0 ? attempts - 1 : 0,
+		                time_add(now, delay), o, o->error);
 	else if (o->no_retry || attempts >= max_attempts)
 		r = finish_row(st, id, token, JOB_FAILED, o, o->error, now);
 	else
-		r = requeue_row(st, id, token, attempts, now + delay, o, o->error);
+		r = requeue_row(st, id, token, attempts, time_add(now, delay), o, o->error);
 	free(type);
 	return r;
 }
@@ -229,8 +231,8 @@ store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
 		return st->errnum;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, token);
-	sqlite3_bind_int64(stmt, 3, time_now_ms() + (lease_ms > 0 ? lease_ms
-	                                                           : CONFIG_DEFAULT_LEASE_MS));
+	sqlite3_bind_int64(stmt, 3, time_add(time_now_ms(),
+	                                     lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		cancel = sqlite3_column_int(stmt, 0) != 0;
 		rc = sqlite3_step(stmt);

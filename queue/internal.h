@@ -81,8 +81,9 @@ const char *shown(const char *s, char *buf, size_t len);
 int schema_migrate(struct store *st);
 
 /* JSON text check used for payloads (json.c): one RFC 8259 value in UTF-8, nested at most
- * JSON_DEPTH_MAX deep, numbers at most JSON_NUMBER_MAX characters (what cJSON accepts).
- * Returns 0, or -EINVAL with *where at the offending byte. */
+ * JSON_DEPTH_MAX deep, numbers at most JSON_NUMBER_MAX characters (what cJSON accepts), with
+ * no \u0000 escape. Returns 0, -EINVAL (not such JSON) or -EILSEQ (a \u0000), with *where at
+ * the offending byte. */
 #define JSON_DEPTH_MAX 1000
 #define JSON_NUMBER_MAX 63
 int json_check(const char *text, size_t len, size_t *where);

@@ -44,7 +44,9 @@ struct jobq_item {
  * else jobq.json beside the database, else the built-in default. On failure *out is NULL. */
 int jobq_open(const char *db_path, const char *config_path, struct jobq **out);
 
-/* Enqueue one job; *id_out (may be NULL) gets its id. */
+/* Enqueue one job; *id_out (may be NULL) gets its id. The payload is checked as jobq enqueue
+ * checks it: one JSON value, at most payload_max bytes, no \u0000 escape in any string (which
+ * no handler could be given); a bad one fails with -EINVAL and a message naming the field. */
 int jobq_enqueue(struct jobq *q, const char *type, const char *payload,
 		 const struct jobq_enqueue_opts *opts, int64_t *id_out);
 

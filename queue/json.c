@@ -3,7 +3,8 @@
  * building (and freeing) a cJSON tree per job. It accepts strict RFC 8259 text in UTF-8 and is
  * stricter than cJSON where cJSON is lenient (leading zeros, "1.", raw control characters), and
  * follows cJSON's limits where cJSON is stricter (nesting depth 1000, numbers of at most 63
- * characters, paired \u surrogates), so whatever passes here parses in every worker.
+ * characters, paired \u surrogates), so whatever passes here parses in every worker. It refuses
+ * the escape \u0000: jobq's C strings, argv and environment cannot carry that NUL character.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -100,7 +101,7 @@ hex4(struct cursor *c, unsigned *out)
 	return 0;
 }
 
-/* After a backslash. */
+/* After a backslash. Returns 0, -1 not JSON, or -2 at \u0000 (the cursor back on its '\'). */
 static int
 escape(struct cursor *c)
 {
@@ -114,6 +115,10 @@ escape(struct cursor *c)
 	case 'u':
 		if (hex4(c, &u) < 0)
 			return -1;
+		if (u == 0) {
+			c->p -= 6;
+			return -2;
+		}
 		if (u >= 0xDC00 && u <= 0xDFFF)
 			return -1; /* a low surrogate alone */
 		if (u < 0xD800 || u > 0xDBFF)
@@ -160,10 +165,12 @@ utf8(struct cursor *c)
 	return 0;
 }
 
-/* At the opening quote. */
+/* At the opening quote. Returns 0, -1 not JSON, or -2 at \u0000. */
 static int
 string(struct cursor *c)
 {
+	int r;
+
 	c->p++;
 	while (c->p < c->end) {
 		unsigned char ch = *c->p;
@@ -174,8 +181,8 @@ string(struct cursor *c)
 		}
 		if (ch == '\\') {
 			c->p++;
-			if (escape(c) < 0)
-				return -1;
+			if ((r = escape(c)) < 0)
+				return r;
 		} else if (ch < 0x20) {
 			return -1;
 		} else if (ch < 0x80) {
@@ -221,10 +228,12 @@ json_check(const char *text, size_t len, size_t *where)
 			break;
 		}
 		if (want == EXPECT_KEY) {
-			if (*c.p != '"' || string(&c) < 0) {
+			if (*c.p != '"') {
 				r = -1;
 				break;
 			}
+			if ((r = string(&c)) < 0)
+				break;
 			skip_ws(&c);
 			if (c.p >= c.end || *c.p != ':') {
 				r = -1;
@@ -275,7 +284,7 @@ json_check(const char *text, size_t len, size_t *where)
 		r = -1;
 	if (r < 0 && where != NULL)
 		*where = (size_t)(c.p - (const unsigned char *)text);
-	return r < 0 ? -EINVAL : 0;
+	return r == -2 ? -EILSEQ : r < 0 ? -EINVAL : 0;
 }
 
 int

@@ -18,6 +18,7 @@
 
 #include "fileio.h"
 #include "internal.h"
+#include "trust.h"
 
 #define SQL_TEXT(id, text) [id] = text,
 static const char *const sql_text[SQL_NSTATEMENTS] = {SQL_STATEMENTS(SQL_TEXT)};
@@ -332,22 +333,79 @@ open_errno(const char *path, int readonly)
 	return -ENOENT;
 }
 
-/* Create the file with mode 0600 if it does not exist, so SQLite (which gives -wal and -shm
- * the database file's mode) never creates anything wider, whatever the umask. */
+/*
+ * Check one of the database's files before SQLite opens it, creating it (mode 0600) when create
+ * is set and it is missing: no symbolic link, a regular file, one jobq trusts (core/trust.h). An
+ * existing file is only looked at, never opened: closing a descriptor of a file drops every
+ * POSIX lock this process holds on it, SQLite's included (another connection of this process may
+ * have it open). Returns 0, or a negative errno with the message set (-ENOENT when it is missing
+ * and not to be created).
+ */
 static int
-create_file(struct store *st)
+check_file(struct store *st, const char *path, int create, struct stat *out)
 {
-	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char why[512];
+	int fd, r = 0, tries = 0;
 
-	if (fd < 0) {
-		int e = errno;
-		int r = e == EACCES || e == EPERM || e == EROFS ? -e : open_errno(st->path, 0);
+again:
+	if (lstat(path, out) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return store_failx(st, -errno, "cannot open database '%s': %s", path,
+			                   strerror(errno));
+		if (!create)
+			return -ENOENT;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		if (fd < 0 && errno == EEXIST && tries++ == 0)
+			goto again; /* another process created it just now */
+		if (fd < 0) {
+			int e = errno;
 
-		return store_failx(st, r == -EPERM ? -EACCES : r, "cannot open database '%s': %s",
-		                   st->path, strerror(e));
+			r = e == EACCES || e == EPERM ? -EACCES : e == EROFS ? -EROFS : open_errno(path, 0);
+			return store_failx(st, r, "cannot open database '%s': %s", path, strerror(e));
+		}
+		/* The umask may have narrowed the mode: SQLite gives -wal and -shm this one. */
+		if (fchmod(fd, 0600) < 0 || fstat(fd, out) < 0)
+			r = store_failx(st, -errno, "cannot create '%s': %s", path, strerror(errno));
+		close(fd);
+		if (r < 0)
+			unlink(path);
+		return r;
 	}
-	close(fd);
+	if (S_ISLNK(out->st_mode))
+		return store_failx(st, -EPERM, "refusing '%s': a symbolic link", path);
+	if (!S_ISREG(out->st_mode))
+		return store_failx(st, S_ISDIR(out->st_mode) ? -EISDIR : -EINVAL,
+		                   "cannot open database '%s': not a regular file", path);
+	if (trust_stat(out, path, TRUST_DATA, why, sizeof(why)) < 0)
+		return store_failx(st, -EPERM, "%s", why);
 	return 0;
+}
+
+/*
+ * The database file and its -wal and -shm, checked before SQLite opens them: no symbolic link,
+ * one name, an owner jobq trusts. SQLite itself opens every file with O_NOFOLLOW, so a link
+ * planted where it would create -wal or -shm makes the open fail; what must be caught here is a
+ * regular file another user planted there, which SQLite would write the database's pages into.
+ */
+static int
+open_files(struct store *st, const struct store_opts *opts)
+{
+	static const char *const suffixes[] = {"-wal", "-shm"};
+	char side[PATH_MAX];
+	struct stat sb;
+	int r;
+
+	for (int i = 0; i < 2; i++) {
+		if (snprintf(side, sizeof(side), "%s%s", st->path, suffixes[i]) >= (int)sizeof(side))
+			return store_failx(st, -ENAMETOOLONG, "cannot open database '%s': %s", st->path,
+			                   strerror(ENAMETOOLONG));
+		if ((r = check_file(st, side, 0, &sb)) < 0 && r != -ENOENT)
+			return r;
+	}
+	if ((r = check_file(st, st->path, opts->create && !opts->readonly, &sb)) == -ENOENT)
+		return store_failx(st, open_errno(st->path, opts->readonly),
+		                   "cannot open database '%s': %s", st->path, strerror(ENOENT));
+	return r;
 }
 
 static int
@@ -434,6 +492,7 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
            size_t errlen)
 {
 	static const struct store_opts defaults = {.create = 1};
+	char canonical[PATH_MAX], why[512];
 	struct store *st = NULL;
 	int flags, rc, r;
 
@@ -445,23 +504,29 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
 			strlcpy(err, "cannot open database '': empty path", errlen);
 		return -EINVAL;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(path)) == NULL) {
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		if (err != NULL && errlen > 0)
+			strlcpy(err, "cannot open database: out of memory", errlen);
+		return -ENOMEM;
+	}
+	/* One name for the file, whatever way it was named: SQLite derives -wal and -shm from it,
+	 * the supervisor its lock, pid and wake-up files. */
+	r = trust_resolve(path, TRUST_DATA, canonical, sizeof(canonical), why, sizeof(why));
+	if ((st->path = strdup(r == 0 ? canonical : path)) == NULL) {
 		free(st);
 		if (err != NULL && errlen > 0)
 			strlcpy(err, "cannot open database: out of memory", errlen);
 		return -ENOMEM;
 	}
-	if (opts->create && !opts->readonly) {
-		if ((r = create_file(st)) < 0)
-			goto out;
-	} else if (access(path, F_OK) < 0) {
-		r = store_failx(st, open_errno(path, opts->readonly),
-		                "cannot open database '%s': %s", path, strerror(errno));
+	if (r == -EPERM) {
+		r = store_failx(st, r, "%s", why);
 		goto out;
 	}
+	if ((r = open_files(st, opts)) < 0)
+		goto out;
 	flags = (opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-	        SQLITE_OPEN_NOMUTEX;
-	if ((rc = sqlite3_open_v2(path, &st->db, flags, NULL)) != SQLITE_OK) {
+	        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	if ((rc = sqlite3_open_v2(st->path, &st->db, flags, NULL)) != SQLITE_OK) {
 		r = store_fail(st, rc, "cannot open database");
 		goto out;
 	}
@@ -476,12 +541,19 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
 	st->busy_timeout_ms =
 	        opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
 	sqlite3_busy_handler(st->db, busy_wait, st);
-	if ((r = set_pragmas(st, opts)) < 0)
-		goto out;
-	r = opts->readonly ? check_readonly_version(st) : schema_migrate(st);
+	/* Two processes opening a new database at once: switching it to WAL can report it busy
+	 * without waiting in the busy handler, so the whole set-up is tried again until the busy
+	 * timeout. */
+	for (int64_t waited_us = 0;; waited_us += 1000) {
+		if ((r = set_pragmas(st, opts)) == 0)
+			r = opts->readonly ? check_readonly_version(st) : schema_migrate(st);
+		if (r != -EBUSY || waited_us >= (int64_t)st->busy_timeout_ms * 1000)
+			break;
+		usleep(1000);
+	}
 out:
 	if (r == -ENOENT && st->db != NULL)
-		r = open_errno(path, opts->readonly);
+		r = open_errno(st->path, opts->readonly);
 	if (r < 0) {
 		if (err != NULL && errlen > 0)
 			strlcpy(err, st->err, errlen);

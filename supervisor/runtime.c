@@ -14,6 +14,7 @@
 #include "duration.h"
 #include "fileio.h"
 #include "proc.h"
+#include "trust.h"
 
 #define RUNTIME_MAX (64 * 1024)
 
@@ -49,12 +50,18 @@ runtime_read(const char *db_path, struct runtime_info *out)
 	char path[4096], started[64];
 	char *text = NULL;
 	cJSON *root = NULL;
+	struct stat st;
 	double ver, pid, workers, start;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if ((r = runtime_path(db_path, ".runtime.json", path, sizeof(path))) < 0)
 		return r;
+	/* Planted by another user, it would name a supervisor that is not there. */
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISREG(st.st_mode) || trust_stat(&st, path, TRUST_DATA, NULL, 0) < 0)
+		return -EPERM;
 	if ((r = file_read(path, RUNTIME_MAX, &text, NULL)) < 0)
 		return r == -ENOENT ? 0 : -EINVAL;
 	r = -EINVAL;

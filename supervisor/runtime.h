@@ -29,7 +29,8 @@ struct runtime_info {
 int runtime_path(const char *db_path, const char *suffix, char *out, size_t len);
 
 /* Read the runtime file of db_path. Returns 1 with *out filled (check out->stale), 0 if there is
- * none, -EINVAL if unreadable or of another schema_version. */
+ * none, -EINVAL if unreadable or of another schema_version, -EPERM if it is not a file jobq
+ * trusts (core/trust.h: planted by another user). */
 int runtime_read(const char *db_path, struct runtime_info *out);
 
 /* Write it atomically. Returns 0 or -errno. */

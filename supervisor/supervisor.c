@@ -1,13 +1,17 @@
 /* The supervisor loop. See supervisor.h and docs/architecture.md (Processes). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #include "runtime.h"
 #include "store.h"
 #include "supervisor.h"
+#include "trust.h"
 #include "wake.h"
 #include "worker.h"
 
@@ -53,6 +58,7 @@ struct sup {
 	struct store *st;
 	struct pidfh *pfh;
 	int sigfd, wakefd;
+	int lockfd;          /* the database file, flock()ed: one supervisor per file */
 	struct wproc w[WORKERS_MAX];
 	int nworkers;            /* slots used in w[] */
 	int target;              /* workers wanted now (fewer than nworkers after a reload) */
@@ -64,6 +70,7 @@ struct sup {
 	int pending;         /* single-job wake-ups that found no idle worker, for the next one */
 	int kill_strays;     /* a worker died or an orphan came back: kill non-worker children */
 	int64_t started_at;  /* epoch ms, for the runtime file */
+	int unfinished;      /* workers that exited WORKER_EXIT_UNFINISHED: an outcome was lost */
 };
 
 static int write_runtime(struct sup *s);
@@ -77,8 +84,13 @@ load_config(const struct sup *s, struct config *out)
 	config_init_default(out);
 	if (s->o->config_path == NULL || s->o->config_path[0] == '\0')
 		return 0;
-	if ((r = config_load(s->o->config_path, out, err, sizeof(err))) < 0)
+	/* The workers make the requests with our environment: the secrets of the http types
+	 * must be in it (producers and operators never need them). */
+	if ((r = config_load(s->o->config_path, out, err, sizeof(err))) < 0 ||
+	    (r = config_check_env(out, err, sizeof(err))) < 0) {
 		log_errorx("config '%s': %s", s->o->config_path, err);
+		config_release(out);
+	}
 	return r;
 }
 
@@ -236,7 +248,13 @@ on_reaped(pid_t pid, int status, void *ctx)
 		w->ctl = -1;
 		exec_report_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
 		if (s->stopping || w->retired) {
-			log_debug("worker %d exited", i + 1);
+			if (proc_status_code(status) == WORKER_EXIT_UNFINISHED) {
+				s->unfinished++; /* it logged which job */
+				log_warnx("worker %d exited %d: its job's outcome could not be recorded",
+					  i + 1, WORKER_EXIT_UNFINISHED);
+			} else {
+				log_debug("worker %d exited", i + 1);
+			}
 			return;
 		}
 		int64_t now = time_mono_ms(), delay;
@@ -374,6 +392,72 @@ live_workers(const struct sup *s)
 	return n;
 }
 
+/*
+ * The pid file, made safe for libbsd's pidfile_open() (which follows symbolic links): created
+ * here without following one, and refused unless it is a file jobq trusts. In a folder where
+ * nobody else can replace it (core/trust.h) it stays that file. Returns 0 or an exit code.
+ */
+static int
+pidfile_check(const char *path)
+{
+	char why[512];
+	struct stat st;
+	int fd, r;
+
+	/* lstat first: with fs.protected_symlinks, open() of a planted link fails with EACCES */
+	int link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+
+	if (link || (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
+		if (link || errno == ELOOP) {
+			log_errorx("refusing '%s': a symbolic link", path);
+			return EX_NOPERM;
+		}
+		log_error("cannot create pid file '%s'", path);
+		return EX_CANTCREAT;
+	}
+	r = trust_fd(fd, path, TRUST_DATA, why, sizeof(why));
+	close(fd);
+	if (r < 0) {
+		log_errorx("%s", r == -EPERM ? why : strerror(-r));
+		return EX_NOPERM;
+	}
+	return 0;
+}
+
+/*
+ * One supervisor per database file, whatever its name: an exclusive flock() on the file itself
+ * (locks belong to the inode, so another path to it, through a bind mount say, meets this one).
+ * The pid file's lock says the same for people and names the pid. SQLite's own locks are POSIX
+ * record locks, which flock() does not touch on a local file system; but closing any descriptor
+ * of the file drops them, so lockfd stays open until the store is closed. It is taken before
+ * SQLite opens the file: through another name SQLite would use another -wal and -shm.
+ */
+static int
+lock_database(struct sup *s)
+{
+	const char *path = s->o->db_path;
+
+	if ((s->lockfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT && s->st == NULL)
+			return 0; /* a new file has no other name: the store creates it, then we lock */
+		if (errno == ELOOP) {
+			log_errorx("refusing '%s': a symbolic link", path);
+			return EX_NOPERM;
+		}
+		log_error("cannot open database '%s'", path);
+		return EX_NOINPUT;
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			log_errorx("a supervisor is already running for '%s' under another name", path);
+			return EX_TEMPFAIL;
+		}
+		log_error("cannot lock database '%s'", path);
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 static int
 setup(struct sup *s)
 {
@@ -384,6 +468,8 @@ setup(struct sup *s)
 
 	if (runtime_path(s->o->db_path, ".pid", path, sizeof(path)) < 0)
 		return EX_USAGE;
+	if ((r = pidfile_check(path)) != 0)
+		return r;
 	if ((s->pfh = pidfile_open(path, 0600, &other)) == NULL) {
 		if (errno == EEXIST) {
 			log_errorx("a supervisor is already running for '%s' (pid %d)",
@@ -391,21 +477,23 @@ setup(struct sup *s)
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot create pid file '%s'", path);
-		return EX_NOINPUT; /* the database's folder does not let us in */
+		return EX_CANTCREAT;
 	}
 	if (pidfile_write(s->pfh) < 0) {
 		log_error("cannot write pid file '%s'", path);
 		return EX_IOERR;
 	}
-	if (load_config(s, &s->cfg) < 0)
-		return EX_CONFIG;
+	if ((r = load_config(s, &s->cfg)) < 0)
+		return r == -EPERM ? EX_NOPERM : EX_CONFIG;
+	if ((r = lock_database(s)) != 0)
+		return r;
 	so.synchronous_full = s->cfg.synchronous_full;
 	if ((r = store_open(s->o->db_path, &so, &s->st, err, sizeof(err))) < 0) {
 		log_errorx("%s", err); /* names the database */
-		int code = exitcode_from_errno(r);
-		return code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE ? code
-											  : EX_NOINPUT;
+		return exitcode_open(r);
 	}
+	if (s->lockfd < 0 && (r = lock_database(s)) != 0)
+		return r;
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
 	if ((s->sigfd = proc_signalfd()) < 0) {
@@ -414,9 +502,16 @@ setup(struct sup *s)
 		return EX_SOFTWARE;
 	}
 	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
+		if (s->wakefd == -EPERM || s->wakefd == -ELOOP) {
+			log_errorx("refusing the wake-up FIFO of '%s': %s", s->o->db_path,
+				   s->wakefd == -EPERM ? "it belongs to another user"
+						       : "a symbolic link");
+			return EX_NOPERM;
+		}
 		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
-			   strerror(-s->wakefd));
-		return EX_NOINPUT; /* the database's folder does not let us in */
+			   s->wakefd == -EEXIST ? "a file that is not a FIFO is in the way"
+						: strerror(-s->wakefd));
+		return EX_CANTCREAT;
 	}
 	/* What the previous run left: jobs of dead owners, their processes, their folders. */
 	recover(s);
@@ -454,6 +549,8 @@ loop(struct sup *s)
 	struct pollfd fds[WORKERS_MAX + 2];
 	int owner[WORKERS_MAX + 2];
 
+	/* A stopping worker gives up on an outcome it cannot record before it would be killed. */
+	_Static_assert(WORKER_FINISH_MARGIN_MS < KILL_MARGIN_MS, "worker gives up after the kill");
 	for (;;) {
 		int64_t now = time_mono_ms();
 		int nfds = 0, timeout = -1;
@@ -501,6 +598,8 @@ loop(struct sup *s)
 		int64_t left = next - now;
 		if (left < 0)
 			left = 0;
+		if (left > INT_MAX)
+			left = INT_MAX; /* a grace of days: poll() takes an int */
 		if (timeout < 0 || left < timeout)
 			timeout = (int)left;
 		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
@@ -551,6 +650,48 @@ loop(struct sup *s)
 	return 0;
 }
 
+/* The ids of the jobs left running by dead workers, for the log. */
+struct left_running {
+	char ids[256];
+	int n;
+};
+
+static int
+on_running(const struct job *job, void *ctx)
+{
+	struct left_running *l = ctx;
+	size_t len = strlen(l->ids);
+
+	if (job->worker_pid <= 0 || owner_alive(job, NULL))
+		return 0; /* an external claimer's (its lease counts), or a live worker's */
+	if (l->n++ < 20)
+		snprintf(l->ids + len, sizeof(l->ids) - len, "%s%" PRId64, len > 0 ? ", " : "",
+			 job->id);
+	else if (l->n == 21)
+		snprintf(l->ids + len, sizeof(l->ids) - len, ", ...");
+	return 0;
+}
+
+/* After the last recovery: the jobs still running whose worker is gone could be neither finished
+ * nor requeued (the database cannot be written). Logs them; returns how many. */
+static int
+report_left_running(struct sup *s)
+{
+	struct left_running l = {.n = 0};
+	int r;
+
+	if ((r = store_list_running(s->st, on_running, &l)) < 0) {
+		log_warnx("cannot list the running jobs: %s", store_errmsg(s->st));
+		return 0;
+	}
+	if (l.n > 0)
+		log_errorx("job%s %s left running: %s not be finished or requeued; the next "
+			   "supervisor's recovery requeues %s, the attempt counted",
+			   l.n == 1 ? "" : "s", l.ids, l.n == 1 ? "it could" : "they could",
+			   l.n == 1 ? "it" : "them");
+	return l.n;
+}
+
 int
 supervisor_run(const struct supervisor_opts *o)
 {
@@ -559,7 +700,7 @@ supervisor_run(const struct supervisor_opts *o)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
-	s.sigfd = s.wakefd = -1;
+	s.sigfd = s.wakefd = s.lockfd = -1;
 	config_init_default(&s.cfg);
 	for (int i = 0; i < WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
@@ -581,8 +722,16 @@ supervisor_run(const struct supervisor_opts *o)
 	/* Jobs of workers killed at the end go back to the queue; nothing of theirs survives. */
 	proc_reap(on_reaped, &s);
 	recover(&s);
+	int left = report_left_running(&s);
 	runtime_remove(o->db_path);
-	log_info("stopped");
+	if (lc == 0 && (left > 0 || s.unfinished > 0)) {
+		/* Neither finished nor requeued, or finished without its outcome: not a clean stop */
+		log_errorx("stopped: %d job outcome%s not recorded, %d job%s left running",
+			   s.unfinished, s.unfinished == 1 ? "" : "s", left, left == 1 ? "" : "s");
+		lc = EX_IOERR;
+	} else {
+		log_info("stopped");
+	}
 	code = lc;
 out:
 	for (int i = 0; i < WORKERS_MAX; i++)
@@ -593,6 +742,8 @@ out:
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	store_close(s.st);
+	if (s.lockfd >= 0)
+		close(s.lockfd); /* after the store: see lock_database() */
 	config_release(&s.cfg);
 	if (s.pfh != NULL)
 		pidfile_remove(s.pfh);

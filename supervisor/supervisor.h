@@ -17,7 +17,8 @@ struct supervisor_opts {
 };
 
 /* Run until stopped. Returns the exit code: 0, 75 when another supervisor holds the database,
- * 78 for a bad configuration, 66/74 when the database cannot be opened, 70 otherwise. */
+ * 78 for a bad configuration, 66/74 when the database cannot be opened, 74 when at the stop a
+ * job's outcome could not be recorded or a job is left running (disk full), 70 otherwise. */
 int supervisor_run(const struct supervisor_opts *o);
 
 #endif

@@ -93,10 +93,10 @@ builtin_start(const struct handler_env *env, struct handler **out, char *err, si
 	}
 	b->h.ops = &builtin_ops;
 	int64_t now = time_mono_ms();
-	b->until = now + ms;
+	b->until = time_add(now, ms);
 	b->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
 	if (b->timeout_ms > 0)
-		b->timeout_at = now + b->timeout_ms;
+		b->timeout_at = time_add(now, b->timeout_ms); /* the row may hold any value */
 	if (ms == 0) {
 		b->h.outcome.succeeded = 1;
 		b->h.done = 1;

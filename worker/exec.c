@@ -172,7 +172,7 @@ terminate(struct exec *x, int64_t now, int64_t grace_ms)
 	group_only.id = 0;
 	proc_kill_job(&x->ref, 1, SIGTERM);
 	proc_kill_job(&group_only, 1, SIGCONT); /* a stopped process must see its TERM */
-	x->kill_at = now + (grace_ms > 0 ? grace_ms : 1);
+	x->kill_at = time_add(now, grace_ms > 0 ? grace_ms : 1);
 }
 
 /* The last bytes of stderr, in order, without the final newline; buf holds err_max + 1. */
@@ -236,7 +236,7 @@ read_report(struct exec *x)
 	}
 	o->retry_after_ms = handler_clamp_retry(ms, x->backoff_max_ms);
 	if (o->retry_after_ms > 0) {
-		x->h.quota_until = now + o->retry_after_ms;
+		x->h.quota_until = time_add(now, o->retry_after_ms);
 		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
 			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->ref.id);
 	}
@@ -470,6 +470,9 @@ substitute(const char *tmpl, const struct job *job, const cJSON *payload, char *
 			snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
 				 n, open + 9);
 			r = -EINVAL;
+		} else if (r == -EILSEQ) {
+			placeholder_nul_error(job, "exec", err, errlen);
+			r = -EINVAL;
 		} else if (r == 0) {
 			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
 			r = append(&buf, &len, &cap, open, (size_t)(close - open + 1));
@@ -684,12 +687,13 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
 	if (x->timeout_ms > 0)
-		x->timeout_at = time_mono_ms() + x->timeout_ms;
+		x->timeout_at = time_add(time_mono_ms(), x->timeout_ms); /* the row may hold any value */
 	*pgid_out = x->pid;
 	if (proc_start_time(x->pid, pgid_start_out) < 0)
 		*pgid_start_out = 0;
 	x->ref.pgid = x->pid;
 	x->ref.pgid_start = *pgid_start_out;
+	x->ref.own = 1; /* our child: its group is ours, whatever its environment */
 	x->ref.db = x->db;
 	feed_stdin(x);
 	free_vec(argv);

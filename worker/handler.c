@@ -2,12 +2,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
 #include "handler_impl.h"
+#include "text.h"
 
 int
 handler_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
@@ -94,12 +96,34 @@ handler_deadline(int64_t deadline, int *timeout_ms)
 	int64_t left = deadline - time_mono_ms();
 	if (left < 0)
 		left = 0;
+	if (left > INT_MAX)
+		left = INT_MAX; /* poll() takes an int: a far deadline is woken for again */
 	if (*timeout_ms < 0 || left < *timeout_ms)
 		*timeout_ms = (int)left;
 }
 
+/* 1 when the payload text holds a \u0000 escape, which cJSON cuts strings at. */
+static int
+payload_has_nul(const struct job *job)
+{
+	return job->payload != NULL &&
+	       text_json_nul(job->payload, strlen(job->payload), NULL, NULL, 0) >= 0;
+}
+
+void
+placeholder_nul_error(const struct job *job, const char *who, char *err, size_t errlen)
+{
+	char path[128] = "payload";
+
+	if (job->payload != NULL)
+		text_json_nul(job->payload, strlen(job->payload), "payload", path, sizeof(path));
+	snprintf(err, errlen,
+		 "%s: %s contains \\u0000 (a NUL character), which no placeholder can pass on",
+		 who, path);
+}
+
 /* Resolve the placeholder name[0..nlen). Returns 1, 0 if it is not a placeholder (kept as
- * written), -ENOENT if the payload lacks the field. */
+ * written), -ENOENT if the payload lacks the field, -EILSEQ if it holds a \u0000. */
 int
 placeholder_resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
 		    struct placeholder *out)
@@ -117,10 +141,15 @@ placeholder_resolve(const char *name, size_t nlen, const struct job *job, const 
 	} else if (IS("payload")) {
 		if (payload == NULL)
 			return -ENOENT;
+		if (payload_has_nul(job))
+			return -EILSEQ;
 		out->json = payload;
 	} else if (nlen > 8 && memcmp(name, "payload.", 8) == 0) {
 		const cJSON *v = payload;
 		char key[256];
+
+		if (payload_has_nul(job))
+			return -EILSEQ;
 
 		for (size_t off = 8; off < nlen;) {
 			const char *dot = memchr(name + off, '.', nlen - off);

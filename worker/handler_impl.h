@@ -43,9 +43,14 @@ struct placeholder {
 
 /* Resolve the placeholder name[0..nlen) for job with its parsed payload (may be NULL).
  * Returns 1, 0 if it is not a placeholder (kept as written), -ENOENT if the payload lacks the
- * field. */
+ * field, -EILSEQ for {payload} or {payload.KEY} when the payload holds a \u0000 escape: cJSON
+ * cuts its strings at that NUL, so no payload value is substituted rather than a cut one (only
+ * a producer writing by SQL can store such a payload; every enqueue path refuses it). */
 int placeholder_resolve(const char *name, size_t nlen, const struct job *job,
 			const struct cJSON *payload, struct placeholder *out);
+
+/* The message of -EILSEQ from placeholder_resolve: "WHO: payload.KEY contains \u0000 ...". */
+void placeholder_nul_error(const struct job *job, const char *who, char *err, size_t errlen);
 
 /* The text of a resolved placeholder: a string as is, another value as JSON; *tofree gets what
  * the caller frees. Returns 0 or -ENOMEM. */

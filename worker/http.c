@@ -9,8 +9,9 @@
  * and timeouts: a failed attempt, retried, honouring Retry-After (seconds or an HTTP date)
  * within the type's backoff max; a 429 with Retry-After also pauses the job's pools until then
  * (handler_quota). Any other status: failed at once (no_retry). The status is kept as exit_code,
- * the start of an error body in error. Header values expanded from ${ENV} are secrets: they are
- * masked in whatever is kept of the response and never logged.
+ * the start of an error body in error. Header values expanded from ${ENV} are secrets, resolved
+ * here only (never by producers or operators): they are masked in whatever is kept of the
+ * response, in their encoded forms too (mask.h), and never logged.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -29,9 +30,9 @@
 #include "curl_dl.h"
 #include "duration.h"
 #include "handler_impl.h"
+#include "mask.h"
 
 #define URL_MAX_BYTES (64 * 1024) /* a url after substitution */
-#define SECRET_MIN 4              /* shorter ${ENV} values are not worth masking */
 #define BODY_CHUNK (16 * 1024)    /* first allocation of the response buffer */
 #define POLL_OVERFLOW_MS 10       /* more sockets than poll slots: look again soon */
 
@@ -63,8 +64,7 @@ struct http {
 	size_t resp_len, resp_cap, resp_max;
 	int resp_cut;     /* the body was longer than resp_max */
 	int64_t retry_at; /* wall ms from the last response's Retry-After; 0 none */
-	char **secrets;   /* ${ENV} values sent in headers */
-	size_t nsecrets;
+	struct mask mask; /* ${ENV} values sent in headers */
 	int64_t job_id;
 	int64_t backoff_max_ms; /* Retry-After is honoured up to this */
 	int64_t timeout_ms;     /* the job's or the type's; 0 none */
@@ -236,6 +236,9 @@ expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode
 			         "http: the payload has no '%.*s' for the placeholder in %s",
 			         (int)(close - open - 1), open + 1, what);
 			r = -EINVAL;
+		} else if (r == -EILSEQ) {
+			placeholder_nul_error(job, "http", err, errlen);
+			r = -EINVAL;
 		} else if ((r = placeholder_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
 			if (encode && (esc = curl_easy_escape(NULL, text, 0)) == NULL)
 				r = -ENOMEM;
@@ -309,6 +312,10 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 						         "http: the payload has no '%.*s' for "
 						         "the placeholder in body",
 						         (int)(n - 2), s + 1);
+						return -EINVAL;
+					}
+					if (r == -EILSEQ) {
+						placeholder_nul_error(job, "http", err, errlen);
 						return -EINVAL;
 					}
 					if (ph.json != NULL)
@@ -388,22 +395,6 @@ has_header(const struct http_spec *spec, const char *name)
 	return 0;
 }
 
-static int
-add_secret(struct http *x, const char *value)
-{
-	char **n;
-
-	if (strlen(value) < SECRET_MIN)
-		return 0;
-	if ((n = reallocarray(x->secrets, x->nsecrets + 1, sizeof(*n))) == NULL)
-		return -ENOMEM;
-	x->secrets = n;
-	if ((x->secrets[x->nsecrets] = strdup(value)) == NULL)
-		return -ENOMEM;
-	x->nsecrets++;
-	return 0;
-}
-
 /* "Name: value" with ${ENV} expanded (a "$" not followed by "{" is literal); the values of the
  * variables are remembered as secrets. The line is wiped before it is freed. */
 static int
@@ -445,7 +436,8 @@ header_line(struct http *x, const struct http_header *hd, char **out, char *err,
 			r = -EINVAL;
 			break;
 		}
-		if ((r = add_secret(x, val)) < 0 || (r = buf_add(&b, val, strlen(val))) < 0)
+		if ((r = mask_add(&x->mask, val, strlen(val))) < 0 ||
+		    (r = buf_add(&b, val, strlen(val))) < 0)
 			break;
 		s = end + 1;
 	}
@@ -511,21 +503,6 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Overwrite every secret in s[0..len) with '*'. */
-static void
-mask_secrets(const struct http *x, char *s, size_t len)
-{
-	for (size_t i = 0; s != NULL && i < x->nsecrets; i++) {
-		size_t n = strlen(x->secrets[i]);
-		char *p = s, *end = s + len;
-
-		while (p < end && (p = memmem(p, (size_t)(end - p), x->secrets[i], n)) != NULL) {
-			memset(p, '*', n);
-			p += n;
-		}
-	}
-}
-
 /* ---- the transfer ---- */
 
 static size_t
@@ -586,11 +563,11 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	val[len] = '\0';
 	if (strspn(val, "0123456789") == len) {
 		int64_t s = len > 9 ? 999999999 : strtoll(val, NULL, 10);
-		x->retry_at = time_now_ms() + s * 1000;
+		x->retry_at = time_add(time_now_ms(), s * 1000);
 	} else {
 		time_t t = curl_getdate(val, NULL);
 		if (t > 0)
-			x->retry_at = (int64_t)t * 1000;
+			x->retry_at = t < TIME_MAX_MS / 1000 ? (int64_t)t * 1000 : TIME_MAX_MS;
 	}
 	return n;
 }
@@ -683,7 +660,7 @@ set_error(struct http *x, const char *fmt, ...)
 		x->errtext = NULL;
 	va_end(ap);
 	if (x->errtext != NULL)
-		mask_secrets(x, x->errtext, strlen(x->errtext));
+		mask_apply(&x->mask, x->errtext, strlen(x->errtext), 0);
 	x->h.outcome.error = x->errtext != NULL ? x->errtext : "failed";
 }
 
@@ -696,8 +673,9 @@ complete(struct http *x, CURLcode rc)
 
 	if (rc == CURLE_WRITE_ERROR && x->resp_cut)
 		rc = CURLE_OK; /* we stopped reading at output_max */
+	/* Before anything is taken from it; a body cut at output_max may end inside a secret. */
 	if (x->resp != NULL)
-		mask_secrets(x, x->resp, x->resp_len);
+		mask_apply(&x->mask, x->resp, x->resp_len, x->resp_cut);
 	if (rc != CURLE_OK) {
 		const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
 		curl_off_t spent = 0;
@@ -737,7 +715,7 @@ complete(struct http *x, CURLcode rc)
 			o->retry_after_ms =
 			        handler_clamp_retry(x->retry_at - now, x->backoff_max_ms);
 			if (status == 429 && o->retry_after_ms > 0) {
-				x->h.quota_until = now + o->retry_after_ms;
+				x->h.quota_until = time_add(now, o->retry_after_ms);
 				snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
 				         "HTTP 429 with Retry-After (job %" PRId64 ")", x->job_id);
 			}
@@ -851,11 +829,7 @@ h_free(struct handler *h)
 	if (g.init)
 		curl_easy_reset(g.easy); /* drop the pointers into x; connections are kept */
 	free_headers(x->headers);
-	for (size_t i = 0; i < x->nsecrets; i++) {
-		explicit_bzero(x->secrets[i], strlen(x->secrets[i]));
-		free(x->secrets[i]);
-	}
-	free(x->secrets);
+	mask_release(&x->mask);
 	free(x->url);
 	free(x->body);
 	free(x->resp);
@@ -880,6 +854,10 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	CURLMcode mc;
 	int r;
 
+	/* The supervisor checked them at start: a worker whose environment lacks a secret fails
+	 * the attempt (-ENOKEY: retried, the operator can fix it) and sends nothing. */
+	if ((r = config_type_check_env(env->type, err, errlen)) < 0)
+		return r;
 	if ((r = global_init(err, errlen)) < 0)
 		return r;
 	if (g.busy) {

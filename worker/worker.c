@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
 #include <bsd/unistd.h>
 
 #include "duration.h"
@@ -32,10 +33,24 @@
 #define FINISH_RETRY_MAX_MS 2000
 #define IDLE_CHECK_MS 1000    /* an idle worker looks for commits it was not told of */
 #define RETRY_BUSY_MS 100
+#define RETRY_FAILED_MS 1000  /* claim again after a failure other than a lock (disk full) */
+#define WARN_EVERY_MS 30000   /* a warning repeated at every try is logged at most this often */
 #define SHUTDOWN_KILL_GRACE_MS 2000
 #define MAX_POLLFDS 8
 
 extern char **environ;
+
+/*
+ * A warning that would repeat at every try (a lease that cannot be renewed, a claim or a finish
+ * that fails: every second while the disk is full) is logged at the first failure, then at most
+ * once per WARN_EVERY_MS with the number of failures held back, and once, as info, when the
+ * operation works again.
+ */
+struct warn_limit {
+	int64_t next; /* monotonic ms: the next failure may be logged from then */
+	int failures; /* since the last success */
+	int held;     /* failures not logged since the last line */
+};
 
 struct worker {
 	const struct worker_opts *o;
@@ -57,7 +72,9 @@ struct worker {
 	int64_t idle_check_at;   /* monotonic ms */
 	int64_t retry_at;        /* monotonic ms: claim again after a locked database */
 	int64_t finish_retry_at; /* monotonic ms: finish again after a locked database */
-	int finish_retries;
+	int finish_retries;      /* > 0: the handler is done, its outcome not yet recorded */
+	char finish_err[256];    /* why the last finish failed */
+	struct warn_limit lease_warn, finish_warn, claim_warn;
 	int64_t data_version;
 	int stopping;
 	int64_t stop_deadline;   /* monotonic ms: then stop the running handler */
@@ -89,6 +106,34 @@ tell_idle(struct worker *w)
 	if (!w->told_idle)
 		send_ctl(w, WORKER_MSG_IDLE);
 	w->told_idle = 1;
+}
+
+/* One more failure of what (e.g. "cannot renew the lease") because of why. */
+static void
+warn_limited(struct warn_limit *wl, const char *what, const char *why)
+{
+	int64_t now = time_mono_ms();
+
+	wl->failures++;
+	if (wl->failures > 1 && now < wl->next) {
+		wl->held++;
+		return;
+	}
+	if (wl->held > 0)
+		log_warnx("%s (%d more failures since the last report): %s", what, wl->held, why);
+	else
+		log_warnx("%s: %s", what, why);
+	wl->held = 0;
+	wl->next = now + WARN_EVERY_MS;
+}
+
+/* The operation worked: say so once if it had failed (what: e.g. "lease renewed"). */
+static void
+warn_recovered(struct warn_limit *wl, const char *what)
+{
+	if (wl->failures > 0)
+		log_info("%s after %d failure%s", what, wl->failures, wl->failures == 1 ? "" : "s");
+	*wl = (struct warn_limit){0};
 }
 
 static int64_t
@@ -229,19 +274,25 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	else
 		r = store_finish(w->st, &w->cfg, w->job.id, w->job.token, o);
 	if (r < 0 && r != -ESTALE && r != -ESRCH) {
-		/* The database is locked or failing: keep the job (its lease is renewed meanwhile)
-		 * and try again, 50 ms doubling up to 2 s. Giving up would leave it running until
-		 * its lease expired, holding capacity, and lose its result. */
+		/* The database is locked, full or failing: keep the job and its outcome (its lease
+		 * is renewed meanwhile) and try again, 50 ms doubling up to 2 s. Giving up would
+		 * leave it running until its lease expired, holding capacity, and lose its result.
+		 * A stopping worker tries until it must give up (worker_run()). */
 		int64_t delay = FINISH_RETRY_MIN_MS << (w->finish_retries < 6 ? w->finish_retries : 6);
+		int64_t give_up = w->stop_deadline + WORKER_FINISH_MARGIN_MS;
 		if (delay > FINISH_RETRY_MAX_MS)
 			delay = FINISH_RETRY_MAX_MS;
-		if (w->finish_retries++ == 0)
-			log_warnx("cannot finish, will retry: %s", store_errmsg(w->st));
+		w->finish_retries++;
+		strlcpy(w->finish_err, store_errmsg(w->st), sizeof(w->finish_err));
+		warn_limited(&w->finish_warn, "cannot finish, will retry", w->finish_err);
 		w->finish_retry_at = time_mono_ms() + delay;
+		if (w->stopping && w->finish_retry_at > give_up)
+			w->finish_retry_at = give_up;
 		return -EAGAIN;
 	}
-	if (w->finish_retries > 0)
-		log_info("finished after %d retries", w->finish_retries);
+	if (r >= 0)
+		warn_recovered(&w->finish_warn, "finished");
+	w->finish_warn = (struct warn_limit){0};
 	w->finish_retries = 0;
 	w->finish_retry_at = 0;
 	if (r == -ESTALE || r == -ESRCH)
@@ -284,6 +335,7 @@ start(struct worker *w)
 	log_set_job(w->job.id);
 	title(w);
 	w->told_idle = 0;
+	w->lease_warn = (struct warn_limit){0};
 	if ((r = handler_start(&env, &w->h, &w->pgid, &w->pgid_start, err, sizeof(err))) < 0) {
 		/* The attempt is over before it began: finished like any other, by the loop. */
 		w->h = handler_failed(err, r == -ENOENT || r == -EACCES ? 127 : -1, r == -EINVAL);
@@ -321,10 +373,13 @@ check_lease(struct worker *w)
 		log_warnx("lease lost: stopping the handler");
 		handler_stop(w->h, 1, SHUTDOWN_KILL_GRACE_MS);
 	} else if (r < 0) {
-		log_warnx("cannot renew the lease: %s", store_errmsg(w->st));
-	} else if (cancel) {
-		log_info("cancel requested: stopping the handler");
-		handler_stop(w->h, 1, w->cfg.grace_ms);
+		warn_limited(&w->lease_warn, "cannot renew the lease", store_errmsg(w->st));
+	} else {
+		warn_recovered(&w->lease_warn, "lease renewed");
+		if (cancel && w->finish_retries == 0) {
+			log_info("cancel requested: stopping the handler");
+			handler_stop(w->h, 1, w->cfg.grace_ms);
+		}
 	}
 }
 
@@ -405,6 +460,8 @@ claim(struct worker *w)
 	r = store_claim(w->st, &w->cfg, &req, &w->job, &w->next_run_at);
 
 	w->data_version = store_data_version(w->st);
+	if (r >= 0)
+		warn_recovered(&w->claim_warn, "claiming again");
 	if (r == 1) {
 		if (w->told_idle) /* the supervisor must not count on us for the next job */
 			send_ctl(w, WORKER_MSG_BUSY);
@@ -413,10 +470,11 @@ claim(struct worker *w)
 	} else if (r == 0) {
 		w->want_claim = 0;
 		tell_idle(w);
-	} else {
-		if (r != -EBUSY)
-			log_warnx("cannot claim: %s", store_errmsg(w->st));
+	} else if (r == -EBUSY) {
 		w->retry_at = time_mono_ms() + RETRY_BUSY_MS;
+	} else {
+		warn_limited(&w->claim_warn, "cannot claim", store_errmsg(w->st));
+		w->retry_at = time_mono_ms() + RETRY_FAILED_MS;
 	}
 }
 
@@ -491,10 +549,25 @@ worker_run(const struct worker_opts *o)
 			if (!w.have_job)
 				continue;
 		}
+		if (w.have_job && w.stopping && w.finish_retries > 0 &&
+		    now >= w.stop_deadline + WORKER_FINISH_MARGIN_MS) {
+			const struct job_outcome *oc = w.h != NULL ? handler_outcome(w.h) : NULL;
+			const char *what = oc == NULL ? "failed"
+					   : oc->succeeded ? "succeeded"
+					   : oc->cancelled ? "cancelled"
+					   : oc->temporary ? "interrupted"
+							   : "failed";
+			log_errorx("giving up: its outcome (%s) could not be recorded after %d tries: "
+				   "%s; it stays running until the next recovery requeues it, its "
+				   "attempt counted",
+				   what, w.finish_retries, w.finish_err);
+			code = WORKER_EXIT_UNFINISHED;
+			break;
+		}
 		fds[0] = (struct pollfd){.fd = o->ctl_fd, .events = POLLIN};
 		fds[1] = (struct pollfd){.fd = w.sigfd, .events = POLLIN};
 		if (w.have_job && w.h != NULL) {
-			if (w.stopping && !w.stop_sent)
+			if (w.stopping && !w.stop_sent && w.finish_retries == 0)
 				handler_deadline(w.stop_deadline, &timeout);
 			handler_deadline(w.next_heartbeat > 0 ? w.next_heartbeat : 1, &timeout);
 			nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
@@ -506,7 +579,8 @@ worker_run(const struct worker_opts *o)
 			if (w.want_claim && !w.stopping)
 				handler_deadline(w.retry_at > now ? w.retry_at : now, &timeout);
 			if (w.next_run_at > 0)
-				handler_deadline(now + (w.next_run_at - time_now_ms()), &timeout);
+				handler_deadline(time_add(now, time_sub(w.next_run_at, time_now_ms())),
+				                 &timeout);
 		}
 		if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
 			log_error("poll");
@@ -519,7 +593,8 @@ worker_run(const struct worker_opts *o)
 			read_ctl(&w);
 		now = time_mono_ms();
 		if (w.have_job && w.h != NULL) {
-			if (w.stopping && !w.stop_sent && now >= w.stop_deadline) {
+			if (w.stopping && !w.stop_sent && w.finish_retries == 0 &&
+			    now >= w.stop_deadline) {
 				log_info("grace period over: stopping the handler");
 				handler_stop(w.h, 0, SHUTDOWN_KILL_GRACE_MS);
 				w.stop_sent = 1;

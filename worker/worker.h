@@ -17,6 +17,17 @@
 #define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
 #define WORKER_MSG_BUSY 'b'     /* after 'i', it claimed a job on its own (a timer, a poll) */
 
+/*
+ * Shutdown with an outcome that cannot be recorded (disk full, I/O error): a stopping worker
+ * keeps its finished job's outcome in memory and retries the finish until the grace period plus
+ * WORKER_FINISH_MARGIN_MS, then gives up, logs the job and exits WORKER_EXIT_UNFINISHED. The job
+ * stays `running` until a recovery requeues it, its attempt counted. The supervisor kills
+ * workers still alive later than that (KILL_MARGIN_MS after the grace period) and exits 74 when
+ * a worker exited so or a job is left running.
+ */
+#define WORKER_FINISH_MARGIN_MS 3500
+#define WORKER_EXIT_UNFINISHED 74 /* EX_IOERR; otherwise a worker exits 0, or 70 at start */
+
 struct worker_opts {
 	const char *db_path;     /* absolute */
 	const char *config_path; /* NULL or "": the built-in default */

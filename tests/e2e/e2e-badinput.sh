@@ -62,7 +62,7 @@ for args in status list "show 1" "cancel 1" "retry 1" "wait 1" "pause t" "resume
 	"prune --older-than 1d" "heartbeat 1 --token 1" "complete 1 --token 1" "fail 1 --token 1"; do
 	# shellcheck disable=SC2086
 	expect_code 66 jobq --db x.db $args
-	assert_eq "$ERR" "jobq: cannot open database 'x.db': no such file" "$args on a missing db"
+	assert_eq "$ERR" "jobq: cannot open database '$(pwd -P)/x.db': no such file" "$args on a missing db"
 done
 [ ! -e x.db ] || fail "a read-only command created x.db"
 
@@ -122,7 +122,7 @@ assert_contains "$ERR" "missing.json"
 mkdir sub
 echo '{"concurrency": {"global": "many"}}' >sub/jobq.json
 expect_code 78 jobq --db sub/q.db enqueue noop
-assert_contains "$ERR" "config 'sub/jobq.json': concurrency.global"
+assert_contains "$ERR" "config '$(pwd -P)/sub/jobq.json': concurrency.global"
 assert_eq "$(sql jobq.db 'select count(*) from jobs')" 2 "jobs after bad configs"
 
 # An older database (user_version 0) is migrated on open, by a reader as by a writer.

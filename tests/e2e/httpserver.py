@@ -18,18 +18,49 @@ Routes (query parameters in brackets; any route takes delay=MS to wait before an
   /slow [ms=N]               waits N ms (default 5000), then 200
   /big [bytes=N]             200 with N bytes of 'x'
   /count/KEY                 200 {"count": N}: how many requests KEY had so far (not logged)
+  /reflect-auth [status, tail, form]
+                             the token of "Authorization: Bearer TOKEN" sent back in many
+                             encodings, one "name: text" line each (reflect_forms()), with
+                             status (default 200); with tail=N, N bytes of '.' then the form
+                             named (default raw) then more text, to be cut at output_max
 """
+import base64
 import json
 import os
+import re
 import ssl
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 LOCK = threading.Lock()
 COUNTS = {}
+
+
+def reflect_forms(token):
+    """The encodings a server may send a secret back in: name -> text."""
+    raw = token.encode()
+    quoted = quote(token, safe="")
+    forms = {
+        "raw": token,
+        "json": json.dumps(token)[1:-1],
+        "json-slash": json.dumps(token)[1:-1].replace("/", "\\/"),
+        "json-u": "".join(c if c.isalnum() else "\\u%04x" % ord(c) for c in token),
+        "json-U": "".join(c if c.isalnum() else "\\u%04X" % ord(c) for c in token),
+        "pct": quoted,
+        "pct-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quoted),
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+    }
+    # Inside larger base64 blobs, at the three alignments, in both alphabets.
+    for pre in (b"", b"x", b"xy"):
+        blob = pre + raw + b" and more"
+        forms["b64-%d" % len(pre)] = base64.b64encode(blob).decode()
+        forms["b64url-%d" % len(pre)] = base64.urlsafe_b64encode(blob).decode()
+    forms["b64-json-slash"] = base64.b64encode(b"<<" + raw).decode().replace("/", "\\/")
+    return forms
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -95,6 +126,14 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "slow":
             time.sleep(int(q.get("ms", "5000")) / 1000)
             return self._answer(200, json.dumps({"slow": True}))
+        if parts[0] == "reflect-auth":
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            forms = reflect_forms(token)
+            if "tail" in q:
+                text = "." * int(q["tail"]) + forms[q.get("form", "raw")] + "\nthe end\n"
+            else:
+                text = "".join("%s: %s\n" % kv for kv in forms.items())
+            return self._answer(int(q.get("status", "200")), text, "text/plain")
         if parts[0] == "big":
             return self._answer(200, b"x" * int(q.get("bytes", "1000")), "text/plain")
         return self._answer(404, "no such route", "text/plain")

@@ -399,6 +399,16 @@ test_errors_types(void **state)
 	             "types.x.backoff.max: invalid duration 'never' (expected e.g. 500ms, 10s, 5m, "
 	             "2h, 1d, 1h30m)");
 	assert_error("{'types': {'x': {'backoff': '5s'}}}", "types.x.backoff: must be an object");
+	/* Durations are at most 3650d (issue 14: a huge backoff gave a negative run_at). */
+	assert_error("{'types': {'x': {'backoff': {'base': '1s', 'max': '106751991166d'}}}}",
+	             "types.x.backoff.max: duration '106751991166d' is too long (at most 3650d, "
+	             "10 years)");
+	assert_error("{'types': {'x': {'timeout': '3651d'}}}",
+	             "types.x.timeout: duration '3651d' is too long (at most 3650d, 10 years)");
+	assert_error("{'lease': '106751991166d'}",
+	             "lease: duration '106751991166d' is too long (at most 3650d, 10 years)");
+	assert_error("{'grace': '9223372036854775807ms'}",
+	             "grace: duration '9223372036854775807ms' is too long (at most 3650d, 10 years)");
 	assert_error("{'types': {'x': {'priority': 1.5}}}", "types.x.priority: must be an integer");
 	assert_error("{'types': {'x': {'priority': '1'}}}", "types.x.priority: must be an integer");
 	assert_error("{'types': {'x': {'priority': 1e300}}}",
@@ -472,15 +482,13 @@ test_errors_http(void **state)
 	             "types.x.http.method: invalid method 'PO ST'");
 	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'method': ''}}}}",
 	             "types.x.http.method: invalid method ''");
-	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
-	             " 'headers': {'Authorization': 'Bearer ${JOBQ_TEST_UNSET}'}}}}}",
-	             "types.x.http.headers.Authorization: environment variable 'JOBQ_TEST_UNSET' "
-	             "is not set");
-	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
-	             " 'headers': {'A': '${JOBQ_TEST_SET}', 'B': 'x ${JOBQ_TEST_UNSET} y'}}}}}",
-	             "types.x.http.headers.B: environment variable 'JOBQ_TEST_UNSET' is not set");
+	/* The syntax of ${...} is checked for everyone, set or not (config_check_env() is for
+	 * whether they are set). */
 	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
 	             " 'headers': {'A': 'Bearer ${JOBQ_TEST_SET'}}}}}",
+	             "types.x.http.headers.A: unterminated '${' reference");
+	assert_error("{'types': {'x': {'http': {'url': 'http://h',"
+	             " 'headers': {'A': '${JOBQ_TEST_UNSET} ${JOBQ_TEST_UNSET'}}}}}",
 	             "types.x.http.headers.A: unterminated '${' reference");
 	assert_error("{'types': {'x': {'http': {'url': 'http://h', 'headers': {'A': '${}'}}}}}",
 	             "types.x.http.headers.A: invalid '${...}' reference");
@@ -509,6 +517,65 @@ test_errors_http(void **state)
 	         &cfg);
 	assert_string_equal(cfg.types[0].http.headers[0].value, "a$b $C $");
 	config_release(&cfg);
+}
+
+/* ${NAME} in http headers: loading never needs the variables (producers and operators load the
+ * file too); config_check_env() says whether the process that makes requests has them. */
+static void
+test_check_env(void **state)
+{
+	static const char json[] =
+	        "{'types': {'run': {'exec': ['x'], 'env': {'K': '${JOBQ_TEST_UNSET}'}},"
+	        " 'ping': {'builtin': 'noop'},"
+	        " 'chat': {'http': {'url': 'http://h', 'headers': {'X-Plain': '$NOT ${}x',"
+	        "   'Authorization': 'Bearer ${JOBQ_TEST_KEY}', 'X-Both': '${JOBQ_TEST_KEY}:${JOBQ_TEST_KEY2}'}}}}}";
+	struct config cfg;
+	char err[512] = "";
+
+	unsetenv("JOBQ_TEST_KEY");
+	unsetenv("JOBQ_TEST_KEY2");
+	unsetenv("JOBQ_TEST_UNSET");
+	/* '${}x' is refused as syntax; drop it to parse. */
+	assert_error(json, "types.chat.http.headers.X-Plain: invalid '${...}' reference");
+	char ok[sizeof(json)];
+	strcpy(ok, json);
+	memcpy(strstr(ok, "${}x"), "{}xx", 4);
+	parse_ok(ok, &cfg);
+	assert_string_equal(config_type(&cfg, "chat")->http.headers[1].value,
+	                    "Bearer ${JOBQ_TEST_KEY}");
+
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), -ENOKEY);
+	assert_string_equal(err, "types.chat.http.headers.Authorization: environment variable "
+	                         "'JOBQ_TEST_KEY' is not set (type 'chat' needs it)");
+	setenv("JOBQ_TEST_KEY", "a-long-enough-key", 1);
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), -ENOKEY);
+	assert_string_equal(err, "types.chat.http.headers.X-Both: environment variable "
+	                         "'JOBQ_TEST_KEY2' is not set (type 'chat' needs it)");
+	/* Too short to be masked: refused; empty: nothing to hide, accepted. */
+	setenv("JOBQ_TEST_KEY2", "1234567", 1);
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), -ENOKEY);
+	assert_string_equal(err, "types.chat.http.headers.X-Both: environment variable "
+	                         "'JOBQ_TEST_KEY2' (type 'chat') holds 7 bytes: a secret must be "
+	                         "empty or at least 8 bytes long, a shorter one cannot be masked");
+	setenv("JOBQ_TEST_KEY2", "12345678", 1);
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), 0);
+	setenv("JOBQ_TEST_KEY2", "", 1);
+	err[0] = '\0';
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	/* One type at a time: those without http headers need nothing (exec env is literal). */
+	assert_int_equal(config_type_check_env(config_type(&cfg, "run"), err, sizeof(err)), 0);
+	assert_int_equal(config_type_check_env(config_type(&cfg, "ping"), err, sizeof(err)), 0);
+	unsetenv("JOBQ_TEST_KEY");
+	assert_int_equal(config_type_check_env(config_type(&cfg, "run"), err, sizeof(err)), 0);
+	assert_int_equal(config_type_check_env(config_type(&cfg, "chat"), err, sizeof(err)),
+	                 -ENOKEY);
+	config_release(&cfg);
+	unsetenv("JOBQ_TEST_KEY2");
+
+	/* The built-in default has no types. */
+	config_init_default(&cfg);
+	assert_int_equal(config_check_env(&cfg, err, sizeof(err)), 0);
 }
 
 static void
@@ -551,6 +618,60 @@ test_hostile_names_in_messages(void **state)
 	                 -EINVAL);
 	assert_string_equal(small, "workers: ");
 	assert_int_equal(config_parse(q("{'workers': 0}"), NULL, &cfg, NULL, 0), -EINVAL);
+}
+
+/* A \u0000 escape anywhere (cJSON would cut the string at it) names its field path; a raw NUL
+ * byte in the file names its line. */
+static void
+test_nul(void **state)
+{
+	char path[PATH_MAX], err[512];
+	struct config cfg;
+
+	assert_error("{'types': {'t': {'exec': ['echo', 'a\\u0000b']}}}",
+	             "types.t.exec[1]: contains \\u0000 (a NUL character, line 1), which jobq "
+	             "cannot pass on");
+	assert_error("{'types': {'t': {'exec': ['\\u0000echo']}}}",
+	             "types.t.exec[0]: contains \\u0000 (a NUL character, line 1), which jobq "
+	             "cannot pass on");
+	assert_error("{'types': {'t': {'exec': ['echo'],\n 'env': {'X': 'v\\u0000w'}}}}",
+	             "types.t.env.X: contains \\u0000 (a NUL character, line 2), which jobq cannot "
+	             "pass on");
+	assert_error("{'types': {'t': {'exec': ['echo'], 'env_remove': ['HOME', 'A\\u0000']}}}",
+	             "types.t.env_remove[1]: contains \\u0000 (a NUL character, line 1), which jobq "
+	             "cannot pass on");
+	assert_error("{'types': {'t\\u0000x': {'exec': ['echo']}}}",
+	             "types.t\\u0000x: contains \\u0000 (a NUL character, line 1), which jobq "
+	             "cannot pass on");
+	assert_error("{'types': {'t': {'http': {'url': 'http://h/\\u0000'}}}}",
+	             "types.t.http.url: contains \\u0000 (a NUL character, line 1), which jobq "
+	             "cannot pass on");
+	assert_error("{'types': {'t': {'http': {'url': 'http://h/',"
+	             " 'headers': {'A': 'b\\u0000'}}}}}",
+	             "types.t.http.headers.A: contains \\u0000 (a NUL character, line 1), which "
+	             "jobq cannot pass on");
+	assert_error("{'types': {'t': {'http': {'url': 'http://h/',"
+	             " 'body': {'k': [1, '\\u0000']}}}}}",
+	             "types.t.http.body.k[1]: contains \\u0000 (a NUL character, line 1), which "
+	             "jobq cannot pass on");
+	assert_error("{'durability': 'full\\u0000'}",
+	             "durability: contains \\u0000 (a NUL character, line 1), which jobq cannot "
+	             "pass on");
+	assert_error("{'x\\u0000': 1}",
+	             "x\\u0000: contains \\u0000 (a NUL character, line 1), which jobq cannot pass "
+	             "on");
+	/* An escaped backslash before "u0000" is text. */
+	parse_ok("{'types': {'t': {'exec': ['echo', 'C:\\\\u0000']}}}", &cfg);
+	assert_string_equal(cfg.types[0].exec_argv[1], "C:\\u0000");
+	config_release(&cfg);
+
+	/* A raw NUL byte: after it the parser would see the end of the text. */
+	static const char raw[] = "{\"workers\": 2}\n\n\0{\"junk\"";
+	assert_int_equal(path_join(*state, "jobq.json", path, sizeof(path)), 0);
+	assert_int_equal(file_write_atomic(path, raw, sizeof(raw) - 1), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "contains a NUL byte (line 3)");
+	assert_null(cfg.path);
 }
 
 static void
@@ -678,8 +799,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_errors_types, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_errors_resources, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_errors_http, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_check_env, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_invalid_json, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hostile_names_in_messages, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_nul, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_worker_count, setup, teardown),

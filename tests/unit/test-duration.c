@@ -48,8 +48,12 @@ test_duration_good(void **state)
 	assert_duration("90s", 90000);
 	assert_duration("1m500ms", 60500);
 	assert_duration("007s", 7000);
-	/* The largest representable: INT64_MAX milliseconds. */
-	assert_duration("9223372036854775807ms", INT64_MAX);
+	/* The largest accepted: 3650 days, however it is written. */
+	assert_duration("3650d", DURATION_MAX_MS);
+	assert_duration("315360000000ms", DURATION_MAX_MS);
+	assert_duration("87600h", DURATION_MAX_MS);
+	assert_duration("3649d23h59m59s999ms", DURATION_MAX_MS - 1);
+	assert_int_equal(DURATION_MAX_MS, 315360000000LL);
 }
 
 static void
@@ -78,6 +82,42 @@ test_duration_bad(void **state)
 	assert_duration_error("106751991167301d", -ERANGE);
 	assert_duration_error("9223372036854775807ms1d", -EINVAL); /* order checked first */
 	assert_duration_error("106751991167d9223372036854775ms", -ERANGE);
+	/* Past the bound of 3650 days (issue 14: "106751991166d" gave an expired lease). */
+	assert_duration_error("3650d1ms", -ERANGE);
+	assert_duration_error("3651d", -ERANGE);
+	assert_duration_error("87601h", -ERANGE);
+	assert_duration_error("315360000001ms", -ERANGE);
+	assert_duration_error("106751991166d", -ERANGE);
+	assert_duration_error("999999999d", -ERANGE);
+	assert_duration_error("9223372036854775807ms", -ERANGE);
+	assert_duration_error("3650d1h", -ERANGE);
+	/* Bad syntax wins over a range error, wherever it is. */
+	assert_duration_error("99999999999999999999x", -EINVAL);
+	assert_duration_error("3651d1x", -EINVAL);
+	assert_duration_error("3651d 1s", -EINVAL);
+}
+
+static void
+test_time_add(void **state)
+{
+	assert_int_equal(time_add(1000, 500), 1500);
+	assert_int_equal(time_add(1000, -1500), -500);
+	assert_int_equal(time_add(TIME_MAX_MS - 1, 1), TIME_MAX_MS);
+	/* Saturates instead of wrapping. */
+	assert_int_equal(time_add(TIME_MAX_MS, 1), TIME_MAX_MS);
+	assert_int_equal(time_add(1700000000000, INT64_MAX), TIME_MAX_MS);
+	assert_int_equal(time_add(INT64_MAX, INT64_MAX), TIME_MAX_MS);
+	assert_int_equal(time_add(-TIME_MAX_MS, -1), -TIME_MAX_MS);
+	assert_int_equal(time_add(INT64_MIN, -1), -TIME_MAX_MS);
+	assert_int_equal(time_add(0, INT64_MIN), -TIME_MAX_MS);
+	assert_int_equal(time_sub(1500, 500), 1000);
+	assert_int_equal(time_sub(500, 1500), -1000);
+	assert_int_equal(time_sub(1700000000000, INT64_MIN), TIME_MAX_MS);
+	assert_int_equal(time_sub(1700000000000, INT64_MAX), -TIME_MAX_MS);
+	assert_int_equal(time_sub(INT64_MIN, INT64_MAX), -TIME_MAX_MS);
+	assert_int_equal(time_sub(INT64_MAX, 0), TIME_MAX_MS);
+	/* The latest time plus the longest duration stays far from int64 overflow. */
+	assert_true(TIME_MAX_MS + DURATION_MAX_MS < INT64_MAX / 1000);
 }
 
 static void
@@ -102,7 +142,7 @@ test_duration_format(void **state)
 	assert_format(-1500, "-1s500ms");
 	assert_format(INT64_MIN, "-106751991167d7h12m55s808ms");
 	/* Formatting round-trips through the parser. */
-	for (int64_t v = 1; v < INT64_MAX / 7; v = v * 7 + 3) {
+	for (int64_t v = 1; v <= DURATION_MAX_MS; v = v * 7 + 3) {
 		char buf[64];
 		int64_t back;
 
@@ -154,6 +194,9 @@ test_rfc3339_good(void **state)
 	assert_time("2000-02-29T00:00:00Z", 951782400000);
 	assert_time("1969-12-31T23:59:59.999Z", -1);
 	assert_time("2016-12-31T23:59:60Z", 1483228800000); /* leap second */
+	assert_time("9999-12-31T23:59:59.999Z", TIME_MAX_MS);
+	assert_time("9999-12-31T23:59:59.999+01:00", TIME_MAX_MS - 3600000);
+	assert_time("0000-01-01T00:00:00Z", -62167219200000LL);
 }
 
 static void
@@ -186,6 +229,10 @@ test_rfc3339_bad(void **state)
 	assert_time_error("2023-1-14T22:13:20Z");
 	assert_time_error("+2023-11-14T22:13:20Z");
 	assert_time_error("2023-11-14T22:13:2aZ");
+	/* Past 9999-12-31T23:59:59.999Z, which RFC 3339 cannot write. */
+	assert_int_equal(time_parse_rfc3339("9999-12-31T23:59:60Z", &ms), -ERANGE);
+	assert_int_equal(time_parse_rfc3339("9999-12-31T23:30:00-01:00", &ms), -ERANGE);
+	assert_int_equal(time_parse_rfc3339("10000-01-01T00:00:00Z", &ms), -EINVAL);
 }
 
 static void
@@ -228,12 +275,24 @@ test_when(void **state)
 	assert_int_equal(time_parse_when("@12x", &ms), -EINVAL);
 	assert_int_equal(time_parse_when("@1.5", &ms), -EINVAL);
 	assert_int_equal(time_parse_when("1700000000", &ms), -EINVAL);
-	assert_int_equal(time_parse_when("@99999999999999999999", &ms), -EINVAL);
-	assert_int_equal(time_parse_when("@9223372036854775807", &ms), -EINVAL);
+	/* From 1970 to the end of year 9999 (issue 14: @99999999999999 was accepted). */
+	assert_int_equal(time_parse_when("@99999999999999999999", &ms), -ERANGE);
+	assert_int_equal(time_parse_when("@9223372036854775807", &ms), -ERANGE);
+	assert_int_equal(time_parse_when("@99999999999999", &ms), -ERANGE);
+	assert_int_equal(time_parse_when("@253402300800", &ms), -ERANGE);
+	assert_int_equal(time_parse_when("@99999999999999x", &ms), -EINVAL);
+	assert_int_equal(time_parse_when("1969-12-31T23:59:59.999Z", &ms), -ERANGE);
+	assert_int_equal(time_parse_when("9999-12-31T23:59:60Z", &ms), -ERANGE);
 	assert_int_equal(time_parse_when("", &ms), -EINVAL);
 	assert_int_equal(time_parse_when(NULL, &ms), -EINVAL);
 	assert_int_equal(time_parse_when("tomorrow", &ms), -EINVAL);
 	assert_int_equal(ms, -1);
+	assert_int_equal(time_parse_when("@253402300799", &ms), 0);
+	assert_int_equal(ms, TIME_MAX_MS - 999);
+	assert_int_equal(time_parse_when("9999-12-31T23:59:59.999Z", &ms), 0);
+	assert_int_equal(ms, TIME_MAX_MS);
+	assert_int_equal(time_parse_when("1970-01-01T00:00:00Z", &ms), 0);
+	assert_int_equal(ms, 0);
 }
 
 static void
@@ -255,6 +314,7 @@ main(void)
 	        cmocka_unit_test(test_duration_good),
 	        cmocka_unit_test(test_duration_bad),
 	        cmocka_unit_test(test_duration_format),
+	        cmocka_unit_test(test_time_add),
 	        cmocka_unit_test(test_rfc3339_good),
 	        cmocka_unit_test(test_rfc3339_bad),
 	        cmocka_unit_test(test_rfc3339_format),

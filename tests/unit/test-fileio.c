@@ -356,6 +356,32 @@ test_line_read_limits(void **state)
 	free(big);
 }
 
+/* A NUL byte: the line is refused whole (a C string would cut it, a pipe reader split it in
+ * two), and the next call reads the next line, so line numbers stay right. */
+static void
+test_line_read_nul(void **state)
+{
+	static const char data[] = "one\n{\"a\":\0 1}\n\0\n12345678901\0\nthree\n\0tail";
+	char path[PATH_MAX], *buf = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	in_dir(state, "nul", path);
+	write_plain(path, data, sizeof(data) - 1);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(line_read(fp, 10, &buf, &cap), 3);              /* line 1 */
+	assert_string_equal(buf, "one");
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* line 2 */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* line 3: only a NUL */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* 4: too long too */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), 5);              /* line 5 */
+	assert_string_equal(buf, "three");
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* 6: no newline */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -1);
+	fclose(fp);
+	free(buf);
+}
+
 static void
 test_path_absolute(void **state)
 {
@@ -388,6 +414,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_line_read, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_line_read_limits, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_line_read_nul, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

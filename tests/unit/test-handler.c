@@ -2,6 +2,7 @@
  * (libcurl loaded at run time). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "curl_dl.h"
+#include "duration.h"
 #include "handler_impl.h"
 
 /* The text placeholder name resolves to, or NULL when it is not a placeholder; "ENOENT" when
@@ -66,6 +68,34 @@ test_placeholders(void **state)
 	assert_null(text_of("", p, buf, sizeof(buf)));
 }
 
+/* A payload holding \u0000 (only an SQL insert can store one): a payload placeholder fails with
+ * -EILSEQ and a message naming the field, rather than give a string cut at the NUL. */
+static void
+test_placeholder_nul(void **state)
+{
+	const char *text = "{\"ok\": \"fine\", \"m\": [{\"t\": \"a\\u0000b\"}]}";
+	struct job job = {.id = 7, .type = "enrich", .namespace = "ns", .payload = (char *)text};
+	cJSON *payload = cJSON_Parse(text);
+	struct placeholder ph;
+	char err[256];
+
+	(void)state;
+	assert_non_null(payload);
+	assert_int_equal(placeholder_resolve("payload.ok", 10, &job, payload, &ph), -EILSEQ);
+	assert_int_equal(placeholder_resolve("payload", 7, &job, payload, &ph), -EILSEQ);
+	assert_int_equal(placeholder_resolve("job.id", 6, &job, payload, &ph), 1);
+	placeholder_nul_error(&job, "exec", err, sizeof(err));
+	assert_string_equal(err, "exec: payload.m[0].t contains \\u0000 (a NUL character), which no "
+	                         "placeholder can pass on");
+	/* An escaped backslash before "u0000" is text. */
+	job.payload = (char *)"{\"ok\": \"C:\\\\u0000\"}";
+	cJSON_Delete(payload);
+	payload = cJSON_Parse(job.payload);
+	assert_int_equal(placeholder_resolve("payload.ok", 10, &job, payload, &ph), 1);
+	assert_string_equal(ph.json->valuestring, "C:\\u0000");
+	cJSON_Delete(payload);
+}
+
 static void
 test_curl_loads(void **state)
 {
@@ -97,11 +127,35 @@ test_failed_handler(void **state)
 	handler_free(h);
 }
 
+/* A deadline years away gives poll() the longest int, not a wrapped one (issue 14). */
+static void
+test_far_deadline(void **state)
+{
+	int64_t now = time_mono_ms();
+	int t = -1;
+
+	handler_deadline(time_add(now, DURATION_MAX_MS), &t);
+	assert_int_equal(t, INT_MAX);
+	t = -1;
+	handler_deadline(TIME_MAX_MS, &t);
+	assert_int_equal(t, INT_MAX);
+	handler_deadline(time_add(now, 60000), &t);
+	assert_true(t > 50000 && t <= 60000);
+	t = 5;
+	handler_deadline(time_add(now, DURATION_MAX_MS), &t);
+	assert_int_equal(t, 5);
+	t = -1;
+	handler_deadline(1, &t); /* past: at once */
+	assert_int_equal(t, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_far_deadline),
 		cmocka_unit_test(test_placeholders),
+		cmocka_unit_test(test_placeholder_nul),
 		cmocka_unit_test(test_curl_loads),
 		cmocka_unit_test(test_failed_handler),
 	};

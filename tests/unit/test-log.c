@@ -215,6 +215,44 @@ test_long_line(void **state)
 	free(big);
 }
 
+/* Messages quote job output: every control character is escaped, one event stays one line. */
+static void
+test_escapes(void **state)
+{
+	char want[512], *text, *all, *big, *line, *end;
+	long pid = (long)getpid();
+
+	log_init("jobq", LOG_LVL_INFO);
+	log_set_job(7);
+	log_info("attempt failed: %s", "err\033[2J\033]0;pwned\007\nfake: info: line\r\x9b"
+	                                "\xc2\x9b\x7f\ttab");
+	log_set_job(0);
+	text = logged(state);
+	snprintf(want, sizeof(want),
+	         "jobq[%ld]: info: job 7: attempt failed: err\\x1b[2J\\x1b]0;pwned\\x07\\nfake: "
+	         "info: line\\r\\x9b\\u009b\\x7f\ttab\n",
+	         pid);
+	assert_string_equal(text, want);
+	free(text);
+
+	/* A long message of controls (each 4 bytes escaped) is cut to one line of whole escapes. */
+	assert_non_null(big = malloc(3000));
+	memset(big, '\033', 2999);
+	big[2999] = '\0';
+	log_warnx("%s", big);
+	log_info("after");
+	all = logged(state);
+	line = all + strcspn(all, "\n") + 1;
+	end = line + strcspn(line, "\n");
+	assert_int_equal(*end, '\n');
+	assert_true(end - line < 2048);
+	assert_null(memchr(line, '\033', (size_t)(end - line)));
+	assert_memory_equal(end - 4, "\\x1b", 4);
+	assert_non_null(strstr(end + 1, ": info: after\n"));
+	free(all);
+	free(big);
+}
+
 static void
 test_exitcodes(void **state)
 {
@@ -251,6 +289,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_env_level, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_level_parse, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
 	        cmocka_unit_test(test_exitcodes),
 	};
 

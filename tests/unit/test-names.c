@@ -219,6 +219,48 @@ test_slug(void **state)
 	free(big2);
 }
 
+static void
+test_shown(void **state)
+{
+	static char big[100001];
+	char out[NAME_SHOWN_SIZE], tiny[4];
+
+	/* Short text is kept as it is; NULL is "". */
+	assert_string_equal(name_shown("enrich", out, sizeof(out)), "enrich");
+	assert_string_equal(name_shown(NULL, out, sizeof(out)), "");
+	/* Control bytes become '?'. */
+	assert_string_equal(name_shown("a\nb\x1b[2Jc\x7f", out, sizeof(out)), "a?b?[2Jc?");
+	/* 100 KB is cut to 64 bytes and "..." (issue 14). */
+	memset(big, 'a', 100000);
+	big[100000] = '\0';
+	name_shown(big, out, sizeof(out));
+	assert_int_equal(strlen(out), 67);
+	assert_string_equal(out + 64, "...");
+	/* Exactly 64 bytes are not cut. */
+	big[64] = '\0';
+	assert_string_equal(name_shown(big, out, sizeof(out)), big);
+	big[64] = 'a';
+	/* Never in the middle of a UTF-8 character: "é" (2 bytes) straddling byte 64 goes. */
+	memcpy(big + 63, "\xc3\xa9", 2);
+	name_shown(big, out, sizeof(out));
+	assert_int_equal(strlen(out), 63 + 3);
+	assert_string_equal(out + 63, "...");
+	/* ... but a whole one that ends at byte 64 stays. */
+	memset(big, 'a', 100000);
+	memcpy(big + 62, "\xc3\xa9", 2);
+	name_shown(big, out, sizeof(out));
+	assert_int_equal(strlen(out), 64 + 3);
+	assert_memory_equal(out + 62, "\xc3\xa9...", 5);
+	/* A 4-byte character cut after 2 of its bytes goes whole. */
+	memset(big, 'a', 100000);
+	memcpy(big + 62, "\xf0\x9f\x98\x80", 4);
+	name_shown(big, out, sizeof(out));
+	assert_string_equal(out + 62, "...");
+	/* A short buffer: still NUL-terminated, never overrun. */
+	name_shown("abcdef", tiny, sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
+}
+
 int
 main(void)
 {
@@ -228,6 +270,7 @@ main(void)
 	        cmocka_unit_test(test_namespace_names),
 	        cmocka_unit_test(test_tag_parse),
 	        cmocka_unit_test(test_slug),
+	        cmocka_unit_test(test_shown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -314,6 +314,31 @@ expect_invalid(struct fx *f, const struct job_spec *spec, const char *needle)
 	assert_int_equal(counts[JOB_QUEUED], before);
 }
 
+/* A payload holding \u0000 is refused by every producer path, naming the field. */
+static void
+test_enqueue_nul(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "a", .payload = "{\"m\": [{\"text\": \"a\\u0000b\"}]}"};
+	int64_t id;
+
+	expect_invalid(f, &spec,
+	               "payload.m[0].text: contains \\u0000 (a NUL character, at byte 18)");
+	spec.payload = "\"\\u0000\"";
+	expect_invalid(f, &spec, "payload: contains \\u0000");
+	/* In a bulk: refused like any bad line, nothing written. */
+	spec.payload = "{}";
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), 0);
+	spec.payload = "{\"k\": \"\\u0000\"}";
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
+	assert_non_null(strstr(store_errmsg(f->st), "payload.k: contains \\u0000"));
+	store_bulk_rollback(f->st);
+	/* An escaped backslash before "u0000" is text, and kept as given. */
+	spec.payload = "{\"path\": \"C:\\\\u0000\"}";
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+}
+
 static void
 test_enqueue_validation(void **state)
 {
@@ -392,6 +417,15 @@ test_enqueue_validation(void **state)
 	spec.max_attempts = -1;
 	expect_invalid(f, &spec, "max_attempts must not be negative");
 	spec.max_attempts = 0;
+	/* Times and durations are bounded (issue 14), so no sum of them can overflow. */
+	spec.timeout_ms = DURATION_MAX_MS + 1;
+	expect_invalid(f, &spec, "timeout must be at most 3650d");
+	spec.timeout_ms = INT64_MAX;
+	expect_invalid(f, &spec, "timeout must be at most 3650d");
+	spec.timeout_ms = 0;
+	spec.run_at = TIME_MAX_MS + 1;
+	expect_invalid(f, &spec, "run_at must be at most 9999-12-31T23:59:59Z");
+	spec.run_at = 0;
 	spec.unique_key = "";
 	expect_invalid(f, &spec, "invalid unique key");
 	spec.unique_key = NULL;
@@ -473,6 +507,15 @@ test_json_check(void **state)
 	assert_int_equal(json_check("\"\\ud800\\u0041\"", 14, NULL), -EINVAL);
 	/* An embedded NUL ends the text early. */
 	assert_int_equal(json_check("{}\0{}", 5, NULL), -EINVAL);
+	/* The escape \u0000, in a value or a key: -EILSEQ at its backslash; an escaped backslash
+	 * followed by "u0000" is not one. A syntax error before it is reported as such. */
+	assert_int_equal(json_check("{\"a\": \"x\\u0000y\"}", 17, &where), -EILSEQ);
+	assert_int_equal(where, 8);
+	assert_int_equal(json_check("{\"\\u0000\": 1}", 13, &where), -EILSEQ);
+	assert_int_equal(where, 2);
+	assert_int_equal(json_check("[\"\\\\u0000\"]", 11, NULL), 0);
+	assert_int_equal(json_check("[\"\\u0001\"]", 10, NULL), 0);
+	assert_int_equal(json_check("[1,,\"\\u0000\"]", 13, NULL), -EINVAL);
 }
 
 static void
@@ -1206,6 +1249,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_busy_is_ebusy, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_enqueue_defaults, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_enqueue_validation, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_enqueue_nul, fx_setup, fx_teardown),
 	        cmocka_unit_test(test_json_check),
 	        cmocka_unit_test_setup_teardown(test_unique_keys, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown),
