@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps test demo install clean asan bench
+.PHONY: all deps test demo install clean asan bench fuzz
 
 all: $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
@@ -30,12 +30,21 @@ asan:
 
 bench: all
 	bash bench/run.sh $(BUILD)
+	bash bench/durability.sh $(BUILD)
 	bash bench/supervisor.sh $(BUILD)
 	bash bench/http.sh $(BUILD)
 	bash bench/peers.sh $(BUILD)
+
+# libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each, with clang, ASan and UBSan in build-fuzz/;
+# FUZZ_TARGETS picks some (config jsonl placeholders durations report headers). docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/deps.sh fuzz
+	bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: all
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

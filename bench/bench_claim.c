@@ -5,7 +5,7 @@
  *   store_finish() (two write transactions a cycle), and through store_finish_and_claim() (one),
  *   against raw SQLite running the same transactions on the same schema: BEGIN IMMEDIATE; UPDATE
  *   the first queued row of the type (found through the jobs_ready index) to running; COMMIT;
- *   BEGIN IMMEDIATE; UPDATE it to succeeded; COMMIT (WAL, synchronous NORMAL).
+ *   BEGIN IMMEDIATE; UPDATE it to succeeded; COMMIT (WAL, synchronous as DURABILITY says).
  *
  * latency: mean store_claim() latency with 1,000 and with 1,000,000 queued jobs of one type, and
  *   with 1,000,000 queued `enrich` jobs blocked by the policy (global 4, enrich 1, one enrich
@@ -14,8 +14,11 @@
  *   measured in interleaved rounds. Raw SQLite's claim transaction at both depths is measured
  *   the same way, for reference.
  *
- * usage: bench_claim cycles DIR | bench_claim latency DIR
- *   env CYCLES, REPS (cycles); SMALL_N, BIG_N, SAMPLES (latency)
+ * durability: the two library cycles (2 tx and 1 tx) at both levels, full (synchronous=FULL,
+ *   jobq's default) and fast (NORMAL), interleaved (bench/durability.sh).
+ *
+ * usage: bench_claim cycles DIR | bench_claim latency DIR | bench_claim durability DIR
+ *   env CYCLES, REPS (cycles, durability); SMALL_N, BIG_N, SAMPLES (latency); DURABILITY
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -159,7 +162,7 @@ lib_init(struct lib *l, const char *path, const char *policy_json)
 {
 	char err[512];
 
-	if (store_open(path, NULL, &l->st, err, sizeof(err)) < 0)
+	if (store_open(path, bench_store_opts(), &l->st, err, sizeof(err)) < 0)
 		die("store_open: %s", err);
 	policy(policy_json, &l->cfg);
 	memset(&l->req, 0, sizeof(l->req));
@@ -342,9 +345,48 @@ run_cycles(const char *dir)
 	return 0;
 }
 
+/* Library cycles at both levels, from copies of one template, in rotating order. */
+static int
+run_durability(const char *dir)
+{
+	static const char *const keys[4] = {"dur_cyc_2tx_full", "dur_cyc_2tx_fast",
+	                                    "dur_cyc_1tx_full", "dur_cyc_1tx_fast"};
+	long n = env_long("CYCLES", 1000);
+	size_t reps = (size_t)env_long("REPS", 3);
+	double v[4][MAX_REPS];
+	char tmpl[4096], path[4096];
+
+	if (reps > MAX_REPS)
+		reps = MAX_REPS;
+	snprintf(tmpl, sizeof(tmpl), "%s/durability-template.db", dir);
+	snprintf(path, sizeof(path), "%s/durability.db", dir);
+	db_create(tmpl);
+	raw_fill(tmpl, "noop", n + WARMUP + 100);
+	raw_checkpoint(tmpl);
+	result("dur_cyc_n", (double)n);
+	for (size_t r = 0; r < reps; r++) {
+		for (size_t k = 0; k < 4; k++) {
+			size_t i = (k + r) % 4;
+
+			db_remove(path);
+			file_copy(tmpl, path);
+			durability_set((int)(i % 2));
+			v[i][r] = i < 2 ? cycles_lib_2tx(path, n) : cycles_lib_1tx(path, n);
+		}
+		fprintf(stderr, "  durability rep %zu/%zu: claim+finish full %.0f fast %.0f; "
+		                "finish_and_claim full %.0f fast %.0f cycles/s\n",
+		        r + 1, reps, v[0][r], v[1][r], v[2][r], v[3][r]);
+	}
+	for (size_t i = 0; i < 4; i++)
+		report(keys[i], v[i], reps);
+	db_remove(path);
+	db_remove(tmpl);
+	return 0;
+}
+
 /* ---- latency ---- */
 
-#define LAT_POLICY "{\"concurrency\":{\"global\":4,\"types\":{\"enrich\":1}}}"
+#define LAT_POLICY "{\"concurrency\":{\"global\":4,\"types\":{\"enrich\":1,\"ingest\":4}}}"
 #define ROUND 100
 
 struct lat_case {
@@ -487,5 +529,7 @@ main(int argc, char **argv)
 		return run_cycles(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "latency") == 0)
 		return run_latency(argv[2]);
-	die("usage: bench_claim cycles|latency DIR");
+	if (argc == 3 && strcmp(argv[1], "durability") == 0)
+		return run_durability(argv[2]);
+	die("usage: bench_claim cycles|latency|durability DIR");
 }

@@ -5,8 +5,10 @@
  * the same run. Each measurement uses a fresh database; repetitions are interleaved and the
  * median is reported.
  *
- * usage: bench_enqueue all|one DIR    (env BULK_N, ONE_N, REPS)
- * "one" runs only the one-by-one measurements (bench/run.sh repeats them on a disk).
+ * usage: bench_enqueue all|one|durability DIR    (env BULK_N, ONE_N, REPS, DURABILITY)
+ * "one" runs only the one-by-one measurements (bench/run.sh repeats them on a disk);
+ * "durability" runs the one-by-one store_enqueue() and raw SQLite measurements at both levels,
+ * full (synchronous=FULL) and fast (NORMAL), interleaved (bench/durability.sh).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -105,7 +107,7 @@ bulk_libjobq(const char *path, const struct payloads *pl, size_t n)
 		items[i].payload = pl->p[i];
 	}
 	db_create(path);
-	if (jobq_open(path, NULL, &q) < 0)
+	if (jobq_open(path, bench_jobq_config(path), &q) < 0)
 		die("jobq_open: %s", jobq_errmsg(NULL));
 	t0 = now_ns();
 	if (jobq_enqueue_many(q, items, n, &first, &last) < 0)
@@ -130,7 +132,7 @@ bulk_store(const char *path, const struct payloads *pl, size_t n)
 
 	policy("{}", &cfg);
 	db_create(path);
-	if (store_open(path, NULL, &st, err, sizeof(err)) < 0)
+	if (store_open(path, bench_store_opts(), &st, err, sizeof(err)) < 0)
 		die("store_open: %s", err);
 	t0 = now_ns();
 	if (store_bulk_begin(st) < 0)
@@ -204,7 +206,7 @@ one_libjobq(const char *path, const struct payloads *pl, size_t n)
 	int64_t id;
 
 	db_create(path);
-	if (jobq_open(path, NULL, &q) < 0)
+	if (jobq_open(path, bench_jobq_config(path), &q) < 0)
 		die("jobq_open: %s", jobq_errmsg(NULL));
 	t0 = now_ns();
 	for (size_t i = 0; i < n; i++) {
@@ -231,7 +233,7 @@ one_store(const char *path, const struct payloads *pl, size_t n)
 
 	policy("{}", &cfg);
 	db_create(path);
-	if (store_open(path, NULL, &st, err, sizeof(err)) < 0)
+	if (store_open(path, bench_store_opts(), &st, err, sizeof(err)) < 0)
 		die("store_open: %s", err);
 	t0 = now_ns();
 	for (size_t i = 0; i < n; i++) {
@@ -269,6 +271,34 @@ one_raw(const char *path, const struct payloads *pl, size_t n)
 	return (double)n / ((double)(t1 - t0) / 1e9);
 }
 
+static void report(const char *key, double *v, size_t n);
+
+/* One by one at both levels: store_enqueue() and raw SQLite, full and fast, in rotating order. */
+static int
+run_durability(const char *path, const struct payloads *pl, size_t n, size_t reps)
+{
+	static const char *const keys[4] = {"dur_enq_store_full", "dur_enq_store_fast",
+	                                    "dur_enq_raw_full", "dur_enq_raw_fast"};
+	double v[4][MAX_REPS];
+
+	result("dur_enq_n", (double)n);
+	for (size_t r = 0; r < reps; r++) {
+		for (size_t k = 0; k < 4; k++) {
+			size_t i = (k + r) % 4;
+
+			durability_set((int)(i % 2));
+			v[i][r] = i < 2 ? one_store(path, pl, n) : one_raw(path, pl, n);
+		}
+		fprintf(stderr, "  durability rep %zu/%zu: store full %.0f fast %.0f, raw full %.0f "
+		                "fast %.0f jobs/s\n",
+		        r + 1, reps, v[0][r], v[1][r], v[2][r], v[3][r]);
+	}
+	for (size_t i = 0; i < 4; i++)
+		report(keys[i], v[i], reps);
+	db_remove(path);
+	return 0;
+}
+
 static void
 report(const char *key, double *v, size_t n)
 {
@@ -299,14 +329,17 @@ main(int argc, char **argv)
 	char path[4096];
 	int bulk;
 
-	if (argc != 3 || (strcmp(argv[1], "all") != 0 && strcmp(argv[1], "one") != 0))
-		die("usage: bench_enqueue all|one DIR");
+	if (argc != 3 || (strcmp(argv[1], "all") != 0 && strcmp(argv[1], "one") != 0 &&
+	                  strcmp(argv[1], "durability") != 0))
+		die("usage: bench_enqueue all|one|durability DIR");
 	bulk = strcmp(argv[1], "all") == 0;
 	if (reps > MAX_REPS)
 		reps = MAX_REPS;
 	snprintf(path, sizeof(path), "%s/enqueue.db", argv[2]);
-	payloads_make(&pl, bulk_n > one_n ? bulk_n : one_n);
+	payloads_make(&pl, bulk && bulk_n > one_n ? bulk_n : one_n);
 	printf("sqlite_version %s\n", sqlite3_libversion());
+	if (strcmp(argv[1], "durability") == 0)
+		return run_durability(path, &pl, one_n, reps);
 	result("one_n", (double)one_n);
 	for (size_t r = 0; r < reps; r++) {
 		/* Alternate which side goes first, so a drift of the machine hits both. */

@@ -1,12 +1,14 @@
 /*
  * The floor of a one-job enqueue process: a program linked with SQLite alone that opens the
- * database as jobq does (WAL, synchronous NORMAL), inserts one row of the same columns and
- * exits. Measured beside `jobq enqueue` and /bin/true to tell process start, SQLite and jobq's
- * own work apart.
+ * database as jobq does (WAL; synchronous FULL, or NORMAL with DURABILITY=fast, as jobq's
+ * "durability"), inserts one row of the same columns and exits. Measured beside `jobq enqueue`
+ * and /bin/true to tell process start, SQLite and jobq's own work apart.
  *
  * usage: bench_rawenq DB TYPE
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -17,6 +19,7 @@ main(int argc, char **argv)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	struct timespec ts;
+	const char *level = getenv("DURABILITY");
 	long long now;
 	int rc;
 
@@ -27,8 +30,11 @@ main(int argc, char **argv)
 	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		return 66;
 	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL,
-	                  NULL);
+	rc = sqlite3_exec(db,
+	                  level != NULL && strcmp(level, "fast") == 0
+	                          ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	                          : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+	                  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db,
 		                        "INSERT INTO jobs (type, namespace, payload, priority, run_at, "

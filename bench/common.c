@@ -52,9 +52,68 @@ db_create(const char *path)
 	int r;
 
 	db_remove(path);
-	if ((r = store_open(path, NULL, &st, err, sizeof(err))) < 0)
+	if ((r = store_open(path, bench_store_opts(), &st, err, sizeof(err))) < 0)
 		die("store_open: %s", err);
 	store_close(st);
+}
+
+static int level = -1; /* -1: not read from the environment yet */
+
+int
+durability_fast(void)
+{
+	const char *s;
+
+	if (level < 0) {
+		s = getenv("DURABILITY");
+		if (s == NULL || *s == '\0' || strcmp(s, "full") == 0)
+			level = 0;
+		else if (strcmp(s, "fast") == 0)
+			level = 1;
+		else
+			die("DURABILITY: expected full or fast, got '%s'", s);
+	}
+	return level;
+}
+
+void
+durability_set(int fast)
+{
+	level = fast != 0;
+}
+
+const char *
+durability_name(void)
+{
+	return durability_fast() ? "fast" : "full";
+}
+
+const struct store_opts *
+bench_store_opts(void)
+{
+	static struct store_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.create = 1;
+	o.durability_fast = durability_fast();
+	return &o;
+}
+
+const char *
+bench_jobq_config(const char *db_path)
+{
+	static char path[4096];
+	FILE *fp;
+
+	if (!durability_fast())
+		return NULL;
+	snprintf(path, sizeof(path), "%s.json", db_path);
+	if (access(path, F_OK) == 0)
+		return path;
+	if ((fp = fopen(path, "w")) == NULL || fputs("{\"durability\": \"fast\"}\n", fp) < 0 ||
+	    fclose(fp) != 0)
+		die("cannot write '%s': %s", path, strerror(errno));
+	return path;
 }
 
 sqlite3 *
@@ -66,8 +125,9 @@ raw_open(const char *path)
 	    SQLITE_OK)
 		die("sqlite3_open '%s': %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
 	sqlite3_busy_timeout(db, 5000);
-	raw_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-	             "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;");
+	raw_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF; "
+	             "PRAGMA temp_store = MEMORY;");
+	raw_exec(db, durability_fast() ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
 	return db;
 }
 

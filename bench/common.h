@@ -1,7 +1,8 @@
 /*
  * What the benchmark programs share: a clock, fatal errors, fresh jobq databases, raw SQLite
- * connections configured as jobq configures its own (WAL, synchronous NORMAL), policies built
- * with config_parse(), and the "KEY VALUE" lines that bench/run.sh turns into the table.
+ * connections configured as jobq configures its own (WAL, synchronous FULL or NORMAL as the
+ * durability level says), policies built with config_parse(), and the "KEY VALUE" lines that
+ * bench/run.sh turns into the table.
  *
  * The benchmarks include <sqlite3.h> on purpose: the raw SQLite baselines run the same rows and
  * the same transactions as jobq does, without jobq, on the same schema.
@@ -29,7 +30,22 @@ void db_remove(const char *path);
 /* Create a fresh jobq database at path (removing any old one): schema by store_open(). */
 void db_create(const char *path);
 
-/* Open path with jobq's PRAGMAs (WAL, synchronous NORMAL, temp_store MEMORY, busy timeout). */
+/*
+ * The durability level of the stores, libjobq handles and raw connections opened from now on:
+ * 0 "full" (jobq's default, synchronous=FULL), 1 "fast" (synchronous=NORMAL). It starts from
+ * $DURABILITY ("full" or "fast"; unset: full).
+ */
+void durability_set(int fast);
+int durability_fast(void);
+const char *durability_name(void);
+/* Options for store_open(): create, at the current level. */
+const struct store_opts *bench_store_opts(void);
+/* The config path to give jobq_open() for a database at db_path: NULL (the default) for full; for
+ * fast, a file db_path.json holding {"durability": "fast"}, written on first use. */
+const char *bench_jobq_config(const char *db_path);
+
+/* Open path with jobq's PRAGMAs (WAL, synchronous at the current level, temp_store MEMORY, busy
+ * timeout). */
 sqlite3 *raw_open(const char *path);
 void raw_exec(sqlite3 *db, const char *sql);
 sqlite3_stmt *raw_prepare(sqlite3 *db, const char *sql);

@@ -12,8 +12,11 @@
 # machine's fsync latency; the measurements that fsync can change (one-by-one enqueue, claim
 # cycles, the enqueue process) are repeated on a disk folder (BENCH_DISK_DIR, default /var/tmp).
 #
-# Sizes can be lowered for a quick try: BULK_N ONE_N CYCLES DISK_CYCLES REPS SMALL_N BIG_N
-# SAMPLES SPAWN_RUNS. BENCH_NO_PEERS=1 skips plainjob.
+# Sizes can be lowered for a quick try: BULK_N ONE_N DISK_ONE_N CYCLES DISK_CYCLES REPS SMALL_N
+# BIG_N SAMPLES SPAWN_RUNS. BENCH_NO_PEERS=1 skips plainjob. DURABILITY=full (jobq's default) or
+# fast sets the level of jobq and of the raw SQLite baselines alike; with full every commit syncs,
+# so the disk runs are shorter (DISK_ONE_N 1000, DISK_CYCLES 500 instead of ONE_N and 5000).
+# bench/durability.sh puts the two levels side by side.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,7 +28,12 @@ unset JOBQ_DB JOBQ_CONFIG
 export BULK_N=${BULK_N:-200000} ONE_N=${ONE_N:-20000} REPS=${REPS:-3}
 export SMALL_N=${SMALL_N:-1000} BIG_N=${BIG_N:-1000000} SAMPLES=${SAMPLES:-5000}
 CYCLES=${CYCLES:-20000}
-DISK_CYCLES=${DISK_CYCLES:-5000}
+export DURABILITY=${DURABILITY:-full}
+case $DURABILITY in
+full) DISK_ONE_N=${DISK_ONE_N:-1000} DISK_CYCLES=${DISK_CYCLES:-500} ;;
+fast) DISK_ONE_N=${DISK_ONE_N:-$ONE_N} DISK_CYCLES=${DISK_CYCLES:-5000} ;;
+*) printf 'bench: DURABILITY must be full or fast, not %s\n' "$DURABILITY" >&2; exit 64 ;;
+esac
 SPAWN_RUNS=${SPAWN_RUNS:-300}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -129,7 +137,7 @@ fi
 say "1-2. enqueue: bulk and one by one ($(fstype "$FAST"): $FAST)"
 "$BIN/bench_enqueue" all "$FAST/db" >>"$RES"
 say "2. enqueue one by one (disk: $DISK, $(fstype "$DISK"))"
-"$BIN/bench_enqueue" one "$DISK/db" | sed 's/^/disk_/' >>"$RES"
+ONE_N=$DISK_ONE_N "$BIN/bench_enqueue" one "$DISK/db" | sed 's/^/disk_/' >>"$RES"
 say "4. claim+complete cycles ($(fstype "$FAST"))"
 CYCLES=$CYCLES "$BIN/bench_claim" cycles "$FAST/db" >>"$RES"
 say "4. claim+complete cycles (disk)"
@@ -137,15 +145,20 @@ CYCLES=$DISK_CYCLES "$BIN/bench_claim" cycles "$DISK/db" | sed 's/^/disk_/' >>"$
 say "5. claim latency against queue depth and blocked jobs"
 "$BIN/bench_claim" latency "$FAST/db" >>"$RES"
 say "3. one enqueue process vs /bin/true ($SPAWN_RUNS runs each, interleaved)"
-"$JOBQ" --db "$FAST/db/spawn.db" enqueue bench '{}' >/dev/null
-"$JOBQ" --db "$DISK/db/spawn.db" enqueue bench '{}' >/dev/null
+mkdir -p "$FAST/spawn" "$DISK/spawn"
+if [ "$DURABILITY" = fast ]; then # the jobq process finds it next to the database
+	printf '{"durability": "fast"}\n' >"$FAST/spawn/jobq.json"
+	printf '{"durability": "fast"}\n' >"$DISK/spawn/jobq.json"
+fi
+"$JOBQ" --db "$FAST/spawn/spawn.db" enqueue bench '{}' >/dev/null
+"$JOBQ" --db "$DISK/spawn/spawn.db" enqueue bench '{}' >/dev/null
 "$BIN/bench_spawn" "$SPAWN_RUNS" \
 	sp_true /bin/true --- \
-	sp_jobq "$JOBQ" --db "$FAST/db/spawn.db" enqueue bench '{}' --- \
-	sp_jobqdisk "$JOBQ" --db "$DISK/db/spawn.db" enqueue bench '{}' --- \
+	sp_jobq "$JOBQ" --db "$FAST/spawn/spawn.db" enqueue bench '{}' --- \
+	sp_jobqdisk "$JOBQ" --db "$DISK/spawn/spawn.db" enqueue bench '{}' --- \
 	sp_jobqver "$JOBQ" --version --- \
-	sp_rawenq "$BIN/bench_rawenq" "$FAST/db/spawn.db" bench --- \
-	sp_rawenqdisk "$BIN/bench_rawenq" "$DISK/db/spawn.db" bench >>"$RES"
+	sp_rawenq "$BIN/bench_rawenq" "$FAST/spawn/spawn.db" bench --- \
+	sp_rawenqdisk "$BIN/bench_rawenq" "$DISK/spawn/spawn.db" bench >>"$RES"
 if [ "$peers" = 1 ]; then
 	say "peer: plainjob ($(fstype "$FAST"))"
 	CYCLES=$CYCLES node bench/plainjob.mjs "$FAST/db" >>"$RES"
@@ -168,7 +181,7 @@ rows=$(cat <<'EOF'
 1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|enq_bulk_raw32|raw SQLite, 32-row prepared INSERT (jobq's own shape), 1 tx|jobs/s|-||
 1|bulk enqueue {bulk} jobs, libjobq|enq_bulk_lib|pj_bulk|plainjob `addMany` (1 tx)|jobs/s|-||
 2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), {fast}|enq_one_lib|enq_one_raw|raw SQLite, autocommit INSERT, {fast}|jobs/s|value|>=|25000
-2|one by one ({one} jobs), `jobq_enqueue` (1 tx each), disk|disk_enq_one_lib|disk_enq_one_raw|raw SQLite, autocommit INSERT, disk|jobs/s|value|>=|25000
+2|one by one ({done} jobs), `jobq_enqueue` (1 tx each), disk|disk_enq_one_lib|disk_enq_one_raw|raw SQLite, autocommit INSERT, disk|jobs/s|value|>=|25000
 2|one by one ({one} jobs), `store_enqueue` (no wake-up), {fast}|enq_one_store|enq_one_raw|raw SQLite, autocommit INSERT, {fast}|jobs/s|-||
 2|one by one ({one} jobs), `jobq_enqueue`, {fast}|enq_one_lib|pj_one|plainjob `add`, {fast}|jobs/s|-||
 3|`jobq enqueue bench '{}'` process, db on {fast} (mean wall)|sp_jobq_mean|sp_true_mean|`/bin/true` process|us|ratio|<=|1.5
@@ -195,7 +208,7 @@ EOF
 	echo "jobq benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- . ':!bench' ':!docs' 2>/dev/null || echo ' (+ uncommitted changes)')"
 	echo
 	echo "machine: $(nproc) cores, ${mem} RAM, ${cpu}, Linux $(uname -r); SQLite ${sqlite_v:-?} (jobq and raw), ${pj_v:-n/a} (plainjob's better-sqlite3)"
-	echo "databases: fast = $(fstype "$FAST") ($fast_root), disk = $(fstype "$DISK") ($disk_root); reps ${REPS} (median), run took ${elapsed}s"
+	echo "databases: fast = $(fstype "$FAST") ($fast_root), disk = $(fstype "$DISK") ($disk_root); durability ${DURABILITY} (jobq and raw SQLite); reps ${REPS} (median), run took ${elapsed}s"
 	echo
 	printf '%s\n' "$rows" | awk -F'|' -v res="$RES" -v fast="$(fstype "$FAST")" '
 	BEGIN {
@@ -217,7 +230,7 @@ EOF
 		return unit == "us" ? sprintf("%.2f×", r) : sprintf("%.0f%%", r * 100)
 	}
 	function sizes(t) {
-		gsub(/\{bulk\}/, commas(v["bulk_n"]), t); gsub(/\{one\}/, commas(v["one_n"]), t)
+		gsub(/\{bulk\}/, commas(v["bulk_n"]), t); gsub(/\{one\}/, commas(v["one_n"]), t); gsub(/\{done\}/, commas(v["disk_one_n"]), t)
 		gsub(/\{small\}/, commas(v["lat_small_n"]), t); gsub(/\{big\}/, commas(v["lat_big_n"]), t)
 		gsub(/\{cycles\}/, commas(v["cycles_n"]), t); gsub(/\{dcycles\}/, commas(v["disk_cycles_n"]), t)
 		gsub(/\{fast\}/, fast, t)

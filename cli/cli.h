@@ -13,6 +13,7 @@
 struct cli {
 	const char *prog;        /* "jobq" */
 	char db_path[4096];      /* --db, $JOBQ_DB, else ./jobq.db */
+	int db_named;            /* by --db or $JOBQ_DB, not the default ./jobq.db */
 	const char *config_arg;  /* --config or $JOBQ_CONFIG, may be NULL */
 	char config_path[4096];  /* resolved file, "" for the built-in default */
 	struct config cfg;       /* loaded by cli_load_config() */
@@ -53,6 +54,10 @@ int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 /* The return for a CLI_OPT_HELP / CLI_OPT_ERR of cli_getopt(): CLI_EXIT_HELP or 64. */
 int cli_getopt_exit(int ch);
 
+/* The name among names[0..n) closest to word, for a "did you mean" hint: Levenshtein distance
+ * at most 2 and less than the word's length (the first of equals), or NULL. */
+const char *cli_suggest(const char *word, const char *const *names, size_t n);
+
 /* Print "jobq: MESSAGE" and a hint naming `jobq CMD --help` on stderr; returns 64. */
 int cli_usage_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -83,9 +88,21 @@ int cli_finish_output(int code);
  * and returns 78 (EX_CONFIG); 0 on success. */
 int cli_load_config(struct cli *c);
 
-/* Open the store (creating the database unless readonly). Prints the error and returns the exit
- * code (66, 74, 75, 69) on failure; 0 on success. */
+/* Open the store (creating the database unless readonly, when cli_may_create() allows it).
+ * Prints the error and returns the exit code (66, 74, 75, 69) on failure; 0 on success. */
 int cli_open_store(struct cli *c, int readonly);
+
+/*
+ * Before a command creates the database: 0 when it exists, or when the user named it (--db,
+ * $JOBQ_DB) or a jobq.json sits beside it; otherwise prints "no database at 'PATH': name one
+ * with --db or JOBQ_DB, or create it with 'jobq init'" and returns 66. A cron job run in / must
+ * not leave a /jobq.db behind.
+ */
+int cli_may_create(struct cli *c);
+
+/* Set c->db_path from a --db value or $JOBQ_DB (the canonical absolute name, see trust.h), and
+ * c->db_named. Prints the error and returns its exit code (64, 77), or 0. */
+int cli_set_db(struct cli *c, const char *db, int named);
 
 /* Print "jobq: MESSAGE" on stderr (printf format) and return code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -109,7 +126,9 @@ int cmd_complete(struct cli *c, int argc, char **argv);
 int cmd_fail(struct cli *c, int argc, char **argv);
 int cmd_wait(struct cli *c, int argc, char **argv);
 int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
+int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
+int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

@@ -54,8 +54,10 @@ static const char fail_usage[] =
 	"\n"
 	"Finish the claimed attempt of job ID as failed. The attempt counts, and the job goes back\n"
 	"to the queue (after an exponential backoff with jitter) while attempts remain, else it is\n"
-	"failed. --temporary retries without counting the attempt. Prints the job's new state;\n"
-	"--json prints {\"id\": N, \"state\": \"queued\"|\"failed\"}.\n"
+	"failed. --temporary retries without counting the attempt; a job whose cancel was requested\n"
+	"becomes cancelled. Prints the job's new state ('job N: queued (will be retried)', 'job N:\n"
+	"failed', 'job N: cancelled'); --json prints {\"id\": N, \"state\":\n"
+	"\"queued\"|\"failed\"|\"cancelled\"}.\n"
 	"\n"
 	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
 
@@ -140,6 +142,18 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	}
 	if ((o = job_to_json(&j)) == NULL || json_print(o) < 0)
 		code = cli_fail(EX_OSERR, "out of memory");
+	else if (fflush(stdout) != 0 || ferror(stdout))
+		code = cli_fail(EX_IOERR, "cannot write the claimed job: %s", strerror(errno));
+	if (code != 0) {
+		/* Nobody has the token: give the job back now, its attempt not counted, rather
+		 * than leave it running until its lease expires. */
+		struct job_outcome back = {.temporary = 1, .requeue_now = 1,
+					   .error = "claimed, but the claim could not be written out"};
+
+		if (store_finish(c->st, &c->cfg, j.id, j.token, &back) < 0)
+			cli_fail(code, "job %" PRId64 " stays claimed until its lease expires: %s",
+				 j.id, store_errmsg(c->st));
+	}
 	cJSON_Delete(o);
 out:
 	job_release(&j);

@@ -44,6 +44,48 @@ selection_finish(struct selection *s, const char *cmd, int argc, char **argv)
 	return 0;
 }
 
+/* How many of the ids the database does not hold; with say, "job N: not found" for each. */
+static size_t
+count_missing(struct cli *c, const int64_t *ids, size_t nids, int say)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < nids; i++) {
+		struct job j;
+
+		if (store_get(c->st, ids[i], &j) == -ESRCH) {
+			if (say)
+				cli_fail(1, "job %" PRId64 ": not found", ids[i]);
+			missing++;
+		}
+		job_release(&j);
+	}
+	return missing;
+}
+
+/* 1 when a change by ids touched none of them and none exists: only errors are printed. */
+static int
+all_missing(struct cli *c, const struct selection *s, int64_t n)
+{
+	return s->nids > 0 && n == 0 && count_missing(c, s->ids, s->nids, 0) == s->nids;
+}
+
+/* The exit of a change by ids that touched n of them: 0 when all; else 1, after naming the ids
+ * not found and counting the others ("1 of 2 jobs were not failed or cancelled"). */
+static int
+report_partial(struct cli *c, const struct selection *s, int64_t n, const char *not_what)
+{
+	size_t missing, other;
+
+	if (s->nids == 0 || (size_t)n >= s->nids)
+		return 0;
+	missing = count_missing(c, s->ids, s->nids, 1);
+	other = s->nids - (size_t)n > missing ? s->nids - (size_t)n - missing : 0;
+	if (other > 0)
+		cli_fail(1, "%zu of %zu jobs were not %s", other, s->nids, not_what);
+	return 1;
+}
+
 /* ---- cancel ---- */
 
 static const char cancel_usage[] =
@@ -170,7 +212,7 @@ cmd_cancel(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		printf("{\"cancelled\":%" PRId64 ",\"cancel_requested\":%" PRId64 "}\n",
 		       n - running + now_done, running - now_done);
-	} else if (!c->quiet) {
+	} else if (!c->quiet && !all_missing(c, &s, n)) {
 		printf("cancelled %" PRId64 " job%s", n - running + now_done,
 		       n - running + now_done == 1 ? "" : "s");
 		if (running - now_done > 0)
@@ -178,9 +220,7 @@ cmd_cancel(struct cli *c, int argc, char **argv)
 			       running - now_done == 1 ? "" : "s");
 		putchar('\n');
 	}
-	if (s.nids > 0 && (size_t)n < s.nids)
-		code = cli_fail(1, "%zu of %zu jobs were not queued or running", s.nids - (size_t)n,
-				s.nids);
+	code = report_partial(c, &s, n, "queued or running");
 out:
 	free(s.ids);
 	return code;
@@ -252,11 +292,9 @@ cmd_retry(struct cli *c, int argc, char **argv)
 		cli_notify_supervisor(c, WAKE_ALL);
 	if (c->json)
 		printf("{\"retried\":%" PRId64 "}\n", n);
-	else if (!c->quiet)
+	else if (!c->quiet && !all_missing(c, &s, n))
 		printf("retried %" PRId64 " job%s\n", n, n == 1 ? "" : "s");
-	if (s.nids > 0 && (size_t)n < s.nids)
-		code = cli_fail(1, "%zu of %zu jobs were not failed or cancelled", s.nids - (size_t)n,
-				s.nids);
+	code = report_partial(c, &s, n, "failed or cancelled");
 out:
 	free(s.ids);
 	return code;
@@ -272,7 +310,8 @@ static const char pause_usage[] =
 	"\n"
 	"--json prints {\"kind\": \"type\"|\"all\"|\"resource\", \"name\": S|null, \"until\": T|null}.\n"
 	"\n"
-	"Exit: 0; 64 usage; 65 bad type or tag name; 66 no database.\n";
+	"Exit: 0; 64 usage; 65 bad type or tag name, or one the configuration does not declare;\n"
+	"66 no database.\n";
 
 static const char resume_usage[] =
 	"usage: jobq resume TYPE|--all|--resource TAG\n"
@@ -283,7 +322,8 @@ static const char resume_usage[] =
 	"\n"
 	"--json prints {\"kind\": K, \"name\": S|null, \"resumed\": true|false}.\n"
 	"\n"
-	"Exit: 0 (also when nothing was paused); 64 usage; 65 bad name; 66 no database.\n";
+	"Exit: 0 (also when nothing was paused); 64 usage; 65 bad name, or nothing paused under a\n"
+	"name the configuration does not declare; 66 no database.\n";
 
 enum { OPT_ALL = CLI_OPT_JSON + 1, OPT_UNTIL, OPT_FOR, OPT_REASON };
 
@@ -318,6 +358,20 @@ pause_target(const char *cmd, int all, const char *resource, int argc, char **ar
 			return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
 					"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(*name));
 	}
+	return 0;
+}
+
+/* A type or pool the configuration does not know: 65, naming the known ones (a typo must not
+ * pause nothing and say "paused"). */
+static int
+check_known(struct cli *c, enum pause_kind kind, const char *name)
+{
+	char err[640];
+
+	if (kind == PAUSE_TYPE && config_type_known(&c->cfg, name, err, sizeof(err)) < 0)
+		return cli_fail(EX_DATAERR, "%s", err);
+	if (kind == PAUSE_RESOURCE && config_pool_known(&c->cfg, name, err, sizeof(err)) < 0)
+		return cli_fail(EX_DATAERR, "%s", err);
 	return 0;
 }
 
@@ -375,7 +429,8 @@ cmd_pause(struct cli *c, int argc, char **argv)
 		until = time_add(time_now_ms(), dur);
 	if (has_until && until <= time_now_ms())
 		return cli_fail(EX_USAGE, "pause: --until is in the past");
-	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
+	if ((code = cli_load_config(c)) != 0 || (code = check_known(c, kind, name)) != 0 ||
+	    (code = cli_open_store(c, 1)) != 0)
 		return code;
 	if ((r = store_pause(c->st, kind, name, until, reason)) < 0)
 		return cli_store_fail(c, r, "cannot pause");
@@ -424,6 +479,9 @@ cmd_resume(struct cli *c, int argc, char **argv)
 		return code;
 	if ((r = store_resume(c->st, kind, name)) < 0)
 		return cli_store_fail(c, r, "cannot resume");
+	/* A pause of a type or pool the configuration no longer names can still be lifted. */
+	if (r == 0 && (code = check_known(c, kind, name)) != 0)
+		return code;
 	if (r > 0)
 		cli_notify_supervisor(c, WAKE_ALL);
 	if (c->json)
@@ -440,11 +498,12 @@ cmd_resume(struct cli *c, int argc, char **argv)
 /* ---- prune ---- */
 
 static const char prune_usage[] =
-	"usage: jobq prune --older-than DUR [--state succeeded|failed|cancelled]... [--json]\n"
+	"usage: jobq prune --older-than DUR [--state succeeded|failed|cancelled]... [--batch NAME]\n"
+	"                  [--json]\n"
 	"\n"
 	"Delete finished jobs that finished more than DUR ago (10s, 5m, 2h, 1d); by default jobs of\n"
-	"every finished state, else of the --state(s) given. Queued and running jobs are never\n"
-	"deleted.\n"
+	"every finished state, else of the --state(s) given; with --batch only the jobs of that\n"
+	"batch. Queued and running jobs are never deleted.\n"
 	"\n"
 	"Prints the count; --json prints {\"pruned\": N}.\n"
 	"\n"
@@ -456,6 +515,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"older-than", required_argument, NULL, 'o'},
 		{"state", required_argument, NULL, 's'},
+		{"batch", required_argument, NULL, 'b'},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -463,9 +523,13 @@ cmd_prune(struct cli *c, int argc, char **argv)
 	int states[JOB_NSTATES] = {0}, nstates = 0, has_age = 0, ch, code;
 	int64_t age = 0, n, total = 0;
 	enum job_state st;
+	const char *batch = NULL;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvo:s:", opts, prune_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvo:s:b:", opts, prune_usage)) != -1) {
 		switch (ch) {
+		case 'b':
+			batch = optarg;
+			break;
 		case 'o':
 			if ((code = cli_parse_duration("--older-than", optarg, &age)) != 0)
 				return code;
@@ -490,6 +554,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 	memset(&f, 0, sizeof(f));
+	f.batch = batch;
 	f.finished_before = time_add(time_now_ms(), -age);
 	if (f.finished_before <= 0)
 		f.finished_before = 1;

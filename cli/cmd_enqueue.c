@@ -11,19 +11,24 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "envelope.h"
 #include "wake.h"
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
 
 static const char usage[] =
-	"usage: jobq enqueue TYPE [JSON] [OPTIONS]\n"
+	"usage: jobq enqueue TYPE [JSON|-] [OPTIONS]\n"
 	"       jobq enqueue TYPE --jsonl FILE|- [OPTIONS]\n"
 	"\n"
-	"Add a job of TYPE whose payload is JSON (the argument, else stdin when it is not a\n"
-	"terminal, else {}). Prints the job id, or 'ID (existing)' when --unique matched a queued\n"
-	"or running job. With --jsonl every non-blank line of FILE (- for stdin) is one payload, all\n"
-	"added in one transaction or none; prints 'N jobs: FIRST-LAST'.\n"
+	"Add a job of TYPE (one the configuration declares) whose payload is JSON: the argument,\n"
+	"stdin when it is '-', else {}. Prints the job id, or 'ID (existing)' when --unique found\n"
+	"the job already there. With --jsonl every non-blank line of FILE (- for stdin) is one job,\n"
+	"all added in one transaction or none; prints 'N jobs: FIRST-LAST' ('(M existing)' after it\n"
+	"when unique keys found jobs). A line that is an object with a \"payload\" member is an\n"
+	"envelope: {\"payload\": JSON, \"unique_key\", \"namespace\", \"priority\", \"run_at\" or\n"
+	"\"delay\", \"batch\", \"resources\", \"max_attempts\", \"timeout\"} (each optional, each\n"
+	"replacing the option of the same meaning for that line); any other line is a payload.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --namespace NS     namespace (default 'default'; any UTF-8 up to 256 bytes)\n"
@@ -34,14 +39,20 @@ static const char usage[] =
 	"  -t, --timeout DUR      time limit of one attempt (default: the type's)\n"
 	"  -r, --resource TAG     also take pool TAG (or TAG:N units); repeatable\n"
 	"  -u, --unique KEY       do not add a second live job with this key\n"
+	"      --unique-for DUR   a job with the key created within DUR counts too, even finished\n"
+	"                         (with --unique, or for the unique_key of --jsonl envelopes)\n"
 	"  -b, --batch NAME       label the job(s) with a batch name (for wait, list, retry)\n"
-	"      --jsonl FILE|-     one payload per line\n"
-	"      --json             print {\"id\": N} (or {\"count\": N, \"first_id\": A, \"last_id\": B})\n"
+	"      --jsonl FILE|-     one job per line\n"
+	"      --no-envelope      with --jsonl: every line is a payload, an envelope's shape too\n"
+	"      --json             print {\"id\": N} (or {\"count\": N, \"first_id\": A, \"last_id\": B,\n"
+	"                         \"existing\": M})\n"
 	"\n"
-	"Exit: 0 added; 64 usage; 65 bad type, payload or line (named); 66 cannot open the database;\n"
-	"75 the database is locked; 78 bad configuration.\n";
+	"Exit: 0 added (or found by a unique key); 64 usage; 65 bad type (or one the configuration\n"
+	"does not declare), payload, line or envelope (named); 66 cannot open the database, or none\n"
+	"was named (--db, JOBQ_DB, a jobq.json beside it, or jobq init); 75 the database is locked;\n"
+	"78 bad configuration.\n";
 
-enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL };
+enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE };
 
 struct enqueue_args {
 	struct job_spec spec;
@@ -52,6 +63,7 @@ struct enqueue_args {
 	int64_t delay_ms;
 	int has_delay;
 	int has_run_at;
+	int no_envelope;
 };
 
 static int
@@ -85,6 +97,8 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		{"unique", required_argument, NULL, 'u'},
 		{"batch", required_argument, NULL, 'b'},
 		{"jsonl", required_argument, NULL, OPT_JSONL},
+		{"unique-for", required_argument, NULL, OPT_UNIQUE_FOR},
+		{"no-envelope", no_argument, NULL, OPT_NO_ENVELOPE},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -135,6 +149,14 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		case OPT_JSONL:
 			a->jsonl = optarg;
 			break;
+		case OPT_UNIQUE_FOR:
+			if ((r = cli_parse_duration("--unique-for", optarg,
+						    &a->spec.unique_for_ms)) != 0)
+				return r;
+			break;
+		case OPT_NO_ENVELOPE:
+			a->no_envelope = 1;
+			break;
 		default:
 			return cli_getopt_exit(ch);
 		}
@@ -154,7 +176,12 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 				      "other");
 	if (a->jsonl != NULL && a->spec.unique_key != NULL)
 		return cli_usage_fail("enqueue", "enqueue: --unique names one job; it cannot be used "
-				      "with --jsonl");
+				      "with --jsonl (give each line its unique_key in an envelope)");
+	if (a->jsonl == NULL && a->spec.unique_key == NULL && a->spec.unique_for_ms > 0)
+		return cli_usage_fail("enqueue", "enqueue: --unique-for needs --unique (or --jsonl "
+				      "lines with a unique_key)");
+	if (a->jsonl == NULL && a->no_envelope)
+		return cli_usage_fail("enqueue", "enqueue: --no-envelope is for --jsonl");
 	if (!name_type_valid(a->spec.type))
 		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
 				"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(a->spec.type));
@@ -170,7 +197,8 @@ blank(const char *s)
 	return s[strspn(s, " \t\r\n")] == '\0';
 }
 
-/* The payload of a single job: the argument, else stdin unless it is a terminal. */
+/* The payload of a single job: the argument; stdin only when it is '-' (a producer in a
+ * `while read` loop keeps its input); none ({}) without one. */
 static int
 read_payload(struct cli *c, struct enqueue_args *a, char **owned)
 {
@@ -179,12 +207,10 @@ read_payload(struct cli *c, struct enqueue_args *a, char **owned)
 	int r;
 
 	*owned = NULL;
-	if (a->json != NULL) {
+	if (a->json == NULL || strcmp(a->json, "-") != 0) {
 		a->spec.payload = a->json;
 		return 0;
 	}
-	if (isatty(STDIN_FILENO))
-		return 0;
 	if ((r = fd_read_all(STDIN_FILENO, c->cfg.payload_max, owned, &len)) < 0) {
 		if (r == -EFBIG)
 			return cli_fail(EX_DATAERR, "payload exceeds %zu bytes", c->cfg.payload_max);
@@ -328,14 +354,20 @@ line_error(struct cli *c, const char *name, struct lines *l, int r)
 			strerror(-r));
 }
 
-/* A line the store refused. Only its payload differs from what was checked before the
- * transaction, so this is about the JSON: "line 3: invalid JSON (at byte 6)". */
+/* A line the store refused: its payload, or a field an envelope set. An invalid payload is
+ * named by its byte in the line (its payload starts at byte offset of it): "line 3: invalid
+ * JSON (at byte 6)". */
 static int
-bad_line(struct cli *c, long lineno)
+bad_line(struct cli *c, long lineno, size_t offset)
 {
-	static const char what[] = "not valid JSON";
+	static const char what[] = "not valid JSON", at_byte[] = " (at byte ";
 	const char *msg = store_errmsg(c->st), *at = strstr(msg, what);
+	unsigned long long byte;
 
+	if (at != NULL && strncmp(at + strlen(what), at_byte, strlen(at_byte)) == 0 &&
+	    sscanf(at + strlen(what) + strlen(at_byte), "%llu", &byte) == 1)
+		return cli_fail(EX_DATAERR, "line %ld: invalid JSON (at byte %llu)", lineno,
+				byte + offset);
 	if (at != NULL)
 		return cli_fail(EX_DATAERR, "line %ld: invalid JSON%s", lineno, at + strlen(what));
 	return cli_fail(EX_DATAERR, "line %ld: %s", lineno, msg);
@@ -346,9 +378,10 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 {
 	struct lines l;
 	struct stat sb;
-	int64_t id = 0, first = 0, last = 0, count = 0;
-	int existing = 0, r, code = 0, began = 0;
+	int64_t id = 0, first = 0, last = 0, count = 0, found = 0, now = time_now_ms();
+	int existing = 0, r, code = 0, began = 0, stored = 0;
 	char *line = NULL, err[512] = "";
+	size_t offset = 0;
 
 	memset(&l, 0, sizeof(l));
 	/* What is common to every line (namespace, tags) is checked once, before any line. */
@@ -377,17 +410,39 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	}
 	began = 1;
 	while ((r = lines_next(&l, c->cfg.payload_max, &line)) == 1) {
-		a->spec.payload = line;
-		if ((r = store_bulk_add(c->st, &c->cfg, &a->spec, &id, &existing)) < 0)
+		struct job_spec spec = a->spec;
+		struct envelope env;
+		int e = 0;
+
+		spec.payload = line;
+		if (!a->no_envelope &&
+		    (e = envelope_parse(line, now, &spec, &env, err, sizeof(err))) < 0) {
+			code = e == -ENOMEM ? cli_fail(EX_OSERR, "out of memory")
+					    : cli_fail(EX_DATAERR, "line %ld: %s", l.lineno, err);
+			goto out;
+		}
+		offset = (size_t)(spec.payload - line);
+		r = store_bulk_add(c->st, &c->cfg, &spec, &id, &existing);
+		if (e > 0)
+			envelope_release(&env);
+		if (r < 0) {
+			stored = 1; /* the store's error, not the input's */
 			break;
+		}
+		if (existing) {
+			found++;
+			continue;
+		}
 		if (count++ == 0)
 			first = id;
 		last = id;
 	}
 	if (r < 0) {
-		if (r == -EINVAL)
-			code = bad_line(c, l.lineno);
-		else if (r == -EMSGSIZE || r == -EILSEQ || r == -ENOMEM || r == -EIO)
+		/* A disk I/O error while adding a line is the database's: "cannot read 'FILE'"
+		 * would blame the input. */
+		if (stored && r == -EINVAL)
+			code = bad_line(c, l.lineno, offset);
+		else if (!stored || r == -EMSGSIZE || r == -EILSEQ)
 			code = line_error(c, a->jsonl, &l, r);
 		else
 			code = cli_store_fail(c, r, "cannot enqueue");
@@ -400,16 +455,23 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	began = 0;
 	if (count > 0)
 		cli_notify_supervisor(c, WAKE_ALL);
+	/* Only the jobs added count; those a unique key found are "existing" (the key is left
+	 * out when there are none, as {"id": N} of one job has no "existing"). */
 	if (c->json && count > 0)
-		printf("{\"count\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64 "}\n",
+		printf("{\"count\":%" PRId64 ",\"first_id\":%" PRId64 ",\"last_id\":%" PRId64,
 		       count, first, last);
 	else if (c->json)
-		printf("{\"count\":0,\"first_id\":null,\"last_id\":null}\n");
+		printf("{\"count\":0,\"first_id\":null,\"last_id\":null");
 	else if (count > 0)
-		printf("%" PRId64 " %s: %" PRId64 "-%" PRId64 "\n", count, count == 1 ? "job" : "jobs",
+		printf("%" PRId64 " %s: %" PRId64 "-%" PRId64, count, count == 1 ? "job" : "jobs",
 		       first, last);
 	else
-		printf("0 jobs\n");
+		printf("0 jobs");
+	if (found > 0 && c->json)
+		printf(",\"existing\":%" PRId64, found);
+	else if (found > 0)
+		printf(" (%" PRId64 " existing)", found);
+	fputs(c->json ? "}\n" : "\n", stdout);
 out:
 	if (began)
 		store_bulk_rollback(c->st);

@@ -13,21 +13,28 @@
 #include "output.h"
 #include "runtime.h"
 
+enum { OPT_JSONL = CLI_OPT_JSON + 1, OPT_BATCH };
+
 /* ---- status ---- */
 
 static const char status_usage[] =
-	"usage: jobq status [--json]\n"
+	"usage: jobq status [--batch NAME] [--json]\n"
 	"\n"
 	"The supervisor (running, stale or not running), job counts by state and by type, resource\n"
 	"pools (used / capacity, paused until), pauses in force, running jobs with their elapsed\n"
-	"time, and the age of the oldest runnable queued job.\n"
+	"time, and the age of the oldest runnable queued job. With --batch NAME the counts, running\n"
+	"jobs and oldest queued age are those of the batch (pools and pauses stay global).\n"
+	"workers_note says why the supervisor runs fewer workers than concurrency.global allows;\n"
+	"unhandled counts the queued jobs of types without a handler in this configuration.\n"
 	"\n"
 	"--json prints {\"supervisor\": {\"running\": B, \"pid\": N|null, \"stale\": B, \"started_at\": T|null,\n"
-	"\"workers\": N}, \"counts\": {STATE: N}, \"types\": {TYPE: {STATE: N}}, \"resources\": {TAG:\n"
-	"{\"capacity\": N, \"used\": N, \"paused_until\": T|null}}, \"paused\": [...], \"running\": [JOB...],\n"
-	"\"oldest_queued_age_s\": N|null}.\n"
+	"\"workers\": N, \"workers_note\": S|null, \"worker_pids\": [N...]}, [\"batch\": NAME,]\n"
+	"\"counts\": {STATE: N}, \"types\": {TYPE: {STATE: N}}, \"unhandled\": {TYPE: QUEUED},\n"
+	"\"resources\": {TAG: {\"capacity\": N, \"used\": N, \"paused\": B,\n"
+	"\"paused_until\": T|null}}, \"paused\": [{\"kind\": K, \"name\": S|null, \"until\": T|null,\n"
+	"\"reason\": S|null}...], \"running\": [JOB...], \"oldest_queued_age_s\": N|null}.\n"
 	"\n"
-	"Exit: 0; 66 no database; 78 bad configuration.\n";
+	"Exit: 0; 1 no job in the batch; 64 usage; 66 no database; 78 bad configuration.\n";
 
 struct type_counts {
 	char *type;
@@ -43,6 +50,7 @@ struct pause_entry {
 
 struct status_ctx {
 	struct cli *c;
+	const char *batch;   /* --batch: NULL for every job */
 	int64_t now;
 	struct type_counts *types;
 	size_t ntypes;
@@ -127,7 +135,9 @@ on_running(const struct job *j, void *arg)
 {
 	struct status_ctx *s = arg;
 
-	count_units(s, j->units);
+	count_units(s, j->units); /* pools are global: every running job counts */
+	if (s->batch != NULL && (j->batch == NULL || strcmp(j->batch, s->batch) != 0))
+		return 0;
 	if (s->c->json) {
 		cJSON *o = job_to_json(j);
 
@@ -207,6 +217,15 @@ add_item(cJSON *obj, const char *key, cJSON *item)
 	return 0;
 }
 
+/* Type i has queued jobs that no handler of the configuration runs: a supervisor of this
+ * configuration never runs them (external workers, or a type misspelt through SQL). */
+static int
+unhandled_queued(const struct status_ctx *s, size_t i)
+{
+	return s->types[i].counts[JOB_QUEUED] > 0 &&
+	       !config_type_handled(&s->c->cfg, s->types[i].type);
+}
+
 static cJSON *
 supervisor_json(int have_rt, const struct runtime_info *ri)
 {
@@ -223,6 +242,10 @@ supervisor_json(int have_rt, const struct runtime_info *ri)
 	r |= cJSON_AddBoolToObject(o, "stale", have_rt && ri->stale) != NULL ? 0 : -ENOMEM;
 	r |= json_add_time(o, "started_at", have_rt ? ri->started_at : 0);
 	r |= json_add_int(o, "workers", have_rt && !ri->stale ? ri->workers : 0);
+	r |= json_add_string_or_null(o, "workers_note", have_rt && !ri->stale &&
+							      ri->workers_note[0] != '\0'
+							  ? ri->workers_note
+							  : NULL);
 	cJSON *pids = cJSON_AddArrayToObject(o, "worker_pids");
 	r |= pids != NULL ? 0 : -ENOMEM;
 	for (int i = 0; pids != NULL && have_rt && !ri->stale && i < ri->nworker_pids; i++) {
@@ -245,15 +268,24 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 {
 	const struct config *cfg = &s->c->cfg;
 	cJSON *root = cJSON_CreateObject(), *types = NULL, *res = NULL, *paused = NULL;
+	cJSON *unhandled = NULL;
 	int r = 0;
 
 	if (root == NULL)
 		return -ENOMEM;
 	r |= add_item(root, "supervisor", supervisor_json(have_rt, ri));
+	if (s->batch != NULL)
+		r |= json_add_string_or_null(root, "batch", s->batch);
 	r |= add_item(root, "counts", counts_json(counts));
 	r |= add_item(root, "types", types = cJSON_CreateObject());
 	for (size_t i = 0; r == 0 && i < s->ntypes; i++)
 		r |= add_item(types, s->types[i].type, counts_json(s->types[i].counts));
+	r |= add_item(root, "unhandled", unhandled = cJSON_CreateObject());
+	for (size_t i = 0; r == 0 && i < s->ntypes; i++) {
+		if (unhandled_queued(s, i))
+			r |= json_add_int(unhandled, s->types[i].type,
+					  s->types[i].counts[JOB_QUEUED]);
+	}
 	r |= add_item(root, "resources", res = cJSON_CreateObject());
 	for (size_t i = 0; r == 0 && i < cfg->npools; i++) {
 		cJSON *p = cJSON_CreateObject();
@@ -309,8 +341,10 @@ print_supervisor(const struct status_ctx *s, int have_rt, const struct runtime_i
 		       (long)ri->pid);
 	} else {
 		format_age(time_sub(s->now, ri->started_at), up, sizeof(up));
-		printf("supervisor: running, pid %ld, %d worker%s, up %s\n", (long)ri->pid,
-		       ri->workers, ri->workers == 1 ? "" : "s", up);
+		printf("supervisor: running, pid %ld, %d worker%s%s%s%s, up %s\n", (long)ri->pid,
+		       ri->workers, ri->workers == 1 ? "" : "s",
+		       ri->workers_note[0] != '\0' ? " (" : "", ri->workers_note,
+		       ri->workers_note[0] != '\0' ? ")" : "", up);
 		if (ri->nworker_pids > 0) {
 			printf("workers:");
 			for (int i = 0; i < ri->nworker_pids; i++)
@@ -351,6 +385,12 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	int r = 0;
 
 	print_supervisor(s, have_rt, ri);
+	if (s->batch != NULL) {
+		char name[160];
+
+		text_summary(s->batch, 120, name, sizeof(name));
+		printf("batch: %s\n", name);
+	}
 	printf("jobs: %" PRId64 " queued, %" PRId64 " running, %" PRId64 " succeeded, %" PRId64
 	       " failed, %" PRId64 " cancelled\n",
 	       counts[JOB_QUEUED], counts[JOB_RUNNING], counts[JOB_SUCCEEDED], counts[JOB_FAILED],
@@ -372,6 +412,16 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 		putchar('\n');
 		r |= table_print(&t, stdout);
 		table_release(&t);
+		size_t n = 0;
+		for (size_t i = 0; i < s->ntypes; i++) {
+			char shown[NAME_SHOWN_SIZE];
+
+			if (unhandled_queued(s, i))
+				printf("%s%s", n++ == 0 ? "no handler in this configuration: " : ", ",
+				       name_shown(s->types[i].type, shown, sizeof(shown)));
+		}
+		if (n > 0)
+			printf(" (external workers: jobq claim --type TYPE)\n");
 	}
 	if (cfg->npools > 0) {
 		table_init(&t, 4, pool_hdr, pool_al);
@@ -419,7 +469,8 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 int
 cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"batch", required_argument, NULL, 'b'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	static const char *const run_hdr[] = {"RUNNING", "TYPE",    "NAMESPACE", "ATTEMPT",
 					      "WORKER",  "ELAPSED", "LEASE"};
 	static const enum col_align run_al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_RIGHT,
@@ -427,11 +478,15 @@ cmd_status(struct cli *c, int argc, char **argv)
 	struct status_ctx s;
 	struct runtime_info ri;
 	struct job_filter all;
-	int64_t counts[JOB_NSTATES], oldest;
+	int64_t counts[JOB_NSTATES], oldest, total = 0;
+	const char *batch = NULL;
 	int ch, r, have_rt, code = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, status_usage)) != -1)
-		return cli_getopt_exit(ch);
+	while ((ch = cli_getopt(c, argc, argv, ":hqvb:", opts, status_usage)) != -1) {
+		if (ch != 'b')
+			return cli_getopt_exit(ch);
+		batch = optarg;
+	}
 	if (optind < argc)
 		return cli_usage_fail("status", "status: unexpected argument '%s'",
 				      CLI_SHOWN(argv[optind]));
@@ -440,10 +495,12 @@ cmd_status(struct cli *c, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
+	s.batch = batch;
 	s.now = time_now_ms();
 	table_init(&s.run_table, 7, run_hdr, run_al);
 	memset(&all, 0, sizeof(all));
 	all.state = -1;
+	all.batch = batch;
 	memset(&ri, 0, sizeof(ri));
 	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
 		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
@@ -458,13 +515,19 @@ cmd_status(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if ((r = store_count(c->st, &all, counts)) < 0 ||
-	    (r = store_count_by_type(c->st, on_type, &s)) < 0 ||
+	    (r = store_count_by_type_batch(c->st, batch, on_type, &s)) < 0 ||
 	    (r = store_list_pauses(c->st, s.now, on_pause, &s)) < 0 ||
 	    (r = store_list_running(c->st, on_running, &s)) < 0) {
 		code = cli_store_fail(c, r, "cannot read the status");
 		goto out;
 	}
-	oldest = store_oldest_queued_age(c->st, s.now);
+	for (int i = 0; i < JOB_NSTATES; i++)
+		total += counts[i];
+	if (batch != NULL && total == 0) {
+		code = cli_fail(1, "batch '%s': no jobs", CLI_SHOWN(batch));
+		goto out;
+	}
+	oldest = store_oldest_queued_age_batch(c->st, batch, s.now);
 	if (s.oom) {
 		code = cli_fail(EX_OSERR, "out of memory");
 		goto out;
@@ -493,11 +556,14 @@ out:
 /* ---- list ---- */
 
 static const char list_usage[] =
-	"usage: jobq list [--state S] [--type T] [--namespace NS] [--batch NAME] [--limit N] [--json]\n"
+	"usage: jobq list [--state S] [--type T] [--namespace NS] [--batch NAME] [--limit N]\n"
+	"                 [--json|--jsonl]\n"
 	"\n"
 	"Jobs as a table (ID TYPE STATE NS ATTEMPTS AGE SUMMARY), at most 100 unless --limit says\n"
-	"otherwise (--limit 0: all), or with --json an array of job objects (all unless --limit).\n"
-	"The summary is the error of a failed job, the result of a succeeded one, else the payload.\n"
+	"otherwise (--limit 0: all), or with --json an array of job objects, with --jsonl one job\n"
+	"object per line (JSON Lines, for streaming; both all jobs unless --limit). The summary is\n"
+	"the error of a failed job (its cause: the last line of its stderr), the result of a\n"
+	"succeeded one, else the payload.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --state S          queued, running, succeeded, failed or cancelled\n"
@@ -506,6 +572,7 @@ static const char list_usage[] =
 	"  -b, --batch NAME       jobs of this batch\n"
 	"  -l, --limit N          at most N jobs (0: no limit)\n"
 	"      --json             an array of job objects (keys as in 'jobq show --json')\n"
+	"      --jsonl            one job object per line\n"
 	"\n"
 	"Exit: 0; 64 usage; 66 no database.\n";
 
@@ -514,6 +581,7 @@ struct list_ctx {
 	int64_t now;
 	int64_t shown;
 	int64_t limit;  /* 0: none */
+	int jsonl;      /* --jsonl: one object per line, no array */
 	int more;       /* a row beyond the limit exists */
 	struct table t;
 	int err;
@@ -535,7 +603,8 @@ list_row(const struct job *j, void *arg)
 	if (l->c->json) {
 		cJSON *o = job_to_json(j);
 
-		if (o == NULL || json_print_item(o, l->shown == 1) < 0) {
+		if (o == NULL ||
+		    (l->jsonl ? json_print(o) : json_print_item(o, l->shown == 1)) < 0) {
 			cJSON_Delete(o);
 			l->err = -ENOMEM;
 			return 1;
@@ -576,8 +645,8 @@ cmd_list(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"state", required_argument, NULL, 's'},  {"type", required_argument, NULL, 't'},
 		{"namespace", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'},
-		{"limit", required_argument, NULL, 'l'},  CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+		{"limit", required_argument, NULL, 'l'},  {"jsonl", no_argument, NULL, OPT_JSONL},
+		CLI_COMMON_OPTIONS,                       {NULL, 0, NULL, 0},
 	};
 	static const char *const hdr[] = {"ID", "TYPE", "STATE", "NS", "ATTEMPTS", "AGE", "SUMMARY"};
 	static const enum col_align al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_LEFT,
@@ -586,12 +655,15 @@ cmd_list(struct cli *c, int argc, char **argv)
 	struct list_ctx l;
 	enum job_state st;
 	int64_t limit = -1;
-	int ch, r, code;
+	int ch, r, code, jsonl = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
 	while ((ch = cli_getopt(c, argc, argv, ":hqvs:t:n:b:l:", opts, list_usage)) != -1) {
 		switch (ch) {
+		case OPT_JSONL:
+			jsonl = 1;
+			break;
 		case 's':
 			if (job_state_parse(optarg, &st) < 0)
 				return cli_usage_fail("list", "list: invalid state '%s': queued, running, "
@@ -624,20 +696,23 @@ cmd_list(struct cli *c, int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	l.c = c;
 	l.now = time_now_ms();
+	if (jsonl)
+		c->json = l.jsonl = 1;
 	l.limit = limit >= 0 ? limit : c->json ? 0 : 100;
 	/* one more than shown tells whether the list was cut */
 	f.limit = l.limit > 0 ? l.limit + 1 : 0;
 	table_init(&l.t, 7, hdr, al);
-	if (c->json)
+	if (c->json && !l.jsonl)
 		fputs("[", stdout);
 	r = store_list(c->st, &f, list_row, &l);
 	if (r < 0) {
 		code = cli_store_fail(c, r, "cannot list jobs");
 		goto out;
 	}
-	if (l.err == 0 && c->json)
-		fputs("]\n", stdout);
-	else if (l.err == 0 && l.shown == 0)
+	if (l.err == 0 && c->json) {
+		if (!l.jsonl)
+			fputs("]\n", stdout);
+	} else if (l.err == 0 && l.shown == 0)
 		printf("no jobs\n");
 	else if (l.err == 0)
 		l.err = table_print(&l.t, stdout);
@@ -662,8 +737,10 @@ static const char show_usage[] =
 	"Every field of job ID as 'key: value' lines, or with --json one object whose keys are the\n"
 	"data model's: id type namespace payload state priority run_at attempts max_attempts timeout\n"
 	"resources unique_key batch result error exit_code created_at started_at finished_at\n"
-	"orphans_reaped worker_pid pgid lease_until token (and cancel_requested). Times are RFC 3339\n"
-	"UTC strings or null; payload, and result when it is JSON, are embedded as JSON values.\n"
+	"orphans_reaped worker_pid pgid lease_until token cancel_requested truncated stderr. Times\n"
+	"are RFC 3339 UTC strings or null; payload, and result when it is JSON and not truncated, are\n"
+	"embedded as JSON values. error is one line, the cause; stderr the tail of the last attempt's\n"
+	"stderr, kept whatever the outcome; truncated tells a result cut at output_max.\n"
 	"\n"
 	"Exit: 0; 1 no such job; 64 usage; 66 no database.\n";
 

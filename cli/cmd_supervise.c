@@ -1,6 +1,7 @@
-/* jobq supervise, the hidden jobq worker, and the wake-up of a running supervisor. */
+/* jobq supervise, the hidden jobq worker, jobq reload, and waking a running supervisor. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -11,6 +12,8 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "log.h"
+#include "proc.h"
 #include "runtime.h"
 #include "supervisor.h"
 #include "wake.h"
@@ -28,16 +31,26 @@ static const char supervise_usage[] =
 	"\n"
 	"Options:\n"
 	"  -w, --workers N   number of worker processes (default: from the policy)\n"
-	"  -d, --drain       exit 0 once nothing is queued or running\n"
+	"  -d, --drain       exit 0 once nothing is queued or running; exit 1 once nothing is\n"
+	"                    running and only jobs of types without a handler here are queued\n"
 	"\n"
-	"Exit: 0 stopped; 66 cannot open the database; 69 newer schema; 73 cannot create the pid file\n"
-	"or the FIFO; 74 I/O error (also: job outcomes not recorded at a stop); 75 another supervisor\n"
-	"runs; 77 a file beside the database not trusted; 78 bad config.\n";
+	"Exit: 0 stopped; 1 drained, but jobs no handler here runs are left queued; 66 cannot open\n"
+	"the database (or none was named: see jobq init); 69 newer schema; 73 cannot create the pid\n"
+	"file or the FIFO; 74 I/O error (also: job outcomes not recorded at a stop); 75 another\n"
+	"supervisor runs; 77 a file beside the database not trusted; 78 bad config.\n";
 
 void
 cli_notify_supervisor(struct cli *c, char what)
 {
 	(void)wake_notify(c->db_path, what);
+}
+
+/* The log of a supervisor and its workers: each line starts with the time, unless stderr is
+ * the journal, which stamps lines itself. */
+static void
+log_foreground(void)
+{
+	log_use_timestamps(!log_stderr_is_journal());
 }
 
 /* Set up the process title; the strings of argv may be overwritten by it afterwards. */
@@ -79,7 +92,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_fail("supervise", "unexpected argument '%s'",
 				      CLI_SHOWN(argv[optind]));
-	if ((code = cli_load_config(c)) != 0)
+	if ((code = cli_load_config(c)) != 0 || (code = cli_may_create(c)) != 0)
 		return code;
 	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
@@ -89,6 +102,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	o.db_path = db;
 	o.config_path = cfg;
 	o.workers = (int)workers;
+	log_foreground();
 	o.verbose = c->verbose;
 	o.quiet = c->quiet;
 	title_init(c);
@@ -100,21 +114,29 @@ cmd_worker(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, 'i'},
+		{"config-fd", required_argument, NULL, 'c'},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	char db[PATH_MAX], cfg[PATH_MAX] = "";
-	struct worker_opts o = {.ctl_fd = 3};
-	int64_t index = 1;
+	struct worker_opts o = {.ctl_fd = 3, .config_fd = -1};
+	int64_t index = 1, cfd = -1;
 	int ch, code;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvi:", opts,
-				"usage: jobq worker --index N (started by jobq supervise)\n")) != -1) {
-		if (ch != 'i')
+	while ((ch = cli_getopt(c, argc, argv, ":hqvi:c:", opts,
+				"usage: jobq worker --index N [--config-fd FD] (started by jobq "
+				"supervise)\n")) != -1) {
+		if (ch == 'i')
+			code = cli_parse_int("--index", optarg, 1, 4096, &index);
+		else if (ch == 'c')
+			code = cli_parse_int("--config-fd", optarg, 0, 1024, &cfd);
+		else
 			return cli_getopt_exit(ch);
-		if ((code = cli_parse_int("--index", optarg, 1, 4096, &index)) != 0)
+		if (code != 0)
 			return code;
 	}
+	o.config_fd = (int)cfd;
+	log_foreground();
 	if (strlcpy(db, c->db_path, sizeof(db)) >= sizeof(db))
 		return cli_fail(EX_USAGE, "--db: path too long");
 	if (c->config_arg != NULL && strlcpy(cfg, c->config_arg, sizeof(cfg)) >= sizeof(cfg))
@@ -124,4 +146,52 @@ cmd_worker(struct cli *c, int argc, char **argv)
 	o.index = (int)index;
 	title_init(c);
 	return worker_run(&o);
+}
+
+static const char reload_usage[] =
+	"usage: jobq reload [--json]\n"
+	"\n"
+	"Ask the supervisor of the database to reload its configuration (SIGHUP), as\n"
+	"'systemctl reload jobq' does: it takes a good file at once (its workers between two jobs)\n"
+	"and keeps the previous one when the file does not load; its log says which, once. The\n"
+	"supervisor is the one its runtime file (DB.runtime.json) names, checked by pid and start\n"
+	"time, so a pid reused by another process is never signalled.\n"
+	"\n"
+	"Prints 'reload requested: supervisor pid N'; --json prints {\"pid\": N}.\n"
+	"\n"
+	"Exit: 0 requested; 64 usage; 69 no supervisor runs for the database; 77 its runtime file is\n"
+	"not one jobq trusts.\n";
+
+int
+cmd_reload(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	struct runtime_info ri;
+	int ch, r;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, reload_usage)) != -1)
+		return cli_getopt_exit(ch);
+	if (optind < argc)
+		return cli_usage_fail("reload", "reload: unexpected argument '%s'",
+				      CLI_SHOWN(argv[optind]));
+	if ((r = runtime_read(c->db_path, &ri)) == -EPERM)
+		return cli_fail(EX_NOPERM, "refusing the runtime file of '%s': not a file jobq trusts "
+				"(another user's?)", c->db_path);
+	if (r < 0)
+		return cli_fail(EX_UNAVAILABLE, "cannot read the runtime file of '%s': %s", c->db_path,
+				strerror(-r));
+	if (r == 0)
+		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_path);
+	if (ri.stale || (r = proc_signal(ri.pid, ri.pid_start, SIGHUP)) == -ESRCH)
+		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s' (stale runtime "
+				"file: pid %ld is gone)", c->db_path, (long)ri.pid);
+	if (r < 0)
+		return cli_fail(r == -EPERM ? EX_NOPERM : EX_OSERR,
+				"cannot signal the supervisor (pid %ld): %s", (long)ri.pid,
+				strerror(-r));
+	if (c->json)
+		printf("{\"pid\":%ld}\n", (long)ri.pid);
+	else if (!c->quiet)
+		printf("reload requested: supervisor pid %ld\n", (long)ri.pid);
+	return 0;
 }

@@ -13,7 +13,9 @@
 #include "cli.h"
 #include "duration.h"
 #include "exitcode.h"
+#include "fileio.h"
 #include "log.h"
+#include "trust.h"
 
 int
 cli_fail(int code, const char *fmt, ...)
@@ -80,10 +82,14 @@ cli_open_store(struct cli *c, int readonly)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.create = !readonly;
-	o.synchronous_full = c->cfg_loaded ? c->cfg.synchronous_full : 0;
+	/* Every command that writes loads the config first; list, show and wait only read, and
+	 * without a config take the default level, which a reader never needs. */
+	o.durability_fast = c->cfg_loaded && !c->cfg.synchronous_full;
 	/* Commands that only look or change existing jobs never create a database. */
 	if (readonly && stat(c->db_path, &sb) < 0 && errno == ENOENT)
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_path);
+	if (!readonly && (r = cli_may_create(c)) != 0)
+		return r;
 	if ((r = store_open(c->db_path, &o, &c->st, err, sizeof(err))) < 0) {
 		c->st = NULL;
 		if (r == -ENOENT && readonly)
@@ -99,6 +105,43 @@ cli_open_store(struct cli *c, int readonly)
 }
 
 int
+cli_may_create(struct cli *c)
+{
+	char dir[4096], beside[4096];
+	struct stat sb;
+
+	if (c->db_named || stat(c->db_path, &sb) == 0 || errno != ENOENT)
+		return 0; /* named, there, or an error for the store to report */
+	if (path_dirname(c->db_path, dir, sizeof(dir)) == 0 &&
+	    path_join(dir, "jobq.json", beside, sizeof(beside)) == 0 && stat(beside, &sb) == 0)
+		return 0;
+	return cli_fail(EX_NOINPUT, "no database at '%s': name one with --db or JOBQ_DB, or create "
+			"it with 'jobq init'", c->db_path);
+}
+
+int
+cli_set_db(struct cli *c, const char *db, int named)
+{
+	char why[512];
+	int r;
+
+	if (*db == '\0')
+		return cli_usage_fail(NULL, "--db: empty path");
+	if (strlen(db) >= sizeof(c->db_path))
+		return cli_usage_fail(NULL, "--db: path too long");
+	/* One name per database file (symbolic links resolved, each one checked): the supervisor's
+	 * lock, pid and wake-up files and JOBQ_DB are derived from it. A folder that does not
+	 * exist is left to the store to report. */
+	if ((r = trust_resolve(db, TRUST_DATA, c->db_path, sizeof(c->db_path), why,
+			       sizeof(why))) == -EPERM)
+		return cli_fail(EX_NOPERM, "%s", why);
+	if (r < 0)
+		strlcpy(c->db_path, db, sizeof(c->db_path));
+	c->db_named = named;
+	return 0;
+}
+
+int
 cli_store_fail(struct cli *c, int r, const char *what)
 {
 	const char *msg = c->st != NULL ? store_errmsg(c->st) : NULL;
@@ -106,6 +149,65 @@ cli_store_fail(struct cli *c, int r, const char *what)
 	if (msg == NULL || *msg == '\0')
 		msg = strerror(r < 0 ? -r : r);
 	return cli_fail(exitcode_from_errno(r), "%s: %s", what, msg);
+}
+
+/* Levenshtein distance of a and b (each cut at 64 bytes). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 64), lb = strnlen(b, 64), row[65];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+cli_suggest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, names[i]);
+
+		/* a distance as large as the word itself is no resemblance ("ls" is not "rm") */
+		if (d < best_d && d < strnlen(word, 64)) {
+			best = names[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* The long option closest to arg ("--stae"), or NULL. */
+static const char *
+suggest_option(const char *arg, const struct option *longopts)
+{
+	const char *names[64];
+	size_t n = 0;
+
+	if (strncmp(arg, "--", 2) != 0 || longopts == NULL)
+		return NULL;
+	for (; longopts->name != NULL && n < sizeof(names) / sizeof(names[0]); longopts++)
+		names[n++] = longopts->name;
+	return cli_suggest(arg + 2, names, n);
 }
 
 /* The option that getopt_long just refused, as the user wrote it ("--name" or "-n"). */
@@ -151,10 +253,17 @@ cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 			bad_option(argv, name, sizeof(name));
 			cli_usage_fail(argv[0], "%s: option '%s' needs a value", argv[0], name);
 			return CLI_OPT_ERR;
-		case '?':
+		case '?': {
+			const char *near;
+
 			bad_option(argv, name, sizeof(name));
-			cli_usage_fail(argv[0], "%s: unknown option '%s'", argv[0], name);
+			if ((near = suggest_option(name, longopts)) != NULL)
+				cli_usage_fail(argv[0], "%s: unknown option '%s' (did you mean '--%s'?)",
+					       argv[0], name, near);
+			else
+				cli_usage_fail(argv[0], "%s: unknown option '%s'", argv[0], name);
 			return CLI_OPT_ERR;
+		}
 		default:
 			return ch;
 		}

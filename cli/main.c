@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{"retry", cmd_retry, 0},         {"wait", cmd_wait, 0},           {"pause", cmd_pause, 0},
 	{"resume", cmd_resume, 0},       {"prune", cmd_prune, 0},         {"claim", cmd_claim, 0},
 	{"heartbeat", cmd_heartbeat, 0}, {"complete", cmd_complete, 0},   {"fail", cmd_fail, 0},
+	{"reload", cmd_reload, 0},
+	{"init", cmd_init, 0},
 	{"worker", cmd_worker, 1}, /* hidden: a supervised worker */
 };
 
@@ -33,26 +35,30 @@ static const char usage[] =
 	"A job queue in SQLite with a supervisor that runs jobs under a concurrency policy.\n"
 	"\n"
 	"Producers:\n"
-	"  enqueue TYPE [JSON]      add a job (JSON from the argument or stdin; --jsonl for many)\n"
+	"  init                     create the database (and print its path)\n"
+	"  enqueue TYPE [JSON|-]    add a job (JSON from the argument, or stdin with -; --jsonl\n"
+	"                           for many)\n"
 	"Running jobs:\n"
 	"  supervise                run the supervisor in the foreground (--workers N, --drain)\n"
+	"  reload                   make the running supervisor reload its configuration\n"
 	"  claim                    external workers: claim one job under the policy\n"
 	"  heartbeat ID --token T   renew the lease of a claimed job\n"
 	"  complete ID --token T    finish a claimed job as succeeded\n"
 	"  fail ID --token T        finish a claimed attempt as failed (retried while attempts remain)\n"
 	"Operators:\n"
-	"  status                   supervisor, counts, pools, running jobs\n"
-	"  list                     jobs by state, type, namespace, batch\n"
+	"  status                   supervisor, counts, pools, running jobs (--batch NAME)\n"
+	"  list                     jobs by state, type, namespace, batch (--json, --jsonl)\n"
 	"  show ID                  every field of one job\n"
 	"  wait ID...|--batch NAME  block until done (--progress)\n"
 	"  cancel ID...             cancel jobs (or --type/--namespace/--batch)\n"
 	"  retry ID...              put failed or cancelled jobs back in the queue\n"
 	"  pause TYPE|--all         stop claiming (or --resource TAG)\n"
 	"  resume TYPE|--all        claim again\n"
-	"  prune --older-than DUR   delete finished jobs\n"
+	"  prune --older-than DUR   delete finished jobs (--state, --batch)\n"
 	"\n"
 	"Global options:\n"
-	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB)\n"
+	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"
+	"                   jobq.json beside it, creates ./jobq.db when neither names one\n"
 	"  --config PATH    the configuration (default $JOBQ_CONFIG, else jobq.json beside the\n"
 	"                   database, else one job at a time)\n"
 	"  --json           machine-readable output (also accepted after the command)\n"
@@ -83,6 +89,35 @@ find_self_exe(struct cli *c)
 	return 0;
 }
 
+/* An unknown command (opts NULL) or global option: say so, with the closest name when one is
+ * near ("did you mean 'status'?"). */
+static int
+unknown(const char *arg, const struct option *opts)
+{
+	const char *names[sizeof(commands) / sizeof(commands[0]) + 16], *near;
+	char shown[NAME_SHOWN_SIZE], *eq;
+	size_t n = 0;
+
+	name_shown(arg, shown, sizeof(shown));
+	if (opts == NULL) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (strcmp(commands[i].name, "worker") != 0)
+				names[n++] = commands[i].name;
+		if ((near = cli_suggest(arg, names, n)) != NULL)
+			return cli_usage_fail(NULL, "unknown command '%s' (did you mean '%s'?)", shown,
+					      near);
+		return cli_usage_fail(NULL, "unknown command '%s'", shown);
+	}
+	if ((eq = strchr(shown, '=')) != NULL)
+		*eq = '\0';
+	for (; opts->name != NULL && n < sizeof(names) / sizeof(names[0]); opts++)
+		names[n++] = opts->name;
+	if (strncmp(shown, "--", 2) == 0 && (near = cli_suggest(shown + 2, names, n)) != NULL)
+		return cli_usage_fail(NULL, "unknown option '%s' (did you mean '--%s'?)", shown,
+				      near);
+	return cli_usage_fail(NULL, "unknown option '%s'", shown);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -99,8 +134,7 @@ main(int argc, char **argv)
 	struct cli c;
 	const char *db = getenv("JOBQ_DB");
 	const struct command *cmd = NULL;
-	char why[512];
-	int ch, code;
+	int ch, code, db_named = db != NULL && *db != '\0';
 
 	/* Every jobq process uses SQLite from its one thread. */
 	(void)store_single_thread();
@@ -116,6 +150,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case OPT_DB:
 			db = optarg;
+			db_named = 1;
 			break;
 		case OPT_CONFIG:
 			c.config_arg = optarg;
@@ -141,7 +176,7 @@ main(int argc, char **argv)
 		default:
 			if (optopt > ' ' && optopt < 127 && strncmp(argv[optind - 1], "--", 2) != 0)
 				return cli_usage_fail(NULL, "unknown option '-%c'", optopt);
-			return cli_usage_fail(NULL, "unknown option '%s'", CLI_SHOWN(argv[optind - 1]));
+			return unknown(argv[optind - 1], opts);
 		}
 	}
 	if (optind >= argc) {
@@ -153,19 +188,9 @@ main(int argc, char **argv)
 			cmd = &commands[i];
 	}
 	if (cmd == NULL)
-		return cli_usage_fail(NULL, "unknown command '%s'", CLI_SHOWN(argv[optind]));
-	if (*db == '\0')
-		return cli_usage_fail(NULL, "--db: empty path");
-	if (strlen(db) >= sizeof(c.db_path))
-		return cli_usage_fail(NULL, "--db: path too long");
-	/* One name per database file (symbolic links resolved, each one checked): the supervisor's
-	 * lock, pid and wake-up files and JOBQ_DB are derived from it. A folder that does not
-	 * exist is left to the store to report. */
-	if ((code = trust_resolve(db, TRUST_DATA, c.db_path, sizeof(c.db_path), why,
-				  sizeof(why))) == -EPERM)
-		return cli_fail(EX_NOPERM, "%s", why);
-	if (code < 0)
-		strlcpy(c.db_path, db, sizeof(c.db_path));
+		return unknown(argv[optind], NULL);
+	if ((code = cli_set_db(&c, db, db_named)) != 0)
+		return code;
 	log_init(argv[0], c.verbose ? LOG_LVL_DEBUG : c.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
 	if (cmd->self_exe && (code = find_self_exe(&c)) != 0)
 		return code;

@@ -378,7 +378,12 @@ job_to_json(const struct job *j)
 	r |= json_add_tags(o, "resources", j->resources);
 	r |= json_add_string_or_null(o, "unique_key", j->unique_key);
 	r |= json_add_string_or_null(o, "batch", j->batch);
-	r |= json_add_text_or_json(o, "result", j->result);
+	/* A result cut at output_max is text, whatever it looks like: a cut JSON document that
+	 * still parses ("12345" cut to "123") must not pass for the whole one. */
+	if (j->truncated)
+		r |= json_add_string_or_null(o, "result", j->result);
+	else
+		r |= json_add_text_or_json(o, "result", j->result);
 	r |= json_add_string_or_null(o, "error", j->error);
 	if (j->has_exit_code)
 		r |= json_add_int(o, "exit_code", j->exit_code);
@@ -393,6 +398,9 @@ job_to_json(const struct job *j)
 	r |= json_add_time(o, "lease_until", j->lease_until);
 	r |= json_add_int_or_null(o, "token", j->token);
 	r |= cJSON_AddBoolToObject(o, "cancel_requested", j->cancel_requested) != NULL ? 0 : -ENOMEM;
+	/* Keys added by schema version 2, after the first ones. */
+	r |= cJSON_AddBoolToObject(o, "truncated", j->truncated) != NULL ? 0 : -ENOMEM;
+	r |= json_add_string_or_null(o, "stderr", j->stderr_tail);
 	if (r != 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -531,7 +539,9 @@ job_print_human(const struct job *j, FILE *fp)
 	print_field(fp, "unique_key", j->unique_key);
 	print_field(fp, "batch", j->batch);
 	print_field(fp, "result", j->result);
+	print_field(fp, "truncated", j->truncated ? "yes (cut at output_max)" : "no");
 	print_field(fp, "error", j->error);
+	print_field(fp, "stderr", j->stderr_tail);
 	if (j->has_exit_code)
 		print_int(fp, "exit_code", j->exit_code, 0);
 	else

@@ -69,8 +69,9 @@ int json_add_string_or_null(cJSON *obj, const char *key, const char *s);
  * The job as a JSON object whose keys are the field names of the data model: id type namespace
  * payload state priority run_at attempts max_attempts timeout resources unique_key batch result
  * error exit_code created_at started_at finished_at orphans_reaped worker_pid pgid lease_until
- * token, and cancel_requested. Times are RFC 3339 strings or null, payload and result embedded as
- * JSON. Returns a new object (caller deletes) or NULL when out of memory.
+ * token, cancel_requested, truncated and stderr. Times are RFC 3339 strings or null, payload and
+ * result embedded as JSON (a truncated result as a string). Returns a new object (caller deletes)
+ * or NULL when out of memory.
  */
 cJSON *job_to_json(const struct job *job);
 

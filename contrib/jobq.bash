@@ -11,7 +11,7 @@
 
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the usual idiom
 
-_jobq_commands="enqueue supervise status list show wait cancel retry pause resume prune claim heartbeat complete fail"
+_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune claim heartbeat complete fail"
 
 # What the value of option $2 of command $1 is: type, pool, batch, states-list, states-retry,
 # states-prune, duration, time, jsonl, file, text; nothing when the option takes no value.
@@ -28,9 +28,12 @@ _jobq_value_kind()
 	enqueue:-t | enqueue:--timeout) echo duration ;;
 	enqueue:-r | enqueue:--resource) echo pool ;;
 	enqueue:-u | enqueue:--unique) echo text ;;
+	enqueue:--unique-for) echo duration ;;
+	init:--db) echo file ;;
 	enqueue:-b | enqueue:--batch) echo batch ;;
 	enqueue:--jsonl) echo jsonl ;;
 	supervise:-w | supervise:--workers) echo text ;;
+	status:-b | status:--batch) echo batch ;;
 	list:-s | list:--state) echo states-list ;;
 	list:-t | list:--type) echo type ;;
 	list:-n | list:--namespace) echo text ;;
@@ -52,6 +55,7 @@ _jobq_value_kind()
 	resume:-r | resume:--resource) echo pool ;;
 	prune:-o | prune:--older-than) echo duration ;;
 	prune:-s | prune:--state) echo states-prune ;;
+	prune:-b | prune:--batch) echo batch ;;
 	claim:-t | claim:--type) echo type ;;
 	claim:-l | claim:--lease) echo duration ;;
 	heartbeat:--token) echo text ;;
@@ -66,15 +70,17 @@ _jobq_value_kind()
 _jobq_options()
 {
 	case $1 in
-	enqueue) echo "--namespace --priority --delay --run-at --max-attempts --timeout --resource --unique --batch --jsonl" ;;
+	enqueue) echo "--namespace --priority --delay --run-at --max-attempts --timeout --resource --unique --unique-for --batch --jsonl --no-envelope" ;;
+	init) echo "--db" ;;
 	supervise) echo "--workers --drain" ;;
-	list) echo "--state --type --namespace --batch --limit" ;;
+	status) echo "--batch" ;;
+	list) echo "--state --type --namespace --batch --limit --jsonl" ;;
 	wait) echo "--batch --progress --timeout" ;;
 	cancel) echo "--type --namespace --batch" ;;
 	retry) echo "--batch --type --namespace --state" ;;
 	pause) echo "--all --resource --until --for --reason" ;;
 	resume) echo "--all --resource" ;;
-	prune) echo "--older-than --state" ;;
+	prune) echo "--older-than --state --batch" ;;
 	claim) echo "--type --lease" ;;
 	heartbeat) echo "--token --lease" ;;
 	complete) echo "--token --result" ;;

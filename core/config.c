@@ -797,13 +797,15 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		if (cfg->lease_ms < 1000)
 			return fail(c, "lease", "must be at least 1s");
 	}
+	/* "normal" is the name "fast" had before "full" became the default. */
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "durability")) != NULL) {
-		if (cJSON_IsString(v) && strcmp(v->valuestring, "normal") == 0)
-			cfg->synchronous_full = 0;
-		else if (cJSON_IsString(v) && strcmp(v->valuestring, "full") == 0)
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "full") == 0)
 			cfg->synchronous_full = 1;
+		else if (cJSON_IsString(v) && (strcmp(v->valuestring, "fast") == 0 ||
+		                               strcmp(v->valuestring, "normal") == 0))
+			cfg->synchronous_full = 0;
 		else
-			return fail(c, "durability", "must be \"normal\" or \"full\"");
+			return fail(c, "durability", "must be \"full\" or \"fast\"");
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "payload_max")) != NULL &&
 	    (r = get_bytes(c, v, "payload_max", &cfg->payload_max)) < 0)
@@ -824,6 +826,7 @@ config_init_default(struct config *cfg)
 	cfg->global = 1;
 	cfg->grace_ms = CONFIG_DEFAULT_GRACE_MS;
 	cfg->lease_ms = CONFIG_DEFAULT_LEASE_MS;
+	cfg->synchronous_full = 1;
 	cfg->payload_max = CONFIG_DEFAULT_PAYLOAD_MAX;
 	cfg->output_max = CONFIG_DEFAULT_OUTPUT_MAX;
 	cfg->stderr_max = CONFIG_DEFAULT_STDERR_MAX;
@@ -929,6 +932,30 @@ out:
 int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
+	return config_load_text(path, cfg, NULL, NULL, err, errlen);
+}
+
+int
+config_load_fd(int fd, const char *name, struct config *cfg, char *err, size_t errlen)
+{
+	struct ctx c = {err, errlen};
+	char *text = NULL;
+	int r;
+
+	config_init_default(cfg);
+	if ((r = fd_pread_all(fd, CONFIG_MAX_BYTES, &text, NULL)) < 0) {
+		fail(&c, NULL, "cannot read: %s", strerror(-r));
+		return r;
+	}
+	r = config_parse(text, name, cfg, err, errlen);
+	free(text);
+	return r;
+}
+
+int
+config_load_text(const char *path, struct config *cfg, char **text_out, size_t *len_out,
+		 char *err, size_t errlen)
+{
 	struct ctx c = {err, errlen};
 	char *text = NULL, real[PATH_MAX];
 	const char *nul;
@@ -951,6 +978,11 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		r = fail(&c, NULL, "contains a NUL byte (line %d)", line_of(text, nul));
 	else
 		r = config_parse(text, path, cfg, err, errlen);
+	if (r == 0 && text_out != NULL) {
+		*text_out = text;
+		*len_out = len;
+		return 0;
+	}
 	free(text);
 	return r;
 }
@@ -1062,22 +1094,142 @@ config_check_env(const struct config *cfg, char *err, size_t errlen)
 }
 
 int
-config_worker_count(const struct config *cfg)
+config_workers(const struct config *cfg, int workers_arg, char *why, size_t whylen)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	long pages = sysconf(_SC_PHYS_PAGES), pagesize = sysconf(_SC_PAGESIZE);
-	long n;
+	long global = cfg->global > 0 ? cfg->global : 1, n = global;
+	char buf[160] = "";
 
-	if (cfg->workers > 0)
-		return cfg->workers;
-	n = cfg->global > 0 ? cfg->global : 1;
-	if (cpus > 0 && n > cpus * 4)
+	if (workers_arg > 0 || cfg->workers > 0) {
+		n = workers_arg > 0 ? workers_arg : cfg->workers;
+		if (n > WORKERS_MAX)
+			n = WORKERS_MAX;
+		if (n < global && workers_arg > 0)
+			snprintf(buf, sizeof(buf), "global %ld, but --workers %ld", global, n);
+		else if (n < global)
+			snprintf(buf, sizeof(buf), "global %ld, but \"workers\": %ld", global, n);
+		goto out;
+	}
+	if (cpus > 0 && n > cpus * 4) {
 		n = cpus * 4;
+		snprintf(buf, sizeof(buf), "global %ld capped at 4 × %ld CPU%s", global, cpus,
+		         cpus == 1 ? "" : "s");
+	}
 	if (pages > 0 && pagesize > 0) {
 		long long by_mem = (long long)pages * pagesize / (64LL * 1024 * 1024);
 
-		if (by_mem >= 1 && n > by_mem)
+		if (by_mem >= 1 && n > by_mem) {
 			n = (long)by_mem;
+			snprintf(buf, sizeof(buf),
+			         "global %ld capped at %ld by memory (%lld MiB, 64 MiB per worker)",
+			         global, n, (long long)pages * pagesize / (1024 * 1024));
+		}
 	}
+	if (n > WORKERS_MAX) {
+		n = WORKERS_MAX;
+		snprintf(buf, sizeof(buf), "global %ld capped at %d, the most workers a supervisor runs",
+		         global, WORKERS_MAX);
+	}
+	if (buf[0] != '\0')
+		strlcat(buf, "; set \"workers\" to run more", sizeof(buf));
+out:
+	if (why != NULL && whylen > 0)
+		strlcpy(why, buf, whylen);
 	return n < 1 ? 1 : (int)n;
+}
+
+int
+config_worker_count(const struct config *cfg)
+{
+	return config_workers(cfg, 0, NULL, 0);
+}
+
+int
+config_type_handled(const struct config *cfg, const char *type)
+{
+	const struct type_config *t = config_type(cfg, type);
+
+	return t != NULL && t->handler != HANDLER_NONE;
+}
+
+/*
+ * "unknown WHAT 'name'[, did you mean 'x'?] (known: a, b, ...; tail)" into err, or, with no
+ * names, "unknown WHAT 'name' (none)". Returns -ENOENT (-ENOMEM: a shorter message).
+ */
+static int
+unknown_name(const char *what, const char *name, const char *const *names, size_t n,
+             const char *none, const char *tail, char *err, size_t errlen)
+{
+	char shown_name[72], list[256] = ""; /* the whole message fits in 512 bytes */
+	const char *close = name_closest(name, names, n);
+	size_t i;
+
+	if (err == NULL || errlen == 0)
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (strlen(list) + strlen(names[i]) + 8 >= sizeof(list)) {
+			strlcat(list, ", ...", sizeof(list));
+			break;
+		}
+		if (i > 0)
+			strlcat(list, ", ", sizeof(list));
+		strlcat(list, names[i], sizeof(list));
+	}
+	shown(name, shown_name, sizeof(shown_name));
+	snprintf(err, errlen, "unknown %s '%s'%s%s%s (%s%s%s%s)", what, shown_name,
+	         close != NULL ? ", did you mean '" : "", close != NULL ? close : "",
+	         close != NULL ? "'?" : "", n > 0 ? "known: " : none, n > 0 ? list : "",
+	         tail != NULL && n > 0 ? "; " : "", tail != NULL && n > 0 ? tail : "");
+	return -ENOENT;
+}
+
+int
+config_type_known(const struct config *cfg, const char *type, char *err, size_t errlen)
+{
+	const char **names;
+	size_t n = 0;
+	int r;
+
+	if (cfg->ntypes + cfg->ntype_limits == 0 || config_type(cfg, type) != NULL ||
+	    config_type_limit(cfg, type) >= 0)
+		return 0;
+	if ((names = reallocarray(NULL, cfg->ntypes + cfg->ntype_limits, sizeof(*names))) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "unknown type (out of memory)");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < cfg->ntypes; i++)
+		names[n++] = cfg->types[i].name;
+	for (size_t i = 0; i < cfg->ntype_limits; i++) {
+		if (config_type(cfg, cfg->type_limits[i].name) == NULL)
+			names[n++] = cfg->type_limits[i].name;
+	}
+	r = unknown_name("type", type, names, n, "", "declare a type without a handler for "
+	                 "external workers", err, errlen);
+	free(names);
+	return r;
+}
+
+int
+config_pool_known(const struct config *cfg, const char *tag, char *err, size_t errlen)
+{
+	const char **names;
+	int r;
+
+	if (config_pool(cfg, tag) >= 0)
+		return 0;
+	if (cfg->npools == 0)
+		return unknown_name("resource", tag, NULL, 0, "no pools in concurrency.resources",
+		                    NULL, err, errlen);
+	if ((names = reallocarray(NULL, cfg->npools, sizeof(*names))) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "unknown resource (out of memory)");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < cfg->npools; i++)
+		names[i] = cfg->pools[i].name;
+	r = unknown_name("resource", tag, names, cfg->npools, "", NULL, err, errlen);
+	free(names);
+	return r;
 }

@@ -86,7 +86,7 @@ struct config {
 	int workers;         /* 0: derived from the policy */
 	int64_t grace_ms;    /* shutdown and cancel grace period */
 	int64_t lease_ms;    /* lease of a claimed job */
-	int synchronous_full; /* "durability": "full" */
+	int synchronous_full; /* "durability": 1 "full" (the default), 0 "fast" */
 	size_t payload_max;  /* "payload_max" bytes */
 	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
 	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
@@ -107,6 +107,15 @@ void config_init_default(struct config *cfg);
  * requests. cfg is left released (the built-in default) on error.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* config_load() that also hands back the text it accepted (*text_out, *len_out; caller frees),
+ * for a supervisor to give its workers exactly what it checked. */
+int config_load_text(const char *path, struct config *cfg, char **text_out, size_t *len_out,
+		     char *err, size_t errlen);
+
+/* Parse the configuration text in the file open at fd, read from offset 0 with pread() (the
+ * offset of a descriptor shared by several processes is left alone); name is for cfg->path. */
+int config_load_fd(int fd, const char *name, struct config *cfg, char *err, size_t errlen);
 
 /* Same, from NUL-terminated JSON text already in memory; name (may be NULL) becomes
  * cfg->path. A \u0000 escape in any string, a key too, is an error naming its field path
@@ -142,7 +151,33 @@ int config_type_limit(const struct config *cfg, const char *type);  /* -1: no li
 int config_pool(const struct config *cfg, const char *tag);         /* -1: no such pool */
 
 /* Number of worker processes: cfg->workers if set, else the largest concurrency the policy
- * allows (global), capped by online CPUs * 4 and memory / 64 MiB, at least 1. */
+ * allows (global), capped by online CPUs * 4, memory / 64 MiB and 256, at least 1. */
 int config_worker_count(const struct config *cfg);
+
+/*
+ * The same for a supervisor started with --workers workers_arg (0: not given), and why it runs
+ * fewer workers than concurrency.global when it does (why gets "" otherwise): "global 12 capped
+ * at 4 × 2 CPUs; set \"workers\" to run more", "global 12 capped at 3 by memory (192 MiB, 64
+ * MiB per worker); ...", "global 3, but --workers 1", "global 3, but \"workers\": 2". why may
+ * be NULL.
+ */
+int config_workers(const struct config *cfg, int workers_arg, char *why, size_t whylen);
+
+/* 1 when jobs of type have a handler (exec, http, builtin) in cfg, else 0. */
+int config_type_handled(const struct config *cfg, const char *type);
+
+/*
+ * May jobs of type be enqueued, or type be paused? 0 when cfg declares it (a key of "types",
+ * with or without a handler, or of concurrency.types) or declares no type at all (the built-in
+ * default: any type, for external workers); else -ENOENT with err holding "unknown type
+ * 'enrch', did you mean 'enrich'? (known: enrich, story; declare a type without a handler for
+ * external workers)". err may be NULL.
+ */
+int config_type_known(const struct config *cfg, const char *type, char *err, size_t errlen);
+
+/* The same for a resource pool of concurrency.resources: "unknown resource 'gpus', did you
+ * mean 'gpu'? (known: cpu, gpu)", "unknown resource 'gpu' (no pools in
+ * concurrency.resources)". */
+int config_pool_known(const struct config *cfg, const char *tag, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,7 @@ exitcode_from_errno(int neg_errno)
 	case EIO:
 	case EROFS:
 	case EACCES:
+	case EUCLEAN: /* a corrupt database */
 		return EX_IOERR;
 	case ENOTSUP:
 		return EX_UNAVAILABLE;
@@ -46,6 +47,8 @@ exitcode_open(int neg_errno)
 
 	if (neg_errno == -EACCES)
 		return EX_NOINPUT; /* not ours to read or write: "cannot open" */
+	if (neg_errno == -ENOMEM)
+		return EX_SOFTWARE; /* out of memory: not the database's fault */
 	if (code == EX_TEMPFAIL || code == EX_IOERR || code == EX_UNAVAILABLE || code == EX_NOPERM)
 		return code;
 	return EX_NOINPUT;

@@ -13,8 +13,22 @@
 
 #include "fileio.h"
 
+static int read_bounded(int fd, int positional, size_t max, char **out, size_t *len_out);
+
 int
 fd_read_all(int fd, size_t max, char **out, size_t *len_out)
+{
+	return read_bounded(fd, 0, max, out, len_out);
+}
+
+int
+fd_pread_all(int fd, size_t max, char **out, size_t *len_out)
+{
+	return read_bounded(fd, 1, max, out, len_out);
+}
+
+static int
+read_bounded(int fd, int positional, size_t max, char **out, size_t *len_out)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = NULL;
@@ -44,7 +58,8 @@ fd_read_all(int fd, size_t max, char **out, size_t *len_out)
 			buf = nbuf;
 			cap = ncap;
 		}
-		n = read(fd, buf + len, cap - len - 1);
+		n = positional ? pread(fd, buf + len, cap - len - 1, (off_t)len)
+			       : read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

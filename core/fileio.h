@@ -12,6 +12,9 @@ int file_read(const char *path, size_t max, char **out, size_t *len_out);
 /* Read all of fd (bounded by max) the same way. */
 int fd_read_all(int fd, size_t max, char **out, size_t *len_out);
 
+/* The same from offset 0 with pread(), leaving the descriptor's offset alone. */
+int fd_pread_all(int fd, size_t max, char **out, size_t *len_out);
+
 /* Write data to path atomically: a unique temporary file "path.tmp.XXXXXX" in the same folder,
  * mode 0600, fsync, rename over path, fsync of the folder. Readers see the old or the new file,
  * never a part. Returns 0 or -errno (the temporary file is removed on error). */

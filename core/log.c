@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 
+#include "duration.h"
 #include "log.h"
 #include "text.h"
 
@@ -17,6 +19,7 @@
 static char log_prog[32] = "jobq";
 static enum log_level log_level = LOG_LVL_INFO;
 static int64_t log_job;
+static int log_stamps; /* start each line with the time */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -67,6 +70,28 @@ log_set_job(int64_t job_id)
 	log_job = job_id;
 }
 
+void
+log_use_timestamps(int on)
+{
+	log_stamps = on != 0;
+}
+
+int
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	/* systemd sets it to the device and inode of the stream it connected to stderr (and
+	 * stdout); a child whose stderr was redirected elsewhere keeps the variable, so compare. */
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 /*
  * Messages quote job output, errors, names and commands: every control character is escaped
  * (text_escape: "\n", "\x1b", ...), so a line is one event and cannot drive the terminal.
@@ -74,17 +99,21 @@ log_set_job(int64_t job_id)
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX], stamp[40] = "";
 	size_t off;
 	int w;
 
 	if (level > log_level)
 		return;
+	if (log_stamps) {
+		time_format_rfc3339(time_now_ms(), stamp, sizeof(stamp) - 1);
+		strlcat(stamp, " ", sizeof(stamp));
+	}
 	if (log_job > 0)
-		w = snprintf(raw, sizeof(raw), "%s[%ld]: %s: job %lld: ", log_prog,
+		w = snprintf(raw, sizeof(raw), "%s%s[%ld]: %s: job %lld: ", stamp, log_prog,
 		             (long)getpid(), level_names[level], (long long)log_job);
 	else
-		w = snprintf(raw, sizeof(raw), "%s[%ld]: %s: ", log_prog, (long)getpid(),
+		w = snprintf(raw, sizeof(raw), "%s%s[%ld]: %s: ", stamp, log_prog, (long)getpid(),
 		             level_names[level]);
 	if (w < 0)
 		return;

@@ -1,4 +1,4 @@
-/* Logging to stderr: "jobq[PID]: LEVEL: job N: message". Library code never logs. */
+/* Logging to stderr: "[TIME ]jobq[PID]: LEVEL: job N: message". Library code never logs. */
 #ifndef JOBQ_LOG_H
 #define JOBQ_LOG_H
 
@@ -14,6 +14,12 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *s, enum log_level *out);
 /* The job currently handled by this process, shown in every line; 0 for none. */
 void log_set_job(int64_t job_id);
+/* Start every line with the time, RFC 3339 UTC with milliseconds
+ * ("2026-11-23T05:23:34.689Z jobq[20342]: info: ..."); off by default. */
+void log_use_timestamps(int on);
+/* 1 when stderr is connected to the systemd journal ($JOURNAL_STREAM names its device and
+ * inode), which stamps every line itself; else 0. */
+int log_stderr_is_journal(void);
 
 /* _warn and _error append ": strerror(errno)"; the x forms do not. Each line is written with
  * one write(2) (cut at 2 KiB) so lines of concurrent processes do not mix; errno is preserved.

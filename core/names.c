@@ -184,3 +184,64 @@ name_shown(const char *s, char *out, size_t len)
 	out[o] = '\0';
 	return out;
 }
+
+/* Optimal string alignment distance of a and b (insertions, deletions, substitutions and
+ * swaps of two neighbours each cost 1), or limit + 1 once it exceeds limit. Names are short:
+ * both at most NAME_CLOSEST_MAX bytes, longer ones are never close. */
+#define NAME_CLOSEST_MAX 64
+static size_t
+osa_distance(const char *a, const char *b, size_t limit)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[NAME_CLOSEST_MAX + 1][NAME_CLOSEST_MAX + 1];
+
+	if (la > NAME_CLOSEST_MAX || lb > NAME_CLOSEST_MAX)
+		return limit + 1;
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1, v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb] <= limit ? d[la][lb] : limit + 1;
+}
+
+const char *
+name_closest(const char *s, const char *const *names, size_t n)
+{
+	size_t len = s != NULL ? strlen(s) : 0, limit, best = SIZE_MAX;
+	const char *found = NULL;
+
+	if (len == 0)
+		return NULL;
+	/* One typo in a short name, two from 6 bytes on, three from 12; none in 3 bytes or fewer,
+	 * where one letter makes another word. */
+	limit = len <= 3 ? 0 : len < 6 ? 1 : len < 12 ? 2 : 3;
+	if (limit == 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t dist;
+
+		if (names[i] == NULL || strcmp(names[i], s) == 0)
+			continue;
+		if ((dist = osa_distance(s, names[i], limit)) <= limit && dist < best) {
+			best = dist;
+			found = names[i];
+		}
+	}
+	return found;
+}

@@ -44,4 +44,13 @@ void name_slug(const char *s, char *out, size_t len);
  */
 const char *name_shown(const char *s, char *out, size_t len);
 
+/*
+ * The name among names[0..n-1] closest to s, for a "did you mean" hint: the first at the
+ * smallest edit distance (insert, delete, substitute, swap two neighbours), if that distance is
+ * at most 1 for an s of 4 or 5 bytes, 2 up to 11, 3 beyond (an s of 3 bytes or fewer gets no
+ * hint: 'tpu' is one letter from 'cpu' and 'gpu' alike); else NULL. Entries equal to s and NULL
+ * entries are skipped.
+ */
+const char *name_closest(const char *s, const char *const *names, size_t n);
+
 #endif

@@ -565,3 +565,28 @@ proc_status_code(int status)
 		return 128 + WTERMSIG(status);
 	return 128;
 }
+
+int
+proc_signal(pid_t pid, uint64_t start, int sig)
+{
+	int fd = -1, r = 0;
+
+	if (pid <= 0 || start == 0)
+		return -ESRCH;
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0 && errno != ENOSYS)
+		return errno == ESRCH ? -ESRCH : -errno;
+#endif
+	/* With a pidfd, the pid names that one process from now on: check it is the one meant. */
+	if (!proc_alive(pid, start))
+		r = -ESRCH;
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	else if (fd >= 0 && syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		r = errno == ESRCH ? -ESRCH : -errno;
+#endif
+	else if (fd < 0 && kill(pid, sig) < 0)
+		r = errno == ESRCH ? -ESRCH : -errno;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}

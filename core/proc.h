@@ -76,6 +76,12 @@ struct proc_job {
  * this user that carries the job's identity in its environment. Returns 0. */
 int proc_kill_job(const struct proc_job *j, int children, int sig);
 
+/* Send sig to pid only if it is still the process that started at start (clock ticks, as
+ * proc_start_time(); never 0): through a pidfd, so that the pid cannot be recycled between
+ * the check and the signal (Linux 5.3+; older kernels: checked, then kill(2)). Returns 0,
+ * -ESRCH when that process is gone, or -errno (-EPERM: another user's). */
+int proc_signal(pid_t pid, uint64_t start, int sig);
+
 /* The signals of a long-lived process's poll() loop: ignore SIGPIPE, block SIGCHLD, SIGTERM,
  * SIGINT and SIGHUP and return a non-blocking, close-on-exec signalfd for them, or -errno. */
 int proc_signalfd(void);

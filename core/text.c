@@ -237,3 +237,115 @@ text_json_nul(const char *json, size_t len, const char *root, char *path, size_t
 	}
 	return nul;
 }
+
+/* Length of the terminal escape sequence at s (s[0] is ESC), at most n bytes: CSI (ESC [ ...
+ * final byte), OSC (ESC ] ... BEL or ESC \), or ESC and one more byte. */
+static size_t
+escape_len(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2)
+		return n;
+	if (s[1] == '[') {
+		for (i = 2; i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7E); i++)
+			;
+		return i < n ? i + 1 : n;
+	}
+	if (s[1] == ']') {
+		for (i = 2; i < n; i++) {
+			if (s[i] == '\a')
+				return i + 1;
+			if (s[i] == '\033' && i + 1 < n && s[i + 1] == '\\')
+				return i + 2;
+		}
+		return n;
+	}
+	return 2;
+}
+
+/* A code point that makes a line worth showing: a letter, not a digit, a mark of punctuation,
+ * a box-drawing or block character of a progress bar, a braille spinner or an emoji. */
+static int
+is_wordy(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+	if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7)
+		return 0;
+	if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) ||
+	    (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0x1F000 && cp <= 0x1FAFF))
+		return 0;
+	return 1;
+}
+
+size_t
+text_last_line(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t start = 0, best_off = 0, best_len = 0, any_off = 0, any_len = 0, n = 0;
+	int have_best = 0;
+
+	if (outlen == 0)
+		return 0;
+	/* Each line of s: find its first and last visible bytes, and whether it holds a word. */
+	while (start < len) {
+		size_t end = start, first = SIZE_MAX, last = 0;
+		int wordy = 0;
+
+		while (end < len && s[end] != '\n' && s[end] != '\r')
+			end++;
+		for (size_t i = start; i < end;) {
+			uint32_t cp;
+			size_t k;
+
+			if (s[i] == '\033') {
+				i += escape_len(s + i, end - i);
+				continue;
+			}
+			if ((k = text_utf8_decode(s + i, end - i, &cp)) == 0) {
+				k = 1;
+				cp = 0xFFFD;
+			}
+			if (cp != ' ' && cp != '\t' && cp != 0xA0 && !text_is_control(cp)) {
+				if (first == SIZE_MAX)
+					first = i;
+				last = i + k;
+				wordy |= is_wordy(cp);
+			}
+			i += k;
+		}
+		if (first != SIZE_MAX) {
+			any_off = first;
+			any_len = last - first;
+			if (wordy) {
+				best_off = first;
+				best_len = last - first;
+				have_best = 1;
+			}
+		}
+		start = end + 1;
+	}
+	if (!have_best) {
+		best_off = any_off;
+		best_len = any_len;
+	}
+	/* Copy it without its escape sequences, cut at a character boundary. */
+	for (size_t i = best_off; i < best_off + best_len;) {
+		uint32_t cp;
+		size_t k;
+
+		if (s[i] == '\033') {
+			i += escape_len(s + i, best_off + best_len - i);
+			continue;
+		}
+		if ((k = text_utf8_decode(s + i, best_off + best_len - i, &cp)) == 0)
+			k = 1;
+		if (n + k >= outlen)
+			break;
+		memcpy(out + n, s + i, k);
+		n += k;
+		i += k;
+	}
+	out[n] = '\0';
+	return n;
+}

@@ -46,4 +46,14 @@ size_t text_escape(const char *s, size_t len, char *out, size_t outlen, size_t *
  */
 long text_json_nul(const char *json, size_t len, const char *root, char *path, size_t pathlen);
 
+/*
+ * The line of s[0..len) that best says what happened, for a one-line summary of a command's
+ * stderr: the last line that holds a letter (lines of only digits, punctuation, progress bars,
+ * box drawing or spinners are passed over; a line ends at \n or \r), else the last line that is
+ * not blank, with terminal escape sequences (colours, titles) removed and white space trimmed at
+ * both ends. Written to out (outlen >= 1, NUL-terminated, cut at a character boundary); returns
+ * its length, 0 when s holds nothing visible.
+ */
+size_t text_last_line(const char *s, size_t len, char *out, size_t outlen);
+
 #endif

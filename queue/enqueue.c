@@ -31,6 +31,7 @@ struct prepared {
 	const char *type, *namespace, *payload, *unique_key, *batch, *res;
 	size_t type_len, namespace_len, payload_len, resources_len;
 	int64_t priority, run_at, max_attempts, timeout_ms, created_at;
+	int64_t unique_since; /* > 0: a job with the key created since then counts as existing */
 	char resources[TAGSET_JSON_MAX];
 	int has_resources;
 };
@@ -113,6 +114,9 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 		         shown(spec->type, buf, sizeof(buf)));
 		return -EINVAL;
 	}
+	/* A misspelt type would wait forever for a handler nobody declared. */
+	if (config_type_known(cfg, spec->type, err, errlen) < 0)
+		return -EINVAL;
 	p->type = spec->type;
 	p->type_len = strlen(spec->type);
 	p->namespace = spec->namespace != NULL ? spec->namespace : "default";
@@ -155,6 +159,12 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 		return -EINVAL;
 	}
 	p->unique_key = spec->unique_key;
+	if (spec->unique_for_ms < 0 || spec->unique_for_ms > DURATION_MAX_MS) {
+		snprintf(err, errlen, "unique_for must be from 0 to " DURATION_MAX_TEXT " (10 years)");
+		return -EINVAL;
+	}
+	if (spec->unique_key != NULL && spec->unique_for_ms > 0)
+		p->unique_since = now - spec->unique_for_ms;
 	if (spec->batch != NULL && !text_valid(spec->batch, BATCH_NAME_MAX)) {
 		snprintf(err, errlen,
 		         "invalid batch name '%s' (expected 1 to %d bytes of UTF-8 without control "
@@ -242,9 +252,30 @@ unique_live(struct store *st, const char *unique_key, int64_t *id_out)
 	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
 }
 
+/* The newest job holding unique_key created at or after since, in any state: 1 found, 0 none,
+ * < 0 error. */
+static int
+unique_recent(struct store *st, const char *unique_key, int64_t since, int64_t *id_out)
+{
+	sqlite3_stmt *recent = stmt_get(st, SQL_UNIQUE_RECENT);
+	int rc;
+
+	if (recent == NULL)
+		return st->errnum;
+	bind_text(recent, 1, unique_key);
+	sqlite3_bind_int64(recent, 2, since);
+	if ((rc = sqlite3_step(recent)) == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(recent, 0);
+	stmt_done(st, recent);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
+}
+
 /*
- * Insert one job now. With a unique key that is live in another job, return that job's id
- * with *existing = 1. Must run inside a transaction when p->unique_key is set.
+ * Insert one job now. With a unique key that is live in another job, or (p->unique_since) held
+ * by one created since then, return that job's id with *existing = 1. Must run inside a
+ * transaction when p->unique_key is set: the look-up and the INSERT are one write.
  *
  * The live job is looked up before the INSERT: an upsert that does nothing still takes the
  * next AUTOINCREMENT value (and writes sqlite_sequence), so a duplicate enqueue would burn an
@@ -259,7 +290,9 @@ insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *exi
 
 	*existing = 0;
 	if (p->unique_key != NULL) {
-		if ((r = unique_live(st, p->unique_key, id_out)) != 0) {
+		if ((r = unique_live(st, p->unique_key, id_out)) == 0 && p->unique_since > 0)
+			r = unique_recent(st, p->unique_key, p->unique_since, id_out);
+		if (r != 0) {
 			*existing = r > 0;
 			return r < 0 ? r : 0;
 		}

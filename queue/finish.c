@@ -88,6 +88,8 @@ finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
 		sqlite3_bind_int(stmt, 6, o->exit_code);
 	sqlite3_bind_int64(stmt, 7, o != NULL ? o->orphans_reaped : 0);
 	sqlite3_bind_int64(stmt, 8, now);
+	bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
+	sqlite3_bind_int(stmt, 10, o != NULL && o->truncated);
 	rc = sqlite3_step(stmt);
 	stmt_done(st, stmt);
 	if (rc != SQLITE_DONE)
@@ -114,6 +116,8 @@ requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64
 	if (o != NULL && o->has_exit_code)
 		sqlite3_bind_int(stmt, 7, o->exit_code);
 	sqlite3_bind_int64(stmt, 8, o != NULL ? o->orphans_reaped : 0);
+	bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
+	sqlite3_bind_int(stmt, 10, o != NULL && o->truncated);
 	rc = sqlite3_step(stmt);
 	stmt_done(st, stmt);
 	if (rc != SQLITE_DONE)

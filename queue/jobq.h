@@ -46,7 +46,9 @@ int jobq_open(const char *db_path, const char *config_path, struct jobq **out);
 
 /* Enqueue one job; *id_out (may be NULL) gets its id. The payload is checked as jobq enqueue
  * checks it: one JSON value, at most payload_max bytes, no \u0000 escape in any string (which
- * no handler could be given); a bad one fails with -EINVAL and a message naming the field. */
+ * no handler could be given); a bad one fails with -EINVAL and a message naming the field. So
+ * is a type the configuration does not declare, when it declares any (jobq_errmsg() names the
+ * known ones). */
 int jobq_enqueue(struct jobq *q, const char *type, const char *payload,
 		 const struct jobq_enqueue_opts *opts, int64_t *id_out);
 

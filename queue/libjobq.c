@@ -52,7 +52,7 @@ jobq_open(const char *db_path, const char *config_path, struct jobq **out)
 		strlcat(open_err, err, sizeof(open_err));
 		goto out;
 	}
-	opts.synchronous_full = q->cfg.synchronous_full;
+	opts.durability_fast = !q->cfg.synchronous_full;
 	if ((r = store_open(db_path, &opts, &q->st, err, sizeof(err))) < 0) {
 		strlcpy(open_err, err, sizeof(open_err));
 		goto out;

@@ -133,13 +133,25 @@ store_count_by_type(struct store *st,
 		    void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
 		    void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_BY_TYPE);
+	return store_count_by_type_batch(st, NULL, cb, ctx);
+}
+
+int
+store_count_by_type_batch(struct store *st, const char *batch,
+			  void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
+				     void *ctx),
+			  void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, batch != NULL ? SQL_COUNT_BY_TYPE_BATCH
+							: SQL_COUNT_BY_TYPE);
 	int64_t counts[JOB_NSTATES] = {0};
 	char *type = NULL;
 	int rc, r = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
+	if (batch != NULL)
+		bind_text(stmt, 1, batch);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(stmt, 0);
 		enum job_state s;
@@ -244,6 +256,26 @@ store_oldest_queued_age(struct store *st, int64_t now)
 }
 
 int64_t
+store_oldest_queued_age_batch(struct store *st, const char *batch, int64_t now)
+{
+	sqlite3_stmt *stmt;
+	int64_t min = -1;
+
+	if (batch == NULL)
+		return store_oldest_queued_age(st, now);
+	if (now <= 0)
+		now = time_now_ms();
+	if ((stmt = stmt_get(st, SQL_OLDEST_QUEUED_BATCH)) == NULL)
+		return -1;
+	bind_text(stmt, 1, batch);
+	sqlite3_bind_int64(stmt, 2, now);
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		min = sqlite3_column_int64(stmt, 0);
+	stmt_done(st, stmt);
+	return min >= 0 && min <= now ? now - min : -1;
+}
+
+int64_t
 store_next_run_at(struct store *st)
 {
 	int64_t min = earliest_run_at(st);
@@ -296,4 +328,26 @@ store_list_pauses(struct store *st, int64_t now,
 	}
 	stmt_done(st, stmt);
 	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot read pauses from");
+}
+
+int
+store_count_live(struct store *st,
+		 void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
+		 void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_LIVE);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(stmt, 0);
+		enum job_state s;
+
+		if (type != NULL &&
+		    job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) == 0)
+			cb(type, s, sqlite3_column_int64(stmt, 2), ctx);
+	}
+	stmt_done(st, stmt);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot count jobs in");
 }

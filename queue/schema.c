@@ -70,9 +70,26 @@ static const char schema_v1[] =
         ");"
         "PRAGMA user_version = 1;";
 
+/*
+ * Version 2 (issue 12):
+ * - stderr: the tail of the last attempt's stderr, kept for every outcome (a succeeded job's
+ *   warnings too); error now holds one line, the cause;
+ * - truncated: 1 when the result was cut at output_max (the result is then text, never JSON to
+ *   trust as a whole);
+ * - jobs_key: finding the jobs of a unique key, live or finished, newest first.
+ * ALTER TABLE ... ADD COLUMN only writes the schema: rows are not rewritten, so the step is quick
+ * on a large queue.
+ */
+static const char schema_v2[] =
+        "ALTER TABLE jobs ADD COLUMN stderr TEXT;"
+        "ALTER TABLE jobs ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX jobs_key ON jobs (unique_key, created_at) WHERE unique_key IS NOT NULL;"
+        "PRAGMA user_version = 2;";
+
 /* The steps: steps[i] brings a database from version i to version i + 1. */
 static const char *const steps[] = {
         schema_v1,
+        schema_v2,
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,

@@ -17,7 +17,7 @@
 	"id, type, namespace, payload, state, priority, run_at, attempts, max_attempts, timeout, " \
 	"resources, units, unique_key, batch, result, error, exit_code, created_at, started_at, "  \
 	"finished_at, orphans_reaped, worker_pid, worker_start, pgid, pgid_start, lease_until, "   \
-	"token, cancel_requested"
+	"token, cancel_requested, stderr, truncated"
 
 /* The "live" states: the unique index and the claim's usage only look at these. */
 #define LIVE "(state = 'queued' OR state = 'running')"
@@ -46,7 +46,8 @@
 #define RETRY(w)                                                                                   \
 	"UPDATE OR IGNORE jobs SET state = 'queued', attempts = 0, run_at = ?7, result = NULL, "   \
 	"error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "                  \
-	"cancel_requested = 0 WHERE (state = 'failed' OR state = 'cancelled') AND " w
+	"cancel_requested = 0, stderr = NULL, truncated = 0 "                                      \
+	"WHERE (state = 'failed' OR state = 'cancelled') AND " w
 /* Prune deletes in chunks so a large prune never holds the write lock for long. */
 #define PRUNE(w)                                                                                   \
 	"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at < ?7 AND "             \
@@ -68,6 +69,14 @@
 	X(SQL_INSERT_MANY, INSERT_HEAD ROW16 "," ROW16)                                            \
 	X(SQL_UNIQUE_LIVE,                                                                         \
 	  "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL AND " LIVE)        \
+	/* --unique-for: the newest job with the key created since ?2, in any state: a search of \
+	 * jobs_key (schema version 2), newest first, no sort. */                                 \
+	X(SQL_UNIQUE_RECENT, "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL " \
+	                     "AND created_at >= ?2 ORDER BY created_at DESC, id DESC LIMIT 1")     \
+	/* Live jobs per type and state, through the partial indexes jobs_ready, jobs_running. */ \
+	X(SQL_COUNT_LIVE, "SELECT type, 'queued', count(*) FROM jobs WHERE state = 'queued' "      \
+	                  "GROUP BY type UNION ALL SELECT type, 'running', count(*) FROM jobs "    \
+	                  "WHERE state = 'running' GROUP BY type")                                 \
 	X(SQL_NEXT_ID, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), " \
 	               "0), coalesce((SELECT max(id) FROM jobs), 0)) + 1")                         \
 	/* claim */                                                                                \
@@ -93,11 +102,13 @@
 	X(SQL_JOB_FENCE, "SELECT state, token, attempts, max_attempts, cancel_requested, type "    \
 	                 "FROM jobs WHERE id = ?1")                                                \
 	X(SQL_FINISH, "UPDATE jobs SET state = ?3, result = ?4, error = ?5, exit_code = ?6, "      \
-	              "orphans_reaped = orphans_reaped + ?7, finished_at = ?8, " NOT_RUNNING       \
+	              "orphans_reaped = orphans_reaped + ?7, finished_at = ?8, stderr = ?9, "      \
+	              "truncated = ?10, " NOT_RUNNING                                              \
 	              " WHERE id = ?1 AND token = ?2 AND state = 'running'")                       \
 	X(SQL_REQUEUE, "UPDATE jobs SET state = 'queued', attempts = ?3, run_at = ?4, "            \
 	               "result = ?5, error = ?6, exit_code = ?7, orphans_reaped = orphans_reaped "  \
-	               "+ ?8, " NOT_RUNNING " WHERE id = ?1 AND token = ?2 AND state = 'running'") \
+	               "+ ?8, stderr = ?9, truncated = ?10, " NOT_RUNNING                            \
+	               " WHERE id = ?1 AND token = ?2 AND state = 'running'")                      \
 	X(SQL_HEARTBEAT, "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND token = ?2 AND "      \
 	                 "state = 'running' RETURNING cancel_requested")                           \
 	X(SQL_SET_PGID, "UPDATE jobs SET pgid = ?3, pgid_start = ?4 WHERE id = ?1 AND token = ?2 " \
@@ -111,6 +122,10 @@
 	  "SELECT " JOB_COLS " FROM jobs WHERE state = 'running' ORDER BY started_at, id")         \
 	X(SQL_COUNT_BY_TYPE, "SELECT type, state, count(*) FROM jobs GROUP BY type, state "        \
 	                     "ORDER BY type")                                                      \
+	X(SQL_COUNT_BY_TYPE_BATCH, "SELECT type, state, count(*) FROM jobs WHERE batch = ?1 "      \
+	                           "GROUP BY type, state ORDER BY type")                           \
+	X(SQL_OLDEST_QUEUED_BATCH, "SELECT min(run_at) FROM jobs WHERE batch = ?1 AND "            \
+	                           "state = 'queued' AND run_at <= ?2")                            \
 	/* filters */                                                                              \
 	X(SQL_LIST_ID, LIST(WHERE_ID, "ASC"))                                                      \
 	X(SQL_LIST_BATCH_ASC, LIST(WHERE_BATCH, "ASC"))                                            \

@@ -63,6 +63,7 @@ job_release(struct job *job)
 	free(job->batch);
 	free(job->result);
 	free(job->error);
+	free(job->stderr_tail);
 	memset(job, 0, sizeof(*job));
 }
 
@@ -89,8 +90,9 @@ store_errno(int rc)
 	case SQLITE_AUTH:
 		return -EACCES;
 	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
 		return -EINVAL;
+	case SQLITE_CORRUPT:
+		return -EUCLEAN; /* a damaged file: an I/O error (74), not bad input */
 	case SQLITE_NOMEM:
 		return -ENOMEM;
 	case SQLITE_CONSTRAINT:
@@ -123,14 +125,22 @@ store_fail(struct store *st, int rc, const char *what)
 		reason = "database is locked";
 		break;
 	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
 		reason = "not a jobq database";
+		break;
+	case SQLITE_CORRUPT:
+		reason = "the database is corrupt (database disk image is malformed)";
 		break;
 	default:
 		reason = st->db != NULL && sqlite3_errcode(st->db) == rc ? sqlite3_errmsg(st->db)
 		                                                          : sqlite3_errstr(rc);
 		break;
 	}
+	/* "disk I/O error" alone does not say that the disk is full (growing -shm on a full
+	 * disk) or failing: add what the system said. */
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) && st->db != NULL &&
+	    sqlite3_system_errno(st->db) != 0)
+		return store_failx(st, store_errno(rc), "%s '%s': %s (%s)", what, st->path, reason,
+		                   strerror(sqlite3_system_errno(st->db)));
 	return store_failx(st, store_errno(rc), "%s '%s': %s", what, st->path, reason);
 }
 
@@ -265,6 +275,8 @@ job_from_row(sqlite3_stmt *stmt, struct job *job)
 	job->lease_until = sqlite3_column_int64(stmt, 25);
 	job->token = sqlite3_column_int64(stmt, 26);
 	job->cancel_requested = sqlite3_column_int(stmt, 27) != 0;
+	r |= col_dup(stmt, 28, &job->stderr_tail);
+	job->truncated = sqlite3_column_int(stmt, 29) != 0;
 	if (r != 0) {
 		job_release(job);
 		return -ENOMEM;
@@ -408,6 +420,12 @@ open_files(struct store *st, const struct store_opts *opts)
 	return r;
 }
 
+/*
+ * WAL with synchronous=FULL syncs the WAL at each commit, so what a caller was told is done (an
+ * enqueue, a result, a cancel) survives power loss; NORMAL ("fast") syncs only around
+ * checkpoints. Either keeps a checkpoint safe: the WAL is synced before it copies pages into the
+ * database, the database after. tests/unit/test-powerloss.c checks both.
+ */
 static int
 set_pragmas(struct store *st, const struct store_opts *opts)
 {
@@ -420,7 +438,7 @@ set_pragmas(struct store *st, const struct store_opts *opts)
 	if (!opts->readonly &&
 	    (rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)
 		return store_fail(st, rc, "cannot open database");
-	rc = sqlite3_exec(st->db, opts->synchronous_full ? full : normal, NULL, NULL, NULL);
+	rc = sqlite3_exec(st->db, opts->durability_fast ? normal : full, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot open database");
 }
 
@@ -562,6 +580,18 @@ out:
 	}
 	*out = st;
 	return 0;
+}
+
+int
+store_set_durability(struct store *st, int fast)
+{
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = sqlite3_exec(st->db, fast ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+	                  NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot set the durability of");
 }
 
 void

@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -59,12 +59,18 @@ struct job {
 	int64_t lease_until;
 	int64_t token;
 	int cancel_requested;
+	char *stderr_tail;   /* column stderr: the tail of the last attempt's stderr, or NULL */
+	int truncated;       /* the result was cut at output_max */
 };
 
 void job_release(struct job *job);
 
+/* durability_fast copies the configuration's "durability" (!cfg->synchronous_full); its zero value
+ * is the safe one. full: PRAGMA synchronous=FULL, each commit syncs the WAL before it returns.
+ * fast: synchronous=NORMAL, the WAL is synced only before a checkpoint, so a power loss can
+ * roll back the commits since the last one (never a process crash; never a corrupt file). */
 struct store_opts {
-	int synchronous_full;   /* PRAGMA synchronous=FULL instead of NORMAL */
+	int durability_fast;    /* 0: "full" (the default), 1: "fast" */
 	int busy_timeout_ms;    /* 0: 5000 */
 	int readonly;           /* open an existing database read-only (no create, no migrate) */
 	int create;             /* create the file if missing (otherwise -ENOENT) */
@@ -80,6 +86,9 @@ int store_single_thread(void);
 int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
 	       size_t errlen);
 void store_close(struct store *st);
+/* Switch an open store's level (fast: 1 "fast", 0 "full"), e.g. when a reload changed
+ * "durability"; outside a transaction. NULL st: a no-op. Returns 0 or a store error. */
+int store_set_durability(struct store *st, int fast);
 const char *store_errmsg(const struct store *st);
 const char *store_path(const struct store *st);
 
@@ -95,19 +104,22 @@ struct job_spec {
 	const struct tag *resources;
 	size_t nresources;
 	const char *unique_key;
+	int64_t unique_for_ms;  /* > 0: a job holding unique_key created less than this long ago,
+	                         * in any state (finished too), also counts as existing */
 	const char *batch;
 };
 
 /*
- * Validate spec against cfg (type name, namespace, payload is JSON within cfg->payload_max,
- * tags name declared pools and fit their capacity). Returns 0 or -EINVAL with the message in
- * err. Does not touch the database.
+ * Validate spec against cfg (type name, a type cfg declares (config_type_known), namespace,
+ * payload is JSON within cfg->payload_max, tags name declared pools and fit their capacity).
+ * Returns 0 or -EINVAL with the message in err. Does not touch the database.
  */
 int store_validate_spec(const struct config *cfg, const struct job_spec *spec, char *err,
 			size_t errlen);
 
 /* Enqueue one job in its own transaction. *existing is set to 1 when unique_key matched a live
- * (queued or running) job, whose id is returned instead. */
+ * (queued or running) job, or with unique_for_ms one created within that period, whose id is
+ * returned instead (the live one first, else the newest). */
 int store_enqueue(struct store *st, const struct config *cfg, const struct job_spec *spec,
 		  int64_t *id_out, int *existing);
 
@@ -161,6 +173,8 @@ struct job_outcome {
 	int64_t retry_after_ms;   /* > 0: earliest retry delay asked by the handler */
 	int64_t orphans_reaped;
 	int cancelled;            /* the job was cancelled while running */
+	const char *stderr_tail;  /* what is kept of the attempt's stderr (its tail), or NULL */
+	int truncated;            /* result was cut at output_max: kept as text, flagged */
 };
 
 /*
@@ -223,8 +237,22 @@ int store_count_by_type(struct store *st,
 			void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
 			void *ctx);
 
+/* The same for the jobs of one batch (batch NULL: every job). */
+int store_count_by_type_batch(struct store *st, const char *batch,
+			      void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
+					 void *ctx),
+			      void *ctx);
+
+/* The queued and running jobs per type: cb(type, state, count) for each type and live state
+ * that has jobs, queued ones first, each by type. Returns 0 or -errno. */
+int store_count_live(struct store *st,
+		     void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
+		     void *ctx);
+
 /* Age in ms of the oldest runnable queued job (run_at <= now), or -1 when none. */
 int64_t store_oldest_queued_age(struct store *st, int64_t now);
+/* The same among the jobs of one batch (batch NULL: every job). */
+int64_t store_oldest_queued_age_batch(struct store *st, const char *batch, int64_t now);
 
 /* Pauses: kind "type" (name = type), "resource" (name = tag) or "all" (name ""). until 0: until
  * resumed. reason may be NULL. */

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages jobq needs to build and test, if any is missing.
-# Usage: scripts/deps.sh [build|test|all]   (as root, or through sudo when available)
+# Usage: scripts/deps.sh [build|test|all|fuzz]   (as root, or through sudo when available)
+# fuzz: clang with libFuzzer and the sanitizers' runtime, and llvm-symbolizer (make fuzz).
 set -eu
 what=${1:-build}
 pkgs="meson ninja-build pkg-config gcc libsqlite3-dev libcurl4-openssl-dev libcjson-dev libbsd-dev"
 case "$what" in
-test|all) pkgs="$pkgs libcmocka-dev jq sqlite3 python3 procps curl" ;;
+test|all) pkgs="$pkgs libcmocka-dev jq sqlite3 python3 procps curl faketime strace e2fsprogs util-linux passwd" ;;
+fuzz) pkgs="$pkgs clang libclang-rt-dev llvm" ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -80,6 +80,10 @@ runtime_read(const char *db_path, struct runtime_info *out)
 	out->pid = (pid_t)pid;
 	out->pid_start = (uint64_t)start;
 	out->workers = (int)workers;
+	/* Optional: written since issue 12; null or absent when the workers cover the policy. */
+	const cJSON *note = cJSON_GetObjectItemCaseSensitive(root, "workers_note");
+	if (cJSON_IsString(note))
+		strlcpy(out->workers_note, note->valuestring, sizeof(out->workers_note));
 	const cJSON *pids = cJSON_GetObjectItemCaseSensitive(root, "worker_pids"), *p;
 	cJSON_ArrayForEach(p, pids) {
 		if (cJSON_IsNumber(p) && out->nworker_pids < RUNTIME_WORKERS_MAX)
@@ -113,6 +117,9 @@ runtime_write(const char *db_path, const struct runtime_info *info)
 	    cJSON_AddStringToObject(root, "started_at", started) == NULL ||
 	    cJSON_AddStringToObject(root, "database", info->database) == NULL ||
 	    cJSON_AddNumberToObject(root, "workers", info->workers) == NULL ||
+	    (info->workers_note[0] != '\0'
+		     ? cJSON_AddStringToObject(root, "workers_note", info->workers_note)
+		     : cJSON_AddNullToObject(root, "workers_note")) == NULL ||
 	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL)
 		goto out;
 	cJSON *pids = cJSON_AddArrayToObject(root, "worker_pids");

@@ -18,6 +18,8 @@ struct runtime_info {
 	int64_t started_at;     /* epoch ms */
 	char database[4096];
 	int workers;
+	char workers_note[160]; /* why fewer workers than concurrency.global ("global 12 capped at
+				 * 4 × 2 CPUs; ..."), "" when not; JSON null then */
 	char wake[4096];        /* path of the wake-up FIFO */
 	int nworker_pids;       /* the workers running now */
 	pid_t worker_pids[RUNTIME_WORKERS_MAX];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "duration.h"
 #include "exitcode.h"
 #include "log.h"
+#include "names.h"
 #include "proc.h"
 #include "runtime.h"
 #include "store.h"
@@ -59,6 +61,7 @@ struct sup {
 	struct pidfh *pfh;
 	int sigfd, wakefd;
 	int lockfd;          /* the database file, flock()ed: one supervisor per file */
+	int cfgfd;           /* the configuration in force, sealed in memory, for the workers */
 	struct wproc w[WORKERS_MAX];
 	int nworkers;            /* slots used in w[] */
 	int target;              /* workers wanted now (fewer than nworkers after a reload) */
@@ -71,34 +74,138 @@ struct sup {
 	int kill_strays;     /* a worker died or an orphan came back: kill non-worker children */
 	int64_t started_at;  /* epoch ms, for the runtime file */
 	int unfinished;      /* workers that exited WORKER_EXIT_UNFINISHED: an outcome was lost */
+	int left_unhandled;  /* --drain stopped with jobs queued that no handler here runs */
+	char workers_note[160]; /* why fewer workers than concurrency.global, or "" */
 };
 
 static int write_runtime(struct sup *s);
 
+/*
+ * The configuration text the supervisor accepted, sealed in memory: what its workers read, at
+ * start and at each reload. Reading the file themselves, they could get a version the
+ * supervisor refused, or one written between its load and theirs. Returns the fd or -errno.
+ */
 static int
-load_config(const struct sup *s, struct config *out)
+config_memfd(const char *text, size_t len)
 {
-	char err[512];
+	int fd = memfd_create("jobq-config", MFD_CLOEXEC | MFD_ALLOW_SEALING), r;
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			close(fd);
+			return r;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Load the configuration into out and, when there is a file, its text into *fd_out (-1 for the
+ * built-in default). Returns 0 or -errno (logged). */
+static int
+load_config(const struct sup *s, struct config *out, int *fd_out)
+{
+	char err[512], *text = NULL;
+	size_t len = 0;
 	int r;
 
+	*fd_out = -1;
 	config_init_default(out);
 	if (s->o->config_path == NULL || s->o->config_path[0] == '\0')
 		return 0;
 	/* The workers make the requests with our environment: the secrets of the http types
 	 * must be in it (producers and operators never need them). */
-	if ((r = config_load(s->o->config_path, out, err, sizeof(err))) < 0 ||
+	if ((r = config_load_text(s->o->config_path, out, &text, &len, err, sizeof(err))) < 0 ||
 	    (r = config_check_env(out, err, sizeof(err))) < 0) {
 		log_errorx("config '%s': %s", s->o->config_path, err);
 		config_release(out);
+	} else if ((r = *fd_out = config_memfd(text, len)) < 0) {
+		log_errorx("config '%s': cannot keep it for the workers: %s", s->o->config_path,
+			   strerror(-r));
+		config_release(out);
+	} else {
+		r = 0;
 	}
+	free(text);
 	return r;
 }
 
+/* The number of workers for the configuration in force; s->workers_note says why when it is
+ * below concurrency.global (log, runtime file and status show it). */
 static int
-worker_target(const struct sup *s)
+worker_target(struct sup *s)
 {
-	int n = s->o->workers > 0 ? s->o->workers : config_worker_count(&s->cfg);
+	int n = config_workers(&s->cfg, s->o->workers, s->workers_note, sizeof(s->workers_note));
 	return n < WORKERS_MAX ? n : WORKERS_MAX;
+}
+
+/* The live jobs by whether a handler of the configuration runs them (live_scan()). */
+struct live {
+	const struct config *cfg;
+	int64_t running, handled, unhandled; /* running: any type; the others: queued */
+	int ntypes;
+	char types[512];                     /* "enrch 2, ext 1" */
+};
+
+static void
+on_live(const char *type, enum job_state state, int64_t n, void *ctx)
+{
+	struct live *l = ctx;
+	char shown[NAME_SHOWN_SIZE];
+	size_t len = strlen(l->types);
+
+	if (state == JOB_RUNNING) {
+		l->running += n;
+		return;
+	}
+	if (config_type_handled(l->cfg, type)) {
+		l->handled += n;
+		return;
+	}
+	l->unhandled += n;
+	/* A type a producer inserted by SQL may hold anything: quoted the safe way. */
+	if (l->ntypes++ < 20)
+		snprintf(l->types + len, sizeof(l->types) - len, "%s%s %" PRId64, len > 0 ? ", " : "",
+			 name_shown(type, shown, sizeof(shown)), n);
+	else if (l->ntypes == 21)
+		strlcat(l->types, ", ...", sizeof(l->types));
+}
+
+/* Count the live jobs into *l. Returns 0 or -errno (logged). */
+static int
+live_scan(struct sup *s, struct live *l)
+{
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	l->cfg = &s->cfg;
+	if ((r = store_count_live(s->st, on_live, l)) < 0)
+		log_warnx("cannot count the queued jobs: %s", store_errmsg(s->st));
+	return r;
+}
+
+/* Jobs that this configuration cannot run wait for external workers: say so, once at start
+ * and after a reload, instead of leaving them to wait in silence. */
+static void
+warn_unhandled(struct sup *s)
+{
+	struct live l;
+
+	if (live_scan(s, &l) == 0 && l.unhandled > 0)
+		log_warnx("%" PRId64 " queued job%s that no handler here runs: %s (external workers: "
+			  "jobq claim --type TYPE)", l.unhandled, l.unhandled == 1 ? "" : "s",
+			  l.types);
 }
 
 static void
@@ -106,6 +213,34 @@ tell(struct wproc *w, char msg)
 {
 	if (w->ctl >= 0)
 		(void)!write(w->ctl, &msg, 1);
+}
+
+/* Tell a worker to reload, handing it the configuration's descriptor (none: the default). */
+static void
+tell_reload(struct wproc *w, int cfgfd)
+{
+	char msg = WORKER_MSG_RELOAD;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = &msg, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (w->ctl < 0)
+		return;
+	if (cfgfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &cfgfd, sizeof(int));
+	}
+	while (sendmsg(w->ctl, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 }
 
 static void
@@ -151,7 +286,7 @@ spawn_worker(struct sup *s, int i)
 {
 	struct wproc *w = &s->w[i];
 	char index[16];
-	const char *argv[12];
+	const char *argv[14];
 	int n = 0, sv[2], r;
 
 	snprintf(index, sizeof(index), "%d", i + 1);
@@ -160,7 +295,7 @@ spawn_worker(struct sup *s, int i)
 	argv[n++] = s->o->db_path;
 	if (s->o->config_path != NULL && s->o->config_path[0] != '\0') {
 		argv[n++] = "--config";
-		argv[n++] = s->o->config_path;
+		argv[n++] = s->o->config_path; /* its name, for messages: the text is on stdin */
 	}
 	if (s->o->verbose)
 		argv[n++] = "--verbose";
@@ -169,13 +304,17 @@ spawn_worker(struct sup *s, int i)
 	argv[n++] = "worker";
 	argv[n++] = "--index";
 	argv[n++] = index;
+	if (s->cfgfd >= 0) {
+		argv[n++] = "--config-fd";
+		argv[n++] = "0";
+	}
 	argv[n] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("worker %d: socketpair", i + 1);
 		return -errno;
 	}
 	struct proc_spawn sp = {
-		.argv = (char *const *)argv, .envp = environ, .stdin_fd = -1, .stdout_fd = 2,
+		.argv = (char *const *)argv, .envp = environ, .stdin_fd = s->cfgfd, .stdout_fd = 2,
 		.stderr_fd = 2, .extra_fd = sv[1],
 	};
 	r = proc_spawn(&sp, &w->pid);
@@ -315,15 +454,21 @@ static void
 reload(struct sup *s)
 {
 	struct config next;
-	int want;
+	int want, fd;
 
-	if (load_config(s, &next) < 0) {
+	if (load_config(s, &next, &fd) < 0) {
 		log_errorx("reload refused: keeping the previous configuration");
 		return;
 	}
 	config_release(&s->cfg);
 	s->cfg = next;
-	send_all(s, WORKER_MSG_RELOAD);
+	if (store_set_durability(s->st, !s->cfg.synchronous_full) < 0)
+		log_warnx("%s", store_errmsg(s->st));
+	if (s->cfgfd >= 0)
+		close(s->cfgfd);
+	s->cfgfd = fd;
+	for (int i = 0; i < s->nworkers; i++)
+		tell_reload(&s->w[i], s->cfgfd);
 	want = worker_target(s);
 	for (int i = 0; i < s->nworkers; i++) {
 		int retire = i >= want;
@@ -340,9 +485,12 @@ reload(struct sup *s)
 	for (int i = 0; i < want; i++)
 		if (s->w[i].pid == 0 && s->w[i].restart_at == 0)
 			s->w[i].restart_at = time_mono_ms();
-	log_info("configuration reloaded: %d worker%s", want, want == 1 ? "" : "s");
+	log_info("configuration reloaded: %d worker%s%s%s%s", want, want == 1 ? "" : "s",
+		 s->workers_note[0] != '\0' ? " (" : "", s->workers_note,
+		 s->workers_note[0] != '\0' ? ")" : "");
 	s->target = want;
 	write_runtime(s);
+	warn_unhandled(s);
 }
 
 static void
@@ -367,20 +515,27 @@ read_signals(struct sup *s)
 	proc_reap(on_reaped, s);
 }
 
+/*
+ * --drain: stop once nothing runs and nothing this configuration can run is queued. Jobs of
+ * types without a handler here (left to external workers, or a type a producer misspelt through
+ * SQL) would never leave the queue: they are named, and the exit is 1 instead of 0.
+ */
 static void
 drain_check(struct sup *s)
 {
-	struct job_filter f = {.state = -1};
-	int64_t counts[JOB_NSTATES];
+	struct live l;
 
 	s->check_drain = 0;
 	s->next_drain_check = time_mono_ms() + DRAIN_CHECK_MS;
-	if (store_count(s->st, &f, counts) < 0) {
-		log_warnx("drain: %s", store_errmsg(s->st));
+	if (live_scan(s, &l) < 0 || l.running > 0 || l.handled > 0)
 		return;
+	if (l.unhandled > 0) {
+		log_warnx("drained what this configuration can run: %" PRId64 " job%s left queued "
+			  "that no handler here runs: %s (external workers: jobq claim --type TYPE)",
+			  l.unhandled, l.unhandled == 1 ? "" : "s", l.types);
+		s->left_unhandled = 1;
 	}
-	if (counts[JOB_QUEUED] == 0 && counts[JOB_RUNNING] == 0)
-		begin_stop(s, "drained");
+	begin_stop(s, "drained");
 }
 
 static int
@@ -483,11 +638,11 @@ setup(struct sup *s)
 		log_error("cannot write pid file '%s'", path);
 		return EX_IOERR;
 	}
-	if ((r = load_config(s, &s->cfg)) < 0)
+	if ((r = load_config(s, &s->cfg, &s->cfgfd)) < 0)
 		return r == -EPERM ? EX_NOPERM : EX_CONFIG;
 	if ((r = lock_database(s)) != 0)
 		return r;
-	so.synchronous_full = s->cfg.synchronous_full;
+	so.durability_fast = !s->cfg.synchronous_full;
 	if ((r = store_open(s->o->db_path, &so, &s->st, err, sizeof(err))) < 0) {
 		log_errorx("%s", err); /* names the database */
 		return exitcode_open(r);
@@ -533,6 +688,7 @@ write_runtime(struct sup *s)
 	ri.started_at = s->started_at;
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
+	strlcpy(ri.workers_note, s->workers_note, sizeof(ri.workers_note));
 	for (int i = 0; i < s->nworkers && ri.nworker_pids < RUNTIME_WORKERS_MAX; i++)
 		if (s->w[i].pid != 0)
 			ri.worker_pids[ri.nworker_pids++] = s->w[i].pid;
@@ -700,7 +856,7 @@ supervisor_run(const struct supervisor_opts *o)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
-	s.sigfd = s.wakefd = s.lockfd = -1;
+	s.sigfd = s.wakefd = s.lockfd = s.cfgfd = -1;
 	config_init_default(&s.cfg);
 	for (int i = 0; i < WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
@@ -715,8 +871,10 @@ supervisor_run(const struct supervisor_opts *o)
 		     o->db_path);
 	write_runtime(&s);
 	s.ready = 1;
-	log_info("supervising '%s' with %d worker%s (pid %d)", o->db_path, s.nworkers,
-		 s.nworkers == 1 ? "" : "s", (int)getpid());
+	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", o->db_path, s.nworkers,
+		 s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
+		 s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
+	warn_unhandled(&s);
 	s.check_drain = o->drain;
 	int lc = loop(&s);
 	/* Jobs of workers killed at the end go back to the queue; nothing of theirs survives. */
@@ -731,6 +889,8 @@ supervisor_run(const struct supervisor_opts *o)
 		lc = EX_IOERR;
 	} else {
 		log_info("stopped");
+		if (lc == 0 && s.left_unhandled)
+			lc = 1; /* drained, but jobs no handler here runs are left queued */
 	}
 	code = lc;
 out:
@@ -741,6 +901,8 @@ out:
 		close(s.wakefd);
 	if (s.sigfd >= 0)
 		close(s.sigfd);
+	if (s.cfgfd >= 0)
+		close(s.cfgfd);
 	store_close(s.st);
 	if (s.lockfd >= 0)
 		close(s.lockfd); /* after the store: see lock_database() */

@@ -11,12 +11,14 @@ struct supervisor_opts {
 	const char *config_path; /* absolute, or NULL / "" for the built-in default */
 	const char *self_exe;    /* this binary, re-executed as `jobq worker` */
 	int workers;             /* 0: from the configuration */
-	int drain;               /* exit once nothing is queued or running */
+	int drain;               /* exit once nothing is queued or running (1 when only jobs of
+				  * types without a handler here are left queued) */
 	int verbose;
 	int quiet;
 };
 
-/* Run until stopped. Returns the exit code: 0, 75 when another supervisor holds the database,
+/* Run until stopped. Returns the exit code: 0, 1 when a drain left jobs queued that no handler
+ * of the configuration runs, 75 when another supervisor holds the database,
  * 78 for a bad configuration, 66/74 when the database cannot be opened, 74 when at the stop a
  * job's outcome could not be recorded or a job is left running (disk full), 70 otherwise. */
 int supervisor_run(const struct supervisor_opts *o);

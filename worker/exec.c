@@ -30,6 +30,7 @@
 #include "fileio.h"
 #include "handler_impl.h"
 #include "proc.h"
+#include "text.h"
 #include "worker.h"
 
 #define ARG_MAX_BYTES (128 * 1024) /* one argv element after substitution */
@@ -59,6 +60,7 @@ struct exec {
 	int64_t give_up_at;       /* after SIGKILL, stop waiting for the unkillable */
 	int killed;
 	char *errtext;            /* the error of the outcome */
+	char *errtail;            /* the tail of stderr, kept with the job (outcome.stderr_tail) */
 	char *report_dir;         /* private folder of JOBQ_REPORT, removed with the handler */
 	char *report;             /* JOBQ_REPORT */
 	int64_t backoff_max_ms;   /* a reported retry_after is honoured up to this */
@@ -189,32 +191,15 @@ tail_of_stderr(const struct exec *x, char *buf)
 	buf[n] = '\0';
 }
 
-/*
- * After exit 75: the retry_after the command wrote to JOBQ_REPORT, if any, becomes the delay of
- * the retry and the end of the pause of the job's pools. Returns NULL, or a note for the error
- * when the report is there but unusable.
- */
-static const char *
-read_report(struct exec *x)
+const char *
+exec_report_parse(const char *text, int64_t now, int64_t *ms_out)
 {
-	struct job_outcome *o = &x->h.outcome;
-	char *text = NULL;
 	cJSON *root = NULL;
 	const cJSON *v;
 	const char *note = NULL;
-	int64_t now = time_now_ms(), ms = -1, t;
-	struct stat st;
-	int fd;
+	int64_t ms = -1, t;
 
-	/* Non-blocking and no symlink: a FIFO or a link planted there cannot stall the worker. */
-	if ((fd = open(x->report, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0)
-		return errno == ENOENT ? NULL : "JOBQ_REPORT unreadable";
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_MAX ||
-	    fd_read_all(fd, REPORT_MAX, &text, NULL) < 0) {
-		close(fd);
-		return "JOBQ_REPORT unreadable";
-	}
-	close(fd);
+	*ms_out = -1;
 	if ((root = cJSON_ParseWithOpts(text, NULL, 1)) == NULL || !cJSON_IsObject(root)) {
 		note = "JOBQ_REPORT is not a JSON object";
 		goto out;
@@ -234,16 +219,47 @@ read_report(struct exec *x)
 		note = "JOBQ_REPORT retry_after is not a duration, an RFC 3339 time or seconds";
 		goto out;
 	}
+	*ms_out = ms;
+out:
+	cJSON_Delete(root);
+	return note;
+}
+
+/*
+ * After exit 75: the retry_after the command wrote to JOBQ_REPORT, if any, becomes the delay of
+ * the retry and the end of the pause of the job's pools. Returns NULL, or a note for the error
+ * when the report is there but unusable.
+ */
+static const char *
+read_report(struct exec *x)
+{
+	struct job_outcome *o = &x->h.outcome;
+	char *text = NULL;
+	const char *note;
+	int64_t now = time_now_ms(), ms;
+	struct stat st;
+	int fd;
+
+	/* Non-blocking and no symlink: a FIFO or a link planted there cannot stall the worker. */
+	if ((fd = open(x->report, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0)
+		return errno == ENOENT ? NULL : "JOBQ_REPORT unreadable";
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > REPORT_MAX ||
+	    fd_read_all(fd, REPORT_MAX, &text, NULL) < 0) {
+		close(fd);
+		return "JOBQ_REPORT unreadable";
+	}
+	close(fd);
+	note = exec_report_parse(text, now, &ms);
+	free(text);
+	if (note != NULL || ms < 0)
+		return note;
 	o->retry_after_ms = handler_clamp_retry(ms, x->backoff_max_ms);
 	if (o->retry_after_ms > 0) {
 		x->h.quota_until = time_add(now, o->retry_after_ms);
 		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
 			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->ref.id);
 	}
-out:
-	cJSON_Delete(root);
-	free(text);
-	return note;
+	return NULL;
 }
 
 static void
@@ -251,13 +267,19 @@ set_outcome(struct exec *x)
 {
 	struct job_outcome *o = &x->h.outcome;
 	int code = proc_status_code(x->leader_status);
-	char *tail = NULL, what[200];
+	char *line = NULL, what[200];
 	size_t tail_cap = x->err_max + 1;
 
 	drain(x, &x->out_fd, 0);
 	drain(x, &x->err_fd, 1);
 	x->out[x->out_len] = '\0';
 	o->result = x->out_len > 0 ? x->out : NULL;
+	o->truncated = x->out_truncated;
+	/* The tail of stderr is kept whatever the outcome: a succeeded job's warnings matter too. */
+	if (x->err_total > 0 && (x->errtail = malloc(tail_cap)) != NULL) {
+		tail_of_stderr(x, x->errtail);
+		o->stderr_tail = x->errtail[0] != '\0' ? x->errtail : NULL;
+	}
 	o->has_exit_code = 1;
 	o->exit_code = code;
 	switch (x->stop) {
@@ -296,15 +318,16 @@ set_outcome(struct exec *x)
 	}
 	if (o->succeeded)
 		return;
-	if (x->err_total > 0 && (tail = malloc(tail_cap)) != NULL)
-		tail_of_stderr(x, tail);
-	if (tail != NULL && tail[0] != '\0') {
-		if (asprintf(&x->errtext, "%s: %s", what, tail) < 0)
+	/* The error is one line: what happened and the cause, which a command writes last (its
+	 * first lines are often a banner: "starting job 487 ..."); the whole tail is in stderr. */
+	if (o->stderr_tail != NULL && (line = malloc(tail_cap)) != NULL &&
+	    text_last_line(o->stderr_tail, strlen(o->stderr_tail), line, tail_cap) > 0) {
+		if (asprintf(&x->errtext, "%s: %s", what, line) < 0)
 			x->errtext = NULL;
 	} else {
 		x->errtext = strdup(what);
 	}
-	free(tail);
+	free(line);
 	o->error = x->errtext != NULL ? x->errtext : "failed";
 }
 
@@ -373,20 +396,53 @@ x_reaped(struct handler *h, pid_t pid, int status)
 	return 1; /* the worker runs one job: every child it reaps is this job's */
 }
 
-/* Remove the report folder and the files the command left in it (one level). */
+/*
+ * Remove the report folder NAME of the folder open at parent, and the files the command left in
+ * it (one level). Never through a symbolic link, and only a folder of this user: whoever may
+ * write the parent could have put something else under that name since it was made (and the
+ * command itself may have), and following a link there would delete another folder's files.
+ */
 static void
-remove_report_dir(const char *dir)
+remove_report_at(int parent, const char *name)
 {
-	DIR *d = opendir(dir);
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *e;
+	struct stat st;
+	DIR *d;
 
-	while (d != NULL && (e = readdir(d)) != NULL) {
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(dir);
+	closedir(d);
+	unlinkat(parent, name, AT_REMOVEDIR); /* a link put there meanwhile: ENOTDIR */
+}
+
+/* The same, for the folder at path dir. */
+static void
+remove_report_dir(const char *dir)
+{
+	const char *slash = strrchr(dir, '/');
+	char parent[4096];
+	size_t n;
+	int fd;
+
+	if (slash == NULL || (n = (size_t)(slash - dir)) >= sizeof(parent))
+		return;
+	memcpy(parent, dir, n);
+	parent[n > 0 ? n : 1] = '\0';
+	if (n == 0)
+		parent[0] = '/';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	remove_report_at(fd, slash + 1);
+	close(fd);
 }
 
 static void
@@ -400,6 +456,7 @@ x_free(struct handler *h)
 	free(x->out);
 	free(x->err);
 	free(x->errtext);
+	free(x->errtail);
 	free(x->db);
 	if (x->report_dir != NULL)
 		remove_report_dir(x->report_dir);
@@ -434,9 +491,9 @@ append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 
 /* Substitute {job.*} and {payload.KEY} in one argv element; "{{" stands for "{" and any
  * other {...} is kept as written. */
-static int
-substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out, char *err,
-	   size_t errlen)
+int
+exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out,
+		char *err, size_t errlen)
 {
 	char *buf = NULL, num[32];
 	size_t len = 0, cap = 0;
@@ -516,7 +573,7 @@ build_argv(const struct handler_env *env, char ***out, char *err, size_t errlen)
 		r = -ENOMEM;
 	}
 	for (size_t i = 0; r == 0 && i < t->exec_argc; i++)
-		r = substitute(t->exec_argv[i], env->job, payload, &argv[i], err, errlen);
+		r = exec_substitute(t->exec_argv[i], env->job, payload, &argv[i], err, errlen);
 	cJSON_Delete(payload);
 	if (r < 0) {
 		free_vec(argv);
@@ -581,6 +638,20 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The PATH a command is looked up in: the job's environment's, else the worker's (proc.c). */
+static const char *
+env_path(char *const *envp)
+{
+	const char *path = NULL;
+
+	for (char *const *e = envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	if (path == NULL)
+		path = getenv("PATH");
+	return path != NULL ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+
 /* The folder of report folders: $TMPDIR if absolute, else /tmp; its length without a final '/'. */
 static const char *
 report_parent(size_t *len)
@@ -602,12 +673,33 @@ static int
 make_report(struct exec *x, char *err, size_t errlen)
 {
 	char dir[4096];
+	struct stat st;
 	size_t n;
 	const char *tmp = report_parent(&n);
 
 	if (n + sizeof("/jobq-report.4294967295.XXXXXX") > sizeof(dir)) {
 		snprintf(err, errlen, "exec: TMPDIR is too long");
 		return -ENAMETOOLONG;
+	}
+	/* A folder another user may change could have the job's folder replaced by a link to one
+	 * of theirs after mkdtemp: the command would write there, the worker read their report and
+	 * empty the folder the link points to. As the database's folder (core/trust.h): owned by
+	 * this user or root, not writable by anyone unless sticky (/tmp). */
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, tmp);
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%s': %s", dir,
+			 strerror(errno));
+		return -EIO;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0)) {
+		snprintf(err, errlen,
+			 "exec: refusing '%s' (TMPDIR) for JOBQ_REPORT: %s", dir,
+			 !S_ISDIR(st.st_mode) ? "not a folder"
+			 : st.st_uid != geteuid() && st.st_uid != 0
+				 ? "it belongs to another user, not to you or root"
+				 : "anyone may write it and it is not sticky");
+		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
 	snprintf(dir, sizeof(dir), "%.*s/jobq-report.%d.XXXXXX", (int)n, tmp, (int)getpid());
 	if (mkdtemp(dir) == NULL) {
@@ -672,8 +764,14 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 		.stderr_fd = e[1], .cwd = NULL, .extra_fd = -1,
 	};
 	if ((r = proc_spawn(&sp, &x->pid)) < 0) {
-		snprintf(err, errlen, "exec '%s': %s", argv[0],
-			 r == -ENOENT ? "command not found" : strerror(-r));
+		/* Under a service manager PATH is short (no ~/.local/bin, no npm's bin): say which
+		 * one was searched. */
+		if (r == -ENOENT && strchr(argv[0], '/') == NULL)
+			snprintf(err, errlen, "exec '%s': command not found in PATH (%s)", argv[0],
+				 env_path(envp));
+		else
+			snprintf(err, errlen, "exec '%s': %s", argv[0],
+				 r == -ENOENT ? "command not found" : strerror(-r));
 		goto fail;
 	}
 	close(in[0]);
@@ -736,7 +834,6 @@ exec_report_cleanup(pid_t worker)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
-		char path[4096 + 256];
 
 		if (strncmp(e->d_name, prefix, plen) != 0)
 			continue;
@@ -752,8 +849,7 @@ exec_report_cleanup(pid_t worker)
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
-		remove_report_dir(path);
+		remove_report_at(dirfd(d), e->d_name);
 	}
 	closedir(d);
 }

@@ -57,4 +57,35 @@ void placeholder_nul_error(const struct job *job, const char *who, char *err, si
 int placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
 		     size_t numlen);
 
+/* The pure parts of the handlers, without processes or connections (also for tests/fuzz/). */
+
+/* One exec argv element with its placeholders substituted into *out (malloc'd, caller frees);
+ * "{{" stands for "{". Returns 0, or -EINVAL (missing field, \u0000), -E2BIG (longer than
+ * 128 KiB), -ENOMEM with a message in err. */
+int exec_substitute(const char *tmpl, const struct job *job, const struct cJSON *payload,
+		    char **out, char *err, size_t errlen);
+
+/* The text of a JOBQ_REPORT file (NUL-terminated): *ms_out gets the delay its retry_after
+ * asks for (ms from now, >= 0; a time before now gives 0), or -1 when there is none. Returns
+ * NULL, or a note for the error when the report is unusable (then *ms_out is -1). */
+const char *exec_report_parse(const char *text, int64_t now, int64_t *ms_out);
+
+/* An http url (encode: values percent-encoded; needs libcurl loaded, curl_dl_load()) or a
+ * string of a body template with its placeholders substituted into *out (caller frees); the
+ * message of an error names what ("url", "body"). Returns 0, -EINVAL, -E2BIG or -ENOMEM. */
+int http_expand(const char *tmpl, const struct job *job, const struct cJSON *payload, int encode,
+		const char *what, char **out, char *err, size_t errlen);
+
+/* The body of a request from a JSON template (http.body): its strings' placeholders filled,
+ * a string that is one placeholder replaced by the value itself. *out is malloc'd unformatted
+ * JSON (caller frees). Returns 0, -EINVAL (template not JSON, missing field), -E2BIG, -ENOMEM. */
+int http_fill_body(const char *tmpl, const struct job *job, const struct cJSON *payload,
+		   char **out, char *err, size_t errlen);
+
+/* One response header line data[0..n) as libcurl hands it (not NUL-terminated, CRLF kept): a
+ * status line ("HTTP/...") resets *retry_at to 0 (a new response); a Retry-After of
+ * delay-seconds (capped at 999999999) or an HTTP date (needs libcurl loaded) sets *retry_at to
+ * the wall-clock ms it names, at most TIME_MAX_MS; anything else leaves it as it is. */
+void http_header_retry(const char *data, size_t n, int64_t now, int64_t *retry_at);
+
 #endif

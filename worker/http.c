@@ -200,9 +200,9 @@ buf_add(struct buf *b, const char *s, size_t n)
  * With encode, each value is percent-encoded (for a url). On error the message names what (the
  * "url" or "body").
  */
-static int
-expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode, const char *what,
-       char **out, char *err, size_t errlen)
+int
+http_expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode,
+	    const char *what, char **out, char *err, size_t errlen)
 {
 	struct buf b = {.max = URL_MAX_BYTES * (encode ? 1 : 16)};
 	char num[32];
@@ -331,8 +331,8 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 					continue;
 				}
 				char *text = NULL;
-				if ((r = expand(s, job, payload, 0, "body", &text, err, errlen)) <
-				    0)
+				if ((r = http_expand(s, job, payload, 0, "body", &text, err,
+				                     errlen)) < 0)
 					return r;
 				val = cJSON_CreateString(text);
 				free(text);
@@ -348,34 +348,49 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 	return 0;
 }
 
+int
+http_fill_body(const char *tmpl, const struct job *job, const cJSON *payload, char **out,
+	       char *err, size_t errlen)
+{
+	cJSON *root, *wrap;
+	int r;
+
+	*out = NULL;
+	if ((root = cJSON_ParseWithOpts(tmpl, NULL, 1)) == NULL) {
+		snprintf(err, errlen, "http: the body template is not valid JSON");
+		return -EINVAL;
+	}
+	/* Wrapped, so that a template which is one string can be filled like any other. */
+	if ((wrap = cJSON_CreateArray()) == NULL || !cJSON_AddItemToArray(wrap, root)) {
+		cJSON_Delete(wrap);
+		cJSON_Delete(root);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = fill_template(wrap, job, payload, err, errlen)) < 0) {
+		cJSON_Delete(wrap);
+		return r;
+	}
+	*out = cJSON_PrintUnformatted(wrap->child);
+	cJSON_Delete(wrap);
+	if (*out == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The request body: the payload as it was enqueued, or the filled template. */
 static int
 build_body(struct http *x, const struct http_spec *spec, const struct job *job,
            const cJSON *payload, char *err, size_t errlen)
 {
-	cJSON *root, *wrap;
 	int r;
 
 	if (spec->body == NULL) {
 		x->body = strdup(job->payload != NULL ? job->payload : "{}");
-	} else {
-		if ((root = cJSON_ParseWithOpts(spec->body, NULL, 1)) == NULL) {
-			snprintf(err, errlen, "http: the body template is not valid JSON");
-			return -EINVAL;
-		}
-		/* Wrapped, so that a template which is one string can be filled like any other. */
-		if ((wrap = cJSON_CreateArray()) == NULL || !cJSON_AddItemToArray(wrap, root)) {
-			cJSON_Delete(wrap);
-			cJSON_Delete(root);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		if ((r = fill_template(wrap, job, payload, err, errlen)) < 0) {
-			cJSON_Delete(wrap);
-			return r;
-		}
-		x->body = cJSON_PrintUnformatted(wrap->child);
-		cJSON_Delete(wrap);
+	} else if ((r = http_fill_body(spec->body, job, payload, &x->body, err, errlen)) < 0) {
+		return r;
 	}
 	if (x->body == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -535,21 +550,18 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return x->resp_cut ? 0 : n;
 }
 
-/* Retry-After: delay-seconds or an HTTP date. */
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *arg)
+void
+http_header_retry(const char *data, size_t n, int64_t now, int64_t *retry_at)
 {
-	struct http *x = arg;
-	size_t n = size * nmemb;
 	static const char name[] = "retry-after:";
 	char val[128];
 
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		x->retry_at = 0; /* a new response (after a 1xx, say) */
-		return n;
+		*retry_at = 0; /* a new response (after a 1xx, say) */
+		return;
 	}
 	if (n <= sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
-		return n;
+		return;
 	size_t off = sizeof(name) - 1, len;
 	while (off < n && (data[off] == ' ' || data[off] == '\t'))
 		off++;
@@ -558,17 +570,27 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	                   data[off + len - 1] == ' ' || data[off + len - 1] == '\t'))
 		len--;
 	if (len == 0 || len >= sizeof(val))
-		return n;
+		return;
 	memcpy(val, data + off, len);
 	val[len] = '\0';
 	if (strspn(val, "0123456789") == len) {
 		int64_t s = len > 9 ? 999999999 : strtoll(val, NULL, 10);
-		x->retry_at = time_add(time_now_ms(), s * 1000);
+		*retry_at = time_add(now, s * 1000);
 	} else {
 		time_t t = curl_getdate(val, NULL);
 		if (t > 0)
-			x->retry_at = t < TIME_MAX_MS / 1000 ? (int64_t)t * 1000 : TIME_MAX_MS;
+			*retry_at = t < TIME_MAX_MS / 1000 ? (int64_t)t * 1000 : TIME_MAX_MS;
 	}
+}
+
+/* Retry-After: delay-seconds or an HTTP date. */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http *x = arg;
+	size_t n = size * nmemb;
+
+	http_header_retry(data, n, time_now_ms(), &x->retry_at);
 	return n;
 }
 
@@ -699,6 +721,7 @@ complete(struct http *x, CURLcode rc)
 	if (status >= 200 && status < 300) {
 		o->succeeded = 1;
 		o->result = x->resp_len > 0 ? x->resp : NULL;
+		o->truncated = x->resp_cut;
 		return;
 	}
 	/* The start of the error body, without trailing white space. */
@@ -876,7 +899,7 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
 	payload =
 	        cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "{}", NULL, 1);
-	if ((r = expand(spec->url, env->job, payload, 1, "url", &x->url, err, errlen)) < 0)
+	if ((r = http_expand(spec->url, env->job, payload, 1, "url", &x->url, err, errlen)) < 0)
 		goto fail;
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
 	    (r = build_body(x, spec, env->job, payload, err, errlen)) < 0)

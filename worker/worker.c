@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -151,8 +152,15 @@ load_config(struct worker *w)
 	int r;
 
 	config_init_default(&next);
-	if (w->o->config_path != NULL && w->o->config_path[0] != '\0' &&
-	    (r = config_load(w->o->config_path, &next, err, sizeof(err))) < 0) {
+	/* Under a supervisor, the text it accepted (see supervisor.c, config_memfd()); the file
+	 * itself only when run by hand. */
+	if (w->o->config_fd >= 0)
+		r = config_load_fd(w->o->config_fd, w->o->config_path, &next, err, sizeof(err));
+	else if (w->o->config_path != NULL && w->o->config_path[0] != '\0')
+		r = config_load(w->o->config_path, &next, err, sizeof(err));
+	else
+		r = 0;
+	if (r < 0) {
 		log_errorx("config '%s': %s", w->o->config_path, err);
 		return r;
 	}
@@ -171,6 +179,9 @@ load_config(struct worker *w)
 	w->cfg = next;
 	w->types = types;
 	w->ntypes = n;
+	/* A reload can change "durability": the open store follows (none yet at start). */
+	if (store_set_durability(w->st, !w->cfg.synchronous_full) < 0)
+		log_warnx("%s", store_errmsg(w->st));
 	return 0;
 }
 
@@ -295,14 +306,23 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	w->finish_warn = (struct warn_limit){0};
 	w->finish_retries = 0;
 	w->finish_retry_at = 0;
-	if (r == -ESTALE || r == -ESRCH)
-		log_warnx("job %" PRId64 ": not finished: its lease was lost and it was recovered",
-			  w->job.id);
-	else if (o->succeeded)
-		log_debug("succeeded");
-	else
-		log_info("%s: %s", o->cancelled ? "cancelled" : "attempt failed",
-			 o->error ? o->error : "");
+	/* Every line names the job (log_set_job()). */
+	if (r == -ESTALE || r == -ESRCH) {
+		log_warnx("not finished: its lease was lost and it was recovered");
+	} else {
+		if (o->truncated)
+			log_warnx("result cut at output_max (%zu bytes): kept as text, marked "
+				  "truncated", w->cfg.output_max);
+		if (o->succeeded)
+			log_debug("succeeded");
+		else if (!o->cancelled && o->has_exit_code && o->exit_code == 127)
+			/* Not found or not runnable (a shell says 127 too): a setup error (PATH,
+			 * permissions) that no retry fixes, not a job's bad luck. */
+			log_errorx("attempt failed: %s", o->error ? o->error : "");
+		else
+			log_info("%s: %s", o->cancelled ? "cancelled" : "attempt failed",
+				 o->error ? o->error : "");
+	}
 	handler_free(w->h);
 	w->h = NULL;
 	job_release(&w->job);
@@ -415,11 +435,45 @@ read_signals(struct worker *w)
 	proc_reap(on_reaped, w); /* signals coalesce: reap whatever is there */
 }
 
+/*
+ * Read the control socket: one message, and the descriptor a reload message carries (the
+ * configuration the supervisor accepted). It takes the place of the one we read at start, at the
+ * same number, so config_fd stays valid. (A supervisor without a configuration file sends
+ * none: its workers reload the built-in default.)
+ */
+static ssize_t
+recv_ctl(struct worker *w, char *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	                    .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(w->o->ctl_fd, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (n <= 0)
+		return n;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd >= 0 && w->o->config_fd >= 0 && memchr(buf, WORKER_MSG_RELOAD, (size_t)n) != NULL &&
+	    dup2(fd, w->o->config_fd) < 0)
+		log_warn("cannot take the new configuration");
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
 static void
 read_ctl(struct worker *w)
 {
 	char buf[64];
-	ssize_t n = read(w->o->ctl_fd, buf, sizeof(buf));
+	ssize_t n = recv_ctl(w, buf, sizeof(buf));
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		begin_shutdown(w); /* the supervisor is gone */
@@ -496,7 +550,7 @@ setup(struct worker *w)
 	}
 	if (load_config(w) < 0)
 		return -1;
-	so.synchronous_full = w->cfg.synchronous_full;
+	so.durability_fast = !w->cfg.synchronous_full;
 	if (store_open(w->o->db_path, &so, &w->st, err, sizeof(err)) < 0) {
 		log_errorx("%s", err); /* names the database */
 		return -1;
@@ -527,8 +581,9 @@ worker_run(const struct worker_opts *o)
 
 		if (!w.have_job && w.reload) {
 			w.reload = 0;
+			/* The supervisor logs the reload once; each worker only at debug level. */
 			if (load_config(&w) == 0)
-				log_info("configuration reloaded");
+				log_debug("configuration reloaded");
 			w.want_claim = 1;
 		}
 		if (!w.have_job && !w.stopping && w.want_claim && now >= w.retry_at)
@@ -570,7 +625,10 @@ worker_run(const struct worker_opts *o)
 			if (w.stopping && !w.stop_sent && w.finish_retries == 0)
 				handler_deadline(w.stop_deadline, &timeout);
 			handler_deadline(w.next_heartbeat > 0 ? w.next_heartbeat : 1, &timeout);
-			nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
+			/* A handler whose outcome waits for a finish to go through is over: asked,
+			 * a builtin's past deadline would make this loop spin until the retry. */
+			if (w.finish_retries == 0)
+				nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
 			handler_deadline(w.finish_retry_at, &timeout);
 		} else if (!w.have_job) {
 			if (w.idle_check_at <= now)

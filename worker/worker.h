@@ -12,7 +12,7 @@
 /* Supervisor -> worker */
 #define WORKER_MSG_WAKE 'w'     /* something may be claimable, or a cancel may be pending */
 #define WORKER_MSG_SHUTDOWN 'T' /* stop claiming; finish within the grace period; exit */
-#define WORKER_MSG_RELOAD 'H'   /* re-read the configuration */
+#define WORKER_MSG_RELOAD 'H'   /* reload: the configuration's text comes with it (SCM_RIGHTS) */
 /* Worker -> supervisor */
 #define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
 #define WORKER_MSG_BUSY 'b'     /* after 'i', it claimed a job on its own (a timer, a poll) */
@@ -31,6 +31,8 @@
 struct worker_opts {
 	const char *db_path;     /* absolute */
 	const char *config_path; /* NULL or "": the built-in default */
+	int config_fd;           /* >= 0: the configuration's text, from the supervisor (config_path
+	                          * only names it); a reload message may carry the next one */
 	int index;               /* worker number, for logs and the process title */
 	int ctl_fd;              /* the control socket */
 };

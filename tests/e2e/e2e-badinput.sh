@@ -7,7 +7,7 @@ source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 expect_code 0 jobq --help
 assert_contains "$OUT" "usage: jobq"
 for cmd in enqueue status list show cancel retry wait pause resume prune claim heartbeat \
-	complete fail; do
+	complete fail init; do
 	expect_code 0 jobq "$cmd" --help
 	assert_contains "$OUT" "usage: jobq $cmd" "$cmd --help"
 	[ -z "$ERR" ] || fail "$cmd --help wrote to stderr: $ERR"
@@ -78,12 +78,14 @@ for db in /proc/jobq-e2e.db plainfile/q.db /nonexistent-dir/q.db; do
 	assert_eq "$(wc -l <err.txt)" 1 "lines of the error"
 done
 
-# Bad data: 65 naming what is wrong; nothing written.
+# Bad data: 65 naming what is wrong; nothing written. (No jobq.json here: ./jobq.db is made by
+# init.)
+expect_code 0 jobq init
 expect_code 0 jobq enqueue noop
 expect_code 65 jobq enqueue noop '{"a":'
 assert_contains "$ERR" "payload"
 expect_code 65 jobq enqueue noop '{"a":1} trailing'
-expect_code 65 jobq enqueue noop < <(printf '{not json')
+expect_code 65 jobq enqueue noop - < <(printf '{not json')
 assert_contains "$ERR" "payload"
 expect_code 65 jobq enqueue 'Bad Type'
 assert_eq "$ERR" "jobq: invalid type name 'Bad Type': must match [a-z0-9][a-z0-9_-]{0,63}"
@@ -97,7 +99,7 @@ assert_contains "$ERR" "gpu"
 expect_code 65 jobq claim --type 'No Such'
 # Oversized payloads on stdin (payload_max 1 MiB by default) and as an argument (below).
 head -c 1100000 /dev/zero | tr '\0' x | sed 's/.*/"&"/' >big.json
-expect_code 65 jobq enqueue noop <big.json
+expect_code 65 jobq enqueue noop - <big.json
 assert_contains "$ERR" "payload exceeds 1048576 bytes"
 assert_eq "$(sql jobq.db 'select count(*) from jobs')" 1 "jobs after bad input"
 # ... and with a smaller payload_max from the configuration.

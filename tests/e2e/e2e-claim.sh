@@ -2,10 +2,15 @@
 # External workers: claim, heartbeat, complete, fail with fencing tokens.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
-# claim creates the database; nothing to claim prints null and exits 1.
+# claim creates a database only where one was named (here: none, no jobq.json beside it);
+# nothing to claim prints null and exits 1.
+expect_code 66 jobq claim
+[ ! -e jobq.db ] || fail "claim created a database nobody named"
+expect_code 1 jobq --db named.db claim
+[ -f named.db ] || fail "claim did not create the database named by --db"
+expect_code 0 jobq init
 expect_code 1 jobq claim
 assert_eq "$OUT" null
-[ -f jobq.db ] || fail "claim did not create the database"
 
 expect_code 0 jobq enqueue work '{"n":1}'
 id1=$OUT

@@ -56,6 +56,7 @@ assert_eq "$story_dots" 1 "singleton namespace ../.."
 
 # The default policy (no configuration): one job at a time, whatever the number of workers.
 mkdir plain && cd plain
+jobq init >/dev/null # no jobq.json yet: the database is created by init
 for i in $(seq 4); do jobq enqueue x >/dev/null; done
 cat >/dev/null <<<''
 cat >jobq.json <<JSON

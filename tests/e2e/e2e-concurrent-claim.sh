@@ -5,7 +5,7 @@ source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
 cat >jobq.json <<'JSON'
 {"concurrency": {"global": 6, "types": {"a": 2, "b": 3}, "resources": {"p": 2}},
- "types": {"c": {"resources": ["p"]}}}
+ "types": {"c": {"resources": ["p"]}, "d": {}}}
 JSON
 {
 	for i in $(seq 1 80); do echo "{\"i\":$i}"; done

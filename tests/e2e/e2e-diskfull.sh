@@ -26,13 +26,7 @@ diskfull_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	if mountpoint -q "$MNT"; then
-		for i in $(seq 1 40); do
-			umount "$MNT" 2>/dev/null && break
-			sleep 0.1
-		done
-		mountpoint -q "$MNT" && umount -l "$MNT"
-	fi
+	unmount_all "$MNT"
 	(exit "$rc")
 	e2e_cleanup
 }

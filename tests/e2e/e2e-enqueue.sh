@@ -4,7 +4,8 @@ source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
 cat >jobq.json <<'JSON'
 {"concurrency": {"global": 4, "resources": {"cpu": 4, "ollama": 1}},
- "types": {"story": {"resources": ["ollama"], "max_attempts": 5, "timeout": "10m", "priority": 7}}}
+ "types": {"story": {"resources": ["ollama"], "max_attempts": 5, "timeout": "10m", "priority": 7},
+           "noop": {"builtin": "noop"}}}
 JSON
 
 # One job: the id on stdout; the database is created.
@@ -16,8 +17,9 @@ assert_eq "$OUT" 2 "second id"
 expect_code 0 jobq show 2 --json
 json_eq "$OUT" .payload '{}'
 
-# JSON from stdin when it is not a terminal; an empty stdin is {}.
-expect_code 0 jobq enqueue noop < <(printf '{"from":"stdin","n":[1,2]}')
+# JSON from stdin when the argument is '-' (only then: see e2e-producer-traps); an empty stdin
+# is {}.
+expect_code 0 jobq enqueue noop - < <(printf '{"from":"stdin","n":[1,2]}')
 assert_eq "$OUT" 3
 expect_code 0 jobq show 3 --json
 json_eq "$OUT" '.payload.from' stdin

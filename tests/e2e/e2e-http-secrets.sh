@@ -59,7 +59,7 @@ cat >reload/jobq.json <<JSON
 JSON
 start_supervisor reload/q.db
 cat >reload/jobq.json <<JSON
-{"types": {"chat": {"http": {"url": "$BASE/echo", "headers": {"X-Key": "\${E2E_UNSET_KEY}"}}}}}
+{"types": {"chat": {"http": {"url": "$BASE/echo", "headers": {"X-Key": "\${E2E_UNSET_KEY}"}}}, "ping": {}}}
 JSON
 kill -HUP "$SUP_PID"
 wait_until 10 'grep -q "reload refused" reload/q.db.log'

@@ -8,6 +8,7 @@ now_ms() { echo $(($(date +%s) * 1000)); }
 year_ms=$((365 * 86400 * 1000))
 max_ms=$((3650 * 86400 * 1000))
 
+jobq init >/dev/null # no jobq.json here
 expect_code 0 jobq enqueue work '{}'
 id=$OUT
 

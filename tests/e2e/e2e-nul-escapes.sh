@@ -53,7 +53,7 @@ assert_contains "$ERR" "jobq: line 4: invalid JSON" "bad JSON on line 4"
 assert_eq "$(njobs)" 1 "jobs after refused bulks"
 
 # A single payload from stdin.
-expect_code 65 jobq enqueue t < <(printf '{"a":"x\0y"}')
+expect_code 65 jobq enqueue t - < <(printf '{"a":"x\0y"}')
 assert_eq "$ERR" "jobq: payload: contains a NUL byte (at byte 7)" "NUL in a stdin payload"
 assert_eq "$(njobs)" 1 "jobs after a refused payload"
 
@@ -62,7 +62,7 @@ assert_eq "$(njobs)" 1 "jobs after a refused payload"
 expect_code 65 jobq enqueue t '{"a": {"b": ["x", "y\u0000z"]}}'
 assert_eq "$ERR" "jobq: payload.a.b[1]: contains \\u0000 (a NUL character, at byte 20), which jobq cannot pass to a handler" \
 	"\\u0000 in the argument"
-expect_code 65 jobq enqueue t < <(printf '"\\u0000"')
+expect_code 65 jobq enqueue t - < <(printf '"\\u0000"')
 assert_contains "$ERR" "jobq: payload: contains \\u0000" "\\u0000 on stdin"
 expect_code 65 jobq enqueue t --jsonl - < <(printf '{}\n{}\n{"prompt": "hi\\u0000"}\n')
 assert_contains "$ERR" "jobq: line 3: payload.prompt: contains \\u0000" "\\u0000 in JSONL line 3"
@@ -123,21 +123,25 @@ expect_code 0 timeout 30 "$JOBQ" supervise --drain
 cp "$TEST_DIR/.e2e-err" sup.log
 assert_eq "$(bad_bytes sup.log)" 0 "control bytes in the supervisor log"
 assert_eq "$(grep -c 'attempt failed' sup.log)" 1 "failure lines in the log"
-assert_contains "$(cat sup.log)" 'attempt failed: exit status 3: err\x1b[31m\njobq[1]: info: forged\r\x1b]0;t\x07' \
-	"the escaped stderr tail in the log"
+# The error is one line, the last of stderr with a letter in it, terminal escapes removed (the
+# last line, an OSC title, is nothing but an escape); the whole tail is in stderr, escaped.
+assert_contains "$(cat sup.log)" 'attempt failed: exit status 3: jobq[1]: info: forged' \
+	"the cause of the failure in the log"
 assert_eq "$(grep -c '^jobq\[1\]' sup.log)" 0 "a forged log line"
 
 jobq show "$evil" >show.txt
 assert_eq "$(bad_bytes show.txt)" 0 "control bytes in show"
 assert_contains "$(cat show.txt)" 'result: out\x1b[2J\x1b]0;pwned\x07 \u009b \x9b one\r
   two' "the escaped result in show"
-assert_contains "$(cat show.txt)" 'error: exit status 3: err\x1b[31m
-  jobq[1]: info: forged\r\x1b]0;t\x07' "the escaped error in show"
+assert_contains "$(cat show.txt)" 'error: exit status 3: jobq[1]: info: forged' "the error in show"
+assert_contains "$(cat show.txt)" 'stderr: err\x1b[31m
+  jobq[1]: info: forged\r\x1b]0;t\x07' "the escaped stderr in show"
 assert_contains "$(cat show.txt)" 'payload: {"clear": "\u001b[2J"}' "the payload in show"
 jobq show --json "$evil" >show.json
 assert_eq "$(bad_bytes show.json)" 0 "control bytes in show --json"
 json_eq "$(cat show.json)" '.result | startswith("out\u001b[2J\u001b]0;pwned\u0007 \u009b \ufffd one\r\ntwo")' true
-json_eq "$(cat show.json)" '.error | contains("\u001b[31m\njobq[1]")' true
+json_eq "$(cat show.json)" '.stderr | contains("\u001b[31m\njobq[1]")' true
+json_eq "$(cat show.json)" '.error' 'exit status 3: jobq[1]: info: forged'
 jobq list >list.txt
 assert_eq "$(bad_bytes list.txt)" 0 "control bytes in list"
 jobq list --json >list.json

@@ -5,7 +5,7 @@ source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
 cat >jobq.json <<'JSON'
 {"concurrency": {"global": 10, "types": {"enrich": 2}, "resources": {"ollama": 1, "cpu": 4}},
- "types": {"story": {"resources": ["ollama"]}, "enrich": {"resources": ["cpu:2"]}}}
+ "types": {"story": {"resources": ["ollama"]}, "enrich": {"resources": ["cpu:2"]}, "ping": {}}}
 JSON
 
 # status of an empty database.
@@ -28,7 +28,8 @@ json_eq "$st" '.resources.ollama.paused_until' null
 json_eq "$st" '.paused | length' 0
 json_eq "$st" '.running | length' 0
 json_eq "$st" '.oldest_queued_age_s | type' number
-json_eq "$st" 'keys | join(",")' counts,oldest_queued_age_s,paused,resources,running,supervisor,types
+json_eq "$st" 'keys | join(",")' counts,oldest_queued_age_s,paused,resources,running,supervisor,types,unhandled
+json_eq "$st" '.unhandled.ping' 1
 
 # A mix of jobs.
 expect_code 0 jobq enqueue story '{"title":"a long payload that the list summary has to cut short because it is long"}' \

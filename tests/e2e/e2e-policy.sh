@@ -21,7 +21,7 @@ assert_eq "$(sql default.db "select count(*) from jobs where state = 'running'")
 # 2. Per type: story 1, research 2, others free under global 10.
 mkdir types
 cat >types/jobq.json <<'JSON'
-{"concurrency": {"global": 10, "types": {"story": 1, "research": 2}}}
+{"concurrency": {"global": 10, "types": {"story": 1, "research": 2}}, "types": {"misc": {}}}
 JSON
 for t in story story story research research research misc misc; do
 	jobq --db types/q.db enqueue "$t" >/dev/null
@@ -37,7 +37,7 @@ claimed=$(claim_all types/q.db)
 assert_eq "$(printf '%s\n' "$claimed" | jq -s -r 'map(.type) | join(",")')" story "after a story finished"
 # The global limit binds too.
 cat >types/jobq.json <<'JSON'
-{"concurrency": {"global": 5, "types": {"story": 1, "research": 2}}}
+{"concurrency": {"global": 5, "types": {"story": 1, "research": 2}}, "types": {"misc": {}}}
 JSON
 for i in 1 2 3 4 5 6; do jobq --db types/q.db enqueue misc >/dev/null; done
 claim_all types/q.db >/dev/null
@@ -50,7 +50,8 @@ cat >pools/jobq.json <<'JSON'
                  "resources": {"ollama": 1, "claude-api": 3, "cpu-bound": 2}},
  "types": {"story": {"resources": ["ollama"]},
            "enrich": {"resources": ["claude-api"]},
-           "render": {"resources": ["cpu-bound"]}}}
+           "render": {"resources": ["cpu-bound"]},
+           "plain": {}}}
 JSON
 q() { jobq --db pools/q.db "$@"; }
 a=$(q enqueue story --resource cpu-bound)          # ollama + cpu-bound
@@ -92,7 +93,7 @@ expect_code 65 q enqueue plain --resource gpu
 # 4. Singleton per namespace, with hostile namespaces.
 mkdir single
 cat >single/jobq.json <<'JSON'
-{"concurrency": {"global": 50}, "types": {"enrich": {"singleton": "namespace"}}}
+{"concurrency": {"global": 50}, "types": {"enrich": {"singleton": "namespace"}, "other": {}}}
 JSON
 s() { jobq --db single/q.db "$@"; }
 long=$(head -c 256 /dev/zero | tr '\0' L)

@@ -6,16 +6,7 @@
 source "$JOBQ_SRC/tests/e2e/lib.sh"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skipped: needs root to act as a second local user"
-	exit 77
-fi
-OTHER=jobq-e2e-other
-id -u "$OTHER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$OTHER" 2>/dev/null ||
-	id -u "$OTHER" >/dev/null 2>&1 || fail "cannot create the user $OTHER"
-other_uid=$(id -u "$OTHER")
-# as_other CMD...: run as the second user, without root's groups.
-as_other() { setpriv --reuid="$other_uid" --regid="$(id -g "$OTHER")" --clear-groups -- "$@"; }
+other_user
 
 chmod 0755 "$TEST_DIR"
 mkdir shared && chmod 1777 shared # like /tmp
@@ -142,7 +133,8 @@ sql own/f.db "insert into jobs (type, state, worker_pid, worker_start, pgid, pgi
 	       ('t', 'running', 999999, 1, $victim, $vstart, 0, 8, '[]', 1, 0)"
 # ... and a process of another user that carries a forged identity of job 1.
 fdb=$(readlink -f own/f.db)
-setpriv --reuid="$other_uid" --regid="$(id -g "$OTHER")" --clear-groups -- \
+# (setpriv itself, not the as_other function: $! must be the process that becomes sleep)
+setpriv --reuid="$other_uid" --regid="$other_gid" --clear-groups -- \
 	env JOBQ_JOB_ID=1 JOBQ_DB="$fdb" JOBQ_ATTEMPT=1 sleep 6002 >/dev/null 2>&1 &
 forged=$!
 BG_PIDS+=("$forged")

@@ -34,10 +34,11 @@ big=$(jobq show --json "$id2")
 json_eq "$big" .state failed
 json_eq "$big" .exit_code 3
 json_eq "$big" '.result | length' 100
-assert_contains "$(printf '%s' "$big" | jq -r .error)" "exit status 3: " "error of big"
-assert_contains "$(printf '%s' "$big" | jq -r .error)" "999
+json_eq "$big" .error "exit status 3: 1000"
+assert_contains "$(printf '%s' "$big" | jq -r .stderr)" "999
 1000" "stderr tail"
-json_eq "$big" '.error | contains("\n1\n")' false
+json_eq "$big" '.stderr | contains("\n1\n")' false
+json_eq "$big" '.stderr | length <= 20' true
 # exit 75: retried without counting the attempt (max_attempts 1 still lets it run again)
 temp=$(jobq show --json "$id3")
 json_eq "$temp" .state succeeded

@@ -126,3 +126,35 @@ wait_until() {
 		sleep 0.05
 	done
 }
+
+# other_user: as root, make sure the second local user jobq-e2e-other exists (created once,
+# without a home or a shell) and define as_other CMD... to run as that user without root's
+# groups; sets OTHER and other_uid. Not root: the test is skipped (exit 77).
+other_user() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skipped: needs root to act as a second local user"
+		exit 77
+	fi
+	OTHER=jobq-e2e-other
+	id -u "$OTHER" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$OTHER" 2>/dev/null ||
+		id -u "$OTHER" >/dev/null 2>&1 || fail "cannot create the user $OTHER"
+	other_uid=$(id -u "$OTHER")
+	other_gid=$(id -g "$OTHER")
+}
+as_other() { setpriv --reuid="$other_uid" --regid="$other_gid" --clear-groups -- "$@"; }
+
+# unmount_all MOUNTPOINT...: unmount each one that is mounted, retrying while it is busy, lazily
+# at last (for the cleanup traps of the tests that mount a small tmpfs).
+unmount_all() {
+	local m i
+	for m in "$@"; do
+		for i in $(seq 1 40); do
+			mountpoint -q "$m" || break
+			umount "$m" 2>/dev/null && break
+			sleep 0.1
+		done
+		if mountpoint -q "$m"; then umount -l "$m"; fi
+	done
+	return 0
+}

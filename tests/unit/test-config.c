@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -108,7 +109,7 @@ test_default(void **state)
 	assert_int_equal(cfg.workers, 0);
 	assert_int_equal(cfg.grace_ms, CONFIG_DEFAULT_GRACE_MS);
 	assert_int_equal(cfg.lease_ms, CONFIG_DEFAULT_LEASE_MS);
-	assert_int_equal(cfg.synchronous_full, 0);
+	assert_int_equal(cfg.synchronous_full, 1);
 	assert_int_equal(cfg.payload_max, CONFIG_DEFAULT_PAYLOAD_MAX);
 	assert_int_equal(cfg.output_max, CONFIG_DEFAULT_OUTPUT_MAX);
 	assert_int_equal(cfg.stderr_max, CONFIG_DEFAULT_STDERR_MAX);
@@ -125,6 +126,15 @@ test_default(void **state)
 	assert_string_equal(cfg.path, "test.json");
 	assert_int_equal(cfg.global, 1);
 	assert_int_equal(cfg.ntypes, 0);
+	assert_int_equal(cfg.synchronous_full, 1);
+	config_release(&cfg);
+
+	/* The opt-out, under its name and under the name it had when it was the default. */
+	parse_ok("{'durability': 'fast'}", &cfg);
+	assert_int_equal(cfg.synchronous_full, 0);
+	config_release(&cfg);
+	parse_ok("{'durability': 'normal'}", &cfg);
+	assert_int_equal(cfg.synchronous_full, 0);
 	config_release(&cfg);
 }
 
@@ -307,8 +317,9 @@ test_errors_top(void **state)
 	assert_error("{'grace': '10'}",
 	             "grace: invalid duration '10' (expected e.g. 500ms, 10s, 5m, 2h, 1d, 1h30m)");
 	assert_error("{'lease': '500ms'}", "lease: must be at least 1s");
-	assert_error("{'durability': 'fast'}", "durability: must be \"normal\" or \"full\"");
-	assert_error("{'durability': true}", "durability: must be \"normal\" or \"full\"");
+	assert_error("{'durability': 'FULL'}", "durability: must be \"full\" or \"fast\"");
+	assert_error("{'durability': 'off'}", "durability: must be \"full\" or \"fast\"");
+	assert_error("{'durability': true}", "durability: must be \"full\" or \"fast\"");
 	assert_error("{'payload_max': 0}",
 	             "payload_max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
 	assert_error("{'output_max': '12 MiB'}",
@@ -770,6 +781,95 @@ test_worker_count(void **state)
 	config_release(&cfg);
 }
 
+/* Why fewer workers than concurrency.global (issue 12, item 6). */
+static void
+test_workers_note(void **state)
+{
+	struct config cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char why[160], want[160];
+
+	/* Above 4 x CPUs: capped, and said so. */
+	parse_ok("{'concurrency': {'global': 100000}}", &cfg);
+	int n = config_workers(&cfg, 0, why, sizeof(why));
+	assert_int_equal(n, config_worker_count(&cfg));
+	assert_true(n <= 256);
+	if (cpus * 4 <= 256 && n == cpus * 4) {
+		snprintf(want, sizeof(want), "global 100000 capped at 4 × %ld CPU%s; set \"workers\" to "
+			 "run more", cpus, cpus == 1 ? "" : "s");
+		assert_string_equal(why, want);
+	} else {
+		assert_non_null(strstr(why, "global 100000 capped at "));
+	}
+	/* --workers and "workers" below global; above it, nothing to say. */
+	assert_int_equal(config_workers(&cfg, 3, why, sizeof(why)), 3);
+	assert_string_equal(why, "global 100000, but --workers 3");
+	config_release(&cfg);
+	parse_ok("{'workers': 2, 'concurrency': {'global': 5}}", &cfg);
+	assert_int_equal(config_workers(&cfg, 0, why, sizeof(why)), 2);
+	assert_string_equal(why, "global 5, but \"workers\": 2");
+	assert_int_equal(config_workers(&cfg, 9, why, sizeof(why)), 9);
+	assert_string_equal(why, "");
+	assert_int_equal(config_workers(&cfg, 0, NULL, 0), 2);
+	config_release(&cfg);
+	parse_ok("{'concurrency': {'global': 1}}", &cfg);
+	assert_int_equal(config_workers(&cfg, 0, why, sizeof(why)), 1);
+	assert_string_equal(why, "");
+	config_release(&cfg);
+}
+
+/* Which types and pools producers and pause may name (issue 12, item 1). */
+static void
+test_known_names(void **state)
+{
+	struct config cfg;
+	char err[512];
+
+	/* No type declared (the built-in default, or a file without any): every type goes. */
+	config_init_default(&cfg);
+	assert_int_equal(config_type_known(&cfg, "anything", err, sizeof(err)), 0);
+	assert_int_equal(config_pool_known(&cfg, "gpu", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "unknown resource 'gpu' (no pools in concurrency.resources)");
+	assert_int_equal(config_type_handled(&cfg, "anything"), 0);
+	config_release(&cfg);
+
+	parse_ok("{'concurrency': {'types': {'limited': 1, 'enrich': 2}, 'resources': {'cpu': 2, "
+		 "'gpu': 1}}, 'types': {'enrich': {'builtin': 'noop'}, 'ext': {}}}", &cfg);
+	assert_int_equal(config_type_known(&cfg, "enrich", err, sizeof(err)), 0);
+	assert_int_equal(config_type_known(&cfg, "ext", err, sizeof(err)), 0);
+	assert_int_equal(config_type_known(&cfg, "limited", NULL, 0), 0);
+	assert_int_equal(config_type_known(&cfg, "enrch", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "unknown type 'enrch', did you mean 'enrich'? (known: enrich, ext, "
+				 "limited; declare a type without a handler for external workers)");
+	assert_int_equal(config_type_known(&cfg, "zzz", NULL, 0), -ENOENT);
+	assert_int_equal(config_type_known(&cfg, "zzz\x1b[2J", err, sizeof(err)), -ENOENT);
+	assert_null(strchr(err, '\x1b'));
+	assert_int_equal(config_type_handled(&cfg, "enrich"), 1);
+	assert_int_equal(config_type_handled(&cfg, "ext"), 0);
+	assert_int_equal(config_type_handled(&cfg, "limited"), 0);
+	assert_int_equal(config_pool_known(&cfg, "gpu", err, sizeof(err)), 0);
+	assert_int_equal(config_pool_known(&cfg, "gpus", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "unknown resource 'gpus', did you mean 'gpu'? (known: cpu, gpu)");
+	/* A short buffer gets a cut message, never an overrun. */
+	assert_int_equal(config_type_known(&cfg, "enrch", err, 12), -ENOENT);
+	assert_int_equal(strlen(err), 11);
+	config_release(&cfg);
+
+	/* Many types: the list is cut, the message stays one bounded line. */
+	char big[20000] = "{\"types\": {";
+	for (int i = 0; i < 300; i++) {
+		char one[64];
+		snprintf(one, sizeof(one), "%s\"type-number-%03d\": {}", i > 0 ? ", " : "", i);
+		strlcat(big, one, sizeof(big));
+	}
+	strlcat(big, "}}", sizeof(big));
+	assert_int_equal(config_parse(big, "test.json", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(config_type_known(&cfg, "type-numbr-007", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "did you mean 'type-number-007'?"));
+	assert_non_null(strstr(err, ", ...; declare a type"));
+	config_release(&cfg);
+}
+
 static void
 test_bytes_forms(void **state)
 {
@@ -806,6 +906,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_worker_count, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_workers_note, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_known_names, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bytes_forms, setup, teardown),
 	};
 

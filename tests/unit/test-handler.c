@@ -149,6 +149,103 @@ test_far_deadline(void **state)
 	assert_int_equal(t, 0);
 }
 
+/* The JOBQ_REPORT text of an exec command that exited 75 (exec_report_parse). */
+static void
+test_report_parse(void **state)
+{
+	int64_t now = 1767225600000, ms = 0; /* 2026-01-01T00:00:00Z */
+
+	assert_null(exec_report_parse("{\"retry_after\": \"30m\"}", now, &ms));
+	assert_int_equal(ms, 1800000);
+	assert_null(exec_report_parse("{\"retry_after\": 90}", now, &ms));
+	assert_int_equal(ms, 90000);
+	assert_null(exec_report_parse("{\"retry_after\": 1.5}\n", now, &ms));
+	assert_int_equal(ms, 1500);
+	assert_null(exec_report_parse("{\"retry_after\": \"2026-01-01T00:01:00Z\"}", now, &ms));
+	assert_int_equal(ms, 60000);
+	assert_null(exec_report_parse("{\"retry_after\": \"2025-01-01T00:00:00Z\"}", now, &ms));
+	assert_int_equal(ms, 0); /* a time past: at once */
+	assert_null(exec_report_parse("{\"other\": 1}", now, &ms));
+	assert_int_equal(ms, -1);
+	assert_string_equal(exec_report_parse("{\"retry_after\": \"soon\"}", now, &ms),
+			    "JOBQ_REPORT retry_after is not a duration, an RFC 3339 time or seconds");
+	assert_int_equal(ms, -1);
+	assert_non_null(exec_report_parse("{\"retry_after\": -1}", now, &ms));
+	assert_non_null(exec_report_parse("{\"retry_after\": 1e9}", now, &ms));
+	assert_non_null(exec_report_parse("{\"retry_after\": \"3651d\"}", now, &ms));
+	assert_string_equal(exec_report_parse("[1]", now, &ms), "JOBQ_REPORT is not a JSON object");
+	assert_string_equal(exec_report_parse("", now, &ms), "JOBQ_REPORT is not a JSON object");
+	assert_int_equal(ms, -1);
+}
+
+/* Response header lines as libcurl hands them: not NUL-terminated, CRLF kept. */
+static int64_t
+retry_after(const char *line, int64_t now, int64_t before)
+{
+	size_t n = strlen(line);
+	char *copy = malloc(n > 0 ? n : 1);
+	int64_t at = before;
+
+	assert_non_null(copy);
+	memcpy(copy, line, n);
+	http_header_retry(copy, n, now, &at);
+	free(copy);
+	return at;
+}
+
+static void
+test_header_retry(void **state)
+{
+	int64_t now = 1767225600000;
+	char err[256] = "";
+
+	assert_int_equal(retry_after("HTTP/1.1 429 Too Many Requests\r\n", now, 5), 0);
+	assert_int_equal(retry_after("Retry-After: 120\r\n", now, 0), now + 120000);
+	assert_int_equal(retry_after("retry-after:\t 7 \r\n", now, 0), now + 7000);
+	assert_int_equal(retry_after("Retry-After: 99999999999\r\n", now, 0),
+			 now + 999999999000);
+	assert_int_equal(retry_after("Retry-After: \r\n", now, 5), 5);
+	assert_int_equal(retry_after("Retry-After:", now, 5), 5);
+	assert_int_equal(retry_after("Retry-After-Later: 5\r\n", now, 5), 5);
+	assert_int_equal(retry_after("Content-Type: text/plain\r\n", now, 5), 5);
+	assert_int_equal(curl_dl_load(err, sizeof(err)), 0); /* dates go through curl_getdate */
+	assert_int_equal(retry_after("Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", now, 0),
+			 1445412480000);
+	assert_int_equal(retry_after("Retry-After: soon\r\n", now, 5), 5);
+}
+
+/* The http body template filled with a job's payload (http_fill_body). */
+static void
+test_fill_body(void **state)
+{
+	struct job job = {.id = 7, .type = "chat", .namespace = "default", .attempts = 1,
+			  .payload = "{\"prompt\":\"hi\",\"n\":42}"};
+	cJSON *payload = cJSON_Parse(job.payload);
+	char *out = NULL, err[256] = "";
+
+	assert_int_equal(http_fill_body("{\"m\":\"x\",\"c\":\"{payload.prompt}\",\"n\":"
+					"\"{payload.n}\",\"all\":[\"{payload}\"],\"s\":"
+					"\"id {job.id} {{x}\"}",
+					&job, payload, &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "{\"m\":\"x\",\"c\":\"hi\",\"n\":42,\"all\":[{\"prompt\":"
+				 "\"hi\",\"n\":42}],\"s\":\"id 7 {x}\"}");
+	free(out);
+	assert_int_equal(http_fill_body("\"{payload.n}\"", &job, payload, &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "42");
+	free(out);
+	assert_int_equal(http_fill_body("{\"c\":\"{payload.none}\"}", &job, payload, &out, err,
+					sizeof(err)),
+			 -EINVAL);
+	assert_null(out);
+	assert_string_equal(err, "http: the payload has no 'payload.none' for the placeholder in "
+				 "body");
+	assert_int_equal(http_fill_body("{", &job, payload, &out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "http: the body template is not valid JSON");
+	cJSON_Delete(payload);
+}
+
 int
 main(void)
 {
@@ -158,6 +255,9 @@ main(void)
 		cmocka_unit_test(test_placeholder_nul),
 		cmocka_unit_test(test_curl_loads),
 		cmocka_unit_test(test_failed_handler),
+		cmocka_unit_test(test_report_parse),
+		cmocka_unit_test(test_header_retry),
+		cmocka_unit_test(test_fill_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -253,6 +254,47 @@ test_escapes(void **state)
 	free(big);
 }
 
+/* Foreground logs start with the time; under the journal, which stamps lines, they do not. */
+static void
+test_timestamps(void **state)
+{
+	struct capture *c = *state;
+	char want[128], *text, js[64];
+	long pid = (long)getpid();
+	struct stat st;
+
+	log_init("jobq", LOG_LVL_INFO);
+	log_use_timestamps(1);
+	log_info("ready");
+	log_use_timestamps(0);
+	log_info("plain");
+	text = logged(state);
+	/* 2026-11-23T05:23:34.689Z jobq[PID]: info: ready */
+	assert_true(strlen(text) > 25);
+	assert_true(text[4] == '-' && text[10] == 'T' && text[19] == '.' && text[23] == 'Z' &&
+	            text[24] == ' ');
+	snprintf(want, sizeof(want), "jobq[%ld]: info: ready\njobq[%ld]: info: plain\n", pid, pid);
+	assert_string_equal(text + 25, want);
+	free(text);
+
+	/* JOURNAL_STREAM names the journal's stream; stderr here is the capture file. */
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(log_stderr_is_journal(), 0);
+	assert_int_equal(stat(c->path, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	         (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(log_stderr_is_journal(), 1);
+	/* inherited by a process whose stderr went elsewhere: not the journal */
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	         (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	unsetenv("JOURNAL_STREAM");
+}
+
 static void
 test_exitcodes(void **state)
 {
@@ -271,10 +313,16 @@ test_exitcodes(void **state)
 	assert_int_equal(exitcode_from_errno(-EIO), 74);
 	assert_int_equal(exitcode_from_errno(-EROFS), 74);
 	assert_int_equal(exitcode_from_errno(-EACCES), 74);
+	assert_int_equal(exitcode_from_errno(-EUCLEAN), 74); /* a corrupt database */
 	assert_int_equal(exitcode_from_errno(-ENOTSUP), 69);
 	assert_int_equal(exitcode_from_errno(-ENOMEM), 70);
 	assert_int_equal(exitcode_from_errno(-EPIPE), 70);
 	assert_int_equal(exitcode_from_errno(-12345), 70);
+	/* a database that cannot be opened */
+	assert_int_equal(exitcode_open(-EUCLEAN), 74);
+	assert_int_equal(exitcode_open(-ENOMEM), 70);
+	assert_int_equal(exitcode_open(-EINVAL), 66); /* not a jobq database */
+	assert_int_equal(exitcode_open(-EACCES), 66);
 	assert_int_equal(EX_USAGE, 64);
 	assert_int_equal(EX_CONFIG, 78);
 }
@@ -290,6 +338,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_level_parse, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
 	        cmocka_unit_test(test_exitcodes),
 	};
 

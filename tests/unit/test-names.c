@@ -261,6 +261,35 @@ test_shown(void **state)
 	assert_true(strlen(tiny) < sizeof(tiny));
 }
 
+/* The "did you mean" of unknown types and pools (issue 12). */
+static void
+test_closest(void **state)
+{
+	const char *const types[] = {"enrich", "story", "research", NULL, "summarize"};
+	const char *const pools[] = {"cpu", "gpu", "claude-api"};
+
+	assert_string_equal(name_closest("enrch", types, 5), "enrich");   /* a letter left out */
+	assert_string_equal(name_closest("enrihc", types, 5), "enrich");  /* two swapped */
+	assert_string_equal(name_closest("stroy", types, 5), "story");
+	assert_string_equal(name_closest("reserach", types, 5), "research");
+	assert_string_equal(name_closest("summarise", types, 5), "summarize");
+	assert_null(name_closest("zzz", types, 5));
+	assert_null(name_closest("enrich", types, 5)); /* itself: nothing else is close */
+	assert_null(name_closest("", types, 5));
+	assert_null(name_closest(NULL, types, 5));
+	assert_null(name_closest("enrch", types, 0));
+	/* Short names: two typos in five bytes is another word; three bytes get no hint. */
+	assert_null(name_closest("stxrx", types, 5));
+	assert_string_equal(name_closest("gpus", pools, 3), "gpu");
+	assert_null(name_closest("tpu", pools, 3));
+	assert_string_equal(name_closest("claude_api", pools, 3), "claude-api");
+	/* Too long to compare: no hint, no overrun. */
+	char big[300];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_null(name_closest(big, types, 5));
+}
+
 int
 main(void)
 {
@@ -271,6 +300,7 @@ main(void)
 	        cmocka_unit_test(test_tag_parse),
 	        cmocka_unit_test(test_slug),
 	        cmocka_unit_test(test_shown),
+	        cmocka_unit_test(test_closest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

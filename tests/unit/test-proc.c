@@ -258,6 +258,31 @@ test_wake_fifo(void **state)
 	rmdir(dir);
 }
 
+/* proc_signal: only the process that pid names with that start time is signalled (jobq reload). */
+static void
+test_signal_checks_start(void **state)
+{
+	uint64_t start;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(proc_start_time(pid, &start), 0);
+	/* another start time: the pid was recycled, nothing is sent */
+	assert_int_equal(proc_signal(pid, start + 1, SIGTERM), -ESRCH);
+	assert_int_equal(proc_signal(pid, 0, SIGTERM), -ESRCH);
+	assert_int_equal(proc_alive(pid, start), 1);
+	assert_int_equal(proc_signal(pid, start, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_int_equal(proc_signal(pid, start, SIGTERM), -ESRCH);
+}
+
 static void
 test_status_code(void **state)
 {
@@ -278,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_kill_by_job_env),
 		cmocka_unit_test(test_children_of_subreaper),
 		cmocka_unit_test(test_wake_fifo),
+		cmocka_unit_test(test_signal_checks_start),
 		cmocka_unit_test(test_status_code),
 	};
 

@@ -110,7 +110,7 @@ test_migrate_from_version_0(void **state)
 	fclose(fp);
 	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
 	store_close(st);
-	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(empty, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(empty, "SELECT count(*) FROM jobs"), 0);
 
 	/* A SQLite database at user_version 0 whose tables were dropped. */
@@ -119,11 +119,57 @@ test_migrate_from_version_0(void **state)
 	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 0);
 	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
 	store_close(st);
-	assert_int_equal(sql_int(empty, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(empty, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 
 	/* Opening again does not migrate twice. */
 	assert_int_equal(store_open(empty, NULL, &st, err, sizeof(err)), 0);
 	store_close(st);
+}
+
+/* A database of version 1 with a job in it, as jobq 0.1 left it, is migrated to version 2: the
+ * job is kept, the new columns have their defaults, the index is there. */
+static void
+test_migrate_from_version_1(void **state)
+{
+	struct fx *f = *state;
+	const char *path = fx_path(f, "v1.db");
+	struct store *st = NULL;
+	struct job got;
+	char err[512];
+	int64_t id;
+
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), 0);
+	{
+		struct job_spec spec = {.type = "a", .payload = "{\"n\": 1}", .unique_key = "k"};
+		int existing = 0;
+
+		assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, &existing), 0);
+	}
+	store_close(st);
+	/* Back to version 1: what version 2 added goes. */
+	sql(path, "DROP INDEX jobs_key; ALTER TABLE jobs DROP COLUMN stderr;"
+	          "ALTER TABLE jobs DROP COLUMN truncated; PRAGMA user_version = 1;");
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
+	                               "WHERE name IN ('stderr', 'truncated')"),
+	                 0);
+
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), 0);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
+	                               "WHERE name IN ('stderr', 'truncated')"),
+	                 2);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_key'"),
+	                 1);
+	assert_int_equal(store_get(st, id, &got), 0);
+	assert_string_equal(got.payload, "{\"n\": 1}");
+	assert_string_equal(got.unique_key, "k");
+	assert_null(got.stderr_tail);
+	assert_int_equal(got.truncated, 0);
+	job_release(&got);
+	store_close(st);
+	/* A producer's insert of version 1's columns only still works. */
+	sql(path, "INSERT INTO jobs (type) VALUES ('b');");
+	assert_int_equal(sql_int(path, "SELECT truncated FROM jobs WHERE type = 'b'"), 0);
 }
 
 static void
@@ -134,10 +180,10 @@ test_refuse_newer_and_foreign(void **state)
 	struct store *st = (struct store *)1;
 	char err[512];
 
-	sql(path, "PRAGMA user_version = 2;");
+	sql(path, "PRAGMA user_version = 3;");
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOTSUP);
 	assert_null(st);
-	assert_non_null(strstr(err, "database schema version 2 is newer than this jobq (1)"));
+	assert_non_null(strstr(err, "database schema version 3 is newer than this jobq (2)"));
 	assert_non_null(strstr(err, "new.db"));
 
 	path = fx_path(f, "foreign.db");
@@ -211,7 +257,7 @@ test_errno_mapping(void **state)
 	assert_int_equal(store_errno(SQLITE_IOERR_WRITE), -EIO);
 	assert_int_equal(store_errno(SQLITE_READONLY), -EROFS);
 	assert_int_equal(store_errno(SQLITE_NOTADB), -EINVAL);
-	assert_int_equal(store_errno(SQLITE_CORRUPT), -EINVAL);
+	assert_int_equal(store_errno(SQLITE_CORRUPT), -EUCLEAN); /* a damaged file: 74, not 65 */
 }
 
 static void
@@ -247,7 +293,8 @@ test_enqueue_defaults(void **state)
 	struct job job;
 	int existing = -1;
 
-	fx_config(f, "{\"types\": {\"tuned\": {\"builtin\": \"noop\", \"max_attempts\": 7, "
+	/* "plain": declared without a handler or settings (an undeclared type is refused). */
+	fx_config(f, "{\"types\": {\"plain\": {}, \"tuned\": {\"builtin\": \"noop\", \"max_attempts\": 7, "
 	             "\"priority\": 5}}}");
 	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
 	assert_int_equal(existing, 0);
@@ -353,7 +400,8 @@ test_enqueue_validation(void **state)
 	char *big;
 
 	fx_config(f, "{\"concurrency\": {\"resources\": {\"cpu\": 2, \"ollama\": 1}}, "
-	             "\"types\": {\"heavy\": {\"builtin\": \"noop\", \"resources\": [\"cpu:2\"]}}}");
+	             "\"types\": {\"a\": {}, \"heavy\": {\"builtin\": \"noop\", \"resources\": "
+	             "[\"cpu:2\"]}}}");
 	for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
 		spec.type = bad_types[i];
 		expect_invalid(f, &spec, "invalid type name");
@@ -559,6 +607,145 @@ test_unique_keys(void **state)
 	}
 }
 
+/* --unique-for (issue 12, item 3): a key held by a job created within the period, finished
+ * too, in one enqueue and inside a bulk. */
+static void
+test_unique_for(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "a", .unique_key = "night:1", .unique_for_ms = 3600000};
+	int64_t first = 0, id = 0, last = 0;
+	int existing = -1;
+	struct job job;
+	char err[512];
+
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &first, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	fx_succeed(f, &job);
+	job_release(&job);
+	/* Finished, created within the hour: still holds the key. */
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 1);
+	assert_int_equal(id, first);
+	/* Without a period only a live job holds it (as before). */
+	spec.unique_for_ms = 0;
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_true(id > first);
+	/* The live one first: with a period too, the live job's id, not the newest finished. */
+	spec.unique_for_ms = 3600000;
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &last, &existing), 0);
+	assert_int_equal(existing, 1);
+	assert_int_equal(last, id);
+	/* Created before the period: no longer counts. */
+	sql(f->db, "UPDATE jobs SET created_at = created_at - 7200000, state = 'cancelled'");
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &last, &existing), 0);
+	assert_int_equal(existing, 0);
+	assert_true(last > id);
+
+	/* In a bulk: a key finished earlier, and a key twice in the same bulk. */
+	sql(f->db, "UPDATE jobs SET state = 'succeeded', created_at = created_at + 7200000");
+	struct job_spec k1 = {.type = "a", .unique_key = "night:1", .unique_for_ms = 3600000};
+	struct job_spec k2 = {.type = "a", .unique_key = "night:2", .unique_for_ms = 3600000};
+	struct job_spec plain = {.type = "a"};
+	int64_t ids[4];
+	int ex[4];
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &plain, &ids[0], &ex[0]), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &k1, &ids[1], &ex[1]), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &k2, &ids[2], &ex[2]), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &k2, &ids[3], &ex[3]), 0);
+	assert_int_equal(store_bulk_commit(f->st), 0);
+	assert_int_equal(ex[0], 0);
+	assert_int_equal(ex[1], 1);
+	assert_int_equal(ids[1], last); /* the newest job holding night:1 */
+	assert_int_equal(ex[2], 0);
+	assert_int_equal(ids[2], ids[0] + 1); /* no id burnt by the existing one */
+	assert_int_equal(ex[3], 1);
+	assert_int_equal(ids[3], ids[2]);
+
+	/* Bounds. */
+	spec.unique_for_ms = -1;
+	assert_int_equal(store_validate_spec(&f->cfg, &spec, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "unique_for must be from 0 to 3650d (10 years)");
+}
+
+/* --unique-for's look-up of a key among finished jobs is a search of jobs_key (schema version
+ * 2), newest first without a sort: never a scan of the table per key. */
+static void
+test_unique_for_index(void **state)
+{
+	struct fx *f = *state;
+#define SQL_TEXT(id, text) [id] = text,
+	static const char *const text[] = {SQL_STATEMENTS(SQL_TEXT)};
+#undef SQL_TEXT
+	char plan[1024] = "", query[1024];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+
+	fx_add(f, "a", NULL, NULL, 0);
+	snprintf(query, sizeof(query), "EXPLAIN QUERY PLAN %s", text[SQL_UNIQUE_RECENT]);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, query, -1, &stmt, NULL), SQLITE_OK);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		strncat(plan, (const char *)sqlite3_column_text(stmt, 3),
+			sizeof(plan) - strlen(plan) - 2);
+		strcat(plan, ";");
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	if (strstr(plan, "SEARCH jobs USING COVERING INDEX jobs_key (unique_key=? AND "
+			 "created_at>?)") == NULL || strstr(plan, "TEMP B-TREE") != NULL)
+		fail_msg("plan: %s", plan);
+}
+
+/* Live jobs per type (the supervisor's drain) and unknown types (issue 12, item 1). */
+static void
+on_live(const char *type, enum job_state state, int64_t n, void *ctx)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%s=%lld;", type, job_state_name(state),
+		 (long long)n);
+}
+
+static void
+test_count_live_and_types(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec spec = {.type = "enrch"};
+	char out[256] = "", err[512];
+	struct job job;
+	int64_t id;
+
+	fx_add(f, "b", NULL, NULL, 0);
+	fx_add(f, "a", NULL, NULL, 0);
+	fx_add(f, "b", NULL, NULL, 0);
+	fx_add(f, "c", NULL, NULL, 0);
+	/* The oldest (b) succeeds, the next (a) runs. */
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	fx_succeed(f, &job);
+	job_release(&job);
+	assert_int_equal(fx_claim(f, &job, 0), 1);
+	job_release(&job);
+	assert_int_equal(store_count_live(f->st, on_live, out), 0);
+	assert_string_equal(out, "b/queued=1;c/queued=1;a/running=1;");
+
+	/* A configuration that declares types refuses others, in one enqueue and in a bulk. */
+	fx_config(f, "{\"types\": {\"enrich\": {\"builtin\": \"noop\"}, \"ext\": {}}}");
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
+	assert_string_equal(store_errmsg(f->st), "unknown type 'enrch', did you mean 'enrich'? "
+						 "(known: enrich, ext; declare a type without a "
+						 "handler for external workers)");
+	assert_int_equal(store_validate_spec(&f->cfg, &spec, err, sizeof(err)), -EINVAL);
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
+	store_bulk_rollback(f->st);
+	spec.type = "ext";
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), 0);
+}
+
 static void
 test_bulk(void **state)
 {
@@ -652,7 +839,8 @@ test_finish_success(void **state)
 {
 	struct fx *f = *state;
 	struct job_outcome o = {.succeeded = 1, .result = "{\"ok\": true}", .error = "warn",
-	                        .has_exit_code = 1, .exit_code = 0, .orphans_reaped = 2};
+	                        .has_exit_code = 1, .exit_code = 0, .orphans_reaped = 2,
+	                        .stderr_tail = "starting\nwarning: slow", .truncated = 1};
 	struct job job, got;
 	int64_t id = fx_add(f, "a", NULL, NULL, 0);
 
@@ -666,6 +854,9 @@ test_finish_success(void **state)
 	assert_int_equal(got.state, JOB_SUCCEEDED);
 	assert_string_equal(got.result, "{\"ok\": true}");
 	assert_string_equal(got.error, "warn");
+	/* A succeeded job keeps its stderr, and whether its result was cut. */
+	assert_string_equal(got.stderr_tail, "starting\nwarning: slow");
+	assert_int_equal(got.truncated, 1);
 	assert_true(got.has_exit_code);
 	assert_int_equal(got.exit_code, 0);
 	assert_int_equal(got.orphans_reaped, 2);
@@ -877,8 +1068,8 @@ test_recover(void **state)
 	int64_t now = time_now_ms();
 	int lost = 0;
 
-	fx_config(f, "{\"concurrency\": {\"global\": 3}, \"types\": {\"once\": {\"builtin\": "
-	             "\"noop\", \"max_attempts\": 1}}}");
+	fx_config(f, "{\"concurrency\": {\"global\": 3}, \"types\": {\"x\": {}, \"once\": "
+	             "{\"builtin\": \"noop\", \"max_attempts\": 1}}}");
 	fx_add(f, "x", NULL, NULL, 2);
 	fx_add(f, "once", NULL, NULL, 1);
 	fx_add(f, "x", NULL, NULL, 0);
@@ -1012,7 +1203,7 @@ static void
 test_retry_and_prune(void **state)
 {
 	struct fx *f = *state;
-	struct job_outcome fail = {.no_retry = 1, .error = "bad"};
+	struct job_outcome fail = {.no_retry = 1, .error = "bad", .stderr_tail = "why"};
 	struct job job, got;
 	int64_t failed, done, queued, last;
 
@@ -1038,6 +1229,7 @@ test_retry_and_prune(void **state)
 	assert_int_equal(store_get(f->st, failed, &got), 0);
 	assert_int_equal(got.state, JOB_QUEUED);
 	assert_int_equal(got.attempts, 0);
+	assert_null(got.stderr_tail); /* cleared with the error */
 	assert_null(got.error);
 	assert_int_equal(got.finished_at, 0);
 	job_release(&got);
@@ -1241,6 +1433,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_migrate_from_version_1, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_from_version_0, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_refuse_newer_and_foreign, fx_setup,
 	                                        fx_teardown),
@@ -1252,6 +1445,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_enqueue_nul, fx_setup, fx_teardown),
 	        cmocka_unit_test(test_json_check),
 	        cmocka_unit_test_setup_teardown(test_unique_keys, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_unique_for, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_unique_for_index, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_count_live_and_types, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_finish_success, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_finish_failures, fx_setup, fx_teardown),

@@ -234,11 +234,56 @@ test_json_nul_deep(void **state)
 	free(json);
 }
 
+/* text_last_line of a string literal. */
+static const char *
+last_line(const char *s, size_t outlen)
+{
+	static char out[256];
+
+	assert_true(outlen <= sizeof(out));
+	text_last_line(s, strlen(s), out, outlen);
+	return out;
+}
+
+static void
+test_last_line(void **state)
+{
+	(void)state;
+	/* The cause comes last, not the banner of the first line (issue 12, item 2). */
+	assert_string_equal(last_line("fake-claude: starting job 487 ...\nworking\n"
+	                              "Error: rate limit exceeded\n", 256),
+	                    "Error: rate limit exceeded");
+	/* Blank lines, trailing white space and CRLF endings are passed over. */
+	assert_string_equal(last_line("first\r\n  the cause \t\r\n\n  \n", 256), "the cause");
+	/* Progress bars, counters, rules and spinners say nothing: the line before them. */
+	assert_string_equal(last_line("upload failed: 502\n[#####.....] 50%\n=====\n3/10\n", 256),
+	                    "upload failed: 502");
+	assert_string_equal(last_line("bad token\n\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91 42%\n"
+	                              "\xe2\xa0\x8b\n", 256),
+	                    "bad token");
+	/* A progress bar redrawn with \r: its last state is one line among others. */
+	assert_string_equal(last_line("done 1\rdone 2\rdone 3", 256), "done 3");
+	/* Words in other scripts count. */
+	assert_string_equal(last_line("erreur: d\xc3\xa9j\xc3\xa0 vu\n----\n", 256),
+	                    "erreur: d\xc3\xa9j\xc3\xa0 vu");
+	/* Colours are removed, whatever their place. */
+	assert_string_equal(last_line("\033[31mError:\033[0m disk full\033[K\n", 256),
+	                    "Error: disk full");
+	assert_string_equal(last_line("\033]0;title\007oops\n", 256), "oops");
+	/* Nothing with a letter: the last visible line; nothing visible: empty. */
+	assert_string_equal(last_line("42\n---\n", 256), "---");
+	assert_string_equal(last_line(" \n\t\r\n", 256), "");
+	assert_string_equal(last_line("", 256), "");
+	/* Cut to the buffer, at a character boundary. */
+	assert_string_equal(last_line("abcdef", 4), "abc");
+	assert_string_equal(last_line("ab\xc3\xa9", 4), "ab");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_escape_controls), cmocka_unit_test(test_escape_bad_utf8),
+	        cmocka_unit_test(test_escape_controls), cmocka_unit_test(test_last_line), cmocka_unit_test(test_escape_bad_utf8),
 	        cmocka_unit_test(test_escape_bounds),   cmocka_unit_test(test_utf8_decode),
 	        cmocka_unit_test(test_json_nul),        cmocka_unit_test(test_json_nul_deep),
 	};

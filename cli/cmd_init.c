@@ -1,0 +1,68 @@
+/* jobq init: create the database where the user says, the one way besides --db, JOBQ_DB or a
+ * jobq.json beside it that a database comes to exist (see cli_may_create()). */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "output.h"
+
+static const char init_usage[] =
+        "usage: jobq init [--db PATH]\n"
+        "\n"
+        "Create the database (default: --db before the command, $JOBQ_DB, else ./jobq.db) with "
+        "its\n"
+        "schema, mode 0600, and print its absolute path; 'PATH (exists)' when it was there "
+        "already.\n"
+        "enqueue, claim and supervise create a database only when --db or JOBQ_DB names it or a\n"
+        "jobq.json sits beside it; elsewhere, run 'jobq init' first.\n"
+        "\n"
+        "--json prints {\"database\": PATH, \"created\": true|false}.\n"
+        "\n"
+        "Exit: 0 created or there; 64 usage; 66 cannot create or open it (no such folder, not a "
+        "jobq\n"
+        "database); 69 newer schema; 74 I/O error; 75 locked; 77 not trusted; 78 bad "
+        "configuration.\n";
+
+enum { OPT_DB = CLI_OPT_JSON + 1 };
+
+int
+cmd_init(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"db", required_argument, NULL, OPT_DB},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	struct stat sb;
+	cJSON *o = NULL;
+	int ch, code, existed;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, init_usage)) != -1) {
+		if (ch != OPT_DB)
+			return cli_getopt_exit(ch);
+		if ((code = cli_set_db(c, optarg, 1)) != 0)
+			return code;
+	}
+	if (optind < argc)
+		return cli_usage_fail("init", "init: unexpected argument '%s'",
+		                      CLI_SHOWN(argv[optind]));
+	existed = stat(c->db_path, &sb) == 0;
+	c->db_named = 1; /* named by this command */
+	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
+		return code;
+	if (!c->json) {
+		printf("%s%s\n", c->db_path, existed ? " (exists)" : "");
+		return 0;
+	}
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "database", c->db_path) == NULL ||
+	    cJSON_AddBoolToObject(o, "created", !existed) == NULL) {
+		cJSON_Delete(o);
+		return cli_fail(EX_OSERR, "out of memory");
+	}
+	code = json_print(o) < 0 ? cli_fail(EX_OSERR, "out of memory") : 0;
+	cJSON_Delete(o);
+	return code;
+}

@@ -1,0 +1,44 @@
+/*
+ * The JOBQ_REPORT file of an exec command that exited 75 (worker/exec.c exec_report_parse, the
+ * text read_report() reads). Properties: a note or a delay, never both; the delay is >= 0 and
+ * bounded by what each form allows; clamped to the type's backoff max and added to now, it
+ * stays within [now, now + backoff max].
+ */
+#include <errno.h>
+
+#include "duration.h"
+#include "fuzz.h"
+#include "handler_impl.h"
+
+#define NOW INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+#define REPORT_MAX 65536           /* worker/exec.c reads no more */
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const int64_t backoff_max[] = {0, 1000, CONFIG_DEFAULT_BACKOFF_MAX_MS,
+	                                      DURATION_MAX_MS};
+	char *text;
+	const char *note;
+	int64_t ms = 42, until;
+
+	if (size > REPORT_MAX)
+		return 0;
+	text = fuzz_cstr(data, size);
+	note = exec_report_parse(text, NOW, &ms);
+	if (note != NULL) {
+		FUZZ_CHECK(ms == -1 && fuzz_one_line(note, strlen(note) + 1));
+	} else if (ms != -1) {
+		/* seconds below 1e9, a duration, or a time up to 9999-12-31 */
+		FUZZ_CHECK(ms >= 0 && ms <= TIME_MAX_MS - NOW);
+		for (size_t i = 0; i < sizeof(backoff_max) / sizeof(backoff_max[0]); i++) {
+			int64_t c = handler_clamp_retry(ms, backoff_max[i]);
+
+			FUZZ_CHECK(c >= 0 && c <= backoff_max[i] && c <= ms);
+			until = time_add(NOW, c);
+			FUZZ_CHECK(until >= NOW && until <= TIME_MAX_MS);
+		}
+	}
+	free(text);
+	return 0;
+}
