@@ -544,6 +544,7 @@ store_recover(struct store *st, const struct config *cfg, int64_t now,
 {
 	static const struct job_outcome lost = {.error = "worker lost"};
 	struct jobs js = {NULL, 0, 0};
+	unsigned char *done = NULL;
 	int count = 0, r;
 
 	(void)cfg;
@@ -553,14 +554,17 @@ store_recover(struct store *st, const struct config *cfg, int64_t now,
 		return r;
 	if ((r = running_jobs(st, &js)) < 0)
 		goto out;
+	if (js.n > 0 && (done = calloc(js.n, 1)) == NULL) {
+		r = store_failx(st, -ENOMEM, "cannot recover jobs in '%s': out of memory", st->path);
+		goto out;
+	}
 	for (size_t i = 0; i < js.n && r >= 0; i++) {
 		const struct job *j = &js.v[i];
 		int expired = j->lease_until > 0 && j->lease_until < now;
 
 		if (!expired && (owner_alive == NULL || j->worker_pid <= 0 || owner_alive(j, ctx)))
 			continue;
-		if (on_lost != NULL)
-			on_lost(j, ctx);
+		done[i] = 1;
 		if (j->cancel_requested)
 			r = finish_row(st, j->id, j->token, JOB_CANCELLED, &lost, lost.error, now);
 		else if (j->attempts >= j->max_attempts)
@@ -572,9 +576,15 @@ store_recover(struct store *st, const struct config *cfg, int64_t now,
 	}
 	if (r >= 0)
 		r = tx_commit(st, "cannot recover jobs in");
+	/* After the commit: nothing is killed for a job that stays running because the requeue
+	 * failed (a full disk), and no scan of /proc holds the write lock. */
+	for (size_t i = 0; r >= 0 && on_lost != NULL && i < js.n; i++)
+		if (done[i])
+			on_lost(&js.v[i], ctx);
 out:
 	if (r < 0)
 		tx_rollback(st);
+	free(done);
 	jobs_free(&js);
 	return r < 0 ? r : count;
 }

@@ -268,11 +268,12 @@ int store_list_pauses(struct store *st, int64_t now,
 		      void *ctx);
 
 /*
- * Recovery: for every running job whose lease expired before now, or whose owner process is
- * gone (owner_alive returns 0; NULL: only leases count), call on_lost (may be NULL; e.g. to
- * kill its process group) and then requeue it at its own run_at, keeping its place in line
- * (attempt counted; failed with error "worker lost" when no attempt remains). Returns the
- * number recovered.
+ * Recovery: requeue every running job whose lease expired before now, or whose owner process
+ * is gone (owner_alive returns 0; NULL: only leases count), at its own run_at, keeping its
+ * place in line (attempt counted; failed with error "worker lost" when no attempt remains), in
+ * one transaction; once it has committed, call on_lost (may be NULL) with each job as it was
+ * while running, e.g. to kill what that attempt left (its attempt only: the job may have been
+ * claimed again already). Returns the number recovered.
  */
 int store_recover(struct store *st, const struct config *cfg, int64_t now,
 		  int (*owner_alive)(const struct job *job, void *ctx),

@@ -344,18 +344,23 @@ owner_alive(const struct job *job, void *ctx)
 	return proc_alive((pid_t)job->worker_pid, (uint64_t)job->worker_start);
 }
 
-/* Kill what a lost job left: its group (only if the leader is the recorded one, or gone with
- * the group still there) and everything that carries its identity in the environment. */
+/* Kill what a recovered job's lost attempt left: its group (only if the group shows it is the
+ * job's, see proc_kill_job()) and everything that carries that attempt's identity. Called after
+ * the requeue committed, so the job may be running again: only this attempt is touched. */
 static void
 on_lost(const struct job *job, void *ctx)
 {
 	struct sup *s = ctx;
 
-	log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: killing what it left, requeueing",
-		  job->id, job->worker_pid);
+	if (owner_alive(job, ctx))
+		log_warnx("job %" PRId64 ": lease expired: requeued, killing what the attempt left",
+			  job->id);
+	else
+		log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: requeued, killing what it "
+			  "left", job->id, job->worker_pid);
 	struct proc_job pj = {.pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start,
-			      .id = job->id, .db = s->o->db_path};
-	proc_kill_job(&pj, 0, SIGKILL); /* every attempt's leftovers: none runs now */
+			      .id = job->id, .attempt = job->attempts, .db = s->o->db_path};
+	proc_kill_job(&pj, 0, SIGKILL);
 }
 
 static void

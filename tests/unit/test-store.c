@@ -1004,6 +1004,45 @@ count_lost(const struct job *job, void *ctx)
 	(*(int *)ctx)++;
 }
 
+/* on_lost runs after the requeue committed: the job is queued again by then (so nothing is
+ * killed for a job whose requeue failed, and no /proc scan holds the write lock). */
+struct lost_seen {
+	struct store *st;
+	int calls;
+	enum job_state state;
+	int64_t attempts;
+};
+
+static void
+see_lost(const struct job *job, void *ctx)
+{
+	struct lost_seen *ls = ctx;
+	struct job now;
+
+	ls->calls++;
+	assert_int_equal(store_get(ls->st, job->id, &now), 0);
+	ls->state = now.state;
+	ls->attempts = job->attempts; /* the lost attempt, as it was while running */
+	job_release(&now);
+}
+
+static void
+test_on_lost_after_commit(void **state)
+{
+	struct fx *f = *state;
+	struct job j;
+	struct lost_seen ls = {.st = f->st};
+
+	fx_config(f, "{\"types\": {\"g\": {\"builtin\": \"noop\"}}}");
+	fx_add(f, "g", NULL, NULL, 0);
+	claim_one(f, &j);
+	assert_int_equal(store_recover(f->st, &f->cfg, j.lease_until + 1, NULL, see_lost, &ls), 1);
+	assert_int_equal(ls.calls, 1);
+	assert_int_equal(ls.state, JOB_QUEUED);
+	assert_int_equal(ls.attempts, j.attempts);
+	job_release(&j);
+}
+
 static void
 test_stale_token_after_recovery(void **state)
 {
@@ -1452,6 +1491,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_finish_success, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_finish_failures, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_backoff, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_on_lost_after_commit, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_token_after_recovery, fx_setup,
 	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_recover, fx_setup, fx_teardown),
