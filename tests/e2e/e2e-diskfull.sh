@@ -34,11 +34,6 @@ trap diskfull_cleanup EXIT
 
 mount -t tmpfs -o size=4m,mode=0700 jobq-e2e-diskfull "$MNT" || fail "cannot mount a tmpfs"
 
-# fill: write zeros until the file system has no space left.
-fill() {
-	dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null || true
-	[ "$(df --output=avail -B1 "$MNT" | tail -1 | tr -d ' ')" = 0 ] || fail "tmpfs not full"
-}
 
 # Each job waits for the file $TEST_DIR/go (outside the tmpfs), then prints its result: the
 # test decides when the jobs end.
@@ -64,7 +59,7 @@ log_count() { grep -c -- "$2" "$1" || true; }
 fill_and_stop() { # DB LOG
 	CUR_DB=$1 CUR_LOG=$2
 	wait_until 10 '[ "$(running_count "$CUR_DB")" = 2 ]'
-	fill
+	fill_fs "$MNT"
 	kill -TERM "$SUP_PID"
 	wait_for 10 grep -q "SIGTERM: stopping" "$CUR_LOG"
 	touch "$TEST_DIR/go"

@@ -38,12 +38,6 @@ trap faults_cleanup EXIT
 
 mount -t tmpfs -o size=16m,mode=0700 jobq-e2e-faults "$MNT" || fail "cannot mount a tmpfs"
 
-# fill [KEEP]: write zeros until the file system is full, then give back KEEP bytes.
-fill() {
-	dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null || true
-	[ "$(df --output=avail -B1 "$MNT" | tail -1 | tr -d ' ')" = 0 ] || fail "tmpfs not full"
-	[ -z "${1:-}" ] || truncate -s "-$1" "$MNT/fill"
-}
 unfill() { rm -f "$MNT/fill"; }
 # Checkpoint the WAL into the database; sqlite3 then removes -wal and -shm, as a clean stop does.
 checkpoint() { sql "$1" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null; }
@@ -87,7 +81,7 @@ seq 200 | sed 's/.*/{"line": &, "pad": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 head -c 900000 /dev/zero | tr '\0' r >big-result
 seq_before=$(sql "$DB" "select seq from sqlite_sequence where name = 'jobs'")
 hold_open "$DB"
-fill
+fill_fs "$MNT"
 
 expect_code 74 q enqueue t '{"full": 1}'
 assert_contains "$ERR" "cannot enqueue"
@@ -112,7 +106,7 @@ assert_eq "$(sql "$DB" "select seq from sqlite_sequence where name = 'jobs'")" "
 
 # Some room, not enough for a 900 KB result: the complete fails half way and is rolled back.
 unfill
-fill $((256 * 1024))
+fill_fs "$MNT" $((256 * 1024))
 expect_code 74 q complete 1 --token "$TOKEN1" --result - <big-result
 assert_contains "$ERR" "$DISKFULL"
 row=$(sql "$DB" "select state, token, result is null from jobs where id = 1")
@@ -138,7 +132,7 @@ intact "$DB" "(1) after"
 
 # Nobody has the database open: the first opener must rebuild -shm, which a full disk refuses;
 # the open fails with the system's reason. The same after a clean stop (-wal and -shm removed).
-fill
+fill_fs "$MNT"
 for cmd in "enqueue t {}" "claim" "status"; do
 	# shellcheck disable=SC2086
 	expect_code 74 q $cmd
@@ -147,7 +141,7 @@ done
 unfill
 checkpoint "$DB"
 [ ! -e "$DB-shm" ] || fail "(1) -shm still there after the checkpoint"
-fill
+fill_fs "$MNT"
 expect_code 74 q enqueue t '{}'
 assert_contains "$ERR" "cannot open database '$DB': disk I/O error (No space left on device)"
 unfill
@@ -172,7 +166,7 @@ SUP_PID=$SPAWNED
 wait_for 10 sup_ready "$S" "$SUP_PID"
 wait_state "$S" 1 running
 wait_state "$S" 2 running
-fill
+fill_fs "$MNT"
 expect_code 74 s enqueue t '{}'
 assert_contains "$ERR" "$DISKFULL"
 wait_for 15 grep -q "job 2: cannot finish, will retry: .*$DISKFULL" s.log

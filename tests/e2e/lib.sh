@@ -158,3 +158,11 @@ unmount_all() {
 	done
 	return 0
 }
+
+# fill_fs MOUNTPOINT [KEEP]: write zeros into MOUNTPOINT/fill until its file system has no space
+# left, then give back KEEP bytes (none by default). Remove MOUNTPOINT/fill to free it again.
+fill_fs() {
+	dd if=/dev/zero of="$1/fill" bs=64k 2>/dev/null || true
+	[ "$(df --output=avail -B1 "$1" | tail -1 | tr -d ' ')" = 0 ] || fail "$1 is not full"
+	[ -z "${2:-}" ] || truncate -s "-$2" "$1/fill"
+}
