@@ -25,13 +25,7 @@ export ONE_N=${ONE_N:-1000} CYCLES=${CYCLES:-1000} REPS=${REPS:-3}
 SPAWN_RUNS=${SPAWN_RUNS:-100}
 NOOP_JOBS=${NOOP_JOBS:-2000}
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-fstype() {
-	local t
-	t=$(findmnt -n -o FSTYPE -T "$1" 2>/dev/null | head -n 1) || true
-	[ -n "$t" ] || t=$(stat -f -c %T "$1" 2>/dev/null) || t=unknown
-	printf '%s\n' "$t"
-}
+source "$ROOT/bench/lib.sh"
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 
 say "building jobq ($BUILD)"

@@ -25,7 +25,7 @@ TARGET=${TARGET:-2000}
 JOBQ=$BUILD/cli/jobq
 unset JOBQ_DB JOBQ_CONFIG JOBQ_LOG_LEVEL
 
-say() { printf 'bench: %s\n' "$*" >&2; }
+source "$ROOT/bench/lib.sh"
 
 [ -x "$JOBQ" ] || { say "no $JOBQ: build first (meson compile -C $BUILD)"; exit 1; }
 command -v sqlite3 >/dev/null || { say "sqlite3 is needed"; exit 1; }

@@ -36,13 +36,7 @@ fast) DISK_ONE_N=${DISK_ONE_N:-$ONE_N} DISK_CYCLES=${DISK_CYCLES:-5000} ;;
 esac
 SPAWN_RUNS=${SPAWN_RUNS:-300}
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-fstype() {
-	local t
-	t=$(findmnt -n -o FSTYPE -T "$1" 2>/dev/null | head -n 1) || true
-	[ -n "$t" ] || t=$(stat -f -c %T "$1" 2>/dev/null) || t=unknown
-	printf '%s\n' "$t"
-}
+source "$ROOT/bench/lib.sh"
 
 start=$(date +%s)
 
