@@ -127,7 +127,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	req.owner_pid = 0; /* an external claimer: only its lease keeps the job */
 	/* With no supervisor, expired leases would never be given back: every claimer recovers
 	 * them first (a cheap read of the running jobs). */
-	if ((r = store_recover(c->st, &c->cfg, 0, NULL, NULL, NULL)) < 0) {
+	if ((r = store_recover(c->st, &(struct recover_req){.what = RECOVER_LEASES})) < 0) {
 		code = cli_store_fail(c, r, "cannot claim");
 		goto out;
 	}

@@ -101,37 +101,25 @@ static const char cancel_usage[] =
 	"\n"
 	"Exit: 0; 1 some of the given ids were not queued or running; 64 usage; 66 no database.\n";
 
-/* With no supervisor to act, a running job whose recorded owner is dead is cancelled here,
- * after what it left running is killed: its process group (if the leader is still the
- * recorded one) and whatever carries its identity in the environment. */
-struct orphan {
-	int64_t id, token, pgid, pgid_start;
+/* With no supervisor to act, the running jobs cancelled whose recorded owner is dead are taken
+ * back here by the store's recovery (they become cancelled), then what they left running is
+ * killed: their process group (if the leader is still the recorded one) and whatever carries
+ * their identity in the environment. */
+struct ownerless {
+	const char *db;
+	int64_t cancelled;
 };
 
-struct orphan_ctx {
-	struct orphan *v;
-	size_t n;
-	size_t cap;
-};
-
-static int
-on_running_match(const struct job *j, void *arg)
+static void
+kill_left(const struct job *j, enum job_lost why, void *arg)
 {
-	struct orphan_ctx *o = arg;
+	struct ownerless *o = arg;
+	struct proc_job pj = {.pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start,
+			      .id = j->id, .db = o->db};
 
-	if (j->worker_pid <= 0 || proc_alive((pid_t)j->worker_pid, (uint64_t)j->worker_start))
-		return 0;
-	if (o->n == o->cap) {
-		size_t cap = o->cap == 0 ? 16 : o->cap * 2;
-		struct orphan *n = reallocarray(o->v, cap, sizeof(*n));
-
-		if (n == NULL)
-			return 1;
-		o->v = n;
-		o->cap = cap;
-	}
-	o->v[o->n++] = (struct orphan){j->id, j->token, j->pgid, j->pgid_start};
-	return 0;
+	(void)why;
+	proc_kill_job(&pj, 0, SIGKILL);
+	o->cancelled += j->cancel_requested != 0;
 }
 
 /* Returns how many running jobs were cancelled at once (their owner was gone). */
@@ -139,10 +127,9 @@ static int64_t
 cancel_ownerless(struct cli *c, const struct job_filter *f)
 {
 	struct runtime_info ri;
-	struct orphan_ctx o = {NULL, 0, 0};
-	struct job_filter running = *f;
 	char db[PATH_MAX];
-	int64_t done = 0;
+	struct ownerless o = {.db = db};
+	struct recover_req req = {.what = RECOVER_OWNERS, .f = f, .on_lost = kill_left, .ctx = &o};
 
 	memset(&ri, 0, sizeof(ri));
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
@@ -150,19 +137,8 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 	/* the same absolute path the supervisor exported as JOBQ_DB (main made it canonical) */
 	if (path_absolute(c->db_path, db, sizeof(db)) < 0)
 		strlcpy(db, c->db_path, sizeof(db));
-	running.state = JOB_RUNNING;
-	if (store_list(c->st, &running, on_running_match, &o) >= 0) {
-		for (size_t i = 0; i < o.n; i++) {
-			struct proc_job pj = {.pgid = (pid_t)o.v[i].pgid,
-					      .pgid_start = (uint64_t)o.v[i].pgid_start,
-					      .id = o.v[i].id, .db = db};
-			proc_kill_job(&pj, 0, SIGKILL);
-			if (store_cancel_running_now(c->st, o.v[i].id, o.v[i].token) >= 0)
-				done++;
-		}
-	}
-	free(o.v);
-	return done;
+	(void)store_recover(c->st, &req);
+	return o.cancelled;
 }
 
 int

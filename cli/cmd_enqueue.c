@@ -360,17 +360,12 @@ line_error(struct cli *c, const char *name, struct lines *l, int r)
 static int
 bad_line(struct cli *c, long lineno, size_t offset)
 {
-	static const char what[] = "not valid JSON", at_byte[] = " (at byte ";
-	const char *msg = store_errmsg(c->st), *at = strstr(msg, what);
-	unsigned long long byte;
+	struct store_fault f = store_fault(c->st);
 
-	if (at != NULL && strncmp(at + strlen(what), at_byte, strlen(at_byte)) == 0 &&
-	    sscanf(at + strlen(what) + strlen(at_byte), "%llu", &byte) == 1)
+	if (f.kind == STORE_FAULT_PAYLOAD_JSON && f.byte >= 0)
 		return cli_fail(EX_DATAERR, "line %ld: invalid JSON (at byte %llu)", lineno,
-				byte + offset);
-	if (at != NULL)
-		return cli_fail(EX_DATAERR, "line %ld: invalid JSON%s", lineno, at + strlen(what));
-	return cli_fail(EX_DATAERR, "line %ld: %s", lineno, msg);
+				(unsigned long long)f.byte + offset);
+	return cli_fail(EX_DATAERR, "line %ld: %s", lineno, store_errmsg(c->st));
 }
 
 static int

@@ -95,11 +95,11 @@ cli_open_store(struct cli *c, int readonly)
 		if (r == -ENOENT && readonly)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
 					c->db_path);
-		/* the store's message names the database already */
-		if (strncmp(err, "cannot ", 7) == 0)
+		/* the store's message says what failed and names the database */
+		if (err[0] != '\0')
 			return cli_fail(exitcode_open(r), "%s", err);
 		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_path,
-				err[0] != '\0' ? err : strerror(-r));
+				strerror(-r));
 	}
 	return 0;
 }

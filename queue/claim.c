@@ -49,7 +49,7 @@ struct usage {
 	int total;
 	struct type_use *types;
 	size_t ntypes, cap;
-	int *pool_used; /* per cfg->pools index */
+	int64_t *pool_used; /* per cfg->pools index (pool_usage_add) */
 };
 
 struct pauses {
@@ -126,16 +126,6 @@ strlist_free(struct strlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int
-pool_index(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->npools; i++) {
-		if (strcmp(cfg->pools[i].name, name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 static struct type_use *
 type_use_find(const struct usage *u, const char *type)
 {
@@ -188,7 +178,6 @@ static int
 load_usage(struct claim *c)
 {
 	sqlite3_stmt *stmt = stmt_get(c->st, SQL_RUNNING_USAGE);
-	struct tagset held;
 	int rc = SQLITE_DONE, r = 0;
 
 	if (stmt == NULL)
@@ -212,15 +201,7 @@ load_usage(struct claim *c)
 		if (tc != NULL && tc->singleton_namespace && ns != NULL &&
 		    !strlist_has(&tu->namespaces, ns) && strlist_add(&tu->namespaces, ns) < 0)
 			r = -ENOMEM;
-		/* A malformed units column (written by hand) holds nothing. */
-		if (tagset_parse(&held, (const char *)sqlite3_column_text(stmt, 2)) < 0)
-			continue;
-		for (size_t i = 0; i < held.n; i++) {
-			int p = pool_index(c->cfg, held.tag[i].name);
-
-			if (p >= 0)
-				c->use.pool_used[p] += held.tag[i].units;
-		}
+		pool_usage_add(c->cfg, (const char *)sqlite3_column_text(stmt, 2), c->use.pool_used);
 	}
 	stmt_done(c->st, stmt);
 	if (r < 0)
@@ -531,8 +512,8 @@ claim_in_tx(struct store *st, const struct config *cfg, const struct claim_req *
 	}
 	if (r == 0)
 		r = fail_invalid(c);
-	if (r == 0 && c->best.found && (r = take(c, req, out)) == 1 && st->claim_hook != NULL)
-		st->claim_hook(st, out, st->claim_hook_ctx);
+	if (r == 0 && c->best.found)
+		r = take(c, req, out);
 out:
 	if (next_run_at != NULL) {
 		int64_t next = c->next;

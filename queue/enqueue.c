@@ -32,6 +32,8 @@ struct prepared {
 	size_t type_len, namespace_len, payload_len, resources_len;
 	int64_t priority, run_at, max_attempts, timeout_ms, created_at;
 	int64_t unique_since; /* > 0: a job with the key created since then counts as existing */
+	enum store_fault_kind fault; /* why prepare() refused it, as data (store_fault()) */
+	int64_t fault_byte;
 	char resources[TAGSET_JSON_MAX];
 	int has_resources;
 };
@@ -149,6 +151,8 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "payload is not valid JSON (at byte %zu)", where);
+		p->fault = STORE_FAULT_PAYLOAD_JSON;
+		p->fault_byte = (int64_t)where;
 		return -EINVAL;
 	}
 	if (spec->unique_key != NULL && !text_valid(spec->unique_key, UNIQUE_KEY_MAX)) {
@@ -197,6 +201,17 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	p->timeout_ms = spec->timeout_ms;
 	p->created_at = now;
 	return prepare_tags(cfg, tc, spec, p, err, errlen);
+}
+
+/* Record the refusal of a job by prepare() (its message is in st->err already). */
+static int
+refused(struct store *st, const struct prepared *p, int r)
+{
+	st->errnum = r;
+	st->fault.code = r;
+	st->fault.kind = p->fault;
+	st->fault.byte = p->fault == STORE_FAULT_OTHER ? -1 : p->fault_byte;
+	return r;
 }
 
 int
@@ -323,10 +338,8 @@ store_enqueue(struct store *st, const struct config *cfg, const struct job_spec 
 
 	if (st->in_bulk)
 		return store_bulk_add(st, cfg, spec, id_out, existing);
-	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0) {
-		st->errnum = r;
-		return r;
-	}
+	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
+		return refused(st, &p, r);
 	/* Without a unique key the INSERT is its own (autocommit) transaction. */
 	if (p.unique_key != NULL && (r = tx_begin(st, "cannot enqueue into")) < 0)
 		return r;
@@ -513,10 +526,8 @@ store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec
 
 	if (!st->in_bulk)
 		return store_failx(st, -EINVAL, "no bulk enqueue is open on '%s'", st->path);
-	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0) {
-		st->errnum = r;
-		return r;
-	}
+	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
+		return refused(st, &p, r);
 	if (p.unique_key != NULL) {
 		/* Unique keys are resolved one by one, in order. */
 		if ((r = bulk_flush(st)) < 0 || (r = insert_one(st, &p, &id, &ex)) < 0 ||

@@ -1,6 +1,7 @@
 /*
  * The end of an attempt and everything that moves jobs between states after enqueue: finish
- * (with retries, backoff and jitter), heartbeat, cancel, retry, prune, pauses and recovery.
+ * (with retries, backoff and jitter), heartbeat, cancel, retry, prune and pauses (recovery is in
+ * recover.c).
  * Every change to a running job is fenced by its token: a stale owner cannot finish a job, nor
  * give back the capacity it holds, once recovery requeued it.
  */
@@ -70,7 +71,7 @@ store_backoff_ms(const struct config *cfg, const char *type, int64_t attempts)
 }
 
 /* Mark a running job finished (succeeded, failed or cancelled). */
-static int
+int
 finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
 	   const struct job_outcome *o, const char *error, int64_t now)
 {
@@ -98,7 +99,7 @@ finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
 }
 
 /* Put a running job back in the queue. */
-static int
+int
 requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
 	    const struct job_outcome *o, const char *error)
 {
@@ -361,31 +362,6 @@ store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out)
 }
 
 int
-store_cancel_running_now(struct store *st, int64_t id, int64_t token)
-{
-	sqlite3_stmt *stmt = stmt_get(st, SQL_CANCEL_RUNNING_NOW);
-	int rc;
-
-	if (stmt == NULL)
-		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, time_now_ms());
-	sqlite3_bind_int64(stmt, 3, token);
-	rc = sqlite3_step(stmt);
-	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, rc, "cannot cancel a job in");
-	if (sqlite3_changes(st->db) > 0)
-		return 0;
-	rc = fence_error(st, id, "cannot cancel");
-	if (rc == -ESTALE)
-		return store_failx(st, -EEXIST,
-		                   "cannot cancel job %lld: it is not running under the owner seen",
-		                   (long long)id);
-	return rc;
-}
-
-int
 store_retry(struct store *st, const struct job_filter *f)
 {
 	static const enum sql_id ids[3] = {SQL_RETRY_ID, SQL_RETRY_BATCH, SQL_RETRY_ALL};
@@ -425,13 +401,15 @@ store_prune(struct store *st, const struct job_filter *f)
 
 /* Pauses */
 
-int
-store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
-	    const char *reason)
+/* Set a pause with the statement id (SQL_PAUSE or SQL_PAUSE_LONGER) in one transaction that
+ * first drops the pauses that ended. Returns the rows the statement changed (0 or 1). */
+static int
+pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *name, int64_t until,
+	  const char *reason)
 {
 	sqlite3_stmt *stmt;
 	char buf[64];
-	int rc, r;
+	int rc, r, changed = 0;
 
 	if ((unsigned)kind > PAUSE_RESOURCE)
 		return store_failx(st, -EINVAL, "invalid pause kind");
@@ -454,7 +432,7 @@ store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t un
 		r = store_fail(st, rc, "cannot pause in");
 		goto out;
 	}
-	if ((stmt = stmt_get(st, SQL_PAUSE)) == NULL) {
+	if ((stmt = stmt_get(st, id)) == NULL) {
 		r = st->errnum;
 		goto out;
 	}
@@ -464,11 +442,29 @@ store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t un
 	bind_text(stmt, 4, reason);
 	rc = sqlite3_step(stmt);
 	stmt_done(st, stmt);
+	if (rc == SQLITE_DONE)
+		changed = sqlite3_changes(st->db) > 0;
 	r = rc == SQLITE_DONE ? tx_commit(st, "cannot pause in") : store_fail(st, rc, "cannot pause in");
 out:
 	if (r < 0)
 		tx_rollback(st);
-	return r;
+	return r < 0 ? r : changed;
+}
+
+int
+store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
+	    const char *reason)
+{
+	int r = pause_set(st, SQL_PAUSE, kind, name, until, reason);
+
+	return r < 0 ? r : 0;
+}
+
+int
+store_pause_longer(struct store *st, enum pause_kind kind, const char *name, int64_t until,
+		   const char *reason)
+{
+	return pause_set(st, SQL_PAUSE_LONGER, kind, name, until, reason);
 }
 
 int
@@ -490,101 +486,4 @@ store_resume(struct store *st, enum pause_kind kind, const char *name)
 	}
 	stmt_done(st, stmt);
 	return rc == SQLITE_DONE ? in_force : store_fail(st, rc, "cannot resume in");
-}
-
-/* Recovery */
-
-struct jobs {
-	struct job *v;
-	size_t n, cap;
-};
-
-static void
-jobs_free(struct jobs *js)
-{
-	for (size_t i = 0; i < js->n; i++)
-		job_release(&js->v[i]);
-	free(js->v);
-}
-
-static int
-running_jobs(struct store *st, struct jobs *js)
-{
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RUNNING_JOBS);
-	int rc, r = 0;
-
-	if (stmt == NULL)
-		return st->errnum;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (js->n == js->cap) {
-			size_t cap = js->cap > 0 ? js->cap * 2 : 16;
-			struct job *v = reallocarray(js->v, cap, sizeof(*v));
-
-			if (v == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			js->v = v;
-			js->cap = cap;
-		}
-		if ((r = job_from_row(stmt, &js->v[js->n])) < 0)
-			break;
-		js->n++;
-	}
-	stmt_done(st, stmt);
-	if (r < 0)
-		return store_failx(st, r, "cannot recover jobs in '%s': out of memory", st->path);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot recover jobs in");
-}
-
-int
-store_recover(struct store *st, const struct config *cfg, int64_t now,
-	      int (*owner_alive)(const struct job *job, void *ctx),
-	      void (*on_lost)(const struct job *job, void *ctx), void *ctx)
-{
-	static const struct job_outcome lost = {.error = "worker lost"};
-	struct jobs js = {NULL, 0, 0};
-	unsigned char *done = NULL;
-	int count = 0, r;
-
-	(void)cfg;
-	if (now <= 0)
-		now = time_now_ms();
-	if ((r = tx_begin(st, "cannot recover jobs in")) < 0)
-		return r;
-	if ((r = running_jobs(st, &js)) < 0)
-		goto out;
-	if (js.n > 0 && (done = calloc(js.n, 1)) == NULL) {
-		r = store_failx(st, -ENOMEM, "cannot recover jobs in '%s': out of memory", st->path);
-		goto out;
-	}
-	for (size_t i = 0; i < js.n && r >= 0; i++) {
-		const struct job *j = &js.v[i];
-		int expired = j->lease_until > 0 && j->lease_until < now;
-
-		if (!expired && (owner_alive == NULL || j->worker_pid <= 0 || owner_alive(j, ctx)))
-			continue;
-		done[i] = 1;
-		if (j->cancel_requested)
-			r = finish_row(st, j->id, j->token, JOB_CANCELLED, &lost, lost.error, now);
-		else if (j->attempts >= j->max_attempts)
-			r = finish_row(st, j->id, j->token, JOB_FAILED, &lost, lost.error, now);
-		else /* at its own run_at: it keeps its place in line */
-			r = requeue_row(st, j->id, j->token, j->attempts, j->run_at, &lost,
-			                lost.error);
-		count += r >= 0;
-	}
-	if (r >= 0)
-		r = tx_commit(st, "cannot recover jobs in");
-	/* After the commit: nothing is killed for a job that stays running because the requeue
-	 * failed (a full disk), and no scan of /proc holds the write lock. */
-	for (size_t i = 0; r >= 0 && on_lost != NULL && i < js.n; i++)
-		if (done[i])
-			on_lost(&js.v[i], ctx);
-out:
-	if (r < 0)
-		tx_rollback(st);
-	free(done);
-	jobs_free(&js);
-	return r < 0 ? r : count;
 }

@@ -1,6 +1,7 @@
 /*
  * What the files of queue/ share: the connection, its statement cache, error mapping,
- * transactions and row decoding. Not installed; tests may include it for the hooks below.
+ * transactions and row decoding. Not installed; tests may include it for recovery's two steps
+ * and store_vm_steps() below.
  */
 #ifndef JOBQ_QUEUE_INTERNAL_H
 #define JOBQ_QUEUE_INTERNAL_H
@@ -26,6 +27,7 @@ struct store {
 	char *path;
 	char err[STORE_ERR_MAX];
 	int errnum; /* the negative errno of the last failure recorded in err */
+	struct store_fault fault; /* the same failure as data (store_fault()) */
 	int busy_timeout_ms;
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
 	sqlite3_stmt *stmt[SQL_NSTATEMENTS];
@@ -36,10 +38,7 @@ struct store {
 	size_t nrows;
 	char *arena;
 	size_t arena_len, arena_cap;
-	/* test seams */
-	uint64_t vm_steps; /* VM steps of the claim's statements, summed */
-	void (*claim_hook)(struct store *st, const struct job *job, void *ctx);
-	void *claim_hook_ctx;
+	uint64_t vm_steps; /* VM steps of the statements run, summed (store_vm_steps) */
 };
 
 /* The prepared statement id (prepared on first use), or NULL with the error recorded. */
@@ -90,9 +89,41 @@ int json_check(const char *text, size_t len, size_t *where);
 /* 1 if s is 1 to max bytes of well-formed UTF-8 without control characters, else 0. */
 int text_valid(const char *s, size_t max);
 
+/* Pool usage (usage.c): the index of pool name in cfg->pools, or -1; and the units a running
+ * job's units column holds, added to used[cfg->npools] (a malformed column holds nothing). */
+int pool_index(const struct config *cfg, const char *name);
+void pool_usage_add(const struct config *cfg, const char *units, int64_t *used);
+
 /* The claim inside an open transaction (claim.c), shared with store_finish_and_claim. */
 int claim_in_tx(struct store *st, const struct config *cfg, const struct claim_req *req,
 		struct job *out, int64_t *next_run_at);
+/* A running job's row becomes finished in state, or queued again (finish.c); fenced by token
+ * (-ESTALE / -ESRCH when it matches no running row). Inside a transaction. */
+int finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
+	       const struct job_outcome *o, const char *error, int64_t now);
+int requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
+		const struct job_outcome *o, const char *error);
+
+/* Recovery's two steps (recover.c, see there): recover_scan reads the running jobs req selects
+ * and keeps, in out, those lost at now, without a write transaction; returns how many or a
+ * store error. recover_apply takes them back in one write transaction, each only if it is still
+ * the attempt seen and still lost; it fills each item's job with the row as it was while
+ * running, or sets why to JOB_NOT_LOST. Returns the number taken back. Release out with
+ * recover_scan_release(). Separate so that a test can change the database in between. */
+struct recover_item {
+	int64_t id, token, worker_pid, worker_start;
+	enum job_lost why;
+	struct job job;
+};
+struct recover_scan {
+	struct recover_item *v;
+	size_t n, cap;
+};
+int recover_scan(struct store *st, const struct recover_req *req, int64_t now,
+		 struct recover_scan *out);
+int recover_apply(struct store *st, int64_t now, struct recover_scan *s);
+void recover_scan_release(struct recover_scan *s);
+
 /* The finish inside an open transaction (finish.c). */
 int finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t token,
 		 const struct job_outcome *o, int64_t now);
@@ -107,11 +138,8 @@ enum filter_kind { FILTER_ID, FILTER_BATCH, FILTER_ALL };
 enum filter_kind filter_kind(const struct job_filter *f);
 void filter_bind(sqlite3_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time);
 
-/* Test seams: a hook called inside the claim transaction after the job was marked running
- * (before COMMIT), and the running sum of VM steps of the claim's statements. */
-void store_set_claim_hook(struct store *st,
-			  void (*hook)(struct store *st, const struct job *job, void *ctx),
-			  void *ctx);
+/* The VM steps of every statement this connection ran, summed: what a query cost, for tests
+ * that check a cost does not grow with the queue (deterministic, unlike a time). */
 uint64_t store_vm_steps(const struct store *st);
 
 #endif

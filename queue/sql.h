@@ -113,9 +113,6 @@
 	                 "state = 'running' RETURNING cancel_requested")                           \
 	X(SQL_SET_PGID, "UPDATE jobs SET pgid = ?3, pgid_start = ?4 WHERE id = ?1 AND token = ?2 " \
 	                "AND state = 'running'")                                                   \
-	X(SQL_CANCEL_RUNNING_NOW, "UPDATE jobs SET state = 'cancelled', finished_at = ?2, "        \
-	                          "error = coalesce(error, 'cancelled'), " NOT_RUNNING             \
-	                          " WHERE id = ?1 AND token = ?3 AND state = 'running'")           \
 	/* queries */                                                                              \
 	X(SQL_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")                                  \
 	X(SQL_RUNNING_JOBS,                                                                        \
@@ -150,6 +147,11 @@
 	X(SQL_PAUSE, "INSERT INTO pauses (kind, name, until, reason) VALUES (?1, ?2, ?3, ?4) "     \
 	             "ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, "             \
 	             "reason = excluded.reason")                                                   \
+	/* A quota pause: never shortens a pause in force (a longer one, or one until resumed). */ \
+	X(SQL_PAUSE_LONGER, "INSERT INTO pauses (kind, name, until, reason) VALUES (?1, ?2, ?3, ?4) " \
+	                    "ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, "      \
+	                    "reason = excluded.reason WHERE pauses.until IS NOT NULL AND "         \
+	                    "(excluded.until IS NULL OR pauses.until < excluded.until)")           \
 	X(SQL_PAUSES_EXPIRE, "DELETE FROM pauses WHERE until IS NOT NULL AND until <= ?1")         \
 	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")
 

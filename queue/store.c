@@ -111,6 +111,9 @@ store_failx(struct store *st, int err, const char *fmt, ...)
 	vsnprintf(st->err, sizeof(st->err), fmt, ap);
 	va_end(ap);
 	st->errnum = err;
+	st->fault.code = err;
+	st->fault.kind = STORE_FAULT_OTHER;
+	st->fault.byte = -1;
 	return err;
 }
 
@@ -155,7 +158,7 @@ stmt_get(struct store *st, enum sql_id id)
 	                        NULL);
 	if (rc != SQLITE_OK) {
 		if (store_fail(st, rc, "cannot prepare a statement on") == 0)
-			st->errnum = -EPROTO;
+			st->errnum = st->fault.code = -EPROTO;
 		st->stmt[id] = NULL;
 	}
 	return st->stmt[id];
@@ -325,7 +328,7 @@ shown(const char *s, char *buf, size_t len)
 
 /* Why the database cannot be opened: a missing or unwritable folder, or another reason. */
 static int
-open_errno(const char *path, int readonly)
+open_errno(const char *path)
 {
 	char dir[PATH_MAX];
 	struct stat sb;
@@ -338,9 +341,9 @@ open_errno(const char *path, int readonly)
 		return -ENOENT;
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return -EISDIR;
-	if (access(dir, readonly ? X_OK : W_OK | X_OK) < 0)
+	if (access(dir, W_OK | X_OK) < 0)
 		return -EACCES;
-	if (access(path, F_OK) == 0 && access(path, readonly ? R_OK : R_OK | W_OK) < 0)
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0)
 		return -EACCES;
 	return -ENOENT;
 }
@@ -372,7 +375,7 @@ again:
 		if (fd < 0) {
 			int e = errno;
 
-			r = e == EACCES || e == EPERM ? -EACCES : e == EROFS ? -EROFS : open_errno(path, 0);
+			r = e == EACCES || e == EPERM ? -EACCES : e == EROFS ? -EROFS : open_errno(path);
 			return store_failx(st, r, "cannot open database '%s': %s", path, strerror(e));
 		}
 		/* The umask may have narrowed the mode: SQLite gives -wal and -shm this one. */
@@ -384,12 +387,13 @@ again:
 		return r;
 	}
 	if (S_ISLNK(out->st_mode))
-		return store_failx(st, -EPERM, "refusing '%s': a symbolic link", path);
+		return store_failx(st, -EPERM, "cannot open database '%s': refusing '%s': a symbolic link",
+		                   st->path, path);
 	if (!S_ISREG(out->st_mode))
 		return store_failx(st, S_ISDIR(out->st_mode) ? -EISDIR : -EINVAL,
 		                   "cannot open database '%s': not a regular file", path);
 	if (trust_stat(out, path, TRUST_DATA, why, sizeof(why)) < 0)
-		return store_failx(st, -EPERM, "%s", why);
+		return store_failx(st, -EPERM, "cannot open database '%s': %s", st->path, why);
 	return 0;
 }
 
@@ -414,8 +418,8 @@ open_files(struct store *st, const struct store_opts *opts)
 		if ((r = check_file(st, side, 0, &sb)) < 0 && r != -ENOENT)
 			return r;
 	}
-	if ((r = check_file(st, st->path, opts->create && !opts->readonly, &sb)) == -ENOENT)
-		return store_failx(st, open_errno(st->path, opts->readonly),
+	if ((r = check_file(st, st->path, opts->create, &sb)) == -ENOENT)
+		return store_failx(st, open_errno(st->path),
 		                   "cannot open database '%s': %s", st->path, strerror(ENOENT));
 	return r;
 }
@@ -435,40 +439,10 @@ set_pragmas(struct store *st, const struct store_opts *opts)
 	                           "PRAGMA temp_store = MEMORY;";
 	int rc;
 
-	if (!opts->readonly &&
-	    (rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)
 		return store_fail(st, rc, "cannot open database");
 	rc = sqlite3_exec(st->db, opts->durability_fast ? normal : full, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot open database");
-}
-
-/* A read-only store cannot migrate: its schema must be the current one already. */
-static int
-check_readonly_version(struct store *st)
-{
-	sqlite3_stmt *stmt = NULL;
-	int64_t version = -1;
-	int rc;
-
-	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		version = sqlite3_column_int64(stmt, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_OK)
-		return store_fail(st, rc, "cannot open database");
-	if (version > STORE_SCHEMA_VERSION)
-		return store_failx(st, -ENOTSUP,
-		                   "cannot open database '%s': database schema version %lld is newer "
-		                   "than this jobq (%d)",
-		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
-	if (version < STORE_SCHEMA_VERSION)
-		return store_failx(st, version == 0 ? -EINVAL : -EROFS,
-		                   "cannot open database '%s': schema version %lld needs a migration "
-		                   "to %d (open it writable once)",
-		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
-	return 0;
 }
 
 /*
@@ -537,13 +511,12 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
 		return -ENOMEM;
 	}
 	if (r == -EPERM) {
-		r = store_failx(st, r, "%s", why);
+		r = store_failx(st, r, "cannot open database '%s': %s", st->path, why);
 		goto out;
 	}
 	if ((r = open_files(st, opts)) < 0)
 		goto out;
-	flags = (opts->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-	        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	if ((rc = sqlite3_open_v2(st->path, &st->db, flags, NULL)) != SQLITE_OK) {
 		r = store_fail(st, rc, "cannot open database");
 		goto out;
@@ -564,14 +537,14 @@ store_open(const char *path, const struct store_opts *opts, struct store **out, 
 	 * timeout. */
 	for (int64_t waited_us = 0;; waited_us += 1000) {
 		if ((r = set_pragmas(st, opts)) == 0)
-			r = opts->readonly ? check_readonly_version(st) : schema_migrate(st);
+			r = schema_migrate(st);
 		if (r != -EBUSY || waited_us >= (int64_t)st->busy_timeout_ms * 1000)
 			break;
 		usleep(1000);
 	}
 out:
 	if (r == -ENOENT && st->db != NULL)
-		r = open_errno(st->path, opts->readonly);
+		r = open_errno(st->path);
 	if (r < 0) {
 		if (err != NULL && errlen > 0)
 			strlcpy(err, st->err, errlen);
@@ -615,6 +588,14 @@ store_errmsg(const struct store *st)
 	return st != NULL ? st->err : "";
 }
 
+struct store_fault
+store_fault(const struct store *st)
+{
+	static const struct store_fault none = {0, STORE_FAULT_OTHER, -1};
+
+	return st != NULL ? st->fault : none;
+}
+
 const char *
 store_path(const struct store *st)
 {
@@ -633,14 +614,6 @@ store_data_version(struct store *st)
 		v = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
 	return v;
-}
-
-void
-store_set_claim_hook(struct store *st,
-                     void (*hook)(struct store *st, const struct job *job, void *ctx), void *ctx)
-{
-	st->claim_hook = hook;
-	st->claim_hook_ctx = ctx;
 }
 
 uint64_t

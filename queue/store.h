@@ -72,7 +72,6 @@ void job_release(struct job *job);
 struct store_opts {
 	int durability_fast;    /* 0: "full" (the default), 1: "fast" */
 	int busy_timeout_ms;    /* 0: 5000 */
-	int readonly;           /* open an existing database read-only (no create, no migrate) */
 	int create;             /* create the file if missing (otherwise -ENOENT) */
 };
 
@@ -90,6 +89,20 @@ void store_close(struct store *st);
  * "durability"; outside a transaction. NULL st: a no-op. Returns 0 or a store error. */
 int store_set_durability(struct store *st, int fast);
 const char *store_errmsg(const struct store *st);
+
+/* The last failure as data, for a caller that words it its own way (the CLI names the line of
+ * a bulk enqueue, and the byte of that line): code is the negative errno that was returned, kind
+ * what was wrong, byte where (-1 when kind has no place). */
+enum store_fault_kind {
+	STORE_FAULT_OTHER,        /* store_errmsg() says it all */
+	STORE_FAULT_PAYLOAD_JSON, /* a job's payload is not JSON; byte: where in the payload */
+};
+struct store_fault {
+	int code;
+	enum store_fault_kind kind;
+	int64_t byte;
+};
+struct store_fault store_fault(const struct store *st);
 const char *store_path(const struct store *st);
 
 /* What a producer gives for one job. NULL / 0 fields take defaults. */
@@ -210,10 +223,6 @@ struct job_filter {
  */
 int store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out);
 
-/* Cancel a running job whose owner is gone (used by `cancel` when no supervisor will act),
- * fenced by the token seen: a job claimed again meanwhile is left alone (-EEXIST). */
-int store_cancel_running_now(struct store *st, int64_t id, int64_t token);
-
 /* Move matching failed/cancelled jobs back to queued (attempts reset to 0, run_at now).
  * Returns the number moved (>= 0). */
 int store_retry(struct store *st, const struct job_filter *f);
@@ -254,11 +263,21 @@ int64_t store_oldest_queued_age(struct store *st, int64_t now);
 /* The same among the jobs of one batch (batch NULL: every job). */
 int64_t store_oldest_queued_age_batch(struct store *st, const char *batch, int64_t now);
 
+/* The units every pool of cfg has taken: used[i] for cfg->pools[i], summed over the running
+ * jobs' units, as the claim counts them. Returns 0 or a store error. */
+int store_pool_usage(struct store *st, const struct config *cfg, int64_t *used);
+
 /* Pauses: kind "type" (name = type), "resource" (name = tag) or "all" (name ""). until 0: until
  * resumed. reason may be NULL. */
 enum pause_kind { PAUSE_ALL, PAUSE_TYPE, PAUSE_RESOURCE };
 int store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
 		const char *reason);
+/* The same, but never shortening a pause in force: one that lasts until `until` or longer,
+ * or until resumed, is kept as it is (a quota pause that meets an operator's). One statement,
+ * so two workers meeting a quota at once keep the longer of their pauses. Returns 1 if the
+ * pause was set, 0 if the one in force was kept, or a store error. */
+int store_pause_longer(struct store *st, enum pause_kind kind, const char *name, int64_t until,
+		       const char *reason);
 /* Returns 1 if a pause was lifted, 0 if there was none. */
 int store_resume(struct store *st, enum pause_kind kind, const char *name);
 /* cb for each pause in force at now. */
@@ -267,17 +286,38 @@ int store_list_pauses(struct store *st, int64_t now,
 				 const char *reason, void *ctx),
 		      void *ctx);
 
+/* Why recovery takes a running job back. */
+enum job_lost { JOB_NOT_LOST, JOB_LEASE_EXPIRED, JOB_OWNER_GONE };
+
+/* Whether the process that claimed job is gone: a jobq worker records its pid and start time
+ * at claim, and no process has both now (a recycled pid is another process). An external
+ * claimer (no pid) is never gone: only its lease counts. Reads /proc; holds no lock. */
+int store_owner_gone(const struct job *job);
+
+#define RECOVER_LEASES 1 /* the jobs whose lease expired */
+#define RECOVER_OWNERS 2 /* the jobs whose owner is gone (store_owner_gone) */
+
+struct recover_req {
+	int what;                   /* RECOVER_LEASES | RECOVER_OWNERS */
+	int64_t now;                /* 0: time_now_ms() */
+	const struct job_filter *f; /* only the running jobs f matches (its state is ignored);
+	                             * NULL: every running job */
+	/* Called once the recovery has committed, with each job taken back as it was while
+	 * running (its attempt only: it may have been claimed again already); may be NULL. */
+	void (*on_lost)(const struct job *job, enum job_lost why, void *ctx);
+	void *ctx;
+};
+
 /*
- * Recovery: requeue every running job whose lease expired before now, or whose owner process
- * is gone (owner_alive returns 0; NULL: only leases count), at its own run_at, keeping its
- * place in line (attempt counted; failed with error "worker lost" when no attempt remains), in
- * one transaction; once it has committed, call on_lost (may be NULL) with each job as it was
- * while running, e.g. to kill what that attempt left (its attempt only: the job may have been
- * claimed again already). Returns the number recovered.
+ * Recovery: take back every running job that is lost (req->what): one whose cancel was
+ * requested becomes cancelled ("cancelled"), one with no attempt left fails ("worker lost"),
+ * any other is requeued at its own run_at, keeping its place in line, the attempt counted
+ * ("worker lost"). Which jobs are lost is decided before the write transaction (reading /proc)
+ * and checked again inside it (same token and owner; an expired lease still expired), so the
+ * write lock is held only for the writes, and only when something is lost. Returns the number
+ * taken back or a store error.
  */
-int store_recover(struct store *st, const struct config *cfg, int64_t now,
-		  int (*owner_alive)(const struct job *job, void *ctx),
-		  void (*on_lost)(const struct job *job, void *ctx), void *ctx);
+int store_recover(struct store *st, const struct recover_req *req);
 
 /* Running jobs (for status and the supervisor), by started_at. */
 int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);

@@ -337,22 +337,15 @@ spawn_worker(struct sup *s, int i)
 	return 0;
 }
 
-/* Recovery: the owner of a running job is alive if it is the same process (pid + start). */
-static int
-owner_alive(const struct job *job, void *ctx)
-{
-	return proc_alive((pid_t)job->worker_pid, (uint64_t)job->worker_start);
-}
-
 /* Kill what a recovered job's lost attempt left: its group (only if the group shows it is the
  * job's, see proc_kill_job()) and everything that carries that attempt's identity. Called after
  * the requeue committed, so the job may be running again: only this attempt is touched. */
 static void
-on_lost(const struct job *job, void *ctx)
+on_lost(const struct job *job, enum job_lost why, void *ctx)
 {
 	struct sup *s = ctx;
 
-	if (owner_alive(job, ctx))
+	if (why == JOB_LEASE_EXPIRED)
 		log_warnx("job %" PRId64 ": lease expired: requeued, killing what the attempt left",
 			  job->id);
 	else
@@ -366,7 +359,9 @@ on_lost(const struct job *job, void *ctx)
 static void
 recover(struct sup *s)
 {
-	int n = store_recover(s->st, &s->cfg, 0, owner_alive, on_lost, s);
+	struct recover_req req = {.what = RECOVER_LEASES | RECOVER_OWNERS, .on_lost = on_lost,
+				  .ctx = s};
+	int n = store_recover(s->st, &req);
 
 	if (n < 0)
 		log_warnx("recovery: %s", store_errmsg(s->st));
@@ -823,7 +818,7 @@ on_running(const struct job *job, void *ctx)
 	struct left_running *l = ctx;
 	size_t len = strlen(l->ids);
 
-	if (job->worker_pid <= 0 || owner_alive(job, NULL))
+	if (!store_owner_gone(job))
 		return 0; /* an external claimer's (its lease counts), or a live worker's */
 	if (l->n++ < 20)
 		snprintf(l->ids + len, sizeof(l->ids) - len, "%s%" PRId64, len > 0 ? ", " : "",

@@ -185,79 +185,32 @@ load_config(struct worker *w)
 	return 0;
 }
 
-/* The resource pauses in force, to tell whether a quota pause would shorten one. */
-struct pauses {
-	char **names;
-	int64_t *until; /* 0: until resumed */
-	size_t n;
-};
-
-static void
-on_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason, void *ctx)
-{
-	struct pauses *p = ctx;
-	char **names;
-	int64_t *u;
-
-	if (kind != PAUSE_RESOURCE)
-		return;
-	if ((names = reallocarray(p->names, p->n + 1, sizeof(*names))) != NULL)
-		p->names = names;
-	if ((u = reallocarray(p->until, p->n + 1, sizeof(*u))) != NULL)
-		p->until = u;
-	if (names == NULL || u == NULL || (p->names[p->n] = strdup(name)) == NULL)
-		return;
-	p->until[p->n++] = until;
-}
-
-static int
-pause_covers(const struct pauses *p, const char *tag, int64_t until)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->names[i], tag) == 0 && (p->until[i] == 0 || p->until[i] >= until))
-			return 1;
-	return 0;
-}
-
-static void
-pauses_free(struct pauses *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->names[i]);
-	free(p->names);
-	free(p->until);
-}
-
 /* Pause until `until` (wall ms) every pool the current job holds (its units column), unless a
- * pause already in force lasts as long (an operator's pause without an end is never shortened). */
+ * pause already in force lasts as long (an operator's pause without an end is never shortened):
+ * store_pause_longer() decides that in its own statement, so two workers meeting the quota at
+ * once keep the longer pause. */
 static void
 pause_pools(struct worker *w, int64_t until, const char *reason)
 {
 	cJSON *units = w->job.units != NULL ? cJSON_ParseWithOpts(w->job.units, NULL, 1) : NULL;
-	struct pauses held = {0};
 	const cJSON *it;
 	char tag[NAME_TAG_MAX + 1], when[40];
-	int n;
+	int n, r;
 
 	if (!cJSON_IsArray(units) || cJSON_GetArraySize(units) == 0) {
 		cJSON_Delete(units);
 		return;
 	}
-	if (store_list_pauses(w->st, time_now_ms(), on_pause, &held) < 0)
-		log_warnx("cannot read the pauses: %s", store_errmsg(w->st));
 	time_format_rfc3339(until, when, sizeof(when));
 	cJSON_ArrayForEach(it, units)
 	{
 		if (!cJSON_IsString(it) || tag_parse(it->valuestring, tag, &n) < 0)
 			continue;
-		if (pause_covers(&held, tag, until))
-			continue;
-		if (store_pause(w->st, PAUSE_RESOURCE, tag, until, reason) < 0)
+		if ((r = store_pause_longer(w->st, PAUSE_RESOURCE, tag, until, reason)) < 0)
 			log_warnx("cannot pause pool '%s': %s", tag, store_errmsg(w->st));
-		else
+		else if (r == 1)
 			log_info("pool '%s' paused until %s: %s", tag, when, reason);
 	}
-	pauses_free(&held);
 	cJSON_Delete(units);
 }
 

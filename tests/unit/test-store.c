@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "proc.h"
 #include "store-fixture.h"
 
 /* Run SQL on a separate connection to path. */
@@ -224,17 +225,6 @@ test_open_errors(void **state)
 	assert_int_equal(access(fx_path(f, "none.db"), F_OK), -1);
 	assert_int_equal(store_open("", NULL, &st, err, sizeof(err)), -EINVAL);
 	assert_int_equal(store_open(f->dir, NULL, &st, err, sizeof(err)) < 0, 1);
-
-	/* Read-only open of the fixture's database works and refuses writes. */
-	{
-		struct store_opts ro = {.readonly = 1};
-		struct job_spec spec = {.type = "a"};
-		int64_t id;
-
-		assert_int_equal(store_open(f->db, &ro, &st, err, sizeof(err)), 0);
-		assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, NULL), -EROFS);
-		store_close(st);
-	}
 
 	if (geteuid() != 0) {
 		char dir[128];
@@ -989,18 +979,23 @@ test_backoff(void **state)
 	}
 }
 
-/* The owner_alive callback of store_recover: only pid 4242 is alive. */
-static int
-owner_alive(const struct job *job, void *ctx)
+/* Owners for recovery: this process (alive), and this pid with another start time (a process
+ * that is gone, its pid recycled by this one). */
+static void
+owners(struct claim_req *alive, struct claim_req *gone)
 {
-	(void)ctx;
-	return job->worker_pid == 4242;
+	uint64_t start = 0;
+
+	assert_int_equal(proc_start_time(getpid(), &start), 0);
+	*alive = (struct claim_req){.owner_pid = getpid(), .owner_start = start};
+	*gone = (struct claim_req){.owner_pid = getpid(), .owner_start = start + 1};
 }
 
 static void
-count_lost(const struct job *job, void *ctx)
+count_lost(const struct job *job, enum job_lost why, void *ctx)
 {
 	(void)job;
+	(void)why;
 	(*(int *)ctx)++;
 }
 
@@ -1014,12 +1009,13 @@ struct lost_seen {
 };
 
 static void
-see_lost(const struct job *job, void *ctx)
+see_lost(const struct job *job, enum job_lost why, void *ctx)
 {
 	struct lost_seen *ls = ctx;
 	struct job now;
 
 	ls->calls++;
+	assert_int_equal(why, JOB_LEASE_EXPIRED);
 	assert_int_equal(store_get(ls->st, job->id, &now), 0);
 	ls->state = now.state;
 	ls->attempts = job->attempts; /* the lost attempt, as it was while running */
@@ -1036,7 +1032,10 @@ test_on_lost_after_commit(void **state)
 	fx_config(f, "{\"types\": {\"g\": {\"builtin\": \"noop\"}}}");
 	fx_add(f, "g", NULL, NULL, 0);
 	claim_one(f, &j);
-	assert_int_equal(store_recover(f->st, &f->cfg, j.lease_until + 1, NULL, see_lost, &ls), 1);
+	assert_int_equal(store_recover(f->st, &(struct recover_req){.what = RECOVER_LEASES,
+	                                                           .now = j.lease_until + 1,
+	                                                           .on_lost = see_lost, .ctx = &ls}),
+	                 1);
 	assert_int_equal(ls.calls, 1);
 	assert_int_equal(ls.state, JOB_QUEUED);
 	assert_int_equal(ls.attempts, j.attempts);
@@ -1060,8 +1059,10 @@ test_stale_token_after_recovery(void **state)
 	assert_int_equal(first.id, id);
 	assert_string_equal(first.units, "[\"gpu\"]");
 	/* The lease expires: recovery requeues it (the attempt counted). */
-	assert_int_equal(store_recover(f->st, &f->cfg, first.lease_until + 1, NULL, count_lost,
-	                               &lost),
+	assert_int_equal(store_recover(f->st, &(struct recover_req){.what = RECOVER_LEASES,
+	                                                           .now = first.lease_until + 1,
+	                                                           .on_lost = count_lost,
+	                                                           .ctx = &lost}),
 	                 1);
 	assert_int_equal(lost, 1);
 	{
@@ -1100,31 +1101,39 @@ static void
 test_recover(void **state)
 {
 	struct fx *f = *state;
-	struct claim_req alive = {.owner_pid = 4242, .owner_start = 7};
-	struct claim_req dead = {.owner_pid = 4343, .owner_start = 7};
+	struct claim_req alive, dead;
 	struct claim_req external = {.lease_ms = 60000};
+	struct recover_req leases = {.what = RECOVER_LEASES};
+	struct recover_req all = {.what = RECOVER_LEASES | RECOVER_OWNERS};
 	struct job a, b, c;
 	int64_t now = time_now_ms();
 	int lost = 0;
 
+	owners(&alive, &dead);
 	fx_config(f, "{\"concurrency\": {\"global\": 3}, \"types\": {\"x\": {}, \"once\": "
 	             "{\"builtin\": \"noop\", \"max_attempts\": 1}}}");
 	fx_add(f, "x", NULL, NULL, 2);
 	fx_add(f, "once", NULL, NULL, 1);
 	fx_add(f, "x", NULL, NULL, 0);
 	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &a, NULL), 1);
-	assert_int_equal(a.worker_pid, 4242);
-	assert_int_equal(a.worker_start, 7);
+	assert_int_equal(a.worker_pid, getpid());
+	assert_int_equal(a.worker_start, alive.owner_start);
+	assert_int_equal(store_owner_gone(&a), 0);
 	assert_int_equal(store_claim(f->st, &f->cfg, &dead, &b, NULL), 1);
 	assert_string_equal(b.type, "once");
+	assert_int_equal(store_owner_gone(&b), 1);
 	assert_int_equal(store_claim(f->st, &f->cfg, &external, &c, NULL), 1);
 	assert_int_equal(c.worker_pid, 0);
+	assert_int_equal(store_owner_gone(&c), 0); /* external: only its lease counts */
 	assert_true(c.lease_until >= now + 60000);
 
 	/* Nothing expired and no owner check: nothing recovered. */
-	assert_int_equal(store_recover(f->st, &f->cfg, now, NULL, NULL, NULL), 0);
+	leases.now = all.now = now;
+	assert_int_equal(store_recover(f->st, &leases), 0);
 	/* The owner of b is gone: b had no attempt left, it fails. */
-	assert_int_equal(store_recover(f->st, &f->cfg, now, owner_alive, count_lost, &lost), 1);
+	all.on_lost = count_lost;
+	all.ctx = &lost;
+	assert_int_equal(store_recover(f->st, &all), 1);
 	assert_int_equal(lost, 1);
 	{
 		struct job got;
@@ -1138,13 +1147,14 @@ test_recover(void **state)
 	/* Past c's lease (1m): c (external) is requeued; a, whose owner lives and whose lease
 	 * (the default 5m) runs longer, is not. */
 	assert_true(a.lease_until > c.lease_until + 1);
-	assert_int_equal(store_recover(f->st, &f->cfg, c.lease_until + 1, owner_alive, NULL, NULL),
-	                 1);
+	all.on_lost = NULL;
+	all.now = c.lease_until + 1;
+	assert_int_equal(store_recover(f->st, &all), 1);
 	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
 	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
 	/* Past a's lease: a is requeued too, though its owner lives. */
-	assert_int_equal(store_recover(f->st, &f->cfg, a.lease_until + 1, owner_alive, NULL, NULL),
-	                 1);
+	all.now = a.lease_until + 1;
+	assert_int_equal(store_recover(f->st, &all), 1);
 	assert_int_equal(fx_state(f, a.id), JOB_QUEUED);
 	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
 	job_release(&a);
@@ -1189,12 +1199,15 @@ test_cancel(void **state)
 	struct job_spec spec = {.type = "a", .batch = "nightly"};
 	struct job job;
 	int64_t ids[4], running = -1, id;
+	struct claim_req alive, dead;
 
+	owners(&alive, &dead);
 	fx_config(f, "{\"concurrency\": {\"global\": 2}}");
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &ids[i], NULL), 0);
 	id = fx_add(f, "b", NULL, NULL, 0);
-	claim_one(f, &job); /* ids[0] runs */
+	/* ids[0] runs, its owner gone */
+	assert_int_equal(store_claim(f->st, &f->cfg, &dead, &job, NULL), 1);
 	assert_int_equal(job.id, ids[0]);
 	{
 		struct job_filter flt = {.state = -1, .batch = "nightly"};
@@ -1212,14 +1225,25 @@ test_cancel(void **state)
 	}
 	assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
 	assert_int_equal(fx_state(f, id), JOB_QUEUED);
-	/* A running job without a supervisor is cancelled at once on request. */
-	/* not with a token that is no longer current (claimed again meanwhile) */
-	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token + 1), -EEXIST);
-	assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
-	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token), 0);
-	assert_int_equal(fx_state(f, ids[0]), JOB_CANCELLED);
-	assert_int_equal(store_cancel_running_now(f->st, ids[0], job.token), -EEXIST);
-	assert_int_equal(store_cancel_running_now(f->st, 12345, 1), -ESRCH);
+	/* A running job whose owner is gone is cancelled at once by recovery, only within the
+	 * filter (how `jobq cancel` acts without a supervisor). */
+	{
+		struct job_filter other = {.state = -1, .type = "b"};
+		struct job_filter mine = {.state = -1, .batch = "nightly"};
+		struct recover_req req = {.what = RECOVER_OWNERS, .f = &other};
+		struct job got;
+
+		assert_int_equal(store_recover(f->st, &req), 0);
+		assert_int_equal(fx_state(f, ids[0]), JOB_RUNNING);
+		req.f = &mine;
+		assert_int_equal(store_recover(f->st, &req), 1);
+		assert_int_equal(store_get(f->st, ids[0], &got), 0);
+		assert_int_equal(got.state, JOB_CANCELLED);
+		assert_string_equal(got.error, "cancelled");
+		assert_int_equal(got.token, 0);
+		job_release(&got);
+		assert_int_equal(store_recover(f->st, &req), 0);
+	}
 	/* The stale owner cannot finish it any more. */
 	{
 		struct job_outcome ok = {.succeeded = 1};
