@@ -490,6 +490,38 @@ test_enqueue_validation(void **state)
 }
 
 /* Everything json_check accepts, cJSON accepts too; the limits match. */
+/* A refusal as data: the CLI names a bulk line's byte from it, not from the message. */
+static void
+test_fault(void **state)
+{
+	struct fx *f = *state;
+	struct job_spec bad = {.type = "a", .payload = "{\"k\": tru}"};
+	struct job_spec badtype = {.type = "Bad Type"};
+	struct store_fault e;
+	int64_t id;
+
+	e = store_fault(NULL);
+	assert_int_equal(e.kind, STORE_FAULT_OTHER);
+	assert_int_equal(store_enqueue(f->st, &f->cfg, &bad, &id, NULL), -EINVAL);
+	e = store_fault(f->st);
+	assert_int_equal(e.code, -EINVAL);
+	assert_int_equal(e.kind, STORE_FAULT_PAYLOAD_JSON);
+	assert_int_equal(e.byte, 9);
+	assert_string_equal(store_errmsg(f->st), "payload is not valid JSON (at byte 9)");
+	assert_int_equal(store_bulk_begin(f->st), 0);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &badtype, &id, NULL), -EINVAL);
+	e = store_fault(f->st);
+	assert_int_equal(e.kind, STORE_FAULT_OTHER);
+	assert_int_equal(e.byte, -1);
+	assert_int_equal(store_bulk_add(f->st, &f->cfg, &bad, &id, NULL), -EINVAL);
+	assert_int_equal(store_fault(f->st).kind, STORE_FAULT_PAYLOAD_JSON);
+	store_bulk_rollback(f->st);
+	assert_int_equal(store_heartbeat(f->st, 99, 1, 1000, NULL), -ESRCH);
+	e = store_fault(f->st);
+	assert_int_equal(e.code, -ESRCH);
+	assert_int_equal(e.kind, STORE_FAULT_OTHER);
+}
+
 static void
 test_json_check(void **state)
 {
@@ -1162,6 +1194,108 @@ test_recover(void **state)
 	job_release(&c);
 }
 
+/* Recovery decides outside the write transaction and checks again inside it: a job whose lease
+ * was renewed in between, or that finished and was claimed again (a new token), is left alone. */
+static void
+test_recover_rechecks(void **state)
+{
+	struct fx *f = *state;
+	struct recover_req req = {.what = RECOVER_LEASES | RECOVER_OWNERS};
+	struct claim_req alive, gone;
+	struct recover_scan scan;
+	struct job a, b, c, again;
+	struct job_outcome ok = {.succeeded = 1};
+	int64_t now;
+
+	owners(&alive, &gone);
+	alive.lease_ms = gone.lease_ms = 1000;
+	fx_config(f, "{\"concurrency\": {\"global\": 5}, \"types\": {\"x\": {}}}");
+	for (int i = 0; i < 3; i++)
+		fx_add(f, "x", NULL, NULL, 0);
+	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &a, NULL), 1);
+	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &b, NULL), 1);
+	assert_int_equal(store_claim(f->st, &f->cfg, &gone, &c, NULL), 1);
+	now = c.lease_until + 1; /* past every lease: claimed in turn, c last */
+	/* Step 1 sees all three lost: a and b by their lease, c by its owner. */
+	assert_int_equal(recover_scan(f->st, &req, now, &scan), 3);
+	for (size_t i = 0; i < scan.n; i++)
+		assert_int_equal(scan.v[i].why,
+		                 scan.v[i].id == c.id ? JOB_OWNER_GONE : JOB_LEASE_EXPIRED);
+	/* Meanwhile a's owner renews its lease, and b finishes and is claimed again. */
+	{
+		struct store_opts o = {.create = 0};
+		struct store *other = NULL;
+		char err[512];
+
+		assert_int_equal(store_open(f->db, &o, &other, err, sizeof(err)), 0);
+		assert_int_equal(store_heartbeat(other, a.id, a.token, 3600000, NULL), 0);
+		assert_int_equal(store_finish(other, &f->cfg, b.id, b.token, &ok), JOB_SUCCEEDED);
+		assert_int_equal(store_retry(other, &(struct job_filter){.state = -1, .ids = &b.id,
+		                                                         .nids = 1}),
+		                 0); /* succeeded: stays */
+		store_close(other);
+	}
+	/* Step 2 takes back c only. */
+	assert_int_equal(recover_apply(f->st, now, &scan), 1);
+	for (size_t i = 0; i < scan.n; i++)
+		assert_int_equal(scan.v[i].why, scan.v[i].id == c.id ? JOB_OWNER_GONE : JOB_NOT_LOST);
+	recover_scan_release(&scan);
+	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
+	assert_int_equal(fx_state(f, b.id), JOB_SUCCEEDED);
+	assert_int_equal(fx_state(f, c.id), JOB_QUEUED);
+	/* A scan that saw c's next attempt lost, applied after that attempt was given back and c
+	 * claimed again by a live owner: the new attempt is not touched. */
+	req.what = RECOVER_OWNERS;
+	assert_int_equal(store_claim(f->st, &f->cfg, &gone, &again, NULL), 1);
+	assert_int_equal(again.id, c.id);
+	assert_int_equal(recover_scan(f->st, &req, 0, &scan), 1);
+	job_release(&again);
+	assert_int_equal(store_finish(f->st, &f->cfg, c.id, scan.v[0].token,
+	                              &(struct job_outcome){.temporary = 1, .requeue_now = 1}),
+	                 JOB_QUEUED);
+	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &again, NULL), 1);
+	assert_int_equal(again.id, c.id);
+	assert_int_equal(recover_apply(f->st, time_now_ms(), &scan), 0);
+	recover_scan_release(&scan);
+	assert_int_equal(fx_state(f, c.id), JOB_RUNNING);
+	job_release(&again);
+	job_release(&a);
+	job_release(&b);
+	job_release(&c);
+}
+
+/* Recovery that finds nothing lost takes no write lock: it runs while another connection holds
+ * one (the /proc scan never waits for, nor holds, the lock). */
+static void
+test_recover_without_write_lock(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts quick = {.busy_timeout_ms = 50};
+	struct claim_req alive, gone;
+	struct recover_req req = {.what = RECOVER_LEASES | RECOVER_OWNERS};
+	struct store *st = NULL;
+	struct job a;
+	sqlite3 *db = NULL;
+	char err[512];
+
+	owners(&alive, &gone);
+	fx_config(f, "{\"types\": {\"x\": {}}}");
+	fx_add(f, "x", NULL, NULL, 0);
+	assert_int_equal(store_claim(f->st, &f->cfg, &alive, &a, NULL), 1);
+	assert_int_equal(store_open(f->db, &quick, &st, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_recover(st, &req), 0);
+	/* Something lost does need the lock. */
+	req.now = a.lease_until + 1;
+	assert_int_equal(store_recover(st, &req), -EBUSY);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(store_recover(st, &req), 1);
+	store_close(st);
+	job_release(&a);
+}
+
 static void
 test_heartbeat_and_pgid(void **state)
 {
@@ -1507,6 +1641,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_enqueue_validation, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_enqueue_nul, fx_setup, fx_teardown),
 	        cmocka_unit_test(test_json_check),
+	        cmocka_unit_test_setup_teardown(test_fault, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_unique_keys, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_unique_for, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_unique_for_index, fx_setup, fx_teardown),
@@ -1519,6 +1654,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_stale_token_after_recovery, fx_setup,
 	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_recover, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_recover_rechecks, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_recover_without_write_lock, fx_setup,
+	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_heartbeat_and_pgid, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_retry_and_prune, fx_setup, fx_teardown),
