@@ -90,8 +90,7 @@ recover_scan_release(struct recover_scan *s)
 }
 
 int
-recover_scan(struct store *st, const struct recover_req *req, int64_t now,
-	     struct recover_scan *out)
+recover_scan(struct store *st, const struct recover_req *req, int64_t now, struct recover_scan *out)
 {
 	struct scan_ctx c = {.s = out, .what = req->what, .now = now};
 	int r;
@@ -107,7 +106,8 @@ recover_scan(struct store *st, const struct recover_req *req, int64_t now,
 		r = store_list_running(st, on_running, &c);
 	}
 	if (r >= 0 && c.oom)
-		r = store_failx(st, -ENOMEM, "cannot recover jobs in '%s': out of memory", st->path);
+		r = store_failx(st, -ENOMEM, "cannot recover jobs in '%s': out of memory",
+		                st->path);
 	return r < 0 ? r : (int)out->n;
 }
 
@@ -148,7 +148,8 @@ recover_apply(struct store *st, int64_t now, struct recover_scan *s)
 		/* The same attempt of the same owner, and still lost for the reason seen. */
 		if (j->state != JOB_RUNNING || j->token != it->token ||
 		    j->worker_pid != it->worker_pid || j->worker_start != it->worker_start ||
-		    (it->why == JOB_LEASE_EXPIRED && !(j->lease_until > 0 && j->lease_until < now))) {
+		    (it->why == JOB_LEASE_EXPIRED &&
+		     !(j->lease_until > 0 && j->lease_until < now))) {
 			it->why = JOB_NOT_LOST;
 			continue;
 		}

@@ -25,7 +25,7 @@
 /* Claim at now with req (types may be NULL); returns 1/0 and fills job. */
 static int
 claim_at(struct fx *f, int64_t now, const char *const *types, size_t ntypes, struct job *job,
-	 int64_t *next)
+         int64_t *next)
 {
 	struct claim_req req = {.types = types, .ntypes = ntypes, .now = now};
 	int r = store_claim(f->st, &f->cfg, &req, job, next);
@@ -132,9 +132,9 @@ test_pools_all_or_nothing(void **state)
 	fx_config(f, "{\"concurrency\": {\"global\": 10, \"resources\": {\"cpu\": 4, \"gpu\": 2}}, "
 	             "\"types\": {\"g\": {\"resources\": [\"gpu\"]}, \"c\": {}}}");
 	assert_string_equal(f->cfg.pools[0].name, "cpu");
-	fx_add(f, "g", NULL, "cpu:3", 2);            /* gpu 1 + cpu 3 */
-	id2 = fx_add(f, "g", NULL, "cpu:2", 1);      /* gpu fits, cpu does not */
-	fx_add(f, "g", NULL, NULL, 0);               /* gpu 1 */
+	fx_add(f, "g", NULL, "cpu:3", 2);       /* gpu 1 + cpu 3 */
+	id2 = fx_add(f, "g", NULL, "cpu:2", 1); /* gpu fits, cpu does not */
+	fx_add(f, "g", NULL, NULL, 0);          /* gpu 1 */
 	take(f, &j1);
 	assert_string_equal(j1.units, "[\"cpu:3\",\"gpu\"]");
 	take(f, &j2);
@@ -475,8 +475,9 @@ test_quota_pause_keeps_longer(void **state)
 	store_close(other);
 
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(until, 0) || ' ' || reason FROM "
-	                                        "pauses WHERE name = 'api'",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT coalesce(until, 0) || ' ' || reason FROM "
+	                                    "pauses WHERE name = 'api'",
 	                                    -1, &stmt, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
@@ -557,7 +558,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_invalid_resources_fail, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_cost_independent_of_blocked, fx_setup,
 	                                        fx_teardown),
-	        cmocka_unit_test_setup_teardown(test_quota_pause_keeps_longer, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_quota_pause_keeps_longer, fx_setup,
+	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_quota_pause_race, fx_setup, fx_teardown),
 	};
 

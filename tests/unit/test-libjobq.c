@@ -33,7 +33,8 @@ static void
 rmtree(const char *dir)
 {
 	char cmd[PATH_MAX];
-	const char *names[] = {"q.db", "q.db-wal", "q.db-shm", "q.db.wake", "jobq.json", "other.json"};
+	const char *names[] = {"q.db",      "q.db-wal",  "q.db-shm",
+	                       "q.db.wake", "jobq.json", "other.json"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "%s/%s", dir, names[i]);
@@ -132,8 +133,8 @@ test_open_creates_and_enqueues(void **state)
 	assert_int_equal(jobq_enqueue(q, "enrich", NULL, NULL, &id2), 0);
 	assert_int_equal(id2, id + 1);
 	jobq_close(q);
-	assert_query(f, "SELECT type || ' ' || state || ' ' || namespace FROM jobs WHERE id = ?", id,
-	             "enrich queued default");
+	assert_query(f, "SELECT type || ' ' || state || ' ' || namespace FROM jobs WHERE id = ?",
+	             id, "enrich queued default");
 	assert_query(f, "SELECT payload FROM jobs WHERE id = ?", id,
 	             "{\"url\": \"https://example.org\"}");
 	assert_query(f, "SELECT payload FROM jobs WHERE id = ?", id2, "{}");
@@ -145,10 +146,15 @@ test_options(void **state)
 {
 	struct lfx *f = *state;
 	const char *tags[] = {"gpu", "api:2"};
-	struct jobq_enqueue_opts o = {.namespace = "acme", .priority = 7,
-	                              .run_at_ms = 4102444800000, .max_attempts = 9,
-	                              .timeout_ms = 60000, .resources = tags, .nresources = 2,
-	                              .unique_key = "k1", .batch = "nightly"};
+	struct jobq_enqueue_opts o = {.namespace = "acme",
+	                              .priority = 7,
+	                              .run_at_ms = 4102444800000,
+	                              .max_attempts = 9,
+	                              .timeout_ms = 60000,
+	                              .resources = tags,
+	                              .nresources = 2,
+	                              .unique_key = "k1",
+	                              .batch = "nightly"};
 	struct jobq *q = NULL;
 	int64_t id = 0, again = 0;
 
@@ -156,9 +162,10 @@ test_options(void **state)
 	                   "\"types\": {\"t\": {\"max_attempts\": 2, \"priority\": 3}}}");
 	assert_int_equal(jobq_open(f->db, NULL, &q), 0);
 	assert_int_equal(jobq_enqueue(q, "t", "[1, 2]", &o, &id), 0);
-	assert_query(f, "SELECT namespace || ' ' || priority || ' ' || run_at || ' ' || "
-	                "max_attempts || ' ' || timeout || ' ' || resources || ' ' || unique_key || "
-	                "' ' || batch FROM jobs WHERE id = ?",
+	assert_query(f,
+	             "SELECT namespace || ' ' || priority || ' ' || run_at || ' ' || "
+	             "max_attempts || ' ' || timeout || ' ' || resources || ' ' || unique_key || "
+	             "' ' || batch FROM jobs WHERE id = ?",
 	             id, "acme 7 4102444800000 9 60000 [\"api:2\",\"gpu\"] k1 nightly");
 	/* The same unique key while the job lives: its id again, nothing added. */
 	assert_int_equal(jobq_enqueue(q, "t", "{}", &o, &again), 0);
