@@ -419,35 +419,33 @@ static const struct help helps[] = {
 	 "  jobq help --commands\n"},
 };
 
-/* clang-format on */
 
 #define NHELPS (sizeof(helps) / sizeof(helps[0]))
 
 static const char usage_head[] =
-        "usage: jobq [--db PATH] [--config PATH] [--json] [-q] [-v] COMMAND [ARGS...]\n"
-        "\n"
-        "A job queue in SQLite with a supervisor that runs jobs under a concurrency policy.\n";
+	"usage: jobq [--db PATH] [--config PATH] [--json] [-q] [-v] COMMAND [ARGS...]\n"
+	"\n"
+	"A job queue in SQLite with a supervisor that runs jobs under a concurrency policy.\n";
 
 static const char usage_tail[] =
-        "\n"
-        "Global options:\n"
-        "  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"
-        "                   jobq.json beside it, creates ./jobq.db when neither names one\n"
-        "  --config PATH    the configuration (default $JOBQ_CONFIG, else jobq.json beside the\n"
-        "                   database, else one job at a time)\n"
-        "  --json           machine-readable output (also accepted after the command)\n"
-        "  -q, --quiet      print only data and errors\n"
-        "  -v, --verbose    more detail\n"
-        "  -h, --help       this help; 'jobq help COMMAND' or 'jobq COMMAND --help' for a command\n"
-        "  -V, --version    the version\n"
-        "\n"
-        "Exit codes: 0 ok, 1 a job failed or was not found, 64 usage, 65 bad data, 66 cannot "
-        "open,\n"
-        "69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 77 refused (a "
-        "file\n"
-        "another user owns or may write), 78 configuration.\n"
-        "\n"
-        "More: man 1 jobq, man 5 jobq.json.\n";
+	"\n"
+	"Global options:\n"
+	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"
+	"                   jobq.json beside it, creates ./jobq.db when neither names one\n"
+	"  --config PATH    the configuration (default $JOBQ_CONFIG, else jobq.json beside the\n"
+	"                   database, else one job at a time)\n"
+	"  --json           machine-readable output (also accepted after the command)\n"
+	"  -q, --quiet      print only data and errors\n"
+	"  -v, --verbose    more detail\n"
+	"  -h, --help       this help; 'jobq help COMMAND' or 'jobq COMMAND --help' for a command\n"
+	"  -V, --version    the version\n"
+	"\n"
+	"Exit codes: 0 ok, 1 a job failed or was not found, 64 usage, 65 bad data, 66 cannot open,\n"
+	"69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 77 refused (a file\n"
+	"another user owns or may write), 78 configuration.\n"
+	"\n"
+	"More: man 1 jobq, man 5 jobq.json.\n";
+/* clang-format on */
 
 static const struct help *
 help_find(const char *name)
