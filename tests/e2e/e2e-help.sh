@@ -9,9 +9,9 @@ mapfile -t commands <<<"$OUT"
 [ "${#commands[@]}" -ge 18 ] || fail "help --commands lists ${#commands[@]} commands: $OUT"
 for c in init enqueue supervise reload claim heartbeat complete fail status list show wait \
 	cancel retry pause resume prune help; do
-	printf '%s\n' "${commands[@]}" | grep -qx -- "$c" || fail "help --commands misses '$c'"
+	grep -qx -- "$c" <<<"$(printf '%s\n' "${commands[@]}")" || fail "help --commands misses '$c'"
 done
-printf '%s\n' "${commands[@]}" | grep -qx worker && fail "help --commands lists the hidden worker"
+! grep -qx worker <<<"$(printf '%s\n' "${commands[@]}")" || fail "help --commands lists the hidden worker"
 
 # The command list: the same from `jobq help` and `jobq --help`, every command in it.
 expect_code 0 jobq help
@@ -20,7 +20,7 @@ list=$OUT
 expect_code 0 jobq --help
 assert_eq "$OUT" "$list" "jobq --help against jobq help"
 for c in "${commands[@]}"; do
-	printf '%s\n' "$list" | grep -Eq "^  $c( |\$)" || fail "jobq help does not list '$c'"
+	grep -Eq "^  $c( |\$)" <<<"$list" || fail "jobq help does not list '$c'"
 done
 assert_not_contains "$list" "Other:" "jobq help (a command without a help entry)"
 # Without a command: the same list on stderr, exit 64.
@@ -44,7 +44,7 @@ for c in "${commands[@]}"; do
 	# Every option the usage names is explained under Options: (or is a common one).
 	for opt in $(printf '%s\n' "$help" | sed -n '/^usage:/,/^$/p' | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
 		case $opt in --json | --help | --quiet | --verbose) continue ;; esac
-		printf '%s\n' "$help" | sed -n '/^Options:$/,/^$/p' | grep -qE -- "^ +(-[a-z], )?$opt\b" ||
+		grep -qE -- "^ +(-[a-z], )?$opt\b" <<<"$(sed -n '/^Options:$/,/^$/p' <<<"$help")" ||
 			fail "help $c: $opt is in the usage but not under Options:"
 	done
 done
