@@ -60,21 +60,20 @@ function __jobq_using
     contains -- $cmd $argv
 end
 
+# The value of global option $argv[1] on the command line, else of variable $argv[2] if set
+# and not empty.
+function __jobq_option_or_env -a option var
+    __jobq_global_arg $option; and return 0
+    set -q $var; and test -n "$$var"; or return 1
+    echo $$var
+end
+
 function __jobq_db
-    __jobq_global_arg --db; and return
-    if set -q JOBQ_DB; and test -n "$JOBQ_DB"
-        echo $JOBQ_DB
-    else
-        echo jobq.db
-    end
+    __jobq_option_or_env --db JOBQ_DB; or echo jobq.db
 end
 
 function __jobq_config
-    __jobq_global_arg --config; and return
-    if set -q JOBQ_CONFIG; and test -n "$JOBQ_CONFIG"
-        echo $JOBQ_CONFIG
-        return
-    end
+    __jobq_option_or_env --config JOBQ_CONFIG; and return
     set -l db (__jobq_db)
     if string match -q -- '*/*' $db
         echo (string replace -r '/[^/]*$' '' -- $db)/jobq.json

@@ -17,6 +17,14 @@ bash -n "$bash_file" || fail "bash -n $bash_file"
 zsh -n "$zsh_file" || fail "zsh -n $zsh_file"
 fish --no-execute "$fish_file" || fail "fish --no-execute $fish_file"
 
+# meson installs them where each shell looks for them.
+installed=$(meson introspect --installed "$JOBQ_BUILD") || fail "meson introspect --installed"
+for f in jobq.bash:/bash-completion/completions/jobq _jobq:/zsh/site-functions/_jobq \
+	jobq.fish:/fish/vendor_completions.d/jobq.fish; do
+	jq -e --arg f "$JOBQ_SRC/contrib/${f%%:*}" --arg to "${f#*:}" '.[$f] // "" | endswith($to)' \
+		<<<"$installed" >/dev/null || fail "meson does not install contrib/${f%%:*} into ...${f#*:}"
+done
+
 # The shells find this jobq, and keep their history and settings here.
 bindir=$(dirname "$JOBQ")
 export PATH="$bindir:$PATH" HOME=$TEST_DIR XDG_CONFIG_HOME=$TEST_DIR/.config \

@@ -24,6 +24,13 @@ for src in "$man1" "$man5"; do
 		cmp -s "$page" "$JOBQ_BUILD/docs/$page" || fail "$JOBQ_BUILD/docs/$page is stale"
 	fi
 done
+# meson installs them in section 1 and 5 of the manual.
+installed=$(meson introspect --installed "$JOBQ_BUILD") || fail "meson introspect --installed"
+for page in man1/jobq.1 man5/jobq.json.5; do
+	jq -e --arg f "$JOBQ_BUILD/docs/${page#*/}" --arg to "/share/man/$page" \
+		'.[$f] // "" | endswith($to)' <<<"$installed" >/dev/null ||
+		fail "meson does not install docs/${page#*/} into share/man/$page (-Dman=disabled, or no scdoc?)"
+done
 head -1 jobq.1 | grep -q '^\.\\"' || fail "jobq.1 is not a man page"
 
 # What the binary knows: its commands, each one's help, its global options.
