@@ -3,7 +3,7 @@
 # whose compadd also prints what it is given. Used by e2e-completions.sh.
 zmodload zsh/zpty || exit 2
 zpty z zsh -f -i
-zpty -w z "PROMPT=''; fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z "PROMPT=''; fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -d \${ZDOTDIR:-\$HOME}/.zcompdump-jobq-test"
 zpty -w z 'compadd () {
 	[[ ${@[1,-1]} == *-(O|A|D)\ * ]] && { builtin compadd "$@"; return $? }
 	typeset -a __hits
