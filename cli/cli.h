@@ -40,7 +40,8 @@ struct cli {
 
 /*
  * getopt_long for a subcommand (argv[0] is its name). shortopts must start with ":" and hold
- * "hqv". Handles -h/--help (prints usage to stdout, returns CLI_OPT_HELP), --json, -q, -v, unknown
+ * "hqv". Handles -h/--help (prints the command's entry of cli/help.c to stdout, else usage when
+ * it has none; returns CLI_OPT_HELP), --json, -q, -v, unknown
  * options and missing arguments (prints a one-line error and a hint, returns CLI_OPT_ERR).
  * Returns the option character, or -1 at the end (optind is then the first operand).
  */
@@ -110,6 +111,26 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Map a store error to its exit code and print it with context ("cannot claim: ..."). */
 int cli_store_fail(struct cli *c, int r, const char *what);
 
+/* One command of main's table (cli/main.c), in the order of main's dispatch. */
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	int flags;    /* CLI_CMD_* */
+};
+#define CLI_CMD_SELF_EXE 1 /* needs c->self_exe */
+#define CLI_CMD_HIDDEN 2   /* not listed nor suggested, no help: the supervisor's `jobq worker` */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_ncommands;
+
+/* cli/help.c: the help of every command, one table entry each. */
+/* `jobq --help`, `jobq help`: the usage, the commands by group, the global options. */
+void cli_help_usage(FILE *f);
+/* `jobq help NAME`, `jobq NAME --help`: the command's entry on stdout; fallback (when not
+ * NULL) for a command that has none. */
+void cli_help_command(const char *name, const char *fallback);
+/* "jobq: unknown command 'X' (did you mean 'Y'?)" and the hint on stderr; returns 64. */
+int cli_unknown_command(const char *arg);
+
 /* Subcommands: argv[0] is the subcommand name; return the exit code. */
 int cmd_enqueue(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
@@ -129,6 +150,7 @@ int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
+int cmd_help(struct cli *c, int argc, char **argv);       /* help.c */
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

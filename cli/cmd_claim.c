@@ -15,52 +15,6 @@
 #include "names.h"
 #include "output.h"
 
-static const char claim_usage[] =
-	"usage: jobq claim [--type T]... [--lease DUR]\n"
-	"\n"
-	"Claim the best runnable job under the whole policy of the configuration (global, per-type\n"
-	"and pool limits, singletons, pauses, run_at, priority then age) and print it as one JSON\n"
-	"object (keys as in 'jobq show --json', with its fencing \"token\"), or 'null' when nothing\n"
-	"can be claimed. The job is running until 'jobq complete' or 'jobq fail'; renew its lease\n"
-	"(default: the configuration's \"lease\", 5m) with 'jobq heartbeat' or it is requeued.\n"
-	"\n"
-	"Options:\n"
-	"  -t, --type T       only jobs of type T (repeatable; default any type)\n"
-	"  -l, --lease DUR    lease of the claim (500ms, 10s, 5m, 2h)\n"
-	"\n"
-	"Exit: 0 claimed; 1 nothing to claim; 64 usage; 65 bad type name; 75 database locked;\n"
-	"78 bad configuration.\n";
-
-static const char heartbeat_usage[] =
-	"usage: jobq heartbeat ID --token T [--lease DUR] [--json]\n"
-	"\n"
-	"Renew the lease of claimed job ID (default: the configuration's \"lease\"). Reports when a\n"
-	"cancel was requested meanwhile: the worker should then stop and 'jobq fail' the job.\n"
-	"--json prints {\"id\": N, \"lease_until\": T, \"cancel_requested\": B}.\n"
-	"\n"
-	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current (the job was\n"
-	"recovered, finished or claimed again: stop working on it).\n";
-
-static const char complete_usage[] =
-	"usage: jobq complete ID --token T [--result TEXT|-] [--json]\n"
-	"\n"
-	"Finish claimed job ID as succeeded. The result (JSON, or any text; - reads stdin) is kept\n"
-	"with the job. --json prints {\"id\": N, \"state\": \"succeeded\"}.\n"
-	"\n"
-	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
-
-static const char fail_usage[] =
-	"usage: jobq fail ID --token T [--error TEXT] [--temporary] [--json]\n"
-	"\n"
-	"Finish the claimed attempt of job ID as failed. The attempt counts, and the job goes back\n"
-	"to the queue (after an exponential backoff with jitter) while attempts remain, else it is\n"
-	"failed. --temporary retries without counting the attempt; a job whose cancel was requested\n"
-	"becomes cancelled. Prints the job's new state ('job N: queued (will be retried)', 'job N:\n"
-	"failed', 'job N: cancelled'); --json prints {\"id\": N, \"state\":\n"
-	"\"queued\"|\"failed\"|\"cancelled\"}.\n"
-	"\n"
-	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
-
 enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY };
 
 int
@@ -82,7 +36,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 
 	memset(&req, 0, sizeof(req));
 	memset(&j, 0, sizeof(j));
-	while ((ch = cli_getopt(c, argc, argv, ":hqvt:l:", opts, claim_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:l:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': {
 			const char **n;
@@ -263,7 +217,7 @@ cmd_heartbeat(struct cli *c, int argc, char **argv)
 	int64_t lease, until;
 	char t[40];
 
-	if ((code = parse_token_args(c, argc, argv, ":hqvl:", heartbeat_opts, heartbeat_usage, &a)) != 0)
+	if ((code = parse_token_args(c, argc, argv, ":hqvl:", heartbeat_opts, NULL, &a)) != 0)
 		return code;
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
@@ -307,7 +261,7 @@ cmd_complete(struct cli *c, int argc, char **argv)
 	char *text = NULL;
 	int code, r;
 
-	if ((code = parse_token_args(c, argc, argv, ":hqv", complete_opts, complete_usage, &a)) != 0)
+	if ((code = parse_token_args(c, argc, argv, ":hqv", complete_opts, NULL, &a)) != 0)
 		return code;
 	if ((code = cli_load_config(c)) != 0)
 		return code;
@@ -334,7 +288,7 @@ cmd_fail(struct cli *c, int argc, char **argv)
 	struct job_outcome o;
 	int code;
 
-	if ((code = parse_token_args(c, argc, argv, ":hqv", fail_opts, fail_usage, &a)) != 0)
+	if ((code = parse_token_args(c, argc, argv, ":hqv", fail_opts, NULL, &a)) != 0)
 		return code;
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;

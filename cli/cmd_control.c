@@ -88,19 +88,6 @@ report_partial(struct cli *c, const struct selection *s, int64_t n, const char *
 
 /* ---- cancel ---- */
 
-static const char cancel_usage[] =
-	"usage: jobq cancel ID... [--json]\n"
-	"       jobq cancel [--type T] [--namespace NS] [--batch NAME] [--json]\n"
-	"\n"
-	"Cancel jobs: a queued job is cancelled at once; for a running job a cancel is requested:\n"
-	"its worker terminates the handler's process group (SIGTERM, then SIGKILL after the grace\n"
-	"period) and records it as cancelled. An external worker learns of it from 'jobq heartbeat'.\n"
-	"Filters combine (all must match).\n"
-	"\n"
-	"Prints what was done; --json prints {\"cancelled\": N, \"cancel_requested\": M}.\n"
-	"\n"
-	"Exit: 0; 1 some of the given ids were not queued or running; 64 usage; 66 no database.\n";
-
 /* With no supervisor to act, the running jobs cancelled whose recorded owner is dead are taken
  * back here by the store's recovery (they become cancelled), then what they left running is
  * killed: their process group (if the leader is still the recorded one) and whatever carries
@@ -157,7 +144,7 @@ cmd_cancel(struct cli *c, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.f.state = -1;
-	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:", opts, cancel_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			s.f.type = optarg;
@@ -204,17 +191,6 @@ out:
 
 /* ---- retry ---- */
 
-static const char retry_usage[] =
-	"usage: jobq retry ID... [--json]\n"
-	"       jobq retry [--batch NAME] [--type T] [--namespace NS] [--state failed|cancelled]\n"
-	"\n"
-	"Put failed and cancelled jobs back in the queue (attempts reset, to run now). Filters\n"
-	"combine; --state limits the retry to failed or to cancelled jobs.\n"
-	"\n"
-	"Prints the count; --json prints {\"retried\": N}.\n"
-	"\n"
-	"Exit: 0; 1 some of the given ids were not failed or cancelled; 64 usage; 66 no database.\n";
-
 int
 cmd_retry(struct cli *c, int argc, char **argv)
 {
@@ -233,7 +209,7 @@ cmd_retry(struct cli *c, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.f.state = -1;
-	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:s:", opts, retry_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvt:n:b:s:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			s.f.type = optarg;
@@ -277,29 +253,6 @@ out:
 }
 
 /* ---- pause / resume ---- */
-
-static const char pause_usage[] =
-	"usage: jobq pause TYPE|--all|--resource TAG [--until TIME|--for DUR] [--reason TEXT]\n"
-	"\n"
-	"Stop claiming jobs of TYPE, of every type (--all), or jobs needing pool TAG, until resumed\n"
-	"or until TIME (RFC 3339 or @UNIXSECONDS) or for DUR (10s, 5m, 2h, 1d). Running jobs go on.\n"
-	"\n"
-	"--json prints {\"kind\": \"type\"|\"all\"|\"resource\", \"name\": S|null, \"until\": T|null}.\n"
-	"\n"
-	"Exit: 0; 64 usage; 65 bad type or tag name, or one the configuration does not declare;\n"
-	"66 no database.\n";
-
-static const char resume_usage[] =
-	"usage: jobq resume TYPE|--all|--resource TAG\n"
-	"\n"
-	"Lift a pause set by 'jobq pause' (or a pool pause set by a handler that hit a quota).\n"
-	"--all lifts the pause of everything set by 'pause --all'; pauses of single types and pools\n"
-	"stay.\n"
-	"\n"
-	"--json prints {\"kind\": K, \"name\": S|null, \"resumed\": true|false}.\n"
-	"\n"
-	"Exit: 0 (also when nothing was paused); 64 usage; 65 bad name, or nothing paused under a\n"
-	"name the configuration does not declare; 66 no database.\n";
 
 enum { OPT_ALL = CLI_OPT_JSON + 1, OPT_UNTIL, OPT_FOR, OPT_REASON };
 
@@ -369,7 +322,7 @@ cmd_pause(struct cli *c, int argc, char **argv)
 	int ch, code, all = 0, has_until = 0, has_for = 0, r;
 	char t[40];
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, pause_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_ALL:
 			all = 1;
@@ -437,7 +390,7 @@ cmd_resume(struct cli *c, int argc, char **argv)
 	enum pause_kind kind;
 	int ch, code, all = 0, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, resume_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvr:", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_ALL:
 			all = 1;
@@ -473,18 +426,6 @@ cmd_resume(struct cli *c, int argc, char **argv)
 
 /* ---- prune ---- */
 
-static const char prune_usage[] =
-	"usage: jobq prune --older-than DUR [--state succeeded|failed|cancelled]... [--batch NAME]\n"
-	"                  [--json]\n"
-	"\n"
-	"Delete finished jobs that finished more than DUR ago (10s, 5m, 2h, 1d); by default jobs of\n"
-	"every finished state, else of the --state(s) given; with --batch only the jobs of that\n"
-	"batch. Queued and running jobs are never deleted.\n"
-	"\n"
-	"Prints the count; --json prints {\"pruned\": N}.\n"
-	"\n"
-	"Exit: 0; 64 usage; 66 no database.\n";
-
 int
 cmd_prune(struct cli *c, int argc, char **argv)
 {
@@ -501,7 +442,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 	enum job_state st;
 	const char *batch = NULL;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvo:s:b:", opts, prune_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvo:s:b:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			batch = optarg;

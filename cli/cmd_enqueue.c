@@ -17,41 +17,6 @@
 #include "fileio.h"
 #include "names.h"
 
-static const char usage[] =
-	"usage: jobq enqueue TYPE [JSON|-] [OPTIONS]\n"
-	"       jobq enqueue TYPE --jsonl FILE|- [OPTIONS]\n"
-	"\n"
-	"Add a job of TYPE (one the configuration declares) whose payload is JSON: the argument,\n"
-	"stdin when it is '-', else {}. Prints the job id, or 'ID (existing)' when --unique found\n"
-	"the job already there. With --jsonl every non-blank line of FILE (- for stdin) is one job,\n"
-	"all added in one transaction or none; prints 'N jobs: FIRST-LAST' ('(M existing)' after it\n"
-	"when unique keys found jobs). A line that is an object with a \"payload\" member is an\n"
-	"envelope: {\"payload\": JSON, \"unique_key\", \"namespace\", \"priority\", \"run_at\" or\n"
-	"\"delay\", \"batch\", \"resources\", \"max_attempts\", \"timeout\"} (each optional, each\n"
-	"replacing the option of the same meaning for that line); any other line is a payload.\n"
-	"\n"
-	"Options:\n"
-	"  -n, --namespace NS     namespace (default 'default'; any UTF-8 up to 256 bytes)\n"
-	"  -p, --priority N       higher runs first (default: the type's, else 0)\n"
-	"  -d, --delay DUR        run no earlier than DUR from now (500ms, 10s, 5m, 2h, 1d)\n"
-	"      --run-at TIME      run no earlier than TIME (RFC 3339, or @UNIXSECONDS)\n"
-	"  -m, --max-attempts N   attempts before the job fails for good (default: the type's)\n"
-	"  -t, --timeout DUR      time limit of one attempt (default: the type's)\n"
-	"  -r, --resource TAG     also take pool TAG (or TAG:N units); repeatable\n"
-	"  -u, --unique KEY       do not add a second live job with this key\n"
-	"      --unique-for DUR   a job with the key created within DUR counts too, even finished\n"
-	"                         (with --unique, or for the unique_key of --jsonl envelopes)\n"
-	"  -b, --batch NAME       label the job(s) with a batch name (for wait, list, retry)\n"
-	"      --jsonl FILE|-     one job per line\n"
-	"      --no-envelope      with --jsonl: every line is a payload, an envelope's shape too\n"
-	"      --json             print {\"id\": N} (or {\"count\": N, \"first_id\": A, \"last_id\": B,\n"
-	"                         \"existing\": M})\n"
-	"\n"
-	"Exit: 0 added (or found by a unique key); 64 usage; 65 bad type (or one the configuration\n"
-	"does not declare), payload, line or envelope (named); 66 cannot open the database, or none\n"
-	"was named (--db, JOBQ_DB, a jobq.json beside it, or jobq init); 75 the database is locked;\n"
-	"78 bad configuration.\n";
-
 enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE };
 
 struct enqueue_args {
@@ -104,7 +69,7 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 	};
 	int ch, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:", opts, usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			a->spec.namespace = optarg;

@@ -8,23 +8,6 @@
 #include "cli.h"
 #include "output.h"
 
-static const char init_usage[] =
-        "usage: jobq init [--db PATH]\n"
-        "\n"
-        "Create the database (default: --db before the command, $JOBQ_DB, else ./jobq.db) with "
-        "its\n"
-        "schema, mode 0600, and print its absolute path; 'PATH (exists)' when it was there "
-        "already.\n"
-        "enqueue, claim and supervise create a database only when --db or JOBQ_DB names it or a\n"
-        "jobq.json sits beside it; elsewhere, run 'jobq init' first.\n"
-        "\n"
-        "--json prints {\"database\": PATH, \"created\": true|false}.\n"
-        "\n"
-        "Exit: 0 created or there; 64 usage; 66 cannot create or open it (no such folder, not a "
-        "jobq\n"
-        "database); 69 newer schema; 74 I/O error; 75 locked; 77 not trusted; 78 bad "
-        "configuration.\n";
-
 enum { OPT_DB = CLI_OPT_JSON + 1 };
 
 int
@@ -39,7 +22,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	cJSON *o = NULL;
 	int ch, code, existed;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, init_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, NULL)) != -1) {
 		if (ch != OPT_DB)
 			return cli_getopt_exit(ch);
 		if ((code = cli_set_db(c, optarg, 1)) != 0)

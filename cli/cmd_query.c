@@ -17,25 +17,6 @@ enum { OPT_JSONL = CLI_OPT_JSON + 1, OPT_BATCH };
 
 /* ---- status ---- */
 
-static const char status_usage[] =
-	"usage: jobq status [--batch NAME] [--json]\n"
-	"\n"
-	"The supervisor (running, stale or not running), job counts by state and by type, resource\n"
-	"pools (used / capacity, paused until), pauses in force, running jobs with their elapsed\n"
-	"time, and the age of the oldest runnable queued job. With --batch NAME the counts, running\n"
-	"jobs and oldest queued age are those of the batch (pools and pauses stay global).\n"
-	"workers_note says why the supervisor runs fewer workers than concurrency.global allows;\n"
-	"unhandled counts the queued jobs of types without a handler in this configuration.\n"
-	"\n"
-	"--json prints {\"supervisor\": {\"running\": B, \"pid\": N|null, \"stale\": B, \"started_at\": T|null,\n"
-	"\"workers\": N, \"workers_note\": S|null, \"worker_pids\": [N...]}, [\"batch\": NAME,]\n"
-	"\"counts\": {STATE: N}, \"types\": {TYPE: {STATE: N}}, \"unhandled\": {TYPE: QUEUED},\n"
-	"\"resources\": {TAG: {\"capacity\": N, \"used\": N, \"paused\": B,\n"
-	"\"paused_until\": T|null}}, \"paused\": [{\"kind\": K, \"name\": S|null, \"until\": T|null,\n"
-	"\"reason\": S|null}...], \"running\": [JOB...], \"oldest_queued_age_s\": N|null}.\n"
-	"\n"
-	"Exit: 0; 1 no job in the batch; 64 usage; 66 no database; 78 bad configuration.\n";
-
 struct type_counts {
 	char *type;
 	int64_t counts[JOB_NSTATES];
@@ -457,7 +438,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	const char *batch = NULL;
 	int ch, r, have_rt, code = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvb:", opts, status_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvb:", opts, NULL)) != -1) {
 		if (ch != 'b')
 			return cli_getopt_exit(ch);
 		batch = optarg;
@@ -530,27 +511,6 @@ out:
 }
 
 /* ---- list ---- */
-
-static const char list_usage[] =
-	"usage: jobq list [--state S] [--type T] [--namespace NS] [--batch NAME] [--limit N]\n"
-	"                 [--json|--jsonl]\n"
-	"\n"
-	"Jobs as a table (ID TYPE STATE NS ATTEMPTS AGE SUMMARY), at most 100 unless --limit says\n"
-	"otherwise (--limit 0: all), or with --json an array of job objects, with --jsonl one job\n"
-	"object per line (JSON Lines, for streaming; both all jobs unless --limit). The summary is\n"
-	"the error of a failed job (its cause: the last line of its stderr), the result of a\n"
-	"succeeded one, else the payload.\n"
-	"\n"
-	"Options:\n"
-	"  -s, --state S          queued, running, succeeded, failed or cancelled\n"
-	"  -t, --type T           jobs of this type\n"
-	"  -n, --namespace NS     jobs of this namespace\n"
-	"  -b, --batch NAME       jobs of this batch\n"
-	"  -l, --limit N          at most N jobs (0: no limit)\n"
-	"      --json             an array of job objects (keys as in 'jobq show --json')\n"
-	"      --jsonl            one job object per line\n"
-	"\n"
-	"Exit: 0; 64 usage; 66 no database.\n";
 
 struct list_ctx {
 	struct cli *c;
@@ -635,7 +595,7 @@ cmd_list(struct cli *c, int argc, char **argv)
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
-	while ((ch = cli_getopt(c, argc, argv, ":hqvs:t:n:b:l:", opts, list_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvs:t:n:b:l:", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_JSONL:
 			jsonl = 1;
@@ -707,19 +667,6 @@ out:
 
 /* ---- show ---- */
 
-static const char show_usage[] =
-	"usage: jobq show ID [--json]\n"
-	"\n"
-	"Every field of job ID as 'key: value' lines, or with --json one object whose keys are the\n"
-	"data model's: id type namespace payload state priority run_at attempts max_attempts timeout\n"
-	"resources unique_key batch result error exit_code created_at started_at finished_at\n"
-	"orphans_reaped worker_pid pgid lease_until token cancel_requested truncated stderr. Times\n"
-	"are RFC 3339 UTC strings or null; payload, and result when it is JSON and not truncated, are\n"
-	"embedded as JSON values. error is one line, the cause; stderr the tail of the last attempt's\n"
-	"stderr, kept whatever the outcome; truncated tells a result cut at output_max.\n"
-	"\n"
-	"Exit: 0; 1 no such job; 64 usage; 66 no database.\n";
-
 int
 cmd_show(struct cli *c, int argc, char **argv)
 {
@@ -728,7 +675,7 @@ cmd_show(struct cli *c, int argc, char **argv)
 	int64_t id;
 	int ch, r, code;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, show_usage)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, NULL)) != -1)
 		return cli_getopt_exit(ch);
 	if (optind >= argc)
 		return cli_usage_fail("show", "show: missing job ID");

@@ -21,24 +21,6 @@
 
 extern char **environ;
 
-static const char supervise_usage[] =
-	"usage: jobq supervise [--workers N] [--drain]\n"
-	"\n"
-	"Run the supervisor of the database in the foreground: recover what a crash left, fork the\n"
-	"workers, run jobs under the policy until SIGTERM or SIGINT (running jobs get the grace\n"
-	"period, then are stopped and requeued). SIGHUP reloads the configuration (a bad one is\n"
-	"refused and the old one kept). One supervisor per database: a second exits 75.\n"
-	"\n"
-	"Options:\n"
-	"  -w, --workers N   number of worker processes (default: from the policy)\n"
-	"  -d, --drain       exit 0 once nothing is queued or running; exit 1 once nothing is\n"
-	"                    running and only jobs of types without a handler here are queued\n"
-	"\n"
-	"Exit: 0 stopped; 1 drained, but jobs no handler here runs are left queued; 66 cannot open\n"
-	"the database (or none was named: see jobq init); 69 newer schema; 73 cannot create the pid\n"
-	"file or the FIFO; 74 I/O error (also: job outcomes not recorded at a stop); 75 another\n"
-	"supervisor runs; 77 a file beside the database not trusted; 78 bad config.\n";
-
 void
 cli_notify_supervisor(struct cli *c, char what)
 {
@@ -76,7 +58,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	int64_t workers = 0;
 	int ch, code, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvw:d", opts, supervise_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvw:d", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
 			if ((code = cli_parse_int("--workers", optarg, 1, 256, &workers)) != 0)
@@ -148,20 +130,6 @@ cmd_worker(struct cli *c, int argc, char **argv)
 	return worker_run(&o);
 }
 
-static const char reload_usage[] =
-	"usage: jobq reload [--json]\n"
-	"\n"
-	"Ask the supervisor of the database to reload its configuration (SIGHUP), as\n"
-	"'systemctl reload jobq' does: it takes a good file at once (its workers between two jobs)\n"
-	"and keeps the previous one when the file does not load; its log says which, once. The\n"
-	"supervisor is the one its runtime file (DB.runtime.json) names, checked by pid and start\n"
-	"time, so a pid reused by another process is never signalled.\n"
-	"\n"
-	"Prints 'reload requested: supervisor pid N'; --json prints {\"pid\": N}.\n"
-	"\n"
-	"Exit: 0 requested; 64 usage; 69 no supervisor runs for the database; 77 its runtime file is\n"
-	"not one jobq trusts.\n";
-
 int
 cmd_reload(struct cli *c, int argc, char **argv)
 {
@@ -169,7 +137,7 @@ cmd_reload(struct cli *c, int argc, char **argv)
 	struct runtime_info ri;
 	int ch, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, reload_usage)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, NULL)) != -1)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
 		return cli_usage_fail("reload", "reload: unexpected argument '%s'",

@@ -11,24 +11,6 @@
 #include "duration.h"
 #include "output.h"
 
-static const char wait_usage[] =
-	"usage: jobq wait ID... [--progress] [--timeout DUR] [--json]\n"
-	"       jobq wait --batch NAME [--progress] [--timeout DUR] [--json]\n"
-	"\n"
-	"Block until every given job, or every job of the batch, is succeeded, failed or cancelled.\n"
-	"--progress draws a bar on stderr when it is a terminal\n"
-	"([#####.....] 120/400 done, 3 failed, 4.2/s, ETA 1m07s), else prints a plain line every\n"
-	"few seconds. At the end prints the counts; --json prints {\"total\": N, \"succeeded\": N,\n"
-	"\"failed\": N, \"cancelled\": N}.\n"
-	"\n"
-	"Options:\n"
-	"  -b, --batch NAME    every job of the batch\n"
-	"  -p, --progress      show progress\n"
-	"  -t, --timeout DUR   give up after DUR (exit 75)\n"
-	"\n"
-	"Exit: 0 all succeeded; 1 some failed or were cancelled, or a job or the batch does not\n"
-	"exist; 64 usage; 66 no database; 75 timed out.\n";
-
 #define WAIT_POLL_MIN_MS 10
 #define WAIT_POLL_MAX_MS 200
 #define PLAIN_EVERY_MS 5000
@@ -190,7 +172,7 @@ cmd_wait(struct cli *c, int argc, char **argv)
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
-	while ((ch = cli_getopt(c, argc, argv, ":hqvb:pt:", opts, wait_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvb:pt:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			f.batch = optarg;

@@ -236,7 +236,7 @@ cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 		ch = getopt_long(argc, argv, shortopts, longopts, NULL);
 		switch (ch) {
 		case 'h':
-			fputs(usage, stdout);
+			cli_help_command(argv[0], usage);
 			return CLI_OPT_HELP;
 		case 'q':
 			c->quiet = 1;

@@ -12,64 +12,29 @@
 #include "log.h"
 #include "trust.h"
 
-struct command {
-	const char *name;
-	int (*fn)(struct cli *c, int argc, char **argv);
-	int self_exe; /* needs c->self_exe */
-};
-
-static const struct command commands[] = {
-	{"enqueue", cmd_enqueue, 0},     {"supervise", cmd_supervise, 1}, {"status", cmd_status, 0},
-	{"list", cmd_list, 0},           {"show", cmd_show, 0},           {"cancel", cmd_cancel, 0},
-	{"retry", cmd_retry, 0},         {"wait", cmd_wait, 0},           {"pause", cmd_pause, 0},
-	{"resume", cmd_resume, 0},       {"prune", cmd_prune, 0},         {"claim", cmd_claim, 0},
-	{"heartbeat", cmd_heartbeat, 0}, {"complete", cmd_complete, 0},   {"fail", cmd_fail, 0},
+/* The commands; their help is cli/help.c's table, one entry each. */
+const struct cli_command cli_commands[] = {
+	{"enqueue", cmd_enqueue, 0},
+	{"supervise", cmd_supervise, CLI_CMD_SELF_EXE},
+	{"status", cmd_status, 0},
+	{"list", cmd_list, 0},
+	{"show", cmd_show, 0},
+	{"cancel", cmd_cancel, 0},
+	{"retry", cmd_retry, 0},
+	{"wait", cmd_wait, 0},
+	{"pause", cmd_pause, 0},
+	{"resume", cmd_resume, 0},
+	{"prune", cmd_prune, 0},
+	{"claim", cmd_claim, 0},
+	{"heartbeat", cmd_heartbeat, 0},
+	{"complete", cmd_complete, 0},
+	{"fail", cmd_fail, 0},
 	{"reload", cmd_reload, 0},
 	{"init", cmd_init, 0},
-	{"worker", cmd_worker, 1}, /* hidden: a supervised worker */
+	{"help", cmd_help, 0},
+	{"worker", cmd_worker, CLI_CMD_SELF_EXE | CLI_CMD_HIDDEN}, /* a supervised worker */
 };
-
-static const char usage[] =
-	"usage: jobq [--db PATH] [--config PATH] [--json] [-q] [-v] COMMAND [ARGS...]\n"
-	"\n"
-	"A job queue in SQLite with a supervisor that runs jobs under a concurrency policy.\n"
-	"\n"
-	"Producers:\n"
-	"  init                     create the database (and print its path)\n"
-	"  enqueue TYPE [JSON|-]    add a job (JSON from the argument, or stdin with -; --jsonl\n"
-	"                           for many)\n"
-	"Running jobs:\n"
-	"  supervise                run the supervisor in the foreground (--workers N, --drain)\n"
-	"  reload                   make the running supervisor reload its configuration\n"
-	"  claim                    external workers: claim one job under the policy\n"
-	"  heartbeat ID --token T   renew the lease of a claimed job\n"
-	"  complete ID --token T    finish a claimed job as succeeded\n"
-	"  fail ID --token T        finish a claimed attempt as failed (retried while attempts remain)\n"
-	"Operators:\n"
-	"  status                   supervisor, counts, pools, running jobs (--batch NAME)\n"
-	"  list                     jobs by state, type, namespace, batch (--json, --jsonl)\n"
-	"  show ID                  every field of one job\n"
-	"  wait ID...|--batch NAME  block until done (--progress)\n"
-	"  cancel ID...             cancel jobs (or --type/--namespace/--batch)\n"
-	"  retry ID...              put failed or cancelled jobs back in the queue\n"
-	"  pause TYPE|--all         stop claiming (or --resource TAG)\n"
-	"  resume TYPE|--all        claim again\n"
-	"  prune --older-than DUR   delete finished jobs (--state, --batch)\n"
-	"\n"
-	"Global options:\n"
-	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"
-	"                   jobq.json beside it, creates ./jobq.db when neither names one\n"
-	"  --config PATH    the configuration (default $JOBQ_CONFIG, else jobq.json beside the\n"
-	"                   database, else one job at a time)\n"
-	"  --json           machine-readable output (also accepted after the command)\n"
-	"  -q, --quiet      print only data and errors\n"
-	"  -v, --verbose    more detail\n"
-	"  -h, --help       this help; 'jobq COMMAND --help' for a command\n"
-	"  -V, --version    the version\n"
-	"\n"
-	"Exit codes: 0 ok, 1 a job failed or was not found, 64 usage, 65 bad data, 66 cannot open,\n"
-	"69 unavailable, 70 internal error, 74 I/O error, 75 temporary (retry), 77 refused (a file\n"
-	"another user owns or may write), 78 configuration.\n";
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
 enum { OPT_DB = CLI_OPT_JSON + 1, OPT_CONFIG };
 
@@ -94,20 +59,13 @@ find_self_exe(struct cli *c)
 static int
 unknown(const char *arg, const struct option *opts)
 {
-	const char *names[sizeof(commands) / sizeof(commands[0]) + 16], *near;
+	const char *names[16], *near;
 	char shown[NAME_SHOWN_SIZE], *eq;
 	size_t n = 0;
 
+	if (opts == NULL)
+		return cli_unknown_command(arg);
 	name_shown(arg, shown, sizeof(shown));
-	if (opts == NULL) {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (strcmp(commands[i].name, "worker") != 0)
-				names[n++] = commands[i].name;
-		if ((near = cli_suggest(arg, names, n)) != NULL)
-			return cli_usage_fail(NULL, "unknown command '%s' (did you mean '%s'?)", shown,
-					      near);
-		return cli_usage_fail(NULL, "unknown command '%s'", shown);
-	}
 	if ((eq = strchr(shown, '=')) != NULL)
 		*eq = '\0';
 	for (; opts->name != NULL && n < sizeof(names) / sizeof(names[0]); opts++)
@@ -133,7 +91,7 @@ main(int argc, char **argv)
 	};
 	struct cli c;
 	const char *db = getenv("JOBQ_DB");
-	const struct command *cmd = NULL;
+	const struct cli_command *cmd = NULL;
 	int ch, code, db_named = db != NULL && *db != '\0';
 
 	/* Every jobq process uses SQLite from its one thread. */
@@ -165,7 +123,7 @@ main(int argc, char **argv)
 			c.verbose = 1;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			cli_help_usage(stdout);
 			return cli_finish_output(0);
 		case 'V':
 			printf("jobq %s\n", JOBQ_VERSION);
@@ -180,19 +138,19 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		cli_help_usage(stderr);
 		return EX_USAGE;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
+	for (size_t i = 0; i < cli_ncommands; i++) {
+		if (strcmp(argv[optind], cli_commands[i].name) == 0)
+			cmd = &cli_commands[i];
 	}
 	if (cmd == NULL)
 		return unknown(argv[optind], NULL);
 	if ((code = cli_set_db(&c, db, db_named)) != 0)
 		return code;
 	log_init(argv[0], c.verbose ? LOG_LVL_DEBUG : c.quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
-	if (cmd->self_exe && (code = find_self_exe(&c)) != 0)
+	if ((cmd->flags & CLI_CMD_SELF_EXE) && (code = find_self_exe(&c)) != 0)
 		return code;
 
 	argc -= optind;

@@ -1,7 +1,8 @@
 # bash completion for jobq                                                -*- shell-script -*-
 #
-# Install: copy to /usr/share/bash-completion/completions/jobq (or to
-# ~/.local/share/bash-completion/completions/jobq), or `source contrib/jobq.bash`.
+# Install: meson install puts it in bash-completion's completions folder as `jobq`; or copy it to
+# ~/.local/share/bash-completion/completions/jobq, or `source contrib/jobq.bash`. zsh and fish:
+# contrib/_jobq and contrib/jobq.fish.
 #
 # Completes the commands, their options, and the values that have a known set: states,
 # durations (as examples), files. When jq is installed, type names and resource pools come from
@@ -11,7 +12,7 @@
 
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the usual idiom
 
-_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune claim heartbeat complete fail"
+_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune claim heartbeat complete fail help"
 
 # What the value of option $2 of command $1 is: type, pool, batch, states-list, states-retry,
 # states-prune, duration, time, jsonl, file, text; nothing when the option takes no value.
@@ -85,6 +86,7 @@ _jobq_options()
 	heartbeat) echo "--token --lease" ;;
 	complete) echo "--token --result" ;;
 	fail) echo "--token --error --temporary" ;;
+	help) echo "--commands" ;;
 	esac
 }
 
@@ -272,6 +274,9 @@ _jobq()
 		;;
 	cancel)
 		COMPREPLY=($(compgen -W "$(_jobq_running_ids)" -- "$cur"))
+		;;
+	help)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "$_jobq_commands" -- "$cur"))
 		;;
 	esac
 	return 0
