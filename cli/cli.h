@@ -110,6 +110,10 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Map a store error to its exit code and print it with context ("cannot claim: ..."). */
 int cli_store_fail(struct cli *c, int r, const char *what);
 
+/* Add the units a running job holds (its `units` JSON array of "tag" / "tag:N") to used[],
+ * one entry per cfg->pools. */
+void cli_pool_units(const struct config *cfg, const char *units, int64_t *used);
+
 /* Subcommands: argv[0] is the subcommand name; return the exit code. */
 int cmd_enqueue(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
@@ -129,6 +133,12 @@ int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
+int cmd_logs(struct cli *c, int argc, char **argv);       /* cmd_logs.c */
+int cmd_top(struct cli *c, int argc, char **argv);        /* cmd_top.c */
+
+/* After a prune: remove the output files (DB.logs) of the jobs no longer in the database.
+ * Best effort: a folder that is missing or not ours is left alone. cmd_logs.c. */
+void cli_logs_prune(struct cli *c);
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

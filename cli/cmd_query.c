@@ -106,36 +106,12 @@ on_pause(enum pause_kind kind, const char *name, int64_t until, const char *reas
 	s->npauses++;
 }
 
-/* Add the units a running job holds (its `units` JSON array of "tag" / "tag:N") to the pools. */
-static void
-count_units(struct status_ctx *s, const char *units)
-{
-	const struct config *cfg = &s->c->cfg;
-	cJSON *arr, *it;
-
-	if (units == NULL || (arr = cJSON_ParseWithOpts(units, NULL, 1)) == NULL)
-		return;
-	cJSON_ArrayForEach(it, arr)
-	{
-		char name[NAME_TAG_MAX + 1];
-		int n;
-
-		if (!cJSON_IsString(it) || tag_parse(it->valuestring, name, &n) < 0)
-			continue;
-		for (size_t i = 0; i < cfg->npools; i++) {
-			if (strcmp(cfg->pools[i].name, name) == 0)
-				s->pool_used[i] += n;
-		}
-	}
-	cJSON_Delete(arr);
-}
-
 static int
 on_running(const struct job *j, void *arg)
 {
 	struct status_ctx *s = arg;
 
-	count_units(s, j->units); /* pools are global: every running job counts */
+	cli_pool_units(&s->c->cfg, j->units, s->pool_used); /* pools are global: every running job counts */
 	if (s->batch != NULL && (j->batch == NULL || strcmp(j->batch, s->batch) != 0))
 		return 0;
 	if (s->c->json) {

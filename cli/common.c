@@ -10,6 +10,8 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "duration.h"
 #include "exitcode.h"
@@ -374,4 +376,26 @@ cli_finish_output(int code)
 		return code != 0 ? code : EX_IOERR;
 	}
 	return code;
+}
+
+void
+cli_pool_units(const struct config *cfg, const char *units, int64_t *used)
+{
+	cJSON *arr, *it;
+
+	if (units == NULL || (arr = cJSON_ParseWithOpts(units, NULL, 1)) == NULL)
+		return;
+	cJSON_ArrayForEach(it, arr)
+	{
+		char name[NAME_TAG_MAX + 1];
+		int n;
+
+		if (!cJSON_IsString(it) || tag_parse(it->valuestring, name, &n) < 0)
+			continue;
+		for (size_t i = 0; i < cfg->npools; i++) {
+			if (strcmp(cfg->pools[i].name, name) == 0)
+				used[i] += n;
+		}
+	}
+	cJSON_Delete(arr);
 }

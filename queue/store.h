@@ -279,6 +279,18 @@ int store_recover(struct store *st, const struct config *cfg, int64_t now,
 		  int (*owner_alive)(const struct job *job, void *ctx),
 		  void (*on_lost)(const struct job *job, void *ctx), void *ctx);
 
+/* The batches that have queued or running jobs, by name: cb(batch, counts by state, how many
+ * of its jobs ended at or after since) for each. Returns 0 or -errno. */
+int store_batch_progress(struct store *st, int64_t since,
+			 void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
+				    int64_t ended_since, void *ctx),
+			 void *ctx);
+
+/* The failed jobs, latest finished first, at most limit: cb for each (non-zero stops).
+ * Returns 0 or -errno. */
+int store_recent_failed(struct store *st, int64_t limit,
+			int (*cb)(const struct job *job, void *ctx), void *ctx);
+
 /* Running jobs (for status and the supervisor), by started_at. */
 int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);
 
