@@ -163,6 +163,33 @@ struct follow {
 	int first;        /* nothing opened yet: print the rotated files first */
 };
 
+/* After the followed file was rotated: when it was rotated more than once since it was last
+ * read (it is NAME.k, k > 1), the files written since, NAME.k-1 ... NAME.1, oldest first. */
+static int
+print_missed(const struct follow *f, int64_t id, enum joblog_stream s)
+{
+	char name[JOBLOG_NAME_MAX];
+	struct stat st;
+	int k = 0, code = 0;
+
+	for (int g = 1; g <= JOBLOG_KEEP_MAX && k == 0; g++) {
+		joblog_name(id, s, g, name, sizeof(name));
+		if (fstatat(f->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == f->dev &&
+		    st.st_ino == f->ino)
+			k = g;
+	}
+	for (int g = k - 1; g >= 1 && code == 0; g--) {
+		int fd;
+
+		joblog_name(id, s, g, name, sizeof(name));
+		if ((fd = open_file(f->dirfd, name)) >= 0) {
+			code = copy_out(fd);
+			close(fd);
+		}
+	}
+	return code;
+}
+
 /* Read what the followed file has, switching to a new file under the name (a rotation, or a
  * new attempt) after the old one's end. Returns 0 or an exit code. */
 static int
@@ -184,10 +211,14 @@ follow_step(struct cli *c, struct follow *f, const struct job *j, enum joblog_st
 		    (f->fd >= 0 && st.st_dev == f->dev && st.st_ino == f->ino))
 			return 0; /* no file (yet), or still the same one: all of it printed */
 		/* A new file under the name: the old one has ended (it was rotated, or a new
-		 * attempt started); it was read to its end above. */
+		 * attempt started); it is read to its end here. */
 		if (f->fd >= 0) {
+			/* written between the read above and the look at the name */
+			code = copy_out(f->fd);
 			close(f->fd);
 			f->fd = -1;
+			if (code != 0 || (code = print_missed(f, j->id, s)) != 0)
+				return code;
 		}
 		if ((f->fd = open_file(f->dirfd, name)) < 0)
 			return 0;
