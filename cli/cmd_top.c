@@ -484,7 +484,7 @@ draw(const struct frame *f)
 	for (size_t i = 0; i < f->n && i < rows; i++) {
 		put_cut(f->lines[i], cols > 1 ? cols - 1 : cols);
 		/* the last row ends without a newline: the screen would scroll */
-		printf("\033[K%s", i + 1 < rows && i + 1 < f->n ? "\r\n" : "");
+		printf("\033[K%s", i + 1 < rows && i + 1 < f->n ? "\n" : "");
 	}
 	fputs("\033[J", stdout);
 	return fflush(stdout) == 0 ? 0 : -errno;
