@@ -38,7 +38,7 @@ joblog_parse(const char *name, int64_t *id, enum joblog_stream *s, int *gen)
 	if (*p < '1' || *p > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - 9) / 10)
+		if (v > (INT64_MAX - (*p - '0')) / 10)
 			return -EINVAL;
 		v = v * 10 + (*p - '0');
 	}
