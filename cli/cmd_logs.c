@@ -257,6 +257,9 @@ follow(struct cli *c, int64_t id, enum joblog_stream s)
 		}
 		done = is_final(j.state);
 		code = follow_step(c, &f, &j, s);
+		/* Ended without a file ("logs": false, a builtin job): what the database kept. */
+		if (done && code == 0 && f.first)
+			code = print_once(c, &j, s);
 		job_release(&j);
 		if (!done && code == 0)
 			poll(NULL, 0, FOLLOW_POLL_MS);
@@ -328,7 +331,6 @@ cli_logs_prune(struct cli *c)
 	}
 	while ((e = readdir(d)) != NULL) {
 		enum joblog_stream s;
-		struct job j;
 		int64_t id;
 		int gen;
 
@@ -336,10 +338,8 @@ cli_logs_prune(struct cli *c)
 		 * used again). */
 		if (joblog_parse(e->d_name, &id, &s, &gen) < 0)
 			continue;
-		if (store_get(c->st, id, &j) == -ESRCH)
+		if (store_job_exists(c->st, id) == 0)
 			joblog_remove(dirfd(d), id);
-		else
-			job_release(&j);
 	}
 	closedir(d);
 }

@@ -445,6 +445,7 @@ term_setup(struct term *tm)
 		return -errno;
 	raw = tm->saved;
 	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VSUSP] = _POSIX_VDISABLE; /* ^Z would leave the terminal in this state */
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0)

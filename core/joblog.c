@@ -124,6 +124,7 @@ rotate(struct joblog *w)
 int
 joblog_open(struct joblog *w, int dirfd, int64_t id, enum joblog_stream s, size_t max, int keep)
 {
+	char name[JOBLOG_NAME_MAX];
 	int r;
 
 	joblog_init(w);
@@ -134,11 +135,14 @@ joblog_open(struct joblog *w, int dirfd, int64_t id, enum joblog_stream s, size_
 	w->keep = keep < 0 ? 0 : keep > JOBLOG_KEEP_MAX ? JOBLOG_KEEP_MAX : keep;
 	if (max == 0 || dirfd < 0)
 		return 0;
-	for (int g = 1; g <= JOBLOG_KEEP_MAX; g++) { /* an earlier attempt's rotated files */
-		char name[JOBLOG_NAME_MAX];
-
-		joblog_name(id, s, g, name, sizeof(name));
-		unlinkat(dirfd, name, 0);
+	/* An earlier attempt's files. The first attempt, the common case, finds none: then no
+	 * rotated file can be there either (unless removed by hand: prune takes those). */
+	joblog_name(id, s, 0, name, sizeof(name));
+	if (unlinkat(dirfd, name, 0) == 0 || errno != ENOENT) {
+		for (int g = 1; g <= JOBLOG_KEEP_MAX; g++) {
+			joblog_name(id, s, g, name, sizeof(name));
+			unlinkat(dirfd, name, 0);
+		}
 	}
 	if ((r = start_file(w)) < 0)
 		w->err = -r;

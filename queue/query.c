@@ -28,6 +28,22 @@ store_get(struct store *st, int64_t id, struct job *out)
 	return rc == SQLITE_ROW ? 0 : store_fail(st, rc, "cannot read from");
 }
 
+int
+store_job_exists(struct store *st, int64_t id)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_EXISTS);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read from");
+}
+
 /* Call cb for every row of stmt (positioned before its first row), at most *left rows (-1:
  * no limit). Returns the number visited, -1 in *stop when cb asked to stop, or -errno. */
 static int64_t

@@ -118,6 +118,7 @@
 	                          " WHERE id = ?1 AND token = ?3 AND state = 'running'")           \
 	/* queries */                                                                              \
 	X(SQL_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")                                  \
+	X(SQL_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
 	X(SQL_RUNNING_JOBS,                                                                        \
 	  "SELECT " JOB_COLS " FROM jobs WHERE state = 'running' ORDER BY started_at, id")         \
 	X(SQL_COUNT_BY_TYPE, "SELECT type, state, count(*) FROM jobs GROUP BY type, state "        \

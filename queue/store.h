@@ -221,6 +221,9 @@ int store_retry(struct store *st, const struct job_filter *f);
 /* Delete finished jobs that finished before f->finished_before. Returns the number deleted. */
 int store_prune(struct store *st, const struct job_filter *f);
 
+/* Is there a job id? Returns 1, 0 (none), or -errno. */
+int store_job_exists(struct store *st, int64_t id);
+
 /* Fetch one job. -ESRCH if absent. */
 int store_get(struct store *st, int64_t id, struct job *out);
 

@@ -125,4 +125,6 @@ expect_code 0 timeout 60 "$JOBQ" supervise --drain
 [ ! -e "jobq.db.logs/$off.out" ] || fail "an output file with logs: false"
 expect_code 0 jobq logs "$off"
 assert_contains "$OUT" last
+expect_code 0 timeout 30 "$JOBQ" logs "$off" --follow
+assert_contains "$OUT" last "follow of a job without files: what the database kept"
 echo ok
