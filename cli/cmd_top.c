@@ -254,8 +254,28 @@ top_release(struct top *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The worker rows: each worker of the runtime file with its job (or idle), then the jobs of
- * owners the supervisor does not list (external workers, another supervisor's). */
+/* One row of the worker table: the job j and who runs it. */
+static void
+job_row(struct table *tb, const struct top *t, const struct job *j)
+{
+	char wp[24], id[24], att[48], el[32], ns[80], b[80];
+	const char *row[] = {wp, id, j->type, ns, att, el, b};
+
+	if (j->worker_pid > 0)
+		snprintf(wp, sizeof(wp), "%" PRId64, j->worker_pid);
+	else
+		strlcpy(wp, "external", sizeof(wp));
+	snprintf(id, sizeof(id), "%" PRId64, j->id);
+	snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts, j->max_attempts);
+	format_age(time_sub(t->now, j->started_at), el, sizeof(el));
+	text_summary(j->namespace, 32, ns, sizeof(ns));
+	text_summary(j->batch != NULL ? j->batch : "-", 32, b, sizeof(b));
+	table_add(tb, row);
+}
+
+/* The worker rows: each worker of the runtime file with its job, or idle; then the jobs of
+ * other owners (external workers, a supervisor that is gone), or every running job when no
+ * supervisor runs. */
 static void
 add_workers(struct frame *f, struct top *t, const struct runtime_info *ri, int have_rt)
 {
@@ -263,72 +283,35 @@ add_workers(struct frame *f, struct top *t, const struct runtime_info *ri, int h
 					  "ATTEMPT", "ELAPSED", "BATCH"};
 	static const enum col_align al[] = {COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT,
 					    COL_RIGHT, COL_RIGHT, COL_LEFT};
+	int nworkers = have_rt && !ri->stale ? ri->nworker_pids : 0;
 	char *shown = calloc(t->nrunning + 1, 1);
 	struct table tb;
 
-	table_init(&tb, 7, hdr, al);
 	if (shown == NULL) {
 		f->oom = 1;
 		return;
 	}
-	for (int w = 0; have_rt && !ri->stale && w <= ri->nworker_pids; w++) {
-		int64_t pid = w < ri->nworker_pids ? ri->worker_pids[w] : -1;
+	table_init(&tb, 7, hdr, al);
+	for (int w = 0; w < nworkers; w++) {
 		int found = 0;
 
 		for (size_t i = 0; i < t->nrunning; i++) {
-			const struct job *j = &t->running[i];
-			char wp[24], id[24], att[48], el[32], ns[80], b[80];
-			const char *row[] = {wp, id, j->type, ns, att, el, b};
-
-			if (shown[i] || (pid >= 0 && j->worker_pid != pid))
-				continue;
-			if (pid < 0) { /* the rest: not one of the listed workers */
-				int listed = 0;
-				for (int k = 0; k < ri->nworker_pids; k++)
-					listed |= j->worker_pid == ri->worker_pids[k];
-				if (listed)
-					continue;
+			if (!shown[i] && t->running[i].worker_pid == ri->worker_pids[w]) {
+				job_row(&tb, t, &t->running[i]);
+				shown[i] = found = 1;
 			}
-			shown[i] = 1;
-			found = 1;
-			if (j->worker_pid > 0)
-				snprintf(wp, sizeof(wp), "%" PRId64, j->worker_pid);
-			else
-				strlcpy(wp, "external", sizeof(wp));
-			snprintf(id, sizeof(id), "%" PRId64, j->id);
-			snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts,
-				 j->max_attempts);
-			format_age(time_sub(t->now, j->started_at), el, sizeof(el));
-			text_summary(j->namespace, 32, ns, sizeof(ns));
-			text_summary(j->batch != NULL ? j->batch : "-", 32, b, sizeof(b));
-			table_add(&tb, row);
 		}
-		if (!found && pid >= 0) {
+		if (!found) {
 			char wp[24];
 			const char *row[] = {wp, "-", "idle", "", "", "", ""};
 
-			snprintf(wp, sizeof(wp), "%" PRId64, pid);
+			snprintf(wp, sizeof(wp), "%d", (int)ri->worker_pids[w]);
 			table_add(&tb, row);
 		}
 	}
-	for (size_t i = 0; i < t->nrunning; i++) { /* no supervisor: every running job */
-		const struct job *j = &t->running[i];
-		char wp[24], id[24], att[48], el[32], ns[80], b[80];
-		const char *row[] = {wp, id, j->type, ns, att, el, b};
-
-		if (shown[i])
-			continue;
-		if (j->worker_pid > 0)
-			snprintf(wp, sizeof(wp), "%" PRId64, j->worker_pid);
-		else
-			strlcpy(wp, "external", sizeof(wp));
-		snprintf(id, sizeof(id), "%" PRId64, j->id);
-		snprintf(att, sizeof(att), "%" PRId64 "/%" PRId64, j->attempts, j->max_attempts);
-		format_age(time_sub(t->now, j->started_at), el, sizeof(el));
-		text_summary(j->namespace, 32, ns, sizeof(ns));
-		text_summary(j->batch != NULL ? j->batch : "-", 32, b, sizeof(b));
-		table_add(&tb, row);
-	}
+	for (size_t i = 0; i < t->nrunning; i++)
+		if (!shown[i])
+			job_row(&tb, t, &t->running[i]);
 	if (tb.oom)
 		f->oom = 1;
 	add_table(f, &tb);

@@ -93,6 +93,9 @@ assert_eq "$OUT" "attempt 2" "the last attempt's output"
 
 stop_supervisor TERM
 assert_eq "$SUP_RC" 0 "supervisor exit"
+assert_not_contains "$(cat jobq.db.log)" "Sanitizer" "supervisor log"
+assert_not_contains "$(cat jobq.db.log)" "runtime error" "supervisor log"
+assert_not_contains "$(cat jobq.db.log)" "output file" "supervisor log (no warning of the files)"
 
 # A job whose files are gone prints what the database kept.
 rm "jobq.db.logs/$gated.out"
