@@ -303,7 +303,7 @@ add_workers(struct frame *f, struct top *t, const struct runtime_info *ri, int h
 		}
 		if (!found) {
 			char wp[24];
-			const char *row[] = {wp, "-", "idle", "", "", "", ""};
+			const char *row[] = {wp, "-", "idle", "-", "-", "-", "-"};
 
 			snprintf(wp, sizeof(wp), "%d", (int)ri->worker_pids[w]);
 			table_add(&tb, row);

@@ -10,8 +10,9 @@ source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 D=$PWD
 PTY=(python3 "$JOBQ_SRC/tests/e2e/ptyrun.py")
 cat >jobq.json <<JSON
-{"concurrency": {"global": 2, "resources": {"api": 3}},
+{"concurrency": {"global": 3, "resources": {"api": 3}, "types": {"hold": 2}},
  "types": {
+  "ext": {},
   "hold": {"exec": ["sh", "-c", "while [ ! -e '$D/release' ]; do sleep 0.05; done"], "resources": ["api"]},
   "bad": {"exec": ["sh", "-c", "echo the cause >&2; exit 3"], "max_attempts": 1}}}
 JSON
@@ -26,17 +27,22 @@ start_supervisor jobq.db
 wait_state jobq.db "$a" running
 wait_state jobq.db "$b" running
 workers=$(jq -r '.worker_pids | join(" ")' jobq.db.runtime.json)
+# a job of an external worker
+e=$(jobq enqueue ext)
+expect_code 0 jobq claim --type ext
 
 # Not a terminal: one plain snapshot, no escape sequences.
 expect_code 0 jobq top
 assert_not_contains "$OUT" $'\033' "plain snapshot"
 for w in $workers; do assert_contains "$OUT" " $w " "worker $w"; done
 printf '%s\n' "$OUT" | grep -Eq "^ *[0-9]+ +$a +hold +default +1/3 +[0-9]+s +night$" || fail "job $a's row: $OUT"
+printf '%s\n' "$OUT" | grep -Eq "^ *external +$e +ext +default +1/3 +[0-9]+s +-$" || fail "external row: $OUT"
+assert_eq "$(printf '%s\n' "$OUT" | grep -Ec "^ *[0-9]+ +- +idle +- +- +- +-$")" 1 "idle workers"
 printf '%s\n' "$OUT" | grep -Eq "^api +2 +3$" || fail "pool row: $OUT"
 printf '%s\n' "$OUT" | grep -Eq "^hold +1 +2$" || fail "queue row: $OUT"
 printf '%s\n' "$OUT" | grep -Eq "^night +0/3 +0 +0.0 +-$" || fail "batch row: $OUT"
 printf '%s\n' "$OUT" | grep -Eq "^ *$bad +bad +[0-9]+s ago +exit status 3: the cause$" || fail "failure row: $OUT"
-assert_contains "$OUT" "supervisor: pid $SUP_PID, 2 workers, 2 running jobs"
+assert_contains "$OUT" "supervisor: pid $SUP_PID, 3 workers, 3 running jobs"
 expect_code 0 jobq top --once
 assert_contains "$OUT" "night"
 expect_code 64 jobq top extra
@@ -66,7 +72,7 @@ PY
 expect_code 0 "${PTY[@]}" idle.out 30 100 'wait: hold ' "touch:$D/release" 'wait:idle:2' 'send:Q' -- "$JOBQ" top
 json_eq "$OUT" .exit 0
 wait_state jobq.db "$c" succeeded 30
-[ "$(sql jobq.db "select count(*) from jobs where state = 'running'")" = 0 ] || fail "jobs still running"
+[ "$(sql jobq.db "select count(*) from jobs where state = 'running' and type = 'hold'")" = 0 ] || fail "hold jobs still running"
 
 # SIGTERM and ^C (SIGINT from the terminal) restore the terminal, then exit 128+N.
 expect_code 0 "${PTY[@]}" term.out 30 100 'wait:WORKER' 'signal:TERM' -- "$JOBQ" top
