@@ -130,7 +130,6 @@ void cli_help_usage(FILE *f);
 void cli_help_command(const char *name, const char *fallback);
 /* "jobq: unknown command 'X' (did you mean 'Y'?)" and the hint on stderr; returns 64. */
 int cli_unknown_command(const char *arg);
-
 /* Subcommands: argv[0] is the subcommand name; return the exit code. */
 int cmd_enqueue(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
@@ -151,6 +150,12 @@ int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
 int cmd_help(struct cli *c, int argc, char **argv);       /* help.c */
+int cmd_logs(struct cli *c, int argc, char **argv);       /* cmd_logs.c */
+int cmd_top(struct cli *c, int argc, char **argv);        /* cmd_top.c */
+
+/* After a prune: remove the output files (DB.logs) of the jobs no longer in the database.
+ * Best effort: a folder that is missing or not ours is left alone. cmd_logs.c. */
+void cli_logs_prune(struct cli *c);
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

@@ -485,6 +485,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 			return cli_store_fail(c, (int)n, "cannot prune");
 		total += n;
 	}
+	cli_logs_prune(c);
 	if (c->json)
 		printf("{\"pruned\":%" PRId64 "}\n", total);
 	else if (!c->quiet)

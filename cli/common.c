@@ -10,6 +10,8 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "duration.h"
 #include "exitcode.h"

@@ -32,6 +32,8 @@ const struct cli_command cli_commands[] = {
 	{"reload", cmd_reload, 0},
 	{"init", cmd_init, 0},
 	{"help", cmd_help, 0},
+	{"logs", cmd_logs, 0},
+	{"top", cmd_top, 0},
 	{"worker", cmd_worker, CLI_CMD_SELF_EXE | CLI_CMD_HIDDEN}, /* a supervised worker */
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "joblog.h"
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
@@ -761,12 +762,41 @@ parse_types(struct ctx *c, const cJSON *obj, struct config *cfg)
 	return 0;
 }
 
+/* "logs": false (no output files), or {"max": BYTES, "keep": N}. */
+static int
+parse_logs(struct ctx *c, const cJSON *v, struct config *cfg)
+{
+	static const char *const keys[] = {"max", "keep", NULL};
+	const cJSON *it;
+	int64_t n;
+	int r;
+
+	if (cJSON_IsFalse(v)) {
+		cfg->log_max = 0;
+		return 0;
+	}
+	if (!cJSON_IsObject(v))
+		return fail(c, "logs", "must be an object {\"max\": BYTES, \"keep\": N} or false");
+	if ((r = check_object(c, v, "logs", keys)) < 0)
+		return r;
+	if ((it = cJSON_GetObjectItemCaseSensitive(v, "max")) != NULL &&
+	    (r = get_bytes(c, it, "logs.max", &cfg->log_max)) < 0)
+		return r;
+	if ((it = cJSON_GetObjectItemCaseSensitive(v, "keep")) != NULL) {
+		if ((r = get_int(c, it, "logs.keep", 0, JOBLOG_KEEP_MAX,
+		                 "an integer from 0 to 9", &n)) < 0)
+			return r;
+		cfg->log_keep = (int)n;
+	}
+	return 0;
+}
+
 static int
 parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  NULL};
+	                                   "stderr_max",  "logs",       NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -816,6 +846,9 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "stderr_max")) != NULL &&
 	    (r = get_bytes(c, v, "stderr_max", &cfg->stderr_max)) < 0)
 		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "logs")) != NULL &&
+	    (r = parse_logs(c, v, cfg)) < 0)
+		return r;
 	return 0;
 }
 
@@ -830,6 +863,8 @@ config_init_default(struct config *cfg)
 	cfg->payload_max = CONFIG_DEFAULT_PAYLOAD_MAX;
 	cfg->output_max = CONFIG_DEFAULT_OUTPUT_MAX;
 	cfg->stderr_max = CONFIG_DEFAULT_STDERR_MAX;
+	cfg->log_max = JOBLOG_DEFAULT_MAX;
+	cfg->log_keep = JOBLOG_DEFAULT_KEEP;
 }
 
 static void

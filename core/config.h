@@ -90,6 +90,8 @@ struct config {
 	size_t payload_max;  /* "payload_max" bytes */
 	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
 	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
+	size_t log_max;      /* "logs.max": bytes of an output file before rotation; 0: no files */
+	int log_keep;        /* "logs.keep": rotated files kept per stream */
 };
 
 /* Fill cfg with the built-in default: global 1, no types. */

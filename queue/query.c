@@ -28,6 +28,22 @@ store_get(struct store *st, int64_t id, struct job *out)
 	return rc == SQLITE_ROW ? 0 : store_fail(st, rc, "cannot read from");
 }
 
+int
+store_job_exists(struct store *st, int64_t id)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_EXISTS);
+	int rc;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	stmt_done(st, stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read from");
+}
+
 /* Call cb for every row of stmt (positioned before its first row), at most *left rows (-1:
  * no limit). Returns the number visited, -1 in *stop when cb asked to stop, or -errno. */
 static int64_t
@@ -350,4 +366,63 @@ store_count_live(struct store *st,
 	}
 	stmt_done(st, stmt);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot count jobs in");
+}
+
+int
+store_batch_progress(struct store *st, int64_t since,
+		     void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
+				int64_t ended_since, void *ctx),
+		     void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_BATCH_PROGRESS);
+	int64_t counts[JOB_NSTATES], ended = 0;
+	char *cur = NULL;
+	int rc, r = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, since);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *batch = (const char *)sqlite3_column_text(stmt, 0);
+		enum job_state s;
+
+		if (batch == NULL ||
+		    job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) < 0)
+			continue;
+		if (cur == NULL || strcmp(cur, batch) != 0) {
+			if (cur != NULL)
+				cb(cur, counts, ended, ctx);
+			free(cur);
+			if ((cur = strdup(batch)) == NULL) {
+				r = -ENOMEM;
+				break;
+			}
+			memset(counts, 0, sizeof(counts));
+			ended = 0;
+		}
+		counts[s] = sqlite3_column_int64(stmt, 2);
+		ended += sqlite3_column_int64(stmt, 3);
+	}
+	if (r == 0 && cur != NULL && rc == SQLITE_DONE)
+		cb(cur, counts, ended, ctx);
+	free(cur);
+	stmt_done(st, stmt);
+	if (r < 0)
+		return store_failx(st, r, "cannot read the batches: out of memory");
+	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read the batches in");
+}
+
+int
+store_recent_failed(struct store *st, int64_t limit,
+		    int (*cb)(const struct job *job, void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = stmt_get(st, SQL_RECENT_FAILED);
+	int64_t left = -1, n;
+	int stop = 0;
+
+	if (stmt == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, limit);
+	n = each_job(st, stmt, &left, &stop, cb, ctx);
+	return n < 0 ? (int)n : 0;
 }

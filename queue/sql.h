@@ -115,12 +115,21 @@
 	                "AND state = 'running'")                                                   \
 	/* queries */                                                                              \
 	X(SQL_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1")                                  \
+	X(SQL_EXISTS, "SELECT 1 FROM jobs WHERE id = ?1")                                          \
 	X(SQL_RUNNING_JOBS,                                                                        \
 	  "SELECT " JOB_COLS " FROM jobs WHERE state = 'running' ORDER BY started_at, id")         \
 	X(SQL_COUNT_BY_TYPE, "SELECT type, state, count(*) FROM jobs GROUP BY type, state "        \
 	                     "ORDER BY type")                                                      \
 	X(SQL_COUNT_BY_TYPE_BATCH, "SELECT type, state, count(*) FROM jobs WHERE batch = ?1 "      \
 	                           "GROUP BY type, state ORDER BY type")                           \
+	/* top: the batches with live jobs, their counts by state and how many of those ended  \
+	 * since ?1; the failed jobs, latest first */                                            \
+	X(SQL_BATCH_PROGRESS, "SELECT batch, state, count(*), sum(finished_at >= ?1) FROM jobs " \
+	                      "WHERE batch IN (SELECT DISTINCT batch FROM jobs WHERE "           \
+	                      "batch IS NOT NULL AND " LIVE ") GROUP BY batch, state "           \
+	                      "ORDER BY batch")                                                  \
+	X(SQL_RECENT_FAILED, "SELECT " JOB_COLS " FROM jobs WHERE state = 'failed' "             \
+	                     "ORDER BY finished_at DESC, id DESC LIMIT ?1")                      \
 	X(SQL_OLDEST_QUEUED_BATCH, "SELECT min(run_at) FROM jobs WHERE batch = ?1 AND "            \
 	                           "state = 'queued' AND run_at <= ?2")                            \
 	/* filters */                                                                              \

@@ -230,6 +230,9 @@ int store_retry(struct store *st, const struct job_filter *f);
 /* Delete finished jobs that finished before f->finished_before. Returns the number deleted. */
 int store_prune(struct store *st, const struct job_filter *f);
 
+/* Is there a job id? Returns 1, 0 (none), or -errno. */
+int store_job_exists(struct store *st, int64_t id);
+
 /* Fetch one job. -ESRCH if absent. */
 int store_get(struct store *st, int64_t id, struct job *out);
 
@@ -318,6 +321,18 @@ struct recover_req {
  * taken back or a store error.
  */
 int store_recover(struct store *st, const struct recover_req *req);
+
+/* The batches that have queued or running jobs, by name: cb(batch, counts by state, how many
+ * of its jobs ended at or after since) for each. Returns 0 or -errno. */
+int store_batch_progress(struct store *st, int64_t since,
+			 void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
+				    int64_t ended_since, void *ctx),
+			 void *ctx);
+
+/* The failed jobs, latest finished first, at most limit: cb for each (non-zero stops).
+ * Returns 0 or -errno. */
+int store_recent_failed(struct store *st, int64_t limit,
+			int (*cb)(const struct job *job, void *ctx), void *ctx);
 
 /* Running jobs (for status and the supervisor), by started_at. */
 int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);

@@ -29,6 +29,8 @@
 #include "duration.h"
 #include "fileio.h"
 #include "handler_impl.h"
+#include "joblog.h"
+#include "log.h"
 #include "proc.h"
 #include "text.h"
 #include "worker.h"
@@ -64,6 +66,8 @@ struct exec {
 	char *report_dir;         /* private folder of JOBQ_REPORT, removed with the handler */
 	char *report;             /* JOBQ_REPORT */
 	int64_t backoff_max_ms;   /* a reported retry_after is honoured up to this */
+	int log_dir;              /* DB.logs, or -1 */
+	struct joblog log[2];     /* the output files: stdout, stderr as read (joblog.h) */
 };
 
 static void
@@ -94,6 +98,9 @@ drain(struct exec *x, int *fd, int is_err)
 			close_fd(fd);
 			return 1;
 		}
+		if (joblog_write(&x->log[is_err], buf, (size_t)n) < 0)
+			log_warnx("job %" PRId64 ": cannot write its %s file: %s (the rest is not kept)",
+				  x->ref.id, is_err ? "stderr" : "stdout", strerror(x->log[is_err].err));
 		if (!is_err) {
 			size_t keep = x->out_max - x->out_len;
 			if ((size_t)n < keep)
@@ -453,6 +460,9 @@ x_free(struct handler *h)
 	close_fd(&x->in_fd);
 	close_fd(&x->out_fd);
 	close_fd(&x->err_fd);
+	joblog_close(&x->log[0]);
+	joblog_close(&x->log[1]);
+	close_fd(&x->log_dir);
 	free(x->out);
 	free(x->err);
 	free(x->errtext);
@@ -737,7 +747,9 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		goto nomem;
 	x->h.ops = &exec_ops;
-	x->in_fd = x->out_fd = x->err_fd = -1;
+	x->in_fd = x->out_fd = x->err_fd = x->log_dir = -1;
+	joblog_init(&x->log[0]);
+	joblog_init(&x->log[1]);
 	x->ref.id = env->job->id;
 	x->ref.attempt = env->job->attempts;
 	x->backoff_max_ms = env->type->backoff_max_ms;
@@ -754,6 +766,7 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	x->payload_len = strlen(x->payload);
 	x->grace_ms = cfg->grace_ms;
 	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
+	x->log_dir = handler_open_logs(env, x->log);
 
 	if ((r = pipe_pair(in)) < 0 || (r = pipe_pair(o)) < 0 || (r = pipe_pair(e)) < 0) {
 		snprintf(err, errlen, "exec: cannot make a pipe: %s", strerror(-r));

@@ -9,6 +9,8 @@
 
 #include "duration.h"
 #include "handler_impl.h"
+#include "joblog.h"
+#include "log.h"
 #include "text.h"
 
 int
@@ -191,4 +193,31 @@ placeholder_text(const struct placeholder *p, const char **text, char **tofree, 
 		*text = *tofree;
 	}
 	return 0;
+}
+
+int
+handler_open_logs(const struct handler_env *env, struct joblog *log)
+{
+	const struct config *cfg = env->cfg;
+	int64_t id = env->job->id;
+	char dir[4096];
+	int fd, r;
+
+	joblog_init(&log[0]);
+	joblog_init(&log[1]);
+	if (cfg->log_max == 0)
+		return -1;
+	if ((r = joblog_dir(env->db_path, dir, sizeof(dir))) < 0 ||
+	    (r = fd = joblog_dir_open(dir, 1)) < 0) {
+		log_warnx("job %" PRId64 ": no output files in '%s': %s", id, dir,
+			  r == -EPERM ? "not a folder of yours that only you may write"
+				      : strerror(-r));
+		return -1;
+	}
+	for (int s = 0; s < 2; s++)
+		if ((r = joblog_open(&log[s], fd, id, (enum joblog_stream)s, cfg->log_max,
+				     cfg->log_keep)) < 0)
+			log_warnx("job %" PRId64 ": cannot start its output file in '%s': %s", id,
+				  dir, strerror(-r));
+	return fd;
 }

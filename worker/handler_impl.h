@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "handler.h"
+#include "joblog.h"
 
 struct handler_ops {
 	int (*pollfds)(struct handler *h, struct pollfd *fds, int max, int *timeout_ms);
@@ -26,6 +27,12 @@ struct handler {
 /* Clamp a delay a server or a command asked for (ms, may be < 0) to [0, backoff_max_ms]: a
  * Retry-After is honoured within the type's backoff limits. */
 int64_t handler_clamp_retry(int64_t ms, int64_t backoff_max_ms);
+
+/* The claimed job's output files in DB.logs (core/joblog.h), both started anew; log[0] stdout,
+ * log[1] stderr, initialised here. Returns the folder's fd (the caller closes it after the
+ * files), or -1 when there are none ("logs": false, or a warning was logged saying why: the job
+ * runs all the same). */
+int handler_open_logs(const struct handler_env *env, struct joblog *log);
 
 int exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	       uint64_t *pgid_start_out, char *err, size_t errlen);

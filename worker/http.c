@@ -24,12 +24,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
 #include "curl_dl.h"
 #include "duration.h"
 #include "handler_impl.h"
+#include "joblog.h"
+#include "log.h"
 #include "mask.h"
 
 #define URL_MAX_BYTES (64 * 1024) /* a url after substitution */
@@ -71,6 +74,8 @@ struct http {
 	size_t err_max;         /* how much of an error body goes into the error */
 	char *errtext;          /* the outcome's error */
 	char errbuf[CURL_ERROR_SIZE];
+	int log_dir;            /* DB.logs, or -1 */
+	struct joblog log[2];   /* the output files: the masked body and error (joblog.h) */
 };
 
 /* ---- process-wide curl state ---- */
@@ -789,6 +794,21 @@ h_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
 	return n;
 }
 
+/* The masked body and error into the output files, once the transfer is over. */
+static void
+save_logs(struct http *x)
+{
+	const char *e = x->h.outcome.error;
+
+	if (x->resp != NULL && joblog_write(&x->log[0], x->resp, x->resp_len) < 0)
+		log_warnx("job %" PRId64 ": cannot write its output file: %s", x->job_id,
+		          strerror(x->log[0].err));
+	if (e != NULL && (joblog_write(&x->log[1], e, strlen(e)) < 0 ||
+	                  joblog_write(&x->log[1], "\n", 1) < 0))
+		log_warnx("job %" PRId64 ": cannot write its stderr file: %s", x->job_id,
+		          strerror(x->log[1].err));
+}
+
 static int
 h_step(struct handler *h, int64_t now)
 {
@@ -825,6 +845,7 @@ h_step(struct handler *h, int64_t now)
 		if (msg->msg != CURLMSG_DONE || msg->easy_handle != g.easy)
 			continue;
 		complete(x, msg->data.result);
+		save_logs(x);
 		detach(x);
 		return h->done = 1;
 	}
@@ -857,6 +878,10 @@ h_free(struct handler *h)
 	free(x->body);
 	free(x->resp);
 	free(x->errtext);
+	joblog_close(&x->log[0]);
+	joblog_close(&x->log[1]);
+	if (x->log_dir >= 0)
+		close(x->log_dir);
 	free(x);
 }
 
@@ -892,6 +917,9 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 		return -ENOMEM;
 	}
 	x->h.ops = &http_ops;
+	x->log_dir = -1;
+	joblog_init(&x->log[0]);
+	joblog_init(&x->log[1]);
 	x->job_id = env->job->id;
 	x->backoff_max_ms = env->type->backoff_max_ms;
 	x->resp_max = env->cfg->output_max;
@@ -915,6 +943,7 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	}
 	x->active = 1;
 	g.busy = 1;
+	x->log_dir = handler_open_logs(env, x->log);
 	cJSON_Delete(payload);
 	*out = &x->h;
 	return 0;

@@ -5,7 +5,8 @@
 # and the variable), a SIGHUP reload to a file that needs a missing one is refused and the old
 # configuration kept; with the key set the request carries it. Then masking: a server that sends
 # the secret back as it is, JSON-escaped, percent-encoded, in base64 and hex, and cut at
-# output_max; neither the result, the error, the database nor the logs hold any of it.
+# output_max; neither the result, the error, the database, the logs nor the output files
+# (jobq logs) hold any of it.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
@@ -183,10 +184,16 @@ json_eq "$j" .state failed
 e=$(printf '%s' "$j" | jq -r .error)
 assert_eq "${e: -6}" "******" "the end of the error cut in raw"
 
-# Nothing of it anywhere: no form's secret-only part in the database or the logs.
+# The output files (jobq logs) hold the masked body and error, as the result and the error.
+[ -s "mask/q.db.logs/$ok.out" ] || fail "no output file of job $ok"
+assert_eq "$(jobq --db mask/q.db logs "$ok")" "$(cat kept-ok.txt)" "logs of an http job"
+assert_eq "$(jobq --db mask/q.db logs "$bad" --stderr)" "$(cat kept-bad.txt)" "logs --stderr"
+cat mask/q.db.logs/* >files.txt
+
+# Nothing of it anywhere: no form's secret-only part in the database, the logs or the files.
 sqlite3 mask/q.db .dump >dump.sql
 printf '%s' "$LOG" >log.txt
-python3 - forms.json dump.sql log.txt <<'PY' || fail "a secret was kept"
+python3 - forms.json dump.sql log.txt files.txt <<'PY' || fail "a secret was kept"
 import json, os, sys
 secret = os.environ["E2E_SECRET"]
 forms = json.load(open(sys.argv[1]))

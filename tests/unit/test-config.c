@@ -887,11 +887,41 @@ test_bytes_forms(void **state)
 	config_release(&cfg);
 }
 
+static void
+test_logs(void **state)
+{
+	struct config cfg;
+
+	parse_ok("{}", &cfg);
+	assert_int_equal(cfg.log_max, 1024 * 1024);
+	assert_int_equal(cfg.log_keep, 1);
+	config_release(&cfg);
+	parse_ok("{'logs': {'max': '4MiB', 'keep': 0}}", &cfg);
+	assert_int_equal(cfg.log_max, 4 * 1024 * 1024);
+	assert_int_equal(cfg.log_keep, 0);
+	config_release(&cfg);
+	parse_ok("{'logs': {'keep': 9}}", &cfg);
+	assert_int_equal(cfg.log_max, 1024 * 1024);
+	assert_int_equal(cfg.log_keep, 9);
+	config_release(&cfg);
+	parse_ok("{'logs': false}", &cfg);
+	assert_int_equal(cfg.log_max, 0);
+	config_release(&cfg);
+	assert_error("{'logs': true}",
+	             "logs: must be an object {\"max\": BYTES, \"keep\": N} or false");
+	assert_error("{'logs': {'keep': 10}}", "logs.keep: must be an integer from 0 to 9");
+	assert_error("{'logs': {'keep': -1}}", "logs.keep: must be an integer from 0 to 9");
+	assert_error("{'logs': {'max': 0}}",
+	             "logs.max: must be a positive number of bytes (e.g. 65536 or \"64KiB\")");
+	assert_error("{'logs': {'size': 1}}", "logs: unknown key 'size'");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_default, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_design_example, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_errors_top, setup, teardown),

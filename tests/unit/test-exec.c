@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,10 @@
 #include "proc.h"
 
 extern char **environ;
+
+/* The database path the handlers get; NULL: "/tmp/jobq-test-exec.db" with "logs": false (no
+ * output files). test_output_files points it into a temporary folder. */
+static const char *test_db;
 
 struct run {
 	struct config cfg;
@@ -54,14 +59,16 @@ run(struct run *x, const char *type_json, const char *payload, int64_t stop_afte
 
 	memset(x, 0, sizeof(*x));
 	snprintf(conf, sizeof(conf), "{\"grace\": \"1s\", \"output_max\": 64, \"stderr_max\": 16, "
-		 "\"types\": {\"t\": %s}}", type_json);
+		 "\"logs\": %s, \"types\": {\"t\": %s}}",
+		 test_db != NULL ? "{\"max\": 400, \"keep\": 1}" : "false", type_json);
 	assert_int_equal(config_parse(conf, NULL, &x->cfg, x->err, sizeof(x->err)), 0);
 	x->job.id = 42;
 	x->job.type = "t";
 	x->job.namespace = "ns";
 	x->job.payload = (char *)payload;
 	x->job.attempts = 2;
-	env = (struct handler_env){.db_path = "/tmp/jobq-test-exec.db", .cfg = &x->cfg,
+	env = (struct handler_env){.db_path = test_db != NULL ? test_db : "/tmp/jobq-test-exec.db",
+				   .cfg = &x->cfg,
 				   .type = config_type(&x->cfg, "t"), .job = &x->job,
 				   .base_envp = environ};
 	x->r = handler_start(&env, &x->h, &pgid, &start, x->err, sizeof(x->err));
@@ -151,6 +158,56 @@ test_caps_and_exit_codes(void **state)
 	done(&x);
 }
 
+/* Size of the file dir/name, -1 when missing. */
+static long
+size_of(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void
+test_output_files(void **state)
+{
+	char tmp[] = "/tmp/jobq-test-exec-XXXXXX", db[64], logs[80], path[128];
+	struct run x;
+	const struct job_outcome *o;
+
+	assert_non_null(mkdtemp(tmp));
+	snprintf(db, sizeof(db), "%s/q.db", tmp);
+	snprintf(logs, sizeof(logs), "%s.logs", db);
+	test_db = db;
+	/* The files get all of it (rotated at 400 bytes, one rotated file kept), the outcome its
+	 * caps: 64 bytes of result, 16 of stderr tail. */
+	run(&x, "{\"exec\": [\"sh\", \"-c\", \"head -c 1000 /dev/zero | tr '\\\\0' a; "
+		"echo 0123456789abcdefXYZ >&2; exit 3\"]}", "{}", -1, 0);
+	o = handler_outcome(x.h);
+	assert_int_equal(strlen(o->result), 64);
+	assert_string_equal(o->error, "exit status 3: 456789abcdefXYZ");
+	done(&x);
+	assert_int_equal(size_of(logs, "42.out"), 200);
+	assert_int_equal(size_of(logs, "42.out.1"), 400);
+	assert_int_equal(size_of(logs, "42.out.2"), -1);
+	assert_int_equal(size_of(logs, "42.err"), 20);
+	/* the next attempt starts anew */
+	run(&x, "{\"exec\": [\"sh\", \"-c\", \"echo again\"]}", "{}", -1, 0);
+	done(&x);
+	assert_int_equal(size_of(logs, "42.out"), 6);
+	assert_int_equal(size_of(logs, "42.out.1"), -1);
+	assert_int_equal(size_of(logs, "42.err"), 0);
+	test_db = NULL;
+	const char *const names[] = {"42.out", "42.err"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", logs, names[i]);
+		unlink(path);
+	}
+	rmdir(logs);
+	assert_int_equal(rmdir(tmp), 0); /* nothing else was left */
+}
+
 static void
 test_leftovers_reaped(void **state)
 {
@@ -237,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_placeholders_stdin_env),
 		cmocka_unit_test(test_missing_field_and_command),
 		cmocka_unit_test(test_caps_and_exit_codes),
+		cmocka_unit_test(test_output_files),
 		cmocka_unit_test(test_leftovers_reaped),
 		cmocka_unit_test(test_timeout_kills_what_ignores_term),
 		cmocka_unit_test(test_cancel_and_shutdown),
