@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "duration.h"
 #include "names.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -51,6 +52,9 @@ struct http_spec {
 	char *body;          /* JSON template text, or NULL: the payload is the body */
 	int64_t connect_timeout_ms; /* CONFIG_DEFAULT_CONNECT_TIMEOUT_MS unless set */
 	char *ca_bundle;     /* NULL: the system's */
+	char *tokens_path;   /* "usage.total_tokens": where the response body says how many
+	                      * tokens the request used (charged to the job's token budgets);
+	                      * NULL: none */
 };
 
 struct type_config {
@@ -81,6 +85,10 @@ struct config {
 	size_t ntype_limits;
 	struct limit *pools;       /* concurrency.resources */
 	size_t npools;
+	/* "rates" and "tokens", parallel to pools (npools entries each; limit 0: none); NULL
+	 * when no pool has one. */
+	struct rate *pool_rates;   /* job starts per window */
+	struct rate *pool_tokens;  /* tokens reported per window */
 	struct type_config *types;
 	size_t ntypes;
 	int workers;         /* 0: derived from the policy */
