@@ -42,26 +42,31 @@ static const char heartbeat_usage[] =
 	"recovered, finished or claimed again: stop working on it).\n";
 
 static const char complete_usage[] =
-	"usage: jobq complete ID --token T [--result TEXT|-] [--json]\n"
+	"usage: jobq complete ID --token T [--result TEXT|-] [--tokens N] [--json]\n"
 	"\n"
 	"Finish claimed job ID as succeeded. The result (JSON, or any text; - reads stdin) is kept\n"
-	"with the job. --json prints {\"id\": N, \"state\": \"succeeded\"}.\n"
+	"with the job. --tokens N: the attempt spent N tokens, charged to the token budgets of the\n"
+	"pools it holds (\"tokens\" in the configuration). --json prints {\"id\": N, \"state\":\n"
+	"\"succeeded\"}.\n"
 	"\n"
 	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
 
 static const char fail_usage[] =
-	"usage: jobq fail ID --token T [--error TEXT] [--temporary] [--json]\n"
+	"usage: jobq fail ID --token T [--error TEXT] [--temporary] [--tokens N] [--json]\n"
 	"\n"
 	"Finish the claimed attempt of job ID as failed. The attempt counts, and the job goes back\n"
 	"to the queue (after an exponential backoff with jitter) while attempts remain, else it is\n"
 	"failed. --temporary retries without counting the attempt; a job whose cancel was requested\n"
-	"becomes cancelled. Prints the job's new state ('job N: queued (will be retried)', 'job N:\n"
+	"becomes cancelled. --tokens N as for complete. Prints the job's new state ('job N: queued (will be retried)', 'job N:\n"
 	"failed', 'job N: cancelled'); --json prints {\"id\": N, \"state\":\n"
 	"\"queued\"|\"failed\"|\"cancelled\"}.\n"
 	"\n"
 	"Exit: 0; 1 no such job; 64 usage; 75 the token is no longer current.\n";
 
-enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY };
+enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY, OPT_TOKENS };
+
+/* The most tokens one attempt reports (as JOBQ_REPORT and http.tokens_path). */
+#define TOKENS_REPORT_MAX 1000000000000LL
 
 int
 cmd_claim(struct cli *c, int argc, char **argv)
@@ -170,6 +175,7 @@ struct token_args {
 	const char *result;
 	const char *error;
 	int temporary;
+	int64_t tokens;
 };
 
 #define TOKEN_OPTION {"token", required_argument, NULL, OPT_TOKEN}
@@ -184,6 +190,7 @@ static const struct option heartbeat_opts[] = {
 static const struct option complete_opts[] = {
 	TOKEN_OPTION,
 	{"result", required_argument, NULL, OPT_RESULT},
+	{"tokens", required_argument, NULL, OPT_TOKENS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -192,6 +199,7 @@ static const struct option fail_opts[] = {
 	TOKEN_OPTION,
 	{"error", required_argument, NULL, OPT_ERROR},
 	{"temporary", no_argument, NULL, OPT_TEMPORARY},
+	{"tokens", required_argument, NULL, OPT_TOKENS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -226,6 +234,11 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_TEMPORARY:
 			a->temporary = 1;
+			break;
+		case OPT_TOKENS:
+			if ((code = cli_parse_int("--tokens", optarg, 0, TOKENS_REPORT_MAX,
+						  &a->tokens)) != 0)
+				return code;
 			break;
 		default:
 			return cli_getopt_exit(ch);
@@ -314,6 +327,7 @@ cmd_complete(struct cli *c, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.succeeded = 1;
 	o.result = a.result;
+	o.tokens = a.tokens;
 	if (a.result != NULL && strcmp(a.result, "-") == 0) {
 		if ((r = fd_read_all(STDIN_FILENO, c->cfg.output_max, &text, NULL)) < 0)
 			return cli_fail(r == -EFBIG ? EX_DATAERR : EX_IOERR,
@@ -342,5 +356,6 @@ cmd_fail(struct cli *c, int argc, char **argv)
 	o.succeeded = 0;
 	o.error = a.error;
 	o.temporary = a.temporary;
+	o.tokens = a.tokens;
 	return finish(c, &a, &o);
 }

@@ -77,8 +77,9 @@ cd ..
 # ---- an external claimer honours the rate; status shows it ----
 mkdir ext && cd ext
 cat >jobq.json <<'JSON'
-{"concurrency": {"global": 10, "resources": {"ext": 10}}, "rates": {"ext": "2/1h"},
- "types": {"remote": {"resources": ["ext"]}}}
+{"concurrency": {"global": 10, "resources": {"ext": 10, "exttok": 10}}, "rates": {"ext": "2/1h"},
+ "tokens": {"exttok": "10/1h"},
+ "types": {"remote": {"resources": ["ext"]}, "spender": {"resources": ["exttok"]}}}
 JSON
 for i in 1 2 3; do jobq enqueue remote >/dev/null; done
 before=$(now_ms)
@@ -104,6 +105,16 @@ line=$(printf '%s\n' "$OUT" | grep '^ext  *rate ')
 assert_contains "$line" "2/2"
 assert_contains "$line" "1h"
 assert_contains "$line" "(in 59m"
+# External workers report tokens with complete/fail --tokens.
+for i in 1 2; do jobq enqueue spender >/dev/null; done
+expect_code 0 jobq claim --type spender --json
+a=$(printf '%s' "$OUT" | jq -r .id)
+tok=$(printf '%s' "$OUT" | jq -r .token)
+expect_code 64 jobq fail "$a" --token "$tok" --tokens -5
+expect_code 64 jobq fail "$a" --token "$tok" --tokens 1000000000001
+expect_code 0 jobq fail "$a" --token "$tok" --tokens 12 --temporary
+json_eq "$(jobq status --json)" .resources.exttok.tokens.used 12
+expect_code 1 jobq claim --type spender
 cd ..
 
 # ---- token budgets: exec jobs report {"tokens": N}; a reload raises the budget ----
