@@ -504,7 +504,7 @@ fail_invalid(struct claim *c)
 static int
 charge_start(struct claim *c, struct job *out)
 {
-	int r = rate_charge_start(c->st, c->cfg, out->units, out->id, c->now);
+	int r = rate_charge_start(c->st, c->cfg, &c->rates, out->units, out->id, c->now);
 
 	if (r < 0)
 		job_release(out);

@@ -22,10 +22,15 @@
 
 /* The most tokens one report charges, so that the running sum cannot overflow. */
 #define RATE_TOKENS_MAX 1000000000000LL
+/* Starts between two deletes of what left the window: each delete then removes a run of rows
+ * through rate_events_at, instead of one row per claim. */
+#define RATE_PRUNE_EVERY 32
 
 struct rate_room {
 	int loaded, full;
 	int64_t frees_at;
+	int has_last;             /* the last start row was read: */
+	int64_t last_total, last_at;
 };
 
 static const char *const kind_names[] = {[RATE_STARTS] = "start", [RATE_TOKENS] = "tokens"};
@@ -69,18 +74,20 @@ last_event(struct store *st, const char *pool, enum rate_kind kind, int64_t *tot
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read the rates of");
 }
 
-/* Whether the window of pool and kind is full at now: 1 with *frees_at, 0 room, < 0 error. */
+/* Whether the window of pool and kind is full at now: 1 with *frees_at, 0 room, < 0 error.
+ * *last and *last_at receive the last row's total and at (0 when none). */
 static int
 window_full(struct store *st, const char *pool, enum rate_kind kind, const struct rate *lim,
-	    int64_t now, int64_t *frees_at)
+	    int64_t now, int64_t *frees_at, int64_t *last_out, int64_t *last_at)
 {
 	sqlite3_stmt *stmt;
-	int64_t last, last_at, at, before;
+	int64_t last, at, before;
 	int rc, r;
 
 	*frees_at = 0;
-	if ((r = last_event(st, pool, kind, &last, &last_at)) < 0)
+	if ((r = last_event(st, pool, kind, &last, last_at)) < 0)
 		return r;
+	*last_out = last;
 	if (last < lim->limit)
 		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_FIRST_ABOVE)) == NULL)
@@ -119,14 +126,20 @@ rate_room(struct store *st, const struct config *cfg, struct rate_view *v, int p
 	if (!room->loaded) {
 		for (int k = RATE_STARTS; k <= RATE_TOKENS && !room->full; k++) {
 			const struct rate *lim = limit_of(cfg, (size_t)p, (enum rate_kind)k);
+			int64_t last, last_at;
 			int r;
 
 			if (lim == NULL)
 				continue;
 			if ((r = window_full(st, cfg->pools[p].name, (enum rate_kind)k, lim, now,
-			                     &room->frees_at)) < 0)
+			                     &room->frees_at, &last, &last_at)) < 0)
 				return r;
 			room->full = r;
+			if (k == RATE_STARTS) {
+				room->has_last = 1;
+				room->last_total = last;
+				room->last_at = last_at;
+			}
 		}
 		room->loaded = 1;
 	}
@@ -141,10 +154,11 @@ rate_view_release(struct rate_view *v)
 	v->pool = NULL;
 }
 
-/* One event of n for pool index p and kind at now (or the last event's time, if later). */
+/* One event of n for pool index p and kind at now (or the last event's time, if later). v (may
+ * be NULL) holds the last start row when this claim read it. */
 static int
-charge(struct store *st, const struct config *cfg, int p, enum rate_kind kind, int64_t n,
-       int64_t job, int64_t now)
+charge(struct store *st, const struct config *cfg, const struct rate_view *v, int p,
+       enum rate_kind kind, int64_t n, int64_t job, int64_t now)
 {
 	const struct rate *lim = limit_of(cfg, (size_t)p, kind);
 	const char *pool = cfg->pools[p].name;
@@ -156,8 +170,12 @@ charge(struct store *st, const struct config *cfg, int p, enum rate_kind kind, i
 		return 0;
 	if (n > RATE_TOKENS_MAX)
 		n = RATE_TOKENS_MAX;
-	if ((r = last_event(st, pool, kind, &last, &at)) < 0)
+	if (kind == RATE_STARTS && v != NULL && v->pool != NULL && v->pool[p].has_last) {
+		last = v->pool[p].last_total;
+		at = v->pool[p].last_at;
+	} else if ((r = last_event(st, pool, kind, &last, &at)) < 0) {
 		return r;
+	}
 	if ((stmt = stmt_get(st, SQL_RATE_ADD)) == NULL)
 		return st->errnum;
 	bind_text(stmt, 1, pool);
@@ -170,7 +188,10 @@ charge(struct store *st, const struct config *cfg, int p, enum rate_kind kind, i
 	stmt_done(st, stmt);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, rc, "cannot record a rate in");
-	/* What no window can hold any more, but the new last row. */
+	/* What no window can hold any more, but the new last row: after every token report, and
+	 * every RATE_PRUNE_EVERY starts. */
+	if (kind == RATE_STARTS && (last + n) % RATE_PRUNE_EVERY != 0)
+		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_PRUNE)) == NULL)
 		return st->errnum;
 	bind_text(stmt, 1, pool);
@@ -184,8 +205,8 @@ charge(struct store *st, const struct config *cfg, int p, enum rate_kind kind, i
 
 /* Charge n of kind to every pool of units that has that kind of limit. */
 static int
-charge_units(struct store *st, const struct config *cfg, const char *units, enum rate_kind kind,
-	     int64_t n, int64_t job, int64_t now)
+charge_units(struct store *st, const struct config *cfg, const struct rate_view *v,
+	     const char *units, enum rate_kind kind, int64_t n, int64_t job, int64_t now)
 {
 	struct tagset held;
 	int r;
@@ -196,19 +217,19 @@ charge_units(struct store *st, const struct config *cfg, const char *units, enum
 	for (size_t i = 0; i < held.n; i++) {
 		int p = pool_of(cfg, held.tag[i].name);
 
-		if (p >= 0 && (r = charge(st, cfg, p, kind, n, job, now)) < 0)
+		if (p >= 0 && (r = charge(st, cfg, v, p, kind, n, job, now)) < 0)
 			return r;
 	}
 	return 0;
 }
 
 int
-rate_charge_start(struct store *st, const struct config *cfg, const char *units, int64_t job,
-		  int64_t now)
+rate_charge_start(struct store *st, const struct config *cfg, const struct rate_view *v,
+		  const char *units, int64_t job, int64_t now)
 {
 	if (cfg->pool_rates == NULL)
 		return 0;
-	return charge_units(st, cfg, units, RATE_STARTS, 1, job, now);
+	return charge_units(st, cfg, v, units, RATE_STARTS, 1, job, now);
 }
 
 int
@@ -232,7 +253,7 @@ rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64
 	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = store_fail(st, rc, "cannot finish a job in");
 	if (r == 0)
-		r = charge_units(st, cfg, units, RATE_TOKENS, tokens, id, now);
+		r = charge_units(st, cfg, NULL, units, RATE_TOKENS, tokens, id, now);
 	free(units);
 	return r;
 }
@@ -258,6 +279,11 @@ store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rat
 	stmt_done(st, stmt);
 	if (rc != SQLITE_ROW)
 		return store_fail(st, rc, "cannot read the rates of");
-	r = window_full(st, cfg->pools[pool].name, kind, lim, now, &out->frees_at);
+	{
+		int64_t last, last_at;
+
+		r = window_full(st, cfg->pools[pool].name, kind, lim, now, &out->frees_at, &last,
+		                &last_at);
+	}
 	return r < 0 ? r : 0;
 }

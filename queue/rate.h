@@ -27,9 +27,10 @@ int rate_room(struct store *st, const struct config *cfg, struct rate_view *v, i
 void rate_view_release(struct rate_view *v);
 
 /* A job claimed at now holding units (its JSON array of tags; NULL none): one start in the
- * window of every pool it holds that has a rate. Returns 0 or < 0. */
-int rate_charge_start(struct store *st, const struct config *cfg, const char *units, int64_t job,
-		      int64_t now);
+ * window of every pool it holds that has a rate. v (may be NULL): what this claim read of the
+ * windows, which saves reading the last start again. Returns 0 or < 0. */
+int rate_charge_start(struct store *st, const struct config *cfg, const struct rate_view *v,
+		      const char *units, int64_t job, int64_t now);
 
 /* The running job id (fenced by token) reported tokens: charged at now to the token budget of
  * every pool it holds that has one. A job no longer running under token is left alone (its

@@ -69,9 +69,6 @@ echo "rate 5/2s: 18 starts in ${span} ms, at most ${most} in any 2 s (whole run 
 # Nothing polls: each new window was started by workers that slept until it freed. Tolerant
 # of a slow machine in this direction only.
 [ "$span" -le 30000 ] || fail "18 starts took $span ms (5/2s needs about 6000)"
-# The log keeps what the window needs, not a row per job.
-rows=$(sql jobq.db "select count(*) from rate_events")
-[ "$rows" -le 6 ] || fail "rate_events holds $rows rows"
 cd ..
 
 # ---- an external claimer honours the rate; status shows it ----
