@@ -29,7 +29,7 @@
 struct rate_room {
 	int loaded, full;
 	int64_t frees_at;
-	int has_last;             /* the last start row was read: */
+	int has_last; /* the last start row was read: its total and at */
 	int64_t last_total, last_at;
 };
 
@@ -71,14 +71,16 @@ last_event(struct store *st, const char *pool, enum rate_kind kind, int64_t *tot
 		*at = sqlite3_column_int64(stmt, 1);
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read the rates of");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	               ? 0
+	               : store_fail(st, rc, "cannot read the rates of");
 }
 
 /* Whether the window of pool and kind is full at now: 1 with *frees_at, 0 room, < 0 error.
  * *last and *last_at receive the last row's total and at (0 when none). */
 static int
 window_full(struct store *st, const char *pool, enum rate_kind kind, const struct rate *lim,
-	    int64_t now, int64_t *frees_at, int64_t *last_out, int64_t *last_at)
+            int64_t now, int64_t *frees_at, int64_t *last_out, int64_t *last_at)
 {
 	sqlite3_stmt *stmt;
 	int64_t last, at, before;
@@ -111,7 +113,7 @@ window_full(struct store *st, const char *pool, enum rate_kind kind, const struc
 
 int
 rate_room(struct store *st, const struct config *cfg, struct rate_view *v, int p, int64_t now,
-	  int64_t *frees_at)
+          int64_t *frees_at)
 {
 	struct rate_room *room;
 
@@ -206,7 +208,7 @@ charge(struct store *st, const struct config *cfg, const struct rate_view *v, in
 /* Charge n of kind to every pool of units that has that kind of limit. */
 static int
 charge_units(struct store *st, const struct config *cfg, const struct rate_view *v,
-	     const char *units, enum rate_kind kind, int64_t n, int64_t job, int64_t now)
+             const char *units, enum rate_kind kind, int64_t n, int64_t job, int64_t now)
 {
 	struct tagset held;
 	int r;
@@ -225,7 +227,7 @@ charge_units(struct store *st, const struct config *cfg, const struct rate_view 
 
 int
 rate_charge_start(struct store *st, const struct config *cfg, const struct rate_view *v,
-		  const char *units, int64_t job, int64_t now)
+                  const char *units, int64_t job, int64_t now)
 {
 	if (cfg->pool_rates == NULL)
 		return 0;
@@ -234,7 +236,7 @@ rate_charge_start(struct store *st, const struct config *cfg, const struct rate_
 
 int
 rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-		   int64_t tokens, int64_t now)
+                   int64_t tokens, int64_t now)
 {
 	sqlite3_stmt *stmt;
 	char *units = NULL;
@@ -248,7 +250,8 @@ rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64
 	sqlite3_bind_int64(stmt, 2, token);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != NULL &&
 	    (units = strdup((const char *)sqlite3_column_text(stmt, 0))) == NULL)
-		r = store_failx(st, -ENOMEM, "cannot finish job %lld: out of memory", (long long)id);
+		r = store_failx(st, -ENOMEM, "cannot finish job %lld: out of memory",
+		                (long long)id);
 	stmt_done(st, stmt);
 	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = store_fail(st, rc, "cannot finish a job in");
@@ -260,7 +263,7 @@ rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64
 
 int
 store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rate_kind kind,
-	       int64_t now, struct rate_use *out)
+               int64_t now, struct rate_use *out)
 {
 	const struct rate *lim = limit_of(cfg, pool, kind);
 	sqlite3_stmt *stmt;

@@ -117,12 +117,13 @@ test_config(void **state)
 	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(config_parse(POOLS "\"rates\": {\"openai\": \"500/min\"}, \"tokens\": "
-	                              "{\"ollama\": \"200000/1h\"}, \"types\": {\"chat\": {\"http\": "
-	                              "{\"url\": \"http://127.0.0.1/\", \"tokens_path\": "
-	                              "\"usage.total_tokens\"}}}}",
-	                              "t", &cfg, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	        config_parse(POOLS "\"rates\": {\"openai\": \"500/min\"}, \"tokens\": "
+	                           "{\"ollama\": \"200000/1h\"}, \"types\": {\"chat\": {\"http\": "
+	                           "{\"url\": \"http://127.0.0.1/\", \"tokens_path\": "
+	                           "\"usage.total_tokens\"}}}}",
+	                     "t", &cfg, err, sizeof(err)),
+	        0);
 	assert_non_null(cfg.pool_rates);
 	assert_non_null(cfg.pool_tokens);
 	assert_int_equal(cfg.pool_rates[0].limit, 500);
@@ -141,25 +142,30 @@ test_config(void **state)
 
 	assert_config_error(POOLS "\"rates\": {\"opena\": \"5/s\"}}",
 	                    "rates.opena: unknown resource 'opena', did you mean 'openai'?");
-	assert_config_error("{\"tokens\": {\"gpu\": \"5/s\"}}",
-	                    "tokens.gpu: unknown resource 'gpu' (no pools in concurrency.resources)");
-	assert_config_error(POOLS "\"rates\": {\"openai\": \"5 per minute\"}}",
-	                    "rates.openai: invalid rate '5 per minute' (expected N/s, N/min, N/h or "
-	                    "N/DURATION");
+	assert_config_error(
+	        "{\"tokens\": {\"gpu\": \"5/s\"}}",
+	        "tokens.gpu: unknown resource 'gpu' (no pools in concurrency.resources)");
+	assert_config_error(
+	        POOLS "\"rates\": {\"openai\": \"5 per minute\"}}",
+	        "rates.openai: invalid rate '5 per minute' (expected N/s, N/min, N/h or "
+	        "N/DURATION");
 	assert_config_error(POOLS "\"rates\": {\"openai\": 5}}", "rates.openai: must be a string");
 	assert_config_error(POOLS "\"rates\": [\"5/s\"]}", "rates: must be an object");
-	assert_config_error(POOLS "\"rates\": {\"openai\": \"2000000/s\"}}",
-	                    "rates.openai: '2000000/s' is out of range (at most 1000000 per window");
+	assert_config_error(
+	        POOLS "\"rates\": {\"openai\": \"2000000/s\"}}",
+	        "rates.openai: '2000000/s' is out of range (at most 1000000 per window");
 	assert_config_error(POOLS "\"tokens\": {\"openai\": \"5/2d\"}}",
 	                    "tokens.openai: '5/2d' is out of range");
 	assert_config_error(POOLS "\"rates\": {\"openai\": \"5/s\", \"openai\": \"6/s\"}}",
 	                    "rates: duplicate key 'openai'");
-	assert_config_error("{\"types\": {\"c\": {\"http\": {\"url\": \"http://h/\", \"tokens_path\": "
-	                    "\"usage..total\"}}}}",
-	                    "types.c.http.tokens_path: invalid path 'usage..total'");
-	assert_config_error("{\"types\": {\"c\": {\"http\": {\"url\": \"http://h/\", \"tokens_path\": "
-	                    "7}}}}",
-	                    "types.c.http.tokens_path: must be a string");
+	assert_config_error(
+	        "{\"types\": {\"c\": {\"http\": {\"url\": \"http://h/\", \"tokens_path\": "
+	        "\"usage..total\"}}}}",
+	        "types.c.http.tokens_path: invalid path 'usage..total'");
+	assert_config_error(
+	        "{\"types\": {\"c\": {\"http\": {\"url\": \"http://h/\", \"tokens_path\": "
+	        "7}}}}",
+	        "types.c.http.tokens_path: must be a string");
 }
 
 /* The claims' clock: an hour after the jobs were enqueued (their run_at is the real time). */
@@ -339,10 +345,12 @@ test_token_budget(void **state)
 		struct job_outcome o = {.error = "boom", .tokens = 1000};
 
 		assert_int_equal(store_finish(f->st, &f->cfg, c.id, c.token + 1, &o), -ESTALE);
-		assert_int_equal(store_rate_use(f->st, &f->cfg, 0, RATE_TOKENS, T + 12000, &use), 0);
+		assert_int_equal(store_rate_use(f->st, &f->cfg, 0, RATE_TOKENS, T + 12000, &use),
+		                 0);
 		assert_int_equal(use.used, 50);
 		assert_true(store_finish(f->st, &f->cfg, c.id, c.token, &o) >= 0);
-		assert_int_equal(store_rate_use(f->st, &f->cfg, 0, RATE_TOKENS, T + 12000, &use), 0);
+		assert_int_equal(store_rate_use(f->st, &f->cfg, 0, RATE_TOKENS, T + 12000, &use),
+		                 0);
 		assert_int_equal(use.used, 1050);
 	}
 	job_release(&c);
