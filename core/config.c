@@ -344,12 +344,10 @@ parse_rates(struct ctx *c, const cJSON *obj, const char *path, int64_t max,
 		return -ENOMEM;
 	cJSON_ArrayForEach(it, obj)
 	{
-		int i;
+		int i = config_pool_index(cfg, it->string);
 
 		path_key(p, sizeof(p), path, it->string);
-		for (i = 0; i < (int)cfg->npools && strcmp(cfg->pools[i].name, it->string) != 0; i++)
-			;
-		if (i == (int)cfg->npools) {
+		if (i < 0) {
 			config_pool_known(cfg, it->string, known, sizeof(known));
 			return fail(c, p, "%s: a rate or token budget applies to a pool declared in "
 			            "concurrency.resources", known);
@@ -1097,13 +1095,21 @@ config_type_limit(const struct config *cfg, const char *type)
 }
 
 int
-config_pool(const struct config *cfg, const char *tag)
+config_pool_index(const struct config *cfg, const char *tag)
 {
 	for (size_t i = 0; i < cfg->npools; i++) {
 		if (strcmp(cfg->pools[i].name, tag) == 0)
-			return cfg->pools[i].value;
+			return (int)i;
 	}
 	return -1;
+}
+
+int
+config_pool(const struct config *cfg, const char *tag)
+{
+	int i = config_pool_index(cfg, tag);
+
+	return i >= 0 ? cfg->pools[i].value : -1;
 }
 
 int

@@ -157,6 +157,7 @@ int config_type_check_env(const struct type_config *t, char *err, size_t errlen)
 const struct type_config *config_type(const struct config *cfg, const char *type);
 int config_type_limit(const struct config *cfg, const char *type);  /* -1: no limit */
 int config_pool(const struct config *cfg, const char *tag);         /* -1: no such pool */
+int config_pool_index(const struct config *cfg, const char *tag);   /* in cfg->pools, or -1 */
 
 /* Number of worker processes: cfg->workers if set, else the largest concurrency the policy
  * allows (global), capped by online CPUs * 4, memory / 64 MiB and 256, at least 1. */

@@ -132,16 +132,6 @@ strlist_free(struct strlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int
-pool_index(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->npools; i++) {
-		if (strcmp(cfg->pools[i].name, name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 static struct type_use *
 type_use_find(const struct usage *u, const char *type)
 {
@@ -223,7 +213,7 @@ load_usage(struct claim *c)
 		if (tagset_parse(&held, (const char *)sqlite3_column_text(stmt, 2)) < 0)
 			continue;
 		for (size_t i = 0; i < held.n; i++) {
-			int p = pool_index(c->cfg, held.tag[i].name);
+			int p = config_pool_index(c->cfg, held.tag[i].name);
 
 			if (p >= 0)
 				c->use.pool_used[p] += held.tag[i].units;
@@ -289,7 +279,7 @@ rate_fits(struct claim *c, int p)
 static int
 pool_fits(struct claim *c, const char *pool, int units)
 {
-	int p = pool_index(c->cfg, pool);
+	int p = config_pool_index(c->cfg, pool);
 
 	if (p < 0 || strlist_has(&c->pauses.pools, pool))
 		return 0;

@@ -44,16 +44,6 @@ limit_of(const struct config *cfg, size_t p, enum rate_kind kind)
 	return r != NULL && p < cfg->npools && r[p].limit > 0 ? &r[p] : NULL;
 }
 
-static int
-pool_of(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->npools; i++) {
-		if (strcmp(cfg->pools[i].name, name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 /* The last row of pool and kind: *total and *at, both 0 when there is none. */
 static int
 last_event(struct store *st, const char *pool, enum rate_kind kind, int64_t *total, int64_t *at)
@@ -217,7 +207,7 @@ charge_units(struct store *st, const struct config *cfg, const struct rate_view 
 	if (units == NULL || tagset_parse(&held, units) < 0)
 		return 0;
 	for (size_t i = 0; i < held.n; i++) {
-		int p = pool_of(cfg, held.tag[i].name);
+		int p = config_pool_index(cfg, held.tag[i].name);
 
 		if (p >= 0 && (r = charge(st, cfg, v, p, kind, n, job, now)) < 0)
 			return r;

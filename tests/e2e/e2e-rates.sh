@@ -20,6 +20,22 @@ iso_ms() {
 	echo $(( $(date -u -d "${s}Z" +%s) * 1000 + 10#$frac ))
 }
 
+# over_budget B C POOL USED: job B ended and its tokens make the window's USED, over the budget:
+# job C, queued behind it, did not start (the worker finished B and looked for its next job in
+# one transaction, so C is decided already).
+over_budget() {
+	wait_state jobq.db "$1" succeeded 20
+	state_is jobq.db "$2" queued || fail "job $2 started over the token budget"
+	json_eq "$(jobq status --json)" ".resources.$3.tokens.used" "$4"
+}
+# raise_budget FROM TO C: a reload with the larger budget lets job C run, with nothing else
+# happening.
+raise_budget() {
+	sed -i "s#\"$1\"#\"$2\"#" jobq.json
+	kill -HUP "$SUP_PID"
+	wait_state jobq.db "$3" succeeded 20
+}
+
 # ---- bad values: exit 78 naming the key ----
 cat >bad.json <<'JSON'
 {"concurrency": {"resources": {"api": 2}}, "rates": {"apii": "5/2s"}}
@@ -130,21 +146,15 @@ a=$(jobq enqueue gen '{"n": 60}')
 b=$(jobq enqueue gen '{"n": 45}')
 c=$(jobq enqueue gen '{"n": 7}')
 start_supervisor jobq.db
-wait_state jobq.db "$b" succeeded 20
-# b started with 60 of 100 used; its 45 make 105: c may not start. The worker finished b and
-# looked for its next job in one transaction, so c is decided already.
-state_is jobq.db "$c" queued || fail "job $c started over the token budget"
+# b started with 60 of 100 used; its 45 make 105: c may not start.
+over_budget "$b" "$c" llm 105
 s=$(jobq status --json)
-json_eq "$s" .resources.llm.tokens.used 105
 json_eq "$s" .resources.llm.tokens.limit 100
 json_eq "$s" '.resources.llm.tokens.frees_at != null' true
 json_eq "$s" .resources.llm.rate null
 expect_code 0 jobq status
 assert_contains "$(printf '%s\n' "$OUT" | grep '^llm  *tokens ')" "105/100"
-# A reload applies the new budget: c starts without anything else happening.
-sed -i 's#"100/1h"#"1000/1h"#' jobq.json
-kill -HUP "$SUP_PID"
-wait_state jobq.db "$c" succeeded 20
+raise_budget 100/1h 1000/1h "$c"
 json_eq "$(jobq status --json)" .resources.llm.tokens.used 112
 stop_supervisor
 cd ..
@@ -163,14 +173,9 @@ a=$(jobq enqueue chat '{"usage": {"prompt_tokens": 20, "total_tokens": 70}}')
 b=$(jobq enqueue chat '{"usage": {"total_tokens": 90}}')
 c=$(jobq enqueue chat '{"usage": {"total_tokens": 1}}')
 start_supervisor jobq.db
-wait_state jobq.db "$b" succeeded 20
-state_is jobq.db "$c" queued || fail "job $c started over the token budget"
-json_eq "$(jobq status --json)" .resources.openai.tokens.used 160
+over_budget "$b" "$c" openai 160
 [ "$(jq -c 'select(.path == "/echo")' requests.log | wc -l)" -eq 2 ] || fail "not 2 requests"
-# A larger budget lets c run.
-sed -i 's#"150/1h"#"200/1h"#' jobq.json
-kill -HUP "$SUP_PID"
-wait_state jobq.db "$c" succeeded 20
+raise_budget 150/1h 200/1h "$c"
 stop_supervisor
 cd ..
 

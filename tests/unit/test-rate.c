@@ -21,23 +21,6 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "store-fixture.h"
 
-/* One integer from a query on a separate connection. */
-static int64_t
-sql_int(const char *path, const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &stmt, NULL), SQLITE_OK);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
-}
-
 /* The syntax */
 
 static void
@@ -173,6 +156,16 @@ static int64_t T;
 
 /* The windows, through the claim */
 
+/* Set the fixture's config to json, enqueue n jobs of type "t" and set T after them. */
+static void
+jobs(struct fx *f, const char *json, int n)
+{
+	fx_config(f, json);
+	for (int i = 0; i < n; i++)
+		fx_add(f, "t", NULL, NULL, 0);
+	T = time_now_ms() + 3600000;
+}
+
 /* Claim one job at now: 1 or 0, and *next the claim's next_run_at. The job is finished at once
  * (succeeded, with tokens) at finish_at, so pool capacity never gets in the way. */
 static int
@@ -198,12 +191,11 @@ test_rate_window(void **state)
 	struct rate_use use;
 	int64_t next = -1;
 
-	fx_config(f, "{\"concurrency\": {\"global\": 10, \"resources\": {\"api\": 10}}, "
-	             "\"rates\": {\"api\": \"3/10s\"}, \"types\": {\"t\": {\"resources\": "
-	             "[\"api\"]}, \"free\": {}}}");
-	for (int i = 0; i < 10; i++)
-		fx_add(f, "t", NULL, NULL, 0);
-	T = time_now_ms() + 3600000;
+	jobs(f,
+	     "{\"concurrency\": {\"global\": 10, \"resources\": {\"api\": 10}}, "
+	     "\"rates\": {\"api\": \"3/10s\"}, \"types\": {\"t\": {\"resources\": "
+	     "[\"api\"]}, \"free\": {}}}",
+	     10);
 	assert_int_equal(claim_at(f, T + 1000, &next), 1);
 	assert_int_equal(claim_at(f, T + 1001, &next), 1);
 	assert_int_equal(claim_at(f, T + 1002, &next), 1);
@@ -240,11 +232,10 @@ test_rate_prune_and_clock(void **state)
 	struct fx *f = *state;
 	int64_t next = 0;
 
-	fx_config(f, "{\"concurrency\": {\"resources\": {\"api\": 1}}, \"rates\": {\"api\": "
-	             "\"2/1s\"}, \"types\": {\"t\": {\"resources\": [\"api\"]}}}");
-	for (int i = 0; i < 61; i++)
-		fx_add(f, "t", NULL, NULL, 0);
-	T = time_now_ms() + 3600000;
+	jobs(f,
+	     "{\"concurrency\": {\"resources\": {\"api\": 1}}, \"rates\": {\"api\": "
+	     "\"2/1s\"}, \"types\": {\"t\": {\"resources\": [\"api\"]}}}",
+	     61);
 	/* Thirty windows of two starts: the log keeps what the current window needs. */
 	for (int i = 0; i < 30; i++) {
 		assert_int_equal(claim_at(f, T + 5000 + i * 1000, &next), 1);
@@ -270,11 +261,10 @@ test_rate_reload(void **state)
 	struct fx *f = *state;
 	int64_t next = 0;
 
-	fx_config(f, "{\"concurrency\": {\"resources\": {\"api\": 5}}, \"rates\": {\"api\": "
-	             "\"1/1h\"}, \"types\": {\"t\": {\"resources\": [\"api\"]}}}");
-	for (int i = 0; i < 4; i++)
-		fx_add(f, "t", NULL, NULL, 0);
-	T = time_now_ms() + 3600000;
+	jobs(f,
+	     "{\"concurrency\": {\"resources\": {\"api\": 5}}, \"rates\": {\"api\": "
+	     "\"1/1h\"}, \"types\": {\"t\": {\"resources\": [\"api\"]}}}",
+	     4);
 	assert_int_equal(claim_at(f, T + 1000, &next), 1);
 	assert_int_equal(claim_at(f, T + 2000, &next), 0);
 	assert_int_equal(next, T + 1000 + 3600000);
@@ -316,11 +306,10 @@ test_token_budget(void **state)
 	struct rate_use use;
 	int64_t next = 0;
 
-	fx_config(f, "{\"concurrency\": {\"global\": 3, \"resources\": {\"llm\": 3}}, \"tokens\": "
-	             "{\"llm\": \"100/10s\"}, \"types\": {\"t\": {\"resources\": [\"llm\"]}}}");
-	for (int i = 0; i < 5; i++)
-		fx_add(f, "t", NULL, NULL, 0);
-	T = time_now_ms() + 3600000;
+	jobs(f,
+	     "{\"concurrency\": {\"global\": 3, \"resources\": {\"llm\": 3}}, \"tokens\": "
+	     "{\"llm\": \"100/10s\"}, \"types\": {\"t\": {\"resources\": [\"llm\"]}}}",
+	     5);
 	req.now = T + 1000;
 	/* Under the budget (nothing used yet): both start; tokens are charged when they end. */
 	assert_int_equal(store_claim(f->st, &f->cfg, &req, &a, NULL), 1);

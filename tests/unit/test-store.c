@@ -34,23 +34,6 @@ sql(const char *path, const char *text)
 	sqlite3_close(db);
 }
 
-/* One integer from a query on a separate connection. */
-static int64_t
-sql_int(const char *path, const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &stmt, NULL), SQLITE_OK);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
-}
-
 static const char *
 repeat(char c, size_t n)
 {
