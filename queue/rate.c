@@ -116,17 +116,20 @@ rate_room(struct store *st, const struct config *cfg, struct rate_view *v, int p
 		return store_failx(st, -ENOMEM, "cannot claim from '%s': out of memory", st->path);
 	room = &v->pool[p];
 	if (!room->loaded) {
-		for (int k = RATE_STARTS; k <= RATE_TOKENS && !room->full; k++) {
+		/* Both windows: when both are full, the pool frees when the later one does. */
+		for (int k = RATE_STARTS; k <= RATE_TOKENS; k++) {
 			const struct rate *lim = limit_of(cfg, (size_t)p, (enum rate_kind)k);
-			int64_t last, last_at;
+			int64_t last, last_at, frees;
 			int r;
 
 			if (lim == NULL)
 				continue;
 			if ((r = window_full(st, cfg->pools[p].name, (enum rate_kind)k, lim, now,
-			                     &room->frees_at, &last, &last_at)) < 0)
+			                     &frees, &last, &last_at)) < 0)
 				return r;
-			room->full = r;
+			room->full |= r;
+			if (frees > room->frees_at)
+				room->frees_at = frees;
 			if (k == RATE_STARTS) {
 				room->has_last = 1;
 				room->last_total = last;

@@ -346,6 +346,31 @@ test_token_budget(void **state)
 	job_release(&d);
 }
 
+/* A pool with both: it frees when the later of its two windows does. */
+static void
+test_rate_and_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct claim_req req = {.now = 0};
+	struct job a, b;
+	int64_t next = 0;
+
+	jobs(f,
+	     "{\"concurrency\": {\"global\": 2, \"resources\": {\"llm\": 2}}, \"rates\": "
+	     "{\"llm\": \"1/10s\"}, \"tokens\": {\"llm\": \"10/20s\"}, \"types\": {\"t\": "
+	     "{\"resources\": [\"llm\"]}}}",
+	     3);
+	req.now = T + 1000;
+	assert_int_equal(store_claim(f->st, &f->cfg, &req, &a, &next), 1);
+	assert_int_equal(finish_tokens_at(f, &a, 50, T + 2000, &b, &next), 0);
+	assert_int_equal(next, T + 22000);
+	assert_int_equal(claim_at(f, T + 11000, &next), 0);
+	assert_int_equal(next, T + 22000);
+	assert_int_equal(claim_at(f, T + 22000, &next), 1);
+	assert_int_equal(claim_at(f, T + 22001, &next), 0);
+	assert_int_equal(next, T + 32000);
+}
+
 int
 main(void)
 {
@@ -356,6 +381,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_rate_prune_and_clock, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_rate_reload, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_token_budget, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_rate_and_tokens, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
