@@ -123,6 +123,17 @@ line=$(printf '%s\n' "$OUT" | grep '^ext  *rate ')
 assert_contains "$line" "2/2"
 assert_contains "$line" "1h"
 assert_contains "$line" "(in 59m"
+# Racing claimers, each its own process and transaction: together they get exactly the rate.
+cat >race.json <<'JSON'
+{"concurrency": {"global": 100, "resources": {"ext": 100}}, "rates": {"ext": "10/1h"},
+ "types": {"remote": {"resources": ["ext"]}}}
+JSON
+for i in $(seq 30); do echo '{}'; done | jobq --db race.db --config race.json enqueue remote --jsonl - >/dev/null
+for w in 1 2 3 4 5 6; do
+	spawn bash -c 'for i in 1 2 3 4 5; do "$JOBQ" --db race.db --config race.json claim --type remote >/dev/null; done; exit 0'
+done
+wait
+assert_eq "$(sql race.db "select count(*) from jobs where state = 'running'")" 10 "jobs claimed by 6 racing claimers under 10/1h"
 # External workers report tokens with complete/fail --tokens.
 for i in 1 2; do jobq enqueue spender >/dev/null; done
 expect_code 0 jobq claim --type spender --json
