@@ -33,6 +33,7 @@ bench: all
 	bash bench/durability.sh $(BUILD)
 	bash bench/supervisor.sh $(BUILD)
 	bash bench/http.sh $(BUILD)
+	bash bench/rates.sh $(BUILD)
 	bash bench/peers.sh $(BUILD)
 
 # libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each, with clang, ASan and UBSan in build-fuzz/;

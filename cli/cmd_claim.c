@@ -15,7 +15,10 @@
 #include "names.h"
 #include "output.h"
 
-enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY };
+enum { OPT_TOKEN = CLI_OPT_JSON + 1, OPT_RESULT, OPT_ERROR, OPT_TEMPORARY, OPT_TOKENS };
+
+/* The most tokens one attempt reports (as JOBQ_REPORT and http.tokens_path). */
+#define TOKENS_REPORT_MAX 1000000000000LL
 
 int
 cmd_claim(struct cli *c, int argc, char **argv)
@@ -124,6 +127,7 @@ struct token_args {
 	const char *result;
 	const char *error;
 	int temporary;
+	int64_t tokens;
 };
 
 #define TOKEN_OPTION {"token", required_argument, NULL, OPT_TOKEN}
@@ -138,6 +142,7 @@ static const struct option heartbeat_opts[] = {
 static const struct option complete_opts[] = {
 	TOKEN_OPTION,
 	{"result", required_argument, NULL, OPT_RESULT},
+	{"tokens", required_argument, NULL, OPT_TOKENS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -146,6 +151,7 @@ static const struct option fail_opts[] = {
 	TOKEN_OPTION,
 	{"error", required_argument, NULL, OPT_ERROR},
 	{"temporary", no_argument, NULL, OPT_TEMPORARY},
+	{"tokens", required_argument, NULL, OPT_TOKENS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -180,6 +186,11 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_TEMPORARY:
 			a->temporary = 1;
+			break;
+		case OPT_TOKENS:
+			if ((code = cli_parse_int("--tokens", optarg, 0, TOKENS_REPORT_MAX,
+						  &a->tokens)) != 0)
+				return code;
 			break;
 		default:
 			return cli_getopt_exit(ch);
@@ -268,6 +279,7 @@ cmd_complete(struct cli *c, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.succeeded = 1;
 	o.result = a.result;
+	o.tokens = a.tokens;
 	if (a.result != NULL && strcmp(a.result, "-") == 0) {
 		if ((r = fd_read_all(STDIN_FILENO, c->cfg.output_max, &text, NULL)) < 0)
 			return cli_fail(r == -EFBIG ? EX_DATAERR : EX_IOERR,
@@ -296,5 +308,6 @@ cmd_fail(struct cli *c, int argc, char **argv)
 	o.succeeded = 0;
 	o.error = a.error;
 	o.temporary = a.temporary;
+	o.tokens = a.tokens;
 	return finish(c, &a, &o);
 }

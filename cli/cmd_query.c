@@ -38,6 +38,7 @@ struct status_ctx {
 	struct pause_entry *pauses;
 	size_t npauses;
 	int64_t *pool_used;  /* per c->cfg.pools */
+	struct rate_use *pool_rate, *pool_tokens; /* per c->cfg.pools: their windows */
 	cJSON *running;      /* --json: job objects */
 	struct table run_table;
 	int oom;
@@ -218,6 +219,83 @@ supervisor_json(int have_rt, const struct runtime_info *ri)
 	return o;
 }
 
+static void print_until(int64_t until, int64_t now, char *buf, size_t len);
+
+/* "rate" / "tokens" of pool i: {"limit", "window", "used", "frees_at"}, or null. */
+static int
+add_window(cJSON *pool, const char *key, const struct rate *limits, size_t i,
+	   const struct rate_use *use)
+{
+	cJSON *w;
+	char d[32];
+	int r = 0;
+
+	if (limits == NULL || limits[i].limit == 0)
+		return cJSON_AddNullToObject(pool, key) != NULL ? 0 : -ENOMEM;
+	if ((r = add_item(pool, key, w = cJSON_CreateObject())) != 0)
+		return r;
+	duration_format(limits[i].window_ms, d, sizeof(d));
+	r |= json_add_int(w, "limit", limits[i].limit);
+	r |= cJSON_AddStringToObject(w, "window", d) != NULL ? 0 : -ENOMEM;
+	r |= json_add_int(w, "used", use->used);
+	r |= json_add_time(w, "frees_at", use->frees_at);
+	return r;
+}
+
+/* Read the rate and token windows of every pool that has one. */
+static int
+load_windows(struct status_ctx *s)
+{
+	const struct config *cfg = &s->c->cfg;
+	int r;
+
+	for (size_t i = 0; i < cfg->npools; i++) {
+		if ((r = store_rate_use(s->c->st, cfg, i, RATE_STARTS, s->now, &s->pool_rate[i])) < 0 ||
+		    (r = store_rate_use(s->c->st, cfg, i, RATE_TOKENS, s->now,
+					&s->pool_tokens[i])) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The table of the pools' rate and token windows, when any pool has one. */
+static int
+print_windows(const struct status_ctx *s)
+{
+	static const char *const hdr[] = {"POOL", "LIMIT", "USED", "PER", "FREES"};
+	static const enum col_align al[] = {COL_LEFT, COL_LEFT, COL_RIGHT, COL_RIGHT, COL_LEFT};
+	const struct config *cfg = &s->c->cfg;
+	struct table t;
+	int r;
+
+	if (cfg->pool_rates == NULL && cfg->pool_tokens == NULL)
+		return 0;
+	table_init(&t, 5, hdr, al);
+	for (size_t i = 0; i < cfg->npools; i++) {
+		for (int k = 0; k < 2; k++) {
+			const struct rate *lim = k == 0 ? cfg->pool_rates : cfg->pool_tokens;
+			const struct rate_use *use = k == 0 ? &s->pool_rate[i] : &s->pool_tokens[i];
+			char used[48], per[32], frees[96];
+			const char *row[] = {cfg->pools[i].name, k == 0 ? "rate" : "tokens", used, per,
+					     frees};
+
+			if (lim == NULL || lim[i].limit == 0)
+				continue;
+			snprintf(used, sizeof(used), "%" PRId64 "/%" PRId64, use->used, lim[i].limit);
+			duration_format(lim[i].window_ms, per, sizeof(per));
+			if (use->frees_at > 0)
+				print_until(use->frees_at, s->now, frees, sizeof(frees));
+			else
+				strlcpy(frees, "-", sizeof(frees));
+			table_add(&t, row);
+		}
+	}
+	putchar('\n');
+	r = table_print(&t, stdout);
+	table_release(&t);
+	return r;
+}
+
 static int
 status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	    const int64_t counts[JOB_NSTATES], int64_t oldest)
@@ -253,6 +331,8 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 		r |= json_add_int(p, "used", s->pool_used[i]);
 		r |= cJSON_AddBoolToObject(p, "paused", until >= 0) != NULL ? 0 : -ENOMEM;
 		r |= json_add_time(p, "paused_until", until > 0 ? until : 0);
+		r |= add_window(p, "rate", cfg->pool_rates, i, &s->pool_rate[i]);
+		r |= add_window(p, "tokens", cfg->pool_tokens, i, &s->pool_tokens[i]);
 	}
 	r |= add_item(root, "paused", paused = cJSON_CreateArray());
 	for (size_t i = 0; r == 0 && i < s->npauses; i++) {
@@ -397,6 +477,7 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 		putchar('\n');
 		r |= table_print(&t, stdout);
 		table_release(&t);
+		r |= print_windows(s);
 	}
 	if (s->npauses > 0) {
 		table_init(&t, 4, pause_hdr, NULL);
@@ -466,6 +547,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 		have_rt = 0;
 	}
 	if ((s.pool_used = calloc(c->cfg.npools + 1, sizeof(*s.pool_used))) == NULL ||
+	    (s.pool_rate = calloc(c->cfg.npools + 1, sizeof(*s.pool_rate))) == NULL ||
+	    (s.pool_tokens = calloc(c->cfg.npools + 1, sizeof(*s.pool_tokens))) == NULL ||
 	    (c->json && (s.running = cJSON_CreateArray()) == NULL)) {
 		code = cli_fail(EX_OSERR, "out of memory");
 		goto out;
@@ -474,7 +557,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	    (r = store_count_by_type_batch(c->st, batch, on_type, &s)) < 0 ||
 	    (r = store_list_pauses(c->st, s.now, on_pause, &s)) < 0 ||
 	    (r = store_list_running(c->st, on_running, &s)) < 0 ||
-	    (r = store_pool_usage(c->st, &c->cfg, s.pool_used)) < 0) { /* pools are global */
+	    (r = store_pool_usage(c->st, &c->cfg, s.pool_used)) < 0 || /* pools are global */
+	    (r = load_windows(&s)) < 0) {
 		code = cli_store_fail(c, r, "cannot read the status");
 		goto out;
 	}
@@ -505,6 +589,8 @@ out:
 	}
 	free(s.pauses);
 	free(s.pool_used);
+	free(s.pool_rate);
+	free(s.pool_tokens);
 	cJSON_Delete(s.running);
 	table_release(&s.run_table);
 	return code;

@@ -25,7 +25,9 @@
 #include "text.h"
 #include "trust.h"
 
-#define LIMIT_MAX 1000000 /* largest concurrency limit, pool capacity, attempt count */
+#define LIMIT_MAX 1000000 /* largest concurrency limit, pool capacity, attempt count, rate */
+#define TOKENS_MAX 1000000000000LL /* largest token budget per window */
+#define TOKENS_PATH_MAX 256
 #define WORKERS_MAX 256 /* the supervisor's table */
 #define BYTES_MAX (1024L * 1024 * 1024) /* payload_max, output_max, stderr_max */
 #define PRIORITY_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double */
@@ -323,6 +325,48 @@ parse_limits(struct ctx *c, const cJSON *obj, const char *path, int is_type, str
 	return 0;
 }
 
+/*
+ * "rates" or "tokens": POOL -> "N/WINDOW" for pools of concurrency.resources, into *out
+ * (npools entries, limit 0 for a pool without one).
+ */
+static int
+parse_rates(struct ctx *c, const cJSON *obj, const char *path, int64_t max,
+            const struct config *cfg, struct rate **out)
+{
+	char p[PATH_BUF], known[PATH_BUF];
+	const cJSON *it;
+	int r;
+
+	if ((r = check_object(c, obj, path, NULL)) < 0)
+		return r;
+	if (cJSON_GetArraySize(obj) == 0)
+		return 0;
+	if ((*out = calloc(cfg->npools > 0 ? cfg->npools : 1, sizeof(**out))) == NULL)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, obj)
+	{
+		int i = config_pool_index(cfg, it->string);
+
+		path_key(p, sizeof(p), path, it->string);
+		if (i < 0) {
+			config_pool_known(cfg, it->string, known, sizeof(known));
+			return fail(c, p, "%s: a rate or token budget applies to a pool declared in "
+			            "concurrency.resources", known);
+		}
+		if (!cJSON_IsString(it))
+			return fail(c, p, "must be a string such as \"500/min\" or \"5/2s\"");
+		r = rate_parse(it->valuestring, max, &(*out)[i]);
+		if (r == -ERANGE)
+			return fail(c, p, "'%s' is out of range (at most %lld per window, a window "
+			            "of at most 1d)", SHOWN(it->valuestring), (long long)max);
+		if (r < 0)
+			return fail(c, p, "invalid rate '%s' (expected N/s, N/min, N/h or "
+			            "N/DURATION, such as \"500/min\" or \"5/2s\")",
+			            SHOWN(it->valuestring));
+	}
+	return 0;
+}
+
 static int
 parse_concurrency(struct ctx *c, const cJSON *obj, struct config *cfg)
 {
@@ -442,8 +486,8 @@ url_valid(const char *u)
 static int
 parse_http(struct ctx *c, const cJSON *obj, const char *path, struct http_spec *h)
 {
-	static const char *const keys[] = {
-	        "url", "method", "headers", "body", "connect_timeout", "ca_bundle", NULL};
+	static const char *const keys[] = {"url",       "method",    "headers",     "body",
+	                                   "connect_timeout", "ca_bundle", "tokens_path", NULL};
 	char p[PATH_BUF], hp[PATH_BUF];
 	const cJSON *v, *it;
 	const char *s = NULL;
@@ -518,6 +562,18 @@ parse_http(struct ctx *c, const cJSON *obj, const char *path, struct http_spec *
 		if (*s == '\0')
 			return fail(c, p, "must not be empty");
 		if ((r = dup_into(&h->ca_bundle, s)) < 0)
+			return r;
+	}
+
+	path_key(p, sizeof(p), path, "tokens_path");
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "tokens_path")) != NULL) {
+		if ((r = get_string(c, v, p, &s)) < 0)
+			return r;
+		if (*s == '\0' || *s == '.' || s[strlen(s) - 1] == '.' || strstr(s, "..") != NULL ||
+		    strlen(s) > TOKENS_PATH_MAX || has_control(s))
+			return fail(c, p, "invalid path '%s' (expected keys joined by dots, such as "
+			            "\"usage.total_tokens\")", SHOWN(s));
+		if ((r = dup_into(&h->tokens_path, s)) < 0)
 			return r;
 	}
 	return 0;
@@ -796,7 +852,7 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  "logs",       NULL};
+	                                   "stderr_max",  "logs",       "rates",      "tokens",      NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -808,6 +864,12 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	/* Pools first: types refer to them. */
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "concurrency")) != NULL &&
 	    (r = parse_concurrency(c, v, cfg)) < 0)
+		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "rates")) != NULL &&
+	    (r = parse_rates(c, v, "rates", LIMIT_MAX, cfg, &cfg->pool_rates)) < 0)
+		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tokens")) != NULL &&
+	    (r = parse_rates(c, v, "tokens", TOKENS_MAX, cfg, &cfg->pool_tokens)) < 0)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "types")) != NULL &&
 	    (r = parse_types(c, v, cfg)) < 0)
@@ -891,6 +953,7 @@ type_release(struct type_config *t)
 	free(t->http.headers);
 	cJSON_free(t->http.body);
 	free(t->http.ca_bundle);
+	free(t->http.tokens_path);
 	free(t->resources);
 	free_vector(t->env, t->nenv);
 	free_vector(t->env_remove, t->nenv_remove);
@@ -908,6 +971,8 @@ config_release(struct config *cfg)
 	for (size_t i = 0; i < cfg->npools; i++)
 		free(cfg->pools[i].name);
 	free(cfg->pools);
+	free(cfg->pool_rates);
+	free(cfg->pool_tokens);
 	for (size_t i = 0; i < cfg->ntypes; i++)
 		type_release(&cfg->types[i]);
 	free(cfg->types);
@@ -1065,13 +1130,21 @@ config_type_limit(const struct config *cfg, const char *type)
 }
 
 int
-config_pool(const struct config *cfg, const char *tag)
+config_pool_index(const struct config *cfg, const char *tag)
 {
 	for (size_t i = 0; i < cfg->npools; i++) {
 		if (strcmp(cfg->pools[i].name, tag) == 0)
-			return cfg->pools[i].value;
+			return (int)i;
 	}
 	return -1;
+}
+
+int
+config_pool(const struct config *cfg, const char *tag)
+{
+	int i = config_pool_index(cfg, tag);
+
+	return i >= 0 ? cfg->pools[i].value : -1;
 }
 
 int

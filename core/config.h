@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "duration.h"
 #include "names.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -51,6 +52,9 @@ struct http_spec {
 	char *body;          /* JSON template text, or NULL: the payload is the body */
 	int64_t connect_timeout_ms; /* CONFIG_DEFAULT_CONNECT_TIMEOUT_MS unless set */
 	char *ca_bundle;     /* NULL: the system's */
+	char *tokens_path;   /* "usage.total_tokens": where the response body says how many
+	                      * tokens the request used (charged to the job's token budgets);
+	                      * NULL: none */
 };
 
 struct type_config {
@@ -81,6 +85,10 @@ struct config {
 	size_t ntype_limits;
 	struct limit *pools;       /* concurrency.resources */
 	size_t npools;
+	/* "rates" and "tokens", parallel to pools (npools entries each; limit 0: none); NULL
+	 * when no pool has one. */
+	struct rate *pool_rates;   /* job starts per window */
+	struct rate *pool_tokens;  /* tokens reported per window */
 	struct type_config *types;
 	size_t ntypes;
 	int workers;         /* 0: derived from the policy */
@@ -151,6 +159,7 @@ int config_type_check_env(const struct type_config *t, char *err, size_t errlen)
 const struct type_config *config_type(const struct config *cfg, const char *type);
 int config_type_limit(const struct config *cfg, const char *type);  /* -1: no limit */
 int config_pool(const struct config *cfg, const char *tag);         /* -1: no such pool */
+int config_pool_index(const struct config *cfg, const char *tag);   /* in cfg->pools, or -1 */
 
 /* Number of worker processes: cfg->workers if set, else the largest concurrency the policy
  * allows (global), capped by online CPUs * 4, memory / 64 MiB and 256, at least 1. */

@@ -85,6 +85,56 @@ clamp_time(int64_t r)
 	return r > TIME_MAX_MS ? TIME_MAX_MS : r < -TIME_MAX_MS ? -TIME_MAX_MS : r;
 }
 
+int
+rate_parse(const char *s, int64_t max, struct rate *out)
+{
+	static const struct unit words[] = {
+	        {"s", 1000},          {"sec", 1000},     {"second", 1000}, {"min", 60000},
+	        {"minute", 60000},    {"h", 3600000},    {"hour", 3600000}, {"d", 86400000},
+	        {"day", 86400000},
+	};
+	const char *w;
+	int64_t n = 0, window = -1;
+	int range = 0;
+
+	if (s == NULL || !is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, *s - '0', &n))
+			range = 1;
+	}
+	if (*s != '/' || s[1] == '\0')
+		return -EINVAL;
+	w = s + 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(w, words[i].name) == 0)
+			window = words[i].ms;
+	}
+	if (window < 0) {
+		int r = duration_parse(w, &window);
+
+		if (r == -EINVAL)
+			return r;
+		range |= r == -ERANGE;
+	}
+	if (n == 0 || window == 0)
+		return -EINVAL;
+	if (range || n > max || window > RATE_WINDOW_MAX_MS)
+		return -ERANGE;
+	out->limit = n;
+	out->window_ms = window;
+	return 0;
+}
+
+void
+rate_format(const struct rate *r, char *buf, size_t len)
+{
+	char w[32];
+
+	duration_format(r->window_ms, w, sizeof(w));
+	snprintf(buf, len, "%lld/%s", (long long)r->limit, w);
+}
+
 int64_t
 time_add(int64_t t, int64_t d)
 {

@@ -33,6 +33,22 @@ int64_t time_sub(int64_t a, int64_t b);
  * a non-negative value parses back with duration_parse(). 32 bytes hold any value. */
 void duration_format(int64_t ms, char *buf, size_t len);
 
+/*
+ * A rate: at most `limit` per `window_ms` ("500/min", "5/2s", "200000/1h"). The window is a
+ * unit word (s, sec, second, min, minute, h, hour, d, day: one of it) or a duration
+ * ("2s", "1h30m"); limit is a positive integer up to max. Returns 0, -EINVAL on bad syntax, or
+ * -ERANGE (limit above max, or a window above 1 day); *out is untouched on error.
+ */
+#define RATE_WINDOW_MAX_MS 86400000LL
+struct rate {
+	int64_t limit;     /* 0: no limit */
+	int64_t window_ms;
+};
+int rate_parse(const char *s, int64_t max, struct rate *out);
+
+/* Format a rate the way rate_parse() reads it back ("500/1m", "5/2s"); 48 bytes hold any. */
+void rate_format(const struct rate *r, char *buf, size_t len);
+
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t time_now_ms(void);
 

@@ -15,6 +15,9 @@
  *    free when the type is singleton. Rows not yet due end a priority level at once: the walk
  *    jumps to the next lower priority, so delayed jobs are never stepped over one by one;
  * 5. the best candidate across types (priority, then run_at, then id) is marked running.
+ * A pool with a rate or a token budget also needs room in its sliding window (queue/rate.c,
+ * read once per claim and pool when first asked); a full one counts as a full pool, and the
+ * time it frees joins next_run_at. The start is charged to its rate window with the claim.
  * What can still be stepped over are ready jobs blocked one by one (a busy singleton
  * namespace, a full pool that only some jobs' own tags take) ahead of the first that fits.
  */
@@ -29,6 +32,7 @@
 
 #include "duration.h"
 #include "internal.h"
+#include "rate.h"
 #include "tags.h"
 
 /* Jobs with an invalid resources column failed per claim, at most. */
@@ -83,6 +87,8 @@ struct claim {
 	struct candidate best, cur;
 	struct invalid invalid[INVALID_MAX];
 	size_t ninvalid;
+	struct rate_view rates; /* the pools' rate and token windows (rate.c) */
+	int rate_err;           /* < 0: reading a window failed */
 };
 
 enum verdict { ROW_ACCEPT, ROW_FUTURE, ROW_BLOCKED, ROW_INVALID };
@@ -171,6 +177,7 @@ claim_release(struct claim *c)
 	free(c->use.pool_used);
 	strlist_free(&c->pauses.types);
 	strlist_free(&c->pauses.pools);
+	rate_view_release(&c->rates);
 }
 
 /* Step 1: what the running jobs hold. */
@@ -241,15 +248,33 @@ load_pauses(struct claim *c)
 	return rc == SQLITE_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
 }
 
-/* Whether units of pool fit now; 0 also when the pool is paused. */
+static void saw_future(struct claim *c, int64_t run_at);
+
+/* Whether pool index p has room in its rate and token windows; when not, the time it frees
+ * is a time to look again. */
 static int
-pool_fits(const struct claim *c, const char *pool, int units)
+rate_fits(struct claim *c, int p)
 {
-	int p = pool_index(c->cfg, pool);
+	int64_t frees_at;
+	int r = rate_room(c->st, c->cfg, &c->rates, p, c->now, &frees_at);
+
+	if (r < 0 && c->rate_err == 0)
+		c->rate_err = r;
+	if (r == 0)
+		saw_future(c, frees_at);
+	return r > 0;
+}
+
+/* Whether units of pool fit now; 0 also when the pool is paused or its rate or token window
+ * is full. */
+static int
+pool_fits(struct claim *c, const char *pool, int units)
+{
+	int p = config_pool_index(c->cfg, pool);
 
 	if (p < 0 || strlist_has(&c->pauses.pools, pool))
 		return 0;
-	return c->use.pool_used[p] + units <= c->cfg->pools[p].value;
+	return c->use.pool_used[p] + units <= c->cfg->pools[p].value && rate_fits(c, p);
 }
 
 /* Set up the walk of one type; 0 when the type as a whole cannot run now. */
@@ -456,6 +481,17 @@ fail_invalid(struct claim *c)
 	return 0;
 }
 
+/* The claimed job starts in the rate windows of its pools. Returns 1, or < 0 (out released). */
+static int
+charge_start(struct claim *c, struct job *out)
+{
+	int r = rate_charge_start(c->st, c->cfg, &c->rates, out->units, out->id, c->now);
+
+	if (r < 0)
+		job_release(out);
+	return r < 0 ? r : 1;
+}
+
 /* Step 5: mark the chosen job running. Returns 1, or 0 if it was not queued after all. */
 static int
 take(struct claim *c, const struct claim_req *req, struct job *out)
@@ -510,10 +546,12 @@ claim_in_tx(struct store *st, const struct config *cfg, const struct claim_req *
 	} else {
 		r = walk_all_types(c);
 	}
+	if (r == 0 && c->rate_err < 0)
+		r = c->rate_err;
 	if (r == 0)
 		r = fail_invalid(c);
-	if (r == 0 && c->best.found)
-		r = take(c, req, out);
+	if (r == 0 && c->best.found && (r = take(c, req, out)) == 1)
+		r = charge_start(c, out);
 out:
 	if (next_run_at != NULL) {
 		int64_t next = c->next;

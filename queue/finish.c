@@ -17,6 +17,7 @@
 #include "duration.h"
 #include "internal.h"
 #include "names.h"
+#include "rate.h"
 
 /* Chunk of rows one prune statement deletes (see PRUNE in sql.h). */
 #define PRUNE_CHUNK 10000
@@ -136,6 +137,9 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 	char *type = NULL;
 	int r;
 
+	/* Tokens are spent whatever the outcome. */
+	if ((r = rate_charge_tokens(st, cfg, id, token, o->tokens, now)) < 0)
+		return r;
 	if (o->succeeded)
 		return finish_row(st, id, token, JOB_SUCCEEDED, o, o->error, now);
 	if (o->cancelled)
@@ -183,8 +187,9 @@ store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 {
 	int r;
 
-	/* Success and cancel are one fenced UPDATE: their own transaction. */
-	if (o->succeeded || o->cancelled)
+	/* Success and cancel are one fenced UPDATE: their own transaction (unless tokens are
+	 * charged too). */
+	if ((o->succeeded || o->cancelled) && (o->tokens <= 0 || cfg->pool_tokens == NULL))
 		return finish_in_tx(st, cfg, id, token, o, time_now_ms());
 	if ((r = tx_begin(st, "cannot finish a job in")) < 0)
 		return r;

@@ -89,9 +89,8 @@ int json_check(const char *text, size_t len, size_t *where);
 /* 1 if s is 1 to max bytes of well-formed UTF-8 without control characters, else 0. */
 int text_valid(const char *s, size_t max);
 
-/* Pool usage (usage.c): the index of pool name in cfg->pools, or -1; and the units a running
- * job's units column holds, added to used[cfg->npools] (a malformed column holds nothing). */
-int pool_index(const struct config *cfg, const char *name);
+/* Pool usage (usage.c): the units a running job's units column holds, added to
+ * used[cfg->npools] (a malformed column holds nothing). Pools are found by config_pool_index. */
 void pool_usage_add(const struct config *cfg, const char *units, int64_t *used);
 
 /* The claim inside an open transaction (claim.c), shared with store_finish_and_claim. */

@@ -86,10 +86,32 @@ static const char schema_v2[] =
         "CREATE INDEX jobs_key ON jobs (unique_key, created_at) WHERE unique_key IS NOT NULL;"
         "PRAGMA user_version = 2;";
 
+/*
+ * Version 3, rate limits and token budgets of pools (issue 10): rate_events is each pool's
+ * sliding-window log, one row per job start ('start') or per token report ('tokens'). total is
+ * the running sum of n for the pool and kind through this row, and at never goes back from one
+ * row to the next (the claim writes max(now, the last at)), so "how much in the window" and
+ * "when does it free" are two seeks of the primary key (queue/rate.c). Rows older than the
+ * window are deleted as new ones come, all but the last (it carries the sum).
+ */
+static const char schema_v3_rates[] =
+        "CREATE TABLE rate_events ("
+        " pool TEXT NOT NULL,"
+        " kind TEXT NOT NULL CHECK (kind = 'start' OR kind = 'tokens'),"
+        " total INTEGER NOT NULL,"
+        " n INTEGER NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " job INTEGER,"
+        " PRIMARY KEY (pool, kind, total)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX rate_events_at ON rate_events (pool, kind, at);"
+        "PRAGMA user_version = 3;";
+
 /* The steps: steps[i] brings a database from version i to version i + 1. */
 static const char *const steps[] = {
         schema_v1,
         schema_v2,
+        schema_v3_rates,
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,

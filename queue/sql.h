@@ -162,7 +162,24 @@
 	                    "reason = excluded.reason WHERE pauses.until IS NOT NULL AND "         \
 	                    "(excluded.until IS NULL OR pauses.until < excluded.until)")           \
 	X(SQL_PAUSES_EXPIRE, "DELETE FROM pauses WHERE until IS NOT NULL AND until <= ?1")         \
-	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")
+	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")     \
+	SQL_RATE_STATEMENTS(X)
+
+/* Rate limits and token budgets of pools (queue/rate.c), ?1 pool, ?2 kind ('start' or
+ * 'tokens'). */
+#define SQL_RATE_STATEMENTS(X)                                                                     \
+	X(SQL_RATE_LAST, "SELECT total, at FROM rate_events WHERE pool = ?1 AND kind = ?2 "        \
+	                 "ORDER BY total DESC LIMIT 1")                                            \
+	X(SQL_RATE_FIRST_ABOVE, "SELECT at, total - n FROM rate_events WHERE pool = ?1 AND "       \
+	                        "kind = ?2 AND total > ?3 ORDER BY total LIMIT 1")                 \
+	X(SQL_RATE_ADD, "INSERT INTO rate_events (pool, kind, total, n, at, job) "                 \
+	                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                         \
+	X(SQL_RATE_PRUNE, "DELETE FROM rate_events WHERE pool = ?1 AND kind = ?2 AND at <= ?3 "    \
+	                  "AND total < ?4")                                                        \
+	X(SQL_RATE_USED, "SELECT coalesce(sum(n), 0) FROM rate_events WHERE pool = ?1 AND "        \
+	                 "kind = ?2 AND at > ?3")                                                  \
+	X(SQL_RATE_JOB_UNITS, "SELECT units FROM jobs WHERE id = ?1 AND token = ?2 AND "           \
+	                      "state = 'running'")
 
 #define SQL_ENUM(id, text) id,
 enum sql_id { SQL_STATEMENTS(SQL_ENUM) SQL_NSTATEMENTS };

@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -188,6 +188,8 @@ struct job_outcome {
 	int cancelled;            /* the job was cancelled while running */
 	const char *stderr_tail;  /* what is kept of the attempt's stderr (its tail), or NULL */
 	int truncated;            /* result was cut at output_max: kept as text, flagged */
+	int64_t tokens;           /* > 0: tokens the attempt reported, charged to the token
+	                           * budgets of the pools it holds ("tokens" in the config) */
 };
 
 /*
@@ -333,6 +335,17 @@ int store_batch_progress(struct store *st, int64_t since,
  * Returns 0 or -errno. */
 int store_recent_failed(struct store *st, int64_t limit,
 			int (*cb)(const struct job *job, void *ctx), void *ctx);
+
+/* Rate limits and token budgets of pools: what the sliding window of pool index `pool` (of
+ * cfg->pools) holds at now. kind: RATE_STARTS for "rates", RATE_TOKENS for "tokens". */
+enum rate_kind { RATE_STARTS, RATE_TOKENS };
+struct rate_use {
+	int64_t used;     /* job starts, or tokens, in the window (now - window, now] */
+	int64_t frees_at; /* when full (used >= limit): the time a job may start again; else 0 */
+};
+/* Returns 0 with *out filled (zeros for a pool without that limit), or -errno. */
+int store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rate_kind kind,
+		   int64_t now, struct rate_use *out);
 
 /* Running jobs (for status and the supervisor), by started_at. */
 int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);

@@ -9,16 +9,6 @@
 #include "internal.h"
 #include "tags.h"
 
-int
-pool_index(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->npools; i++) {
-		if (strcmp(cfg->pools[i].name, name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 void
 pool_usage_add(const struct config *cfg, const char *units, int64_t *used)
 {
@@ -28,7 +18,7 @@ pool_usage_add(const struct config *cfg, const char *units, int64_t *used)
 	if (units == NULL || tagset_parse(&held, units) < 0)
 		return;
 	for (size_t i = 0; i < held.n; i++) {
-		int p = pool_index(cfg, held.tag[i].name);
+		int p = config_pool_index(cfg, held.tag[i].name);
 
 		if (p >= 0)
 			used[p] += held.tag[i].units;

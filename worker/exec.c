@@ -8,7 +8,8 @@
  * JOBQ_REPORT names a fresh file in a private (0700) folder made for the job: a command that
  * meets a quota writes {"retry_after": "30m"} (a duration, an RFC 3339 time or a number of
  * seconds) there and exits 75; the job is retried after that and its pools are paused until
- * then (handler_quota).
+ * then (handler_quota). Whatever the outcome, {"tokens": N} there is what the attempt spent,
+ * charged to the token budgets of the job's pools (outcome.tokens).
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -232,17 +233,42 @@ out:
 	return note;
 }
 
+const char *
+exec_report_tokens(const char *text, int64_t *tokens_out)
+{
+	cJSON *root = NULL;
+	const cJSON *v;
+	const char *note = NULL;
+
+	*tokens_out = 0;
+	if ((root = cJSON_ParseWithOpts(text, NULL, 1)) == NULL || !cJSON_IsObject(root)) {
+		note = "JOBQ_REPORT is not a JSON object";
+		goto out;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tokens")) == NULL)
+		goto out;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= EXEC_TOKENS_MAX &&
+	    v->valuedouble == (double)(int64_t)v->valuedouble)
+		*tokens_out = (int64_t)v->valuedouble;
+	else
+		note = "JOBQ_REPORT tokens is not an integer from 0 to 10^12";
+out:
+	cJSON_Delete(root);
+	return note;
+}
+
 /*
- * After exit 75: the retry_after the command wrote to JOBQ_REPORT, if any, becomes the delay of
- * the retry and the end of the pause of the job's pools. Returns NULL, or a note for the error
- * when the report is there but unusable.
+ * The JOBQ_REPORT file at the end of an attempt: {"tokens": N} is charged whatever the outcome;
+ * after exit 75 (temporary) a retry_after becomes the delay of the retry and the end of the
+ * pause of the job's pools. Returns NULL, or a note for the error when the report is there but
+ * unusable.
  */
 static const char *
-read_report(struct exec *x)
+read_report(struct exec *x, int temporary)
 {
 	struct job_outcome *o = &x->h.outcome;
 	char *text = NULL;
-	const char *note;
+	const char *note, *tnote;
 	int64_t now = time_now_ms(), ms;
 	struct stat st;
 	int fd;
@@ -256,10 +282,15 @@ read_report(struct exec *x)
 		return "JOBQ_REPORT unreadable";
 	}
 	close(fd);
+	tnote = exec_report_tokens(text, &o->tokens);
+	if (!temporary) {
+		free(text);
+		return tnote;
+	}
 	note = exec_report_parse(text, now, &ms);
 	free(text);
 	if (note != NULL || ms < 0)
-		return note;
+		return note != NULL ? note : tnote;
 	o->retry_after_ms = handler_clamp_retry(ms, x->backoff_max_ms);
 	if (o->retry_after_ms > 0) {
 		x->h.quota_until = time_add(now, o->retry_after_ms);
@@ -289,6 +320,9 @@ set_outcome(struct exec *x)
 	}
 	o->has_exit_code = 1;
 	o->exit_code = code;
+	/* Stopped: the tokens spent so far count all the same. */
+	if (x->stop != STOP_NONE && x->report != NULL)
+		read_report(x, 0);
 	switch (x->stop) {
 	case STOP_CANCEL:
 		o->cancelled = 1;
@@ -308,6 +342,9 @@ set_outcome(struct exec *x)
 		if (code == 0) {
 			o->succeeded = 1;
 			what[0] = '\0';
+			/* A bad tokens value of a job that succeeded is ignored (docs). */
+			if (x->report != NULL)
+				read_report(x, 0);
 		} else if (WIFSIGNALED(x->leader_status)) {
 			snprintf(what, sizeof(what), "killed by signal %d",
 				 WTERMSIG(x->leader_status));
@@ -315,8 +352,8 @@ set_outcome(struct exec *x)
 			const char *note = NULL;
 
 			o->temporary = code == 75;
-			if (o->temporary && x->report != NULL)
-				note = read_report(x);
+			if (x->report != NULL)
+				note = read_report(x, o->temporary);
 			snprintf(what, sizeof(what), "exit status %d%s%s%s", code,
 				 note != NULL ? " (" : "", note != NULL ? note : "",
 				 note != NULL ? ")" : "");

@@ -76,6 +76,17 @@ int exec_substitute(const char *tmpl, const struct job *job, const struct cJSON 
  * asks for (ms from now, >= 0; a time before now gives 0), or -1 when there is none. Returns
  * NULL, or a note for the error when the report is unusable (then *ms_out is -1). */
 const char *exec_report_parse(const char *text, int64_t now, int64_t *ms_out);
+/* The tokens of a JOBQ_REPORT text ({"tokens": N}, an integer from 0 to EXEC_TOKENS_MAX):
+ * *tokens_out (0 when absent or unusable); NULL, or a note when the value is unusable. */
+#define EXEC_TOKENS_MAX 1e12
+const char *exec_report_tokens(const char *text, int64_t *tokens_out);
+
+/* The tokens an http response body (len bytes of JSON) gives at path ("usage.total_tokens":
+ * keys joined by dots, a number for an array index): 0 with *out, -ENOENT when the path is
+ * not there, -EINVAL when the body is not JSON or the value not an integer from 0 to
+ * HTTP_TOKENS_MAX (*out is then 0). */
+#define HTTP_TOKENS_MAX 1e12
+int http_tokens(const char *body, size_t len, const char *path, int64_t *out);
 
 /* An http url (encode: values percent-encoded; needs libcurl loaded, curl_dl_load()) or a
  * string of a body template with its placeholders substituted into *out (caller frees); the

@@ -73,6 +73,7 @@ struct http {
 	int64_t timeout_ms;     /* the job's or the type's; 0 none */
 	size_t err_max;         /* how much of an error body goes into the error */
 	char *errtext;          /* the outcome's error */
+	char *tokens_path;      /* the type's http.tokens_path (a copy: a reload may come), or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 	int log_dir;            /* DB.logs, or -1 */
 	struct joblog log[2];   /* the output files: the masked body and error (joblog.h) */
@@ -691,6 +692,49 @@ set_error(struct http *x, const char *fmt, ...)
 	x->h.outcome.error = x->errtext != NULL ? x->errtext : "failed";
 }
 
+int
+http_tokens(const char *body, size_t len, const char *path, int64_t *out)
+{
+	cJSON *root;
+	const cJSON *v;
+	char key[257];
+	int r = -ENOENT;
+
+	*out = 0;
+	if (body == NULL || (root = cJSON_ParseWithLength(body, len)) == NULL)
+		return -EINVAL;
+	v = root;
+	for (const char *s = path; v != NULL;) {
+		size_t n = strcspn(s, ".");
+
+		if (n == 0 || n >= sizeof(key)) {
+			v = NULL;
+			break;
+		}
+		memcpy(key, s, n);
+		key[n] = '\0';
+		if (cJSON_IsObject(v))
+			v = cJSON_GetObjectItemCaseSensitive(v, key);
+		else if (cJSON_IsArray(v) && strspn(key, "0123456789") == n && n < 9)
+			v = cJSON_GetArrayItem(v, atoi(key));
+		else
+			v = NULL;
+		if (s[n] == '\0')
+			break;
+		s += n + 1;
+	}
+	if (v != NULL) {
+		r = -EINVAL;
+		if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= HTTP_TOKENS_MAX &&
+		    v->valuedouble == (double)(int64_t)v->valuedouble) {
+			*out = (int64_t)v->valuedouble;
+			r = 0;
+		}
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
 /* The transfer ended with rc: fill the outcome. */
 static void
 complete(struct http *x, CURLcode rc)
@@ -723,6 +767,10 @@ complete(struct http *x, CURLcode rc)
 	curl_easy_getinfo(g.easy, CURLINFO_RESPONSE_CODE, &status);
 	o->has_exit_code = 1;
 	o->exit_code = (int)status;
+	/* Whatever the status: a server that says what a request spent has charged it. A body cut
+	 * at output_max, not JSON, or without the path charges nothing. */
+	if (x->tokens_path != NULL && !x->resp_cut)
+		http_tokens(x->resp, x->resp_len, x->tokens_path, &o->tokens);
 	if (status >= 200 && status < 300) {
 		o->succeeded = 1;
 		o->result = x->resp_len > 0 ? x->resp : NULL;
@@ -882,6 +930,7 @@ h_free(struct handler *h)
 	joblog_close(&x->log[1]);
 	if (x->log_dir >= 0)
 		close(x->log_dir);
+	free(x->tokens_path);
 	free(x);
 }
 
@@ -925,6 +974,11 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	x->resp_max = env->cfg->output_max;
 	x->err_max = env->cfg->stderr_max;
 	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
+	if (spec->tokens_path != NULL && (x->tokens_path = strdup(spec->tokens_path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+		goto fail;
+	}
 	payload =
 	        cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "{}", NULL, 1);
 	if ((r = http_expand(spec->url, env->job, payload, 1, "url", &x->url, err, errlen)) < 0)

@@ -2,7 +2,8 @@
  * The JOBQ_REPORT file of an exec command that exited 75 (worker/exec.c exec_report_parse, the
  * text read_report() reads). Properties: a note or a delay, never both; the delay is >= 0 and
  * bounded by what each form allows; clamped to the type's backoff max and added to now, it
- * stays within [now, now + backoff max].
+ * stays within [now, now + backoff max]. Its tokens (exec_report_tokens, read whatever the exit):
+ * a note and 0, or a count from 0 to 10^12.
  */
 #include <errno.h>
 
@@ -20,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                                      DURATION_MAX_MS};
 	char *text;
 	const char *note;
-	int64_t ms = 42, until;
+	int64_t ms = 42, until, tokens = 42;
 
 	if (size > REPORT_MAX)
 		return 0;
@@ -39,6 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(until >= NOW && until <= TIME_MAX_MS);
 		}
 	}
+	note = exec_report_tokens(text, &tokens);
+	FUZZ_CHECK(tokens >= 0 && tokens <= (int64_t)EXEC_TOKENS_MAX);
+	FUZZ_CHECK(note == NULL || (tokens == 0 && fuzz_one_line(note, strlen(note) + 1)));
 	free(text);
 	return 0;
 }

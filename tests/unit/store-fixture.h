@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "config.h"
 #include "duration.h"
 #include "store.h"
@@ -43,6 +45,23 @@ fx_rmtree(const char *dir)
 	}
 	closedir(d);
 	rmdir(dir);
+}
+
+/* One integer from a query on a separate connection to path (-1: no row). */
+static int64_t
+sql_int(const char *path, const char *text)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
 }
 
 /* cmocka setup: a temporary folder, the built-in config, q.db opened. */

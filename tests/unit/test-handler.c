@@ -178,6 +178,45 @@ test_report_parse(void **state)
 	assert_int_equal(ms, -1);
 }
 
+/* The tokens an attempt spent: {"tokens": N} in JOBQ_REPORT, and http.tokens_path in a
+ * response body (charged to the token budgets of the job's pools). */
+static void
+test_report_tokens(void **state)
+{
+	const char *body = "{\"id\": \"x\", \"usage\": {\"prompt_tokens\": 9, \"total_tokens\": "
+			   "1234}, \"choices\": [{\"n\": 7}]}";
+	int64_t n = -1;
+
+	(void)state;
+	assert_null(exec_report_tokens("{\"tokens\": 1500}", &n));
+	assert_int_equal(n, 1500);
+	assert_null(exec_report_tokens("{\"tokens\": 0, \"retry_after\": \"1m\"}", &n));
+	assert_int_equal(n, 0);
+	assert_null(exec_report_tokens("{\"retry_after\": \"1m\"}", &n));
+	assert_int_equal(n, 0);
+	assert_string_equal(exec_report_tokens("{\"tokens\": \"many\"}", &n),
+			    "JOBQ_REPORT tokens is not an integer from 0 to 10^12");
+	assert_non_null(exec_report_tokens("{\"tokens\": -3}", &n));
+	assert_non_null(exec_report_tokens("{\"tokens\": 1.5}", &n));
+	assert_non_null(exec_report_tokens("{\"tokens\": 1e13}", &n));
+	assert_int_equal(n, 0);
+	assert_string_equal(exec_report_tokens("tokens: 5", &n), "JOBQ_REPORT is not a JSON object");
+
+	assert_int_equal(http_tokens(body, strlen(body), "usage.total_tokens", &n), 0);
+	assert_int_equal(n, 1234);
+	assert_int_equal(http_tokens(body, strlen(body), "choices.0.n", &n), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(http_tokens(body, strlen(body), "usage.missing", &n), -ENOENT);
+	assert_int_equal(http_tokens(body, strlen(body), "choices.1.n", &n), -ENOENT);
+	assert_int_equal(http_tokens(body, strlen(body), "id.x", &n), -ENOENT);
+	assert_int_equal(http_tokens(body, strlen(body), "id", &n), -EINVAL);
+	assert_int_equal(http_tokens(body, strlen(body), "usage", &n), -EINVAL);
+	assert_int_equal(n, 0);
+	/* Cut short (not NUL-terminated there): not JSON. */
+	assert_int_equal(http_tokens(body, 20, "usage.total_tokens", &n), -EINVAL);
+	assert_int_equal(http_tokens("<html>", 6, "usage.total_tokens", &n), -EINVAL);
+}
+
 /* Response header lines as libcurl hands them: not NUL-terminated, CRLF kept. */
 static int64_t
 retry_after(const char *line, int64_t now, int64_t before)
@@ -256,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_curl_loads),
 		cmocka_unit_test(test_failed_handler),
 		cmocka_unit_test(test_report_parse),
+		cmocka_unit_test(test_report_tokens),
 		cmocka_unit_test(test_header_retry),
 		cmocka_unit_test(test_fill_body),
 	};

@@ -35,23 +35,6 @@ sql(const char *path, const char *text)
 	sqlite3_close(db);
 }
 
-/* One integer from a query on a separate connection. */
-static int64_t
-sql_int(const char *path, const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &stmt, NULL), SQLITE_OK);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
-}
-
 static const char *
 repeat(char c, size_t n)
 {
@@ -147,15 +130,19 @@ test_migrate_from_version_1(void **state)
 		assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, &existing), 0);
 	}
 	store_close(st);
-	/* Back to version 1: what version 2 added goes. */
-	sql(path, "DROP INDEX jobs_key; ALTER TABLE jobs DROP COLUMN stderr;"
+	/* Back to version 1: what versions 2 and 3 added goes. */
+	sql(path, "DROP TABLE rate_events;"
+	          "DROP INDEX jobs_key; ALTER TABLE jobs DROP COLUMN stderr;"
 	          "ALTER TABLE jobs DROP COLUMN truncated; PRAGMA user_version = 1;");
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
 	                               "WHERE name IN ('stderr', 'truncated')"),
 	                 0);
 
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), 0);
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+	                               "('rate_events', 'rate_events_at')"),
+	                 2);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
 	                               "WHERE name IN ('stderr', 'truncated')"),
 	                 2);
@@ -181,10 +168,10 @@ test_refuse_newer_and_foreign(void **state)
 	struct store *st = (struct store *)1;
 	char err[512];
 
-	sql(path, "PRAGMA user_version = 3;");
+	sql(path, "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOTSUP);
 	assert_null(st);
-	assert_non_null(strstr(err, "database schema version 3 is newer than this jobq (2)"));
+	assert_non_null(strstr(err, "database schema version 4 is newer than this jobq (3)"));
 	assert_non_null(strstr(err, "new.db"));
 
 	path = fx_path(f, "foreign.db");
