@@ -48,7 +48,7 @@ fx_rmtree(const char *dir)
 }
 
 /* One integer from a query on a separate connection to path (-1: no row). */
-static int64_t
+static inline int64_t
 sql_int(const char *path, const char *text)
 {
 	sqlite3 *db = NULL;
