@@ -20,6 +20,7 @@ cat >jobq.json <<JSON
 JSON
 
 # 1. kill -9 of a worker mid-job.
+step "1. kill -9 of a worker mid-job"
 start_supervisor jobq.db
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-leader"
@@ -49,6 +50,7 @@ wait_until 5 'test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$
 wait_until 5 'test "$(count_procs "$tag-helper")" = 0'
 
 # 2. kill -9 of the supervisor and every worker at once.
+step "2. kill -9 of the supervisor and every worker at once"
 pkill -f "$tag-noenv" || true
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-helper-$id-1"
@@ -78,6 +80,7 @@ assert_eq "$SUP_RC" 0
 
 # 3. A recorded process group whose leader pid now belongs to another process (recycled) is
 # never signalled: fake the record with a live unrelated process of a different start time.
+step "3. A recorded process group whose leader pid now belongs to another process (recycled) is never..."
 sleep 300 &
 victim=$!
 BG_PIDS+=("$victim")
@@ -91,6 +94,7 @@ stop_supervisor TERM
 # 4. After a crash, the recovery kills the job's whole process group: a member without the job's
 # environment (env -i), re-parented to init, is found only through its group (proven the job's by
 # another member that carries its identity), not by its environment nor as anyone's child.
+step "4. After a crash, the recovery kills the job's whole process group"
 cat >jobq.json <<JSON
 {"concurrency": {"global": 1},
  "types": {"grp": {"exec": ["bash", "-c", "[ \"\$JOBQ_ATTEMPT\" = 1 ] || exit 0; (exec -a $tag-grp-env sleep 300 &); (env -i bash -c 'exec -a $tag-grp-noenv sleep 300' &); exec sleep 300"]}}}

@@ -15,6 +15,7 @@ cat >jobq.json <<JSON
 JSON
 
 # 1. A type without a handler is left to external workers: the supervisor never claims it.
+step "1. A type without a handler is left to external workers"
 id=$(jobq enqueue ext '{}')
 start_supervisor jobq.db -v
 sleep 1.2
@@ -25,6 +26,7 @@ json_eq "$OUT" .id "$id"
 assert_contains "$(cat jobq.db.log)" "debug: worker 1 started"
 
 # 2. A handler that cannot start (no payload field for a placeholder) does not stall the worker.
+step "2. A handler that cannot start (no payload field for a placeholder) does not stall the worker"
 t0=$(date +%s%N)
 for i in 1 2 3 4 5; do jobq enqueue ph '{}' >/dev/null; done
 wait_until 5 'test "$(sql jobq.db "select count(*) from jobs where type = '\''ph'\'' and state = '\''failed'\''")" = 5'
@@ -32,6 +34,7 @@ t1=$(date +%s%N)
 [ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "5 jobs that cannot start took $(((t1 - t0) / 1000000)) ms"
 
 # 3. After a reload the runtime file and status tell the new number of workers.
+step "3. After a reload the runtime file and status tell the new number of workers"
 sed 's/"global": 2/"global": 3/' jobq.json >new.json && mv new.json jobq.json
 kill -HUP "$SUP_PID"
 wait_for 5 grep -q "configuration reloaded" jobq.db.log
@@ -39,6 +42,7 @@ wait_until 5 'test "$(jq .workers jobq.db.runtime.json)" = 3'
 json_eq "$(jobq status --json)" .supervisor.workers 3
 
 # 4. A job stopped by a shutdown runs again at once, not after its backoff (1m here).
+step "4. A job stopped by a shutdown runs again at once, not after its backoff (1m here)"
 id=$(jobq enqueue nap '{"ms": 60000}')
 wait_state jobq.db "$id" running 5
 stop_supervisor TERM
@@ -49,6 +53,7 @@ assert_eq "$due" 1 "run_at of a job stopped by a shutdown"
 jobq cancel "$id" >/dev/null
 
 # 5. Cancel with no supervisor left: the job's leftovers are killed, not just the record.
+step "5. Cancel with no supervisor left"
 start_supervisor jobq.db
 id=$(jobq enqueue long)
 wait_for 5 pgrep -f "$tag"
@@ -62,6 +67,7 @@ json_eq "$(jobq show --json "$id")" .state cancelled
 wait_until 5 'test "$(count_procs "$tag")" = 0'
 
 # 6. Without a supervisor, an expired lease is given back by the next claim.
+step "6. Without a supervisor, an expired lease is given back by the next claim"
 stale=$(jobq enqueue ext '{}')
 expect_code 0 jobq claim --type ext --lease 1s
 json_eq "$OUT" .id "$stale"
@@ -71,6 +77,7 @@ json_eq "$OUT" .id "$stale"
 json_eq "$OUT" .attempts 2
 
 # 7. A database of a newer schema: supervise refuses it with 69, naming the version.
+step "7. A database of a newer schema"
 sqlite3 newer.db "PRAGMA user_version = 99; CREATE TABLE t (x);"
 expect_code 69 jobq --db newer.db supervise
 assert_contains "$ERR" "schema version 99"
@@ -78,6 +85,7 @@ assert_contains "$ERR" "schema version 99"
 
 # 8. SIGTERM with an exec job that has leftovers, past the grace period: the job is requeued
 # and nothing it started is left; a SIGHUP during the stop starts no new worker.
+step "8. SIGTERM with an exec job that has leftovers, past the grace period"
 cat >jobq.json <<JSON
 {"concurrency": {"global": 4}, "grace": "1s", "types": {"long": {"exec": ["bash", "-c", "(setsid bash -c 'exec -a $tag-term sleep 300' &); exec sleep 300"]}}}
 JSON
@@ -97,6 +105,7 @@ jobq cancel "$id" >/dev/null
 
 # 9. A database locked for longer than the busy timeout (5 s) when a job ends: the worker keeps
 # the job and finishes it once the lock is gone, and the next job runs at once after.
+step "9. A database locked for longer than the busy timeout (5 s) when a job ends"
 cat >jobq.json <<'JSON'
 {"concurrency": {"global": 4}, "types": {"short": {"exec": ["sleep", "1"]}, "nap": {"builtin": "sleep"}}}
 JSON
