@@ -59,7 +59,7 @@ old_workers=$(worker_pids "$SUP_PID")
 kill -9 "$SUP_PID" $old_workers
 wait "$SUP_PID" 2>/dev/null || true
 # The helper in its own session survives the crash (re-parented to init)...
-sleep 0.2
+wait_for 10 gone $old_workers
 assert_eq "$(count_procs "$tag-helper-$id-1")" 1 "helper alive after the crash"
 assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
 ls -d "$TMPDIR_JOBQ"/jobq-report.* >/dev/null 2>&1 || fail "no report folder left by the crash"

@@ -18,7 +18,9 @@ JSON
 step "1. A type without a handler is left to external workers"
 id=$(jobq enqueue ext '{}')
 start_supervisor jobq.db -v
-sleep 1.2
+# A job of a handled type enqueued after it has run: the workers have looked at the queue since.
+n=$(jobq enqueue nap '{"ms": 0}')
+wait_state jobq.db "$n" succeeded 10
 assert_eq "$(sql jobq.db "select state || ' ' || attempts from jobs where id = $id")" "queued 0"
 expect_code 0 jobq claim --type ext
 json_eq "$OUT" .id "$id"
@@ -27,11 +29,12 @@ assert_contains "$(cat jobq.db.log)" "debug: worker 1 started"
 
 # 2. A handler that cannot start (no payload field for a placeholder) does not stall the worker.
 step "2. A handler that cannot start (no payload field for a placeholder) does not stall the worker"
-t0=$(date +%s%N)
 for i in 1 2 3 4 5; do jobq enqueue ph '{}' >/dev/null; done
-wait_until 5 'test "$(sql jobq.db "select count(*) from jobs where type = '\''ph'\'' and state = '\''failed'\''")" = 5'
-t1=$(date +%s%N)
-[ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "5 jobs that cannot start took $(((t1 - t0) / 1000000)) ms"
+wait_until 20 'test "$(sql jobq.db "select count(*) from jobs where type = '\''ph'\'' and state = '\''failed'\''")" = 5'
+# Each one is over as soon as it is claimed, not at the worker's next heartbeat or idle check
+# (1 s): a generous bound on each job, not on the whole, so load does not make it flake.
+slowest=$(sql jobq.db "select max(finished_at - started_at) from jobs where type = 'ph'")
+[ "$slowest" -lt 900 ] || fail "a job that cannot start took $slowest ms from its claim to its end"
 
 # 3. After a reload the runtime file and status tell the new number of workers.
 step "3. After a reload the runtime file and status tell the new number of workers"
@@ -58,9 +61,10 @@ start_supervisor jobq.db
 id=$(jobq enqueue long)
 wait_for 5 pgrep -f "$tag"
 wait_until 5 'test -n "$(sql jobq.db "select pgid from jobs where id = $id")"'
-kill -9 "$SUP_PID" $(worker_pids "$SUP_PID")
+ws=$(worker_pids "$SUP_PID")
+kill -9 "$SUP_PID" $ws
 wait "$SUP_PID" 2>/dev/null || true
-sleep 0.2
+wait_for 10 gone $ws
 assert_eq "$(count_procs "$tag")" 1 "leftover alive after the crash"
 expect_code 0 jobq cancel "$id"
 json_eq "$(jobq show --json "$id")" .state cancelled
@@ -71,7 +75,7 @@ step "6. Without a supervisor, an expired lease is given back by the next claim"
 stale=$(jobq enqueue ext '{}')
 expect_code 0 jobq claim --type ext --lease 1s
 json_eq "$OUT" .id "$stale"
-sleep 1.2
+wait_until 10 'test "$(sql jobq.db "select lease_until < $NOW_MS from jobs where id = $stale")" = 1'
 expect_code 0 jobq claim --type ext
 json_eq "$OUT" .id "$stale"
 json_eq "$OUT" .attempts 2

@@ -218,6 +218,17 @@ sql() {
 	sqlite3 -cmd '.timeout 5000' "$1" "$2"
 }
 
+# NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.
+NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+# gone PID...: none of the processes is alive any more (for wait_for).
+gone() {
+	local pid
+	for pid in "$@"; do
+		! kill -0 "$pid" 2>/dev/null || return 1
+	done
+}
+
 # wait_for SECONDS CMD...: poll CMD (quietly) every 50 ms until it succeeds; fail on timeout.
 wait_for() {
 	local limit=$1 i=0
