@@ -135,26 +135,30 @@ assert_eq "$SUP_RC" 0
 # Workers run the configuration the supervisor accepted, not whatever the file says now: a
 # worker restarted after the file changed (no SIGHUP), or after a refused reload, still runs
 # the types of the accepted one.
-mkdir cfgrace
-cat >cfgrace/jobq.json <<'JSON'
-{"types": {"ping": {"builtin": "noop"}}}
-JSON
-start_supervisor cfgrace/q.db --workers 1
-cat >cfgrace/jobq.json <<'JSON'
-{"types": {"pong": {"builtin": "noop"}, "ping": {}}}
-JSON
-kill -9 "$(worker_pids "$SUP_PID")"
-wait_until 10 '[ -n "$(worker_pids "$SUP_PID")" ]'
-p=$(jobq --db cfgrace/q.db enqueue ping)
-wait_state cfgrace/q.db "$p" succeeded 10
-echo '{"types": {' >cfgrace/jobq.json # broken: refused
-kill -HUP "$SUP_PID"
-wait_until 10 'grep -q "reload refused" cfgrace/q.db.log'
-kill -9 "$(worker_pids "$SUP_PID")"
-wait_until 10 '[ -n "$(worker_pids "$SUP_PID")" ]'
-echo '{"types": {"ping": {"builtin": "noop"}}}' >ok.json
-p=$(jobq --db cfgrace/q.db --config ok.json enqueue ping)
-wait_state cfgrace/q.db "$p" succeeded 10
-stop_supervisor TERM
-assert_eq "$SUP_RC" 0
+accepted_config() {
+	mkdir cfgrace
+	cat >cfgrace/jobq.json <<-'JSON'
+	{"types": {"ping": {"builtin": "noop"}}}
+	JSON
+	start_supervisor cfgrace/q.db --workers 1
+	cat >cfgrace/jobq.json <<-'JSON'
+	{"types": {"pong": {"builtin": "noop"}, "ping": {}}}
+	JSON
+	kill -9 "$(worker_pids "$SUP_PID")"
+	wait_until 10 '[ -n "$(worker_pids "$SUP_PID")" ]'
+	p=$(jobq --db cfgrace/q.db enqueue ping)
+	wait_state cfgrace/q.db "$p" succeeded 10
+	echo '{"types": {' >cfgrace/jobq.json # broken: refused
+	kill -HUP "$SUP_PID"
+	wait_until 10 'grep -q "reload refused" cfgrace/q.db.log'
+	kill -9 "$(worker_pids "$SUP_PID")"
+	wait_until 10 '[ -n "$(worker_pids "$SUP_PID")" ]'
+	echo '{"types": {"ping": {"builtin": "noop"}}}' >ok.json
+	p=$(jobq --db cfgrace/q.db --config ok.json enqueue ping)
+	wait_state cfgrace/q.db "$p" succeeded 10
+	stop_supervisor TERM
+	assert_eq "$SUP_RC" 0
+}
+alone "Workers run the configuration the supervisor accepted, not the file as it is now" accepted_config
+
 echo ok

@@ -117,7 +117,8 @@ tap_finish() {
 		if [ "$TAP_N" -eq 0 ]; then
 			echo "1..0 # SKIP exit 77 (the log says why)" >&3
 		else
-			tap_result ok "the rest # SKIP exit 77"
+			TAP_N=$((TAP_N + 1))
+			echo "ok $TAP_N - the rest # SKIP exit 77" >&3
 			echo "1..$TAP_N" >&3
 		fi
 		return 0
