@@ -52,7 +52,7 @@ stop_supervisor TERM
 assert_eq "$SUP_RC" 0
 json_eq "$(jobq show --json "$id")" .state queued
 due=$(sql jobq.db "select run_at <= (strftime('%s','now') * 1000 + 1000) from jobs where id = $id")
-assert_eq "$due" 1 "run_at of a job stopped by a shutdown"
+check "4. the stopped job is due at once" assert_eq "$due" 1 "run_at of a job stopped by a shutdown"
 jobq cancel "$id" >/dev/null
 
 # 5. Cancel with no supervisor left: the job's leftovers are killed, not just the record.
