@@ -568,6 +568,13 @@ store_set_durability(struct store *st, int fast)
 }
 
 void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	if (st != NULL)
+		st->busy_timeout_ms = ms > 0 ? ms : DEFAULT_BUSY_TIMEOUT_MS;
+}
+
+void
 store_close(struct store *st)
 {
 	if (st == NULL)

@@ -88,6 +88,11 @@ void store_close(struct store *st);
 /* Switch an open store's level (fast: 1 "fast", 0 "full"), e.g. when a reload changed
  * "durability"; outside a transaction. NULL st: a no-op. Returns 0 or a store error. */
 int store_set_durability(struct store *st, int fast);
+/* How long a call waits for another connection's lock before it fails with -EBUSY: ms, or 0 for
+ * the default (5 s, what one-shot commands use). A poll loop sets STORE_LOOP_BUSY_MS and tries a
+ * busy call again at its next tick instead of sitting deaf in the busy handler. NULL: a no-op. */
+#define STORE_LOOP_BUSY_MS 250
+void store_set_busy_timeout(struct store *st, int ms);
 const char *store_errmsg(const struct store *st);
 
 /* The last failure as data, for a caller that words it its own way (the CLI names the line of

@@ -35,6 +35,7 @@
 
 #define WORKERS_MAX 256
 #define RECOVER_EVERY_MS 5000
+#define RECOVER_BUSY_MS 100 /* recovery met a lock: tried again this soon */
 #define DRAIN_CHECK_MS 1000
 #define RESTART_MIN_MS 100
 #define RESTART_MAX_MS 10000
@@ -363,6 +364,12 @@ recover(struct sup *s)
 				  .ctx = s};
 	int n = store_recover(s->st, &req);
 
+	if (n == -EBUSY && s->ready && !s->stopping) {
+		/* In the loop: locked by another connection; try again soon rather than wait. */
+		log_debug("recovery: %s: trying again", store_errmsg(s->st));
+		s->next_recover = time_mono_ms() + RECOVER_BUSY_MS;
+		return;
+	}
 	if (n < 0)
 		log_warnx("recovery: %s", store_errmsg(s->st));
 	else if (n > 0) {
@@ -876,7 +883,11 @@ supervisor_run(const struct supervisor_opts *o)
 		 s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
 	warn_unhandled(&s);
 	s.check_drain = o->drain;
+	/* The loop never sits in the busy handler (up to 5 s deaf to signals and workers): a
+	 * locked scan is tried again at a later tick. The last recovery below waits as usual. */
+	store_set_busy_timeout(s.st, STORE_LOOP_BUSY_MS);
 	int lc = loop(&s);
+	store_set_busy_timeout(s.st, 0);
 	/* Jobs of workers killed at the end go back to the queue; nothing of theirs survives. */
 	proc_reap(on_reaped, &s);
 	recover(&s);

@@ -333,14 +333,19 @@ check_lease(struct worker *w)
 	int r;
 
 	if (w->pgid > 0) {
-		if (store_set_pgid(w->st, w->job.id, w->job.token, w->pgid, w->pgid_start) < 0)
+		r = store_set_pgid(w->st, w->job.id, w->job.token, w->pgid, w->pgid_start);
+		if (r == -EBUSY) { /* locked: record it, and renew the lease, at the next tick */
+			w->next_heartbeat = time_mono_ms() + RETRY_BUSY_MS;
+			return;
+		}
+		if (r < 0)
 			log_warnx("cannot record process group %d: %s", (int)w->pgid,
 				  store_errmsg(w->st));
 		w->pgid = 0;
 	}
 	r = store_heartbeat(w->st, w->job.id, w->job.token, w->cfg.lease_ms, &cancel);
 
-	w->next_heartbeat = time_mono_ms() + heartbeat_every(w);
+	w->next_heartbeat = time_mono_ms() + (r == -EBUSY ? RETRY_BUSY_MS : heartbeat_every(w));
 	if (r == -ESTALE || r == -ESRCH) {
 		/* Recovered under us (we were too slow): the job is someone else's now. */
 		log_warnx("lease lost: stopping the handler");
@@ -508,6 +513,9 @@ setup(struct worker *w)
 		log_errorx("%s", err); /* names the database */
 		return -1;
 	}
+	/* The loop never sits in the busy handler: a locked call is tried again at a later tick
+	 * (claim, heartbeat, finish), while signals and the supervisor's messages are heard. */
+	store_set_busy_timeout(w->st, STORE_LOOP_BUSY_MS);
 	return 0;
 }
 

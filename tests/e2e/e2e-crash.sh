@@ -20,6 +20,7 @@ cat >jobq.json <<JSON
 JSON
 
 # 1. kill -9 of a worker mid-job.
+step "1. kill -9 of a worker mid-job"
 start_supervisor jobq.db
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-leader"
@@ -49,6 +50,7 @@ wait_until 5 'test "$(jobq status --json | jq -c .supervisor.worker_pids)" = "[$
 wait_until 5 'test "$(count_procs "$tag-helper")" = 0'
 
 # 2. kill -9 of the supervisor and every worker at once.
+step "2. kill -9 of the supervisor and every worker at once"
 pkill -f "$tag-noenv" || true
 id=$(jobq enqueue flaky)
 wait_for 10 pgrep -f "$tag-helper-$id-1"
@@ -57,7 +59,7 @@ old_workers=$(worker_pids "$SUP_PID")
 kill -9 "$SUP_PID" $old_workers
 wait "$SUP_PID" 2>/dev/null || true
 # The helper in its own session survives the crash (re-parented to init)...
-sleep 0.2
+wait_for 10 gone $old_workers
 assert_eq "$(count_procs "$tag-helper-$id-1")" 1 "helper alive after the crash"
 assert_eq "$(sql jobq.db "select state from jobs where id = $id")" running
 ls -d "$TMPDIR_JOBQ"/jobq-report.* >/dev/null 2>&1 || fail "no report folder left by the crash"
@@ -78,13 +80,47 @@ assert_eq "$SUP_RC" 0
 
 # 3. A recorded process group whose leader pid now belongs to another process (recycled) is
 # never signalled: fake the record with a live unrelated process of a different start time.
-sleep 300 &
-victim=$!
-BG_PIDS+=("$victim")
-id=$(jobq enqueue flaky)
-sql jobq.db "update jobs set state = 'running', attempts = 1, worker_pid = 999999999, worker_start = 1, pgid = $victim, pgid_start = 1, token = 7, lease_until = 0, started_at = 0 where id = $id"
-start_supervisor jobq.db
-wait_state jobq.db "$id" succeeded 20
-kill -0 "$victim" || fail "a process with a recycled pid was killed"
-stop_supervisor TERM
+recycled_pid() {
+	sleep 300 &
+	victim=$!
+	BG_PIDS+=("$victim")
+	id=$(jobq enqueue flaky)
+	sql jobq.db "update jobs set state = 'running', attempts = 1, worker_pid = 999999999, worker_start = 1, pgid = $victim, pgid_start = 1, token = 7, lease_until = 0, started_at = 0 where id = $id"
+	start_supervisor jobq.db
+	wait_state jobq.db "$id" succeeded 20
+	kill -0 "$victim" || fail "a process with a recycled pid was killed"
+	stop_supervisor TERM
+}
+alone "3. A recorded process group whose leader pid now belongs to another process (recycled) is never..." recycled_pid
+
+# 4. After a crash, the recovery kills the job's whole process group: a member without the job's
+# environment (env -i), re-parented to init, is found only through its group (proven the job's by
+# another member that carries its identity), not by its environment nor as anyone's child.
+group_kill() {
+	cat >jobq.json <<-JSON
+	{"concurrency": {"global": 1},
+	 "types": {"grp": {"exec": ["bash", "-c", "[ \"\$JOBQ_ATTEMPT\" = 1 ] || exit 0; (exec -a $tag-grp-env sleep 300 &); (env -i bash -c 'exec -a $tag-grp-noenv sleep 300' &); exec sleep 300"]}}}
+	JSON
+	start_supervisor jobq.db
+	id=$(jobq enqueue grp)
+	wait_for 10 pgrep -f "$tag-grp-noenv"
+	wait_for 10 pgrep -f "$tag-grp-env"
+	wait_until 10 'test -n "$(sql jobq.db "select pgid from jobs where id = $id")"'
+	pgid=$(sql jobq.db "select pgid from jobs where id = $id")
+	assert_eq "$(ps -o pgid= -p "$(pgrep -f "$tag-grp-noenv")" | tr -d ' ')" "$pgid" "the env -i member's group"
+	old_workers=$(worker_pids "$SUP_PID")
+	kill -9 "$SUP_PID" $old_workers
+	wait "$SUP_PID" 2>/dev/null || true
+	# The leader dies with its worker (parent-death signal); the two members live on, orphans.
+	wait_for 10 gone $old_workers
+	assert_eq "$(count_procs "$tag-grp-noenv")" 1 "group member alive after the crash"
+	start_supervisor jobq.db
+	wait_state jobq.db "$id" succeeded 20
+	wait_until 10 'test "$(count_procs "$tag-grp-env")" = 0'
+	wait_until 10 'test "$(count_procs "$tag-grp-noenv")" = 0'
+	stop_supervisor TERM
+	assert_eq "$SUP_RC" 0
+}
+alone "4. After a crash, the recovery kills the job's whole process group" group_kill
+
 echo ok

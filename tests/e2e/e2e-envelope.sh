@@ -12,6 +12,7 @@ JSON
 
 # 1. Envelopes and plain payloads mixed; every envelope key lands in its job; the payload is kept
 # as written (no number rounded, no key reordered).
+step "1. Envelopes and plain payloads mixed"
 cat >mixed.jsonl <<'JSONL'
 {"url": "plain-1"}
 {"payload": {"url": "env-1", "n": 12345678901234567890}, "unique_key": "u-1", "namespace": "acme", "priority": -3, "batch": "b-env", "max_attempts": 7, "timeout": "90s", "resources": ["cpu:2", "gpu"]}
@@ -55,11 +56,13 @@ assert_eq "$(sql jobq.db "select payload from jobs where id = $((first + 5))")" 
 assert_eq "$(sql jobq.db "select payload from jobs where id = $((first + 6))")" 'null'
 
 # 2. --no-envelope: every line is a payload, an object with a "payload" member too.
+step "2. --no-envelope"
 expect_code 0 jobq enqueue enrich --no-envelope --jsonl - --json < <(echo '{"payload": {"a": 1}, "unique_key": "x"}')
 assert_eq "$(sql jobq.db "select payload || '|' || coalesce(unique_key, 'none') from jobs where id = $(printf '%s' "$OUT" | jq .first_id)")" \
 	'{"payload": {"a": 1}, "unique_key": "x"}|none'
 
 # 3. Bad envelopes: the line and the field are named; nothing is written.
+step "3. Bad envelopes"
 total=$(sql jobq.db 'select count(*) from jobs')
 bad() { # bad LINE EXPECTED-MESSAGE
 	expect_code 65 jobq enqueue enrich --jsonl - < <(printf '{"payload": 1}\n%s\n' "$1")
@@ -82,6 +85,7 @@ assert_eq "$(sql jobq.db 'select count(*) from jobs')" "$total" "jobs after bad 
 
 # 4. --unique-for: a producer that runs twice adds nothing the second time, even once the first
 # run's jobs have finished; duplicates inside one input are found too.
+step "4. --unique-for"
 cat >night.jsonl <<'JSONL'
 {"payload": {"url": "a"}, "unique_key": "night:a"}
 {"payload": {"url": "b"}, "unique_key": "night:b"}
@@ -127,6 +131,7 @@ expect_code 64 jobq enqueue enrich --unique k --unique-for 5x
 
 # 5. Two producers at once with the same keys: each key is added once (the check is inside the
 # write transaction).
+step "5. Two producers at once with the same keys"
 seq 1 300 | sed 's/.*/{"payload": {"i": &}, "unique_key": "race:&"}/' >race.jsonl
 "$JOBQ" enqueue enrich --unique-for 1d --jsonl race.jsonl --json >r1.out &
 p1=$!

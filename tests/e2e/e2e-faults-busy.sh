@@ -5,10 +5,11 @@
 #     nothing; the commands that only read go on working (WAL); once the lock is released each
 #     command works;
 # (2) a running supervisor meanwhile: the finish of a job that ends, its lease renewal and the
-#     enqueue fail; the job keeps its outcome, and once the lock is released the job is finished
-#     with its result, new jobs run, the supervisor is still serving. Its recovery, which finds
-#     nothing lost, takes no write lock (it reads /proc outside the write transaction), so it
-#     never waits for this one.
+#     enqueue fail (the supervisor and its workers try again at a later tick, never waiting
+#     out the timeout in their loops); the job keeps its outcome, and once the lock is released
+#     the job is finished with its result, new jobs run, the supervisor is still serving. Its
+#     recovery, which finds nothing lost, takes no write lock (it reads /proc outside the write
+#     transaction), so it never waits for this one.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
@@ -107,7 +108,7 @@ JSON
 S=$TEST_DIR/s.db
 s() { "$JOBQ" --db "$S" --config "$TEST_DIR/sup.json" "$@"; }
 expect_code 0 s enqueue w '{}'
-spawn "$JOBQ" --db "$S" --config "$TEST_DIR/sup.json" supervise 2>>"$S.log"
+spawn "$JOBQ" --db "$S" --config "$TEST_DIR/sup.json" supervise -v 2>>"$S.log"
 SUP_PID=$SPAWNED
 wait_for 10 sup_ready "$S" "$SUP_PID"
 wait_state "$S" 1 running
@@ -116,6 +117,9 @@ touch go
 expect_code 75 s enqueue t '{}'
 assert_contains "$ERR" "database is locked"
 wait_for 15 grep -q "job 1: cannot finish, will retry: .*database is locked" "$S.log"
+# The supervisor still answers while the lock is held: its configuration is reloaded on SIGHUP.
+kill -HUP "$SUP_PID"
+wait_for 3 grep -q "configuration reloaded" "$S.log"
 unlock
 ! grep -q "recovery: .*database is locked" "$S.log" ||
 	fail "(2) recovery waited for the write lock with nothing to recover: $(cat "$S.log")"

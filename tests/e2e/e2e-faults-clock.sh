@@ -28,8 +28,8 @@ fi
 echo "+0" >clock
 export FAKETIME_TIMESTAMP_FILE=$TEST_DIR/clock FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
 export LD_PRELOAD=$FT
-step() { echo "$1" >clock; }
-[ "$(date +%s)" -ge 0 ] && step "+1h" && now=$(date +%s) && step "+0" && [ $((now - $(date +%s))) -ge 3500 ] ||
+set_clock() { echo "$1" >clock; }
+[ "$(date +%s)" -ge 0 ] && set_clock "+1h" && now=$(date +%s) && set_clock "+0" && [ $((now - $(date +%s))) -ge 3500 ] ||
 	{ echo "SKIP: $TEST_NAME: libfaketime does not step the clock here" >&2; exit 77; }
 
 cat >jobq.json <<'JSON'
@@ -47,7 +47,7 @@ jobq enqueue t --delay 1h '{}' >/dev/null       # 3
 start_supervisor jobq.db
 wait_state "$DB" 1 running
 wait_state "$DB" 2 running
-step "+2h"
+set_clock "+2h"
 wait_state "$DB" 3 succeeded 10
 jobq enqueue t '{}' >/dev/null                  # 4
 wait_state "$DB" 4 succeeded
@@ -66,7 +66,7 @@ jobq enqueue t '{}' >/dev/null                  # 5: due at +2h
 jobq enqueue s '{}' >/dev/null                  # 6
 wait_state "$DB" 5 succeeded
 wait_state "$DB" 6 running
-step "+1h"
+set_clock "+1h"
 jobq enqueue t '{}' >/dev/null                  # 7: enqueued after the step
 wait_state "$DB" 7 succeeded
 wait_state "$DB" 6 succeeded 30
@@ -75,7 +75,7 @@ assert_eq "$(sql "$DB" "select attempts from jobs where id = 6")" 1 "(2) job 6's
 FAKETIME_TIMESTAMP_FILE= FAKETIME="+2h" jobq enqueue t '{}' >/dev/null   # 8
 sleep 1.5
 assert_eq "$(sql "$DB" "select state from jobs where id = 8")" queued "(2) job 8 before its time"
-step "+121m"
+set_clock "+121m"
 wait_state "$DB" 8 succeeded 15
 assert_eq "$(count "state <> 'succeeded'")" 0 "(2) jobs not succeeded"
 assert_eq "$(count "state = 'running'")" 0 "running jobs"

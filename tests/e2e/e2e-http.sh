@@ -198,26 +198,29 @@ assert_eq "$(jq -c 'select(.path == "/echo")' tls-requests.log | wc -l)" 1 "requ
 
 [ $((t1 - t0)) -lt 30 ] || fail "the drain took $((t1 - t0)) s"
 
-# Cancel during a slow request: the request is aborted at once.
+# Cancel during a slow request (30 s): the request is aborted at once. The bound is loose (load,
+# sanitizers) but far below the request's own 30 s.
 start_supervisor jobq.db
 id=$(jobq enqueue long)
 wait_state jobq.db "$id" running 5
 wait_until 5 'test -n "$(requests /slow | jq -c '\''select(.query.ms == "30000")'\'')"'
 ms0=$(date +%s%N)
 expect_code 0 jobq cancel "$id"
-wait_state jobq.db "$id" cancelled 5
+wait_state jobq.db "$id" cancelled 20
 ms1=$(date +%s%N)
-[ $(((ms1 - ms0) / 1000000)) -lt 2500 ] || fail "cancel took $(((ms1 - ms0) / 1000000)) ms"
+[ $(((ms1 - ms0) / 1000000)) -lt 10000 ] || fail "cancel took $(((ms1 - ms0) / 1000000)) ms"
 
 # Shutdown during a slow request: after the grace period (1s) the request is aborted and the
-# job goes back to the queue without counting the attempt.
+# job goes back to the queue without counting the attempt: by the worker itself, not by the
+# supervisor's SIGKILL (grace + 5 s) of a worker that did not stop.
 id=$(jobq enqueue long)
 wait_state jobq.db "$id" running 5
 ms0=$(date +%s%N)
 stop_supervisor TERM
 ms1=$(date +%s%N)
 assert_eq "$SUP_RC" 0 "supervisor exit"
-[ $(((ms1 - ms0) / 1000000)) -lt 5000 ] || fail "shutdown took $(((ms1 - ms0) / 1000000)) ms"
+[ $(((ms1 - ms0) / 1000000)) -lt 20000 ] || fail "shutdown took $(((ms1 - ms0) / 1000000)) ms"
+assert_not_contains "$(cat jobq.db.log)" "killing them" "supervisor log"
 j=$(jobq show --json "$id")
 json_eq "$j" .state queued
 json_eq "$j" .attempts 0

@@ -23,6 +23,7 @@ assert_eq "$(njobs)" 1 "jobs before"
 
 # 1. A raw NUL byte in JSONL, from a pipe and from a file: exit 65 naming the line, nothing added
 # (it used to split the line into two jobs through a pipe, and to cut it from a file).
+step "1. A raw NUL byte in JSONL, from a pipe and from a file"
 printf '{"a":1}\n{"b":\0 2}\n{"c":3}\n' >nul.jsonl
 expect_code 65 bash -c 'cat nul.jsonl | "$JOBQ" enqueue t --jsonl -'
 assert_eq "$ERR" "jobq: line 2: contains a NUL byte" "NUL in line 2 from a pipe"
@@ -59,6 +60,7 @@ assert_eq "$(njobs)" 1 "jobs after a refused payload"
 
 # 2. The escape \u0000 in a payload: refused (65) naming the field, from the argument, stdin and
 # JSONL; an escaped backslash before "u0000" is ordinary text.
+step "2. The escape \\u0000 in a payload"
 expect_code 65 jobq enqueue t '{"a": {"b": ["x", "y\u0000z"]}}'
 assert_eq "$ERR" "jobq: payload.a.b[1]: contains \\u0000 (a NUL character, at byte 20), which jobq cannot pass to a handler" \
 	"\\u0000 in the argument"
@@ -72,6 +74,7 @@ json_eq "$(jobq show --json "$OUT")" .payload.path 'C:\u0000'
 
 # 3. The configuration: \u0000 in any string is exit 78 naming the field path; so is a raw NUL
 # byte in the file, naming its line.
+step "3. The configuration"
 bad_config() {
 	printf '%s' "$1" >bad.json
 	expect_code 78 jobq --config bad.json enqueue t '{}'
@@ -93,6 +96,7 @@ assert_eq "$(njobs)" 2 "jobs after refused configurations"
 # 4. A producer inserting by SQL bypasses the checks: an exec placeholder of such a payload fails
 # the job for good, naming the field, rather than passing a cut argument; the payload on stdin is
 # the JSON text, intact; show --json keeps the escape.
+step "4. A producer inserting by SQL bypasses the checks"
 cat >jobq.json <<'JSON'
 {"types": {"arg": {"exec": ["printf", "%s", "{payload.p}"]},
            "stdin": {"exec": ["cat"]}}}
@@ -115,6 +119,7 @@ assert_contains "$job" '"payload":{"p":"ab\u0000cd"}' "show --json of a \\u0000 
 
 # 5. Terminal escapes in a job's output: `show`, `list` and the supervisor log escape them (one
 # log line per event); `show --json` carries them as JSON escapes only.
+step "5. Terminal escapes in a job's output"
 cat >jobq.json <<'JSON'
 {"types": {"evil": {"exec": ["sh", "-c", "printf 'out\\033[2J\\033]0;pwned\\007 \\302\\233 \\233 one\\r\\ntwo\\n'; printf 'err\\033[31m\\njobq[1]: info: forged\\r\\033]0;t\\007' >&2; exit 3"], "max_attempts": 1}}}
 JSON
@@ -149,6 +154,7 @@ assert_eq "$(bad_bytes list.json)" 0 "control bytes in list --json"
 
 # 6. Strings inserted by SQL (any text) in status, list and show: type, namespace, batch,
 # unique key of a running job.
+step "6. Strings inserted by SQL (any text) in status, list and show"
 sql jobq.db "insert into jobs (type, namespace, batch, unique_key, state, started_at, attempts)
 	values ('ev' || char(27) || '[2Jil', 'ns' || char(27) || ']0;x' || char(7),
 	        'b' || char(155) || 'x', 'k' || char(13) || 'y', 'running', $(date +%s)000, 1)"

@@ -209,7 +209,7 @@ assert_contains "$OUT" "1 job: 0 succeeded, 0 failed, 1 cancelled"
 # prune: finished jobs older than the given age.
 expect_code 0 jobq prune --older-than 1d --json
 json_eq "$OUT" .pruned 0
-sleep 1.1
+wait_until 10 'test "$(sql jobq.db "select count(*) from jobs where finished_at > $NOW_MS - 1100")" = 0'
 n_state=$(sql jobq.db "select count(*) from jobs where state = '$e1_state'")
 expect_code 0 jobq prune --older-than 1s --state "$e1_state" --json
 json_eq "$OUT" .pruned "$n_state"

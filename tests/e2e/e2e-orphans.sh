@@ -46,9 +46,9 @@ wait_state jobq.db "$id" running 5
 wait_for 5 pgrep -f "$tag-long"
 t0=$(date +%s%N)
 expect_code 0 jobq cancel "$id"
-wait_state jobq.db "$id" cancelled 5
+wait_state jobq.db "$id" cancelled 20
 t1=$(date +%s%N)
-[ $(((t1 - t0) / 1000000)) -lt 2500 ] || fail "cancel took $(((t1 - t0) / 1000000)) ms"
+[ $(((t1 - t0) / 1000000)) -lt 10000 ] || fail "cancel took $(((t1 - t0) / 1000000)) ms"
 assert_eq "$(count_procs "$tag")" 0 "processes left after cancel"
 json_eq "$(jobq show --json "$id")" .orphans_reaped 1
 

@@ -13,12 +13,14 @@ claim_all() {
 }
 
 # 1. No configuration: global 1.
+step "1. No configuration"
 for i in 1 2 3; do jobq --db default.db enqueue any >/dev/null; done
 claimed=$(claim_all default.db)
 assert_eq "$(printf '%s\n' "$claimed" | grep -c .)" 1 "claims under the default global 1"
 assert_eq "$(sql default.db "select count(*) from jobs where state = 'running'")" 1
 
 # 2. Per type: story 1, research 2, others free under global 10.
+step "2. Per type"
 mkdir types
 cat >types/jobq.json <<'JSON'
 {"concurrency": {"global": 10, "types": {"story": 1, "research": 2}}, "types": {"misc": {}}}
@@ -44,6 +46,7 @@ claim_all types/q.db >/dev/null
 assert_eq "$(sql types/q.db "select count(*) from jobs where state = 'running'")" 5 "global 5"
 
 # 3. Pools ollama 1, claude-api 3, cpu-bound 2; types carry tags, jobs add their own.
+step "3. Pools ollama 1, claude-api 3, cpu-bound 2"
 mkdir pools
 cat >pools/jobq.json <<'JSON'
 {"concurrency": {"global": 20,
@@ -91,6 +94,7 @@ expect_code 65 q enqueue plain --resource ollama:2
 expect_code 65 q enqueue plain --resource gpu
 
 # 4. Singleton per namespace, with hostile namespaces.
+step "4. Singleton per namespace, with hostile namespaces"
 mkdir single
 cat >single/jobq.json <<'JSON'
 {"concurrency": {"global": 50}, "types": {"enrich": {"singleton": "namespace"}, "other": {}}}

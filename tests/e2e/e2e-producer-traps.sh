@@ -5,6 +5,7 @@
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
 # 1. stdin only with '-'.
+step "1. stdin only with '-'"
 jobq --db q.db enqueue first >/dev/null && sql q.db "delete from jobs"
 printf 'a\nb\nc\n' | while read -r name; do
 	jobq --db q.db enqueue t >/dev/null || exit 1
@@ -22,6 +23,7 @@ assert_contains "$ERR" "payload is not valid JSON"
 
 # 2. No database where nobody named one: enqueue, claim and supervise refuse (66) and create
 # nothing; the message says how to name or create one.
+step "2. No database where nobody named one"
 mkdir empty
 cd empty
 here=$(pwd -P)
@@ -52,6 +54,7 @@ assert_eq "$OUT" "$here/sub2.db"
 cd ..
 
 # 3. Named databases are created as before: --db, JOBQ_DB, or a jobq.json beside the default one.
+step "3. Named databases are created as before"
 mkdir named
 cd named
 expect_code 0 jobq --db by-option.db enqueue t

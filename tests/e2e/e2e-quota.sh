@@ -63,7 +63,9 @@ b=$(jobq enqueue call '{"key": "q", "ra": "30"}')
 c=$(jobq enqueue call '{"key": "q", "ra": "30"}')
 f=$(jobq enqueue free '{}')
 wait_state jobq.db "$f" succeeded 5
-sleep 1.5
+# Another claim round since (a second job of the other pool ran): the paused ones still wait.
+f=$(jobq enqueue free '{}')
+wait_state jobq.db "$f" succeeded 5
 assert_eq "$(hits q)" 1 "requests to the quota-limited endpoint while paused"
 for id in "$b" "$c"; do json_eq "$(jobq show --json "$id")" .attempts 0; done
 assert_eq "$(sql jobq.db "select group_concat(state) from jobs where id in ($b, $c)")" "queued,queued"
@@ -104,7 +106,9 @@ json_eq "$s" '.paused[] | select(.name == "tools") | .reason' "exit 75 with retr
 expect_code 0 jobq status
 assert_contains "$(printf '%s\n' "$OUT" | grep '^tools ')" "(in "
 t2=$(jobq enqueue tool '{"key": "t2", "ra": "30s"}')
-sleep 1.5
+# A job of another pool enqueued after it ran: the workers have looked at t2 since.
+f=$(jobq enqueue free '{}')
+wait_state jobq.db "$f" succeeded 5
 json_eq "$(jobq show --json "$t2")" .state queued
 assert_eq "$(test -e flag-t2 && echo ran || echo waited)" waited "the other job of the pool"
 expect_code 0 jobq resume --resource tools

@@ -8,6 +8,7 @@ source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 STAMP='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z jobq\[[0-9]+\]: '
 
 # 1. list --jsonl: one job object per line, all of them unless --limit.
+step "1. list --jsonl"
 cat >jobq.json <<'JSON'
 {"concurrency": {"global": 3}, "types": {"nap": {"builtin": "sleep"}}}
 JSON
@@ -20,6 +21,7 @@ assert_eq "$(jobq list --jsonl --limit 1 --batch b2 | jq -r .id)" 4
 assert_eq "$(jobq list --jsonl --state failed)" ""
 
 # 2. status --batch: the batch's counts, types, running jobs and oldest queued age.
+step "2. status --batch"
 expect_code 0 jobq status --batch b1 --json
 json_eq "$OUT" .batch b1
 json_eq "$OUT" .counts.queued 3
@@ -38,6 +40,7 @@ json_eq "$(jobq status --json)" '.batch' null
 json_eq "$(jobq status --json)" .counts.queued 4
 
 # 3. Log lines start with the time in the foreground; reload is logged once.
+step "3. Log lines start with the time in the foreground"
 start_supervisor jobq.db --workers 3
 jobq wait --batch b1 --timeout 10s >/dev/null
 wait_until 10 '[ "$(jq ".worker_pids | length" jobq.db.runtime.json)" = 3 ]'
@@ -59,6 +62,7 @@ grep -q "jobq\[[0-9]*\]: info: supervising" j.log || fail "j.log: $(cat j.log)"
 [ "$(grep -Ec "$STAMP" j.log)" = 0 ] || fail "timestamps under the journal: $(cat j.log)"
 
 # 4. reload without a supervisor: 69, and a stale runtime file names no live process.
+step "4. reload without a supervisor"
 expect_code 69 jobq reload
 assert_eq "$ERR" "jobq: no supervisor is running for '$PWD/jobq.db'"
 # A runtime file naming this very shell, with another start time: it must not be signalled.
@@ -68,11 +72,13 @@ assert_contains "$ERR" "stale runtime file: pid $$ is gone"
 rm jobq.db.runtime.json
 
 # 5. prune --batch: only that batch's finished jobs.
+step "5. prune --batch"
 expect_code 0 jobq prune --older-than 0s --batch b2
 assert_eq "$OUT" "pruned 1 job"
 assert_eq "$(jobq list --jsonl | jq -r .batch | sort -u | tr '\n' ' ')" "b1 later "
 
 # 6. Did you mean: unknown commands and long options, nearest within 2 edits.
+step "6. Did you mean"
 expect_code 64 jobq stauts
 assert_eq "$ERR" "jobq: unknown command 'stauts' (did you mean 'status'?)
 Try 'jobq --help' for more information."
@@ -93,6 +99,7 @@ assert_eq "$ERR" "jobq: list: unknown option '--zzzzzz'
 Try 'jobq list --help' for more information."
 
 # 7. cancel (and retry) of an id that does not exist: not found, exit 1.
+step "7. cancel (and retry) of an id that does not exist"
 expect_code 1 jobq cancel 999
 assert_eq "$OUT" ""
 assert_eq "$ERR" "jobq: job 999: not found"

@@ -15,6 +15,7 @@ printf '%s' '{"types": {"t": {"builtin": "noop"}}}' >cfg.json
 CFG=$TEST_DIR/cfg.json
 
 # 1. Another user's jobq.json beside root's database is refused: it would run as root.
+step "1. Another user's jobq.json beside root's database is refused"
 as_other sh -c "printf '%s' '{\"types\": {\"t\": {\"exec\": [\"/bin/sh\", \"-c\", \"id > $S/pwned\"]}}}' > $S/jobq.json"
 expect_code 77 jobq --db "$S/root.db" enqueue t '{}'
 assert_contains "$ERR" "refusing '$S/jobq.json': it belongs to user $other_uid ($OTHER), not to you or root"
@@ -32,6 +33,7 @@ chmod 0644 own/jobq.json
 expect_code 0 jobq --db own/q.db enqueue t '{}'
 
 # 2. A symbolic link planted where root's database would be: refused, nothing written through it.
+step "2. A symbolic link planted where root's database would be"
 mkdir other
 jobq --db other/m.db --config "$CFG" enqueue t '{}' >/dev/null
 chown -R "$OTHER" other
@@ -47,6 +49,7 @@ expect_code 77 jobq --db "$S/r3.db" enqueue t '{}'
 [ ! -e other/new.db ] || fail "root created a file through a planted link"
 
 # 3. A planted pid file link: root does not overwrite what it points to.
+step "3. A planted pid file link"
 expect_code 0 jobq --db "$S/r4.db" --config "$CFG" enqueue t '{}'
 echo "precious" >victim
 as_other ln -s "$TEST_DIR/victim" "$S/r4.db.pid"
@@ -77,6 +80,7 @@ json_eq "$OUT" '.supervisor.running' false
 assert_contains "$ERR" "runtime file"
 
 # 4. One database, one supervisor, whatever its name. A second hard link is refused outright ...
+step "4. One database, one supervisor, whatever its name"
 expect_code 0 jobq --db own/h.db enqueue t '{}'
 ln own/h.db own/h2.db
 expect_code 77 jobq --db own/h2.db enqueue t '{}'
@@ -122,6 +126,7 @@ assert_contains "$(cat unread.err)" "cannot open database '$TEST_DIR/own/h.db'"
 
 # 5. A forged running row naming root's process group is never signalled: neither without a
 # start time nor with the real one (anyone can read it in /proc).
+step "5. A forged running row naming root's process group is never signalled"
 setsid sleep 6001 >/dev/null 2>&1 &
 victim=$!
 BG_PIDS+=("$victim")

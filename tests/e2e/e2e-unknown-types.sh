@@ -13,6 +13,7 @@ cat >jobq.json <<'JSON'
 JSON
 
 # 1. enqueue of an unknown type: 65, nothing written, the known types and a suggestion named.
+step "1. enqueue of an unknown type"
 expect_code 65 jobq enqueue enrch '{"url": "https://a"}'
 assert_eq "$ERR" "jobq: unknown type 'enrch', did you mean 'enrich'? (known: enrich, story, ext, limited; declare a type without a handler for external workers)"
 [ ! -f jobq.db ] || assert_eq "$(sql jobq.db 'select count(*) from jobs')" 0 "jobs after enrch"
@@ -31,6 +32,7 @@ expect_code 0 jobq enqueue story --jsonl two.jsonl
 assert_eq "$(sql jobq.db 'select count(*) from jobs')" 5 "jobs of declared types"
 
 # 2. pause / resume of an unknown type or pool: 65, naming the known ones.
+step "2. pause / resume of an unknown type or pool"
 expect_code 65 jobq pause enrch
 assert_contains "$ERR" "unknown type 'enrch', did you mean 'enrich'? (known: enrich, story, ext, limited"
 expect_code 65 jobq pause --resource gpus
@@ -51,6 +53,7 @@ assert_eq "$OUT" "resumed type 'gone'"
 
 # 3. supervise --drain runs what it can, then stops with exit 1 naming what is left: the
 # handler-less types and a type a producer inserted by SQL.
+step "3. supervise --drain runs what it can, then stops with exit 1 naming what is left"
 sql jobq.db "insert into jobs (type, payload) values ('enrch', '{}'), ('enrch', '{}')"
 expect_code 1 timeout 20 "$JOBQ" supervise --drain
 assert_contains "$ERR" "drained what this configuration can run: 4 jobs left queued that no handler here runs: enrch 2, ext 1, limited 1 (external workers: jobq claim --type TYPE)"
@@ -75,6 +78,7 @@ json_eq "$OUT" '.unhandled | length' 0
 
 # 4. No configuration file at all (the built-in default): any type is accepted, and a drain has
 # no handler for any of them.
+step "4. No configuration file at all (the built-in default)"
 mkdir bare
 expect_code 0 jobq --db bare/q.db enqueue whatever '{}'
 expect_code 0 jobq --db bare/q.db pause anything

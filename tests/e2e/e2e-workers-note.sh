@@ -10,6 +10,7 @@ cap=$((cpus * 4))
 global=$((cap + 1))
 
 # 1. Capped by the CPUs.
+step "1. Capped by the CPUs"
 cat >jobq.json <<JSON
 {"concurrency": {"global": $global}, "types": {"nap": {"builtin": "sleep"}}}
 JSON
@@ -24,6 +25,7 @@ expect_code 0 jobq status
 assert_contains "$OUT" "$cap workers ($note)"
 
 # 2. A reload to a policy the workers cover: no note.
+step "2. A reload to a policy the workers cover"
 echo '{"concurrency": {"global": 2}, "types": {"nap": {"builtin": "sleep"}}}' >jobq.json
 kill -HUP "$SUP_PID"
 wait_until 10 'grep -q "configuration reloaded: 2 workers$" jobq.db.log'
@@ -33,6 +35,7 @@ json_eq "$OUT" .supervisor.workers_note null
 stop_supervisor
 
 # 3. Fewer workers asked for: by --workers, or by "workers".
+step "3. Fewer workers asked for"
 echo '{"concurrency": {"global": 3}, "types": {"nap": {"builtin": "sleep"}}}' >jobq.json
 start_supervisor jobq.db --workers 1
 assert_contains "$(cat jobq.db.log)" "with 1 worker (global 3, but --workers 1)"

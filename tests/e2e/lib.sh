@@ -1,10 +1,20 @@
 # Helpers of the end-to-end tests. Each test script starts with
 #   source "$JOBQ_SRC/tests/e2e/lib.sh"
-# and ends by printing "ok". It runs in its own temporary folder (the current directory), with
-# stdin from /dev/null, no JOBQ_DB / JOBQ_CONFIG from the caller's environment, and a trap that
-# kills what it started in the background and removes the folder.
+# It runs in its own temporary folder (the current directory), with stdin from /dev/null, no
+# JOBQ_DB / JOBQ_CONFIG from the caller's environment, and a trap that kills what it started in
+# the background and removes the folder.
 #
-# Given by meson: JOBQ (the binary), JOBQ_SRC (the source tree), JOBQ_BUILD (the build tree).
+# Results are TAP (meson's protocol 'tap'), on the script's own stdout (fd 3 here); what the
+# script prints itself goes to stderr, the test's log. `step DESC` starts a step: it is reported
+# `ok` when the next one starts or the script ends, `not ok` (with the failure as a # comment)
+# when the script stops inside it. `check DESC CMD...` and `alone DESC FUNC` report one result
+# without stopping the script when it fails, for what later steps do not depend on. A script
+# without steps reports one result for itself. The plan (1..N) is written at the end; exit 77
+# reports a skip.
+#
+# Given by meson: JOBQ (the binary), JOBQ_SRC (the source tree), JOBQ_BUILD (the build tree),
+# JOBQ_E2E_TAP=1 (a failure is reported in the TAP stream only, the exit status is 0, so meson
+# counts it as a failure of the test rather than an error of the harness).
 
 set -euo pipefail
 : "${JOBQ:?JOBQ must name the jobq binary}"
@@ -12,14 +22,81 @@ case "$JOBQ" in /*) ;; *) JOBQ="$PWD/$JOBQ" ;; esac
 export JOBQ LC_ALL=C
 unset JOBQ_DB JOBQ_CONFIG JOBQ_LOG_LEVEL
 exec </dev/null
+exec 3>&1 1>&2
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jobq-$TEST_NAME.XXXXXX")
 BG_PIDS=()
+TAP_N=0 TAP_FAILED=0 TAP_STEP="" E2E_ERR=""
 
-# Kill what the test started in the background (and their children), then remove the folder.
-e2e_cleanup() {
-	local rc=$? pid
+# tap_result "ok"|"not ok" DESC [DIAGNOSTIC]: one TAP line (a '#' in DESC would start a
+# directive: it is dropped), the diagnostic as comment lines after it.
+tap_result() {
+	TAP_N=$((TAP_N + 1))
+	printf '%s %d - %s\n' "$1" "$TAP_N" "${2//#/}" >&3
+	[ "$1" = ok ] || TAP_FAILED=1
+	if [ -n "${3:-}" ]; then
+		printf '%s\n' "$3" | head -c 4000 | sed 's/^/# /' >&3
+	fi
+}
+
+# The messages of the failures since the last result (fail() appends to it, even from a
+# subshell or a command substitution), then forgotten.
+failures() {
+	cat "$TEST_DIR/.e2e-fail" 2>/dev/null || true
+	rm -f "$TEST_DIR/.e2e-fail"
+}
+
+# step DESC: the previous step passed; DESC starts.
+step() {
+	[ -z "$TAP_STEP" ] || tap_result ok "$TAP_STEP"
+	TAP_STEP=$*
+	failures >/dev/null
+	echo "-- $TEST_NAME: $TAP_STEP" >&2
+}
+
+# check DESC CMD...: run CMD (assertions) in a subshell and report it; a failure does not stop
+# the script.
+check() {
+	local desc=$1 rc
+	shift
+	set +e
+	(set -e; "$@")
+	rc=$?
+	set -e
+	if [ "$rc" -eq 0 ]; then
+		failures >/dev/null
+		tap_result ok "$desc"
+	else
+		tap_result "not ok" "$desc" "$(failures)"
+	fi
+}
+
+# alone DESC FUNC: run the function FUNC as an independent part of the test, in a subshell that
+# kills what it started; report it; a failure does not stop the script. FUNC changes nothing the
+# rest of the script sees (its variables stay in the subshell).
+alone() {
+	local desc=$1 rc
+	shift
+	[ -z "$TAP_STEP" ] || tap_result ok "$TAP_STEP"
+	TAP_STEP=""
+	echo "-- $TEST_NAME: $desc" >&2
+	set +e
+	(trap 'e2e_kill_bg' EXIT; BG_PIDS=(); set -e; "$@")
+	rc=$?
+	set -e
+	if [ "$rc" -eq 0 ]; then
+		failures >/dev/null
+		tap_result ok "$desc"
+	else
+		tap_result "not ok" "$desc" "$(failures)
+exit status $rc"
+	fi
+}
+
+# Kill what the test (or an alone part) started in the background, and their children.
+e2e_kill_bg() {
+	local pid
 	set +e
 	for pid in "${BG_PIDS[@]}" $(jobs -p); do
 		pkill -TERM -P "$pid" 2>/dev/null
@@ -28,6 +105,41 @@ e2e_cleanup() {
 	for pid in "${BG_PIDS[@]}" $(jobs -p); do
 		wait "$pid" 2>/dev/null
 	done
+}
+
+# The results not reported yet and the plan; the exit status.
+tap_finish() {
+	local rc=$1 why
+	why=$(failures)
+	[ -n "$why" ] || [ "$rc" -eq 0 ] || why="exit status $rc${E2E_ERR:+ (last failed command, line $E2E_ERR)}"
+	if [ "$rc" -eq 77 ]; then
+		[ -z "$TAP_STEP" ] || tap_result ok "$TAP_STEP"
+		if [ "$TAP_N" -eq 0 ]; then
+			echo "1..0 # SKIP exit 77 (the log says why)" >&3
+		else
+			TAP_N=$((TAP_N + 1))
+			echo "ok $TAP_N - the rest # SKIP exit 77" >&3
+			echo "1..$TAP_N" >&3
+		fi
+		return 0
+	fi
+	if [ -n "$TAP_STEP" ]; then
+		if [ "$rc" -eq 0 ]; then tap_result ok "$TAP_STEP"; else tap_result "not ok" "$TAP_STEP" "$why"; fi
+	elif [ "$TAP_N" -eq 0 ] || [ "$rc" -ne 0 ]; then
+		if [ "$rc" -eq 0 ]; then tap_result ok "$TEST_NAME"; else tap_result "not ok" "$TEST_NAME" "$why"; fi
+	fi
+	echo "1..$TAP_N" >&3
+	[ "$TAP_FAILED" -eq 0 ] && return 0
+	[ -n "${JOBQ_E2E_TAP:-}" ] && return 0
+	return 1
+}
+
+e2e_cleanup() {
+	local rc=$?
+	set +e
+	e2e_kill_bg
+	tap_finish "$rc"
+	rc=$?
 	[ -n "${E2E_KEEP:-}" ] && { echo "kept $TEST_DIR" >&2; exit "$rc"; }
 	cd /
 	rm -rf "$TEST_DIR"
@@ -35,6 +147,7 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'E2E_ERR="$LINENO: $BASH_COMMAND"' ERR
 cd "$TEST_DIR"
 
 # jobq ARGS...: the binary under test.
@@ -42,11 +155,13 @@ jobq() { "$JOBQ" "$@"; }
 
 # fail MESSAGE: stop the test with a message (and what the last expect_code captured).
 fail() {
-	echo "FAIL: $TEST_NAME: $*" >&2
-	if [ -n "${OUT+x}" ]; then
-		echo "  last stdout: ${OUT:0:2000}" >&2
-		echo "  last stderr: ${ERR:0:2000}" >&2
-	fi
+	{
+		echo "FAIL: $TEST_NAME: $*"
+		if [ -n "${OUT+x}" ]; then
+			echo "  last stdout: ${OUT:0:2000}"
+			echo "  last stderr: ${ERR:0:2000}"
+		fi
+	} | tee -a "$TEST_DIR/.e2e-fail" >&2
 	exit 1
 }
 
@@ -102,6 +217,17 @@ json_eq() {
 # sql DB QUERY: sqlite3 with a busy timeout, for checks from outside jobq.
 sql() {
 	sqlite3 -cmd '.timeout 5000' "$1" "$2"
+}
+
+# NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.
+NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+# gone PID...: none of the processes is alive any more (for wait_for).
+gone() {
+	local pid
+	for pid in "$@"; do
+		! kill -0 "$pid" 2>/dev/null || return 1
+	done
 }
 
 # wait_for SECONDS CMD...: poll CMD (quietly) every 50 ms until it succeeds; fail on timeout.
