@@ -129,6 +129,7 @@ int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
+int cmd_metrics(struct cli *c, int argc, char **argv);    /* cmd_metrics.c */
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{"heartbeat", cmd_heartbeat, 0}, {"complete", cmd_complete, 0},   {"fail", cmd_fail, 0},
 	{"reload", cmd_reload, 0},
 	{"init", cmd_init, 0},
+	{"metrics", cmd_metrics, 0},
 	{"worker", cmd_worker, 1}, /* hidden: a supervised worker */
 };
 
@@ -55,6 +56,7 @@ static const char usage[] =
 	"  pause TYPE|--all         stop claiming (or --resource TAG)\n"
 	"  resume TYPE|--all        claim again\n"
 	"  prune --older-than DUR   delete finished jobs (--state, --batch)\n"
+	"  metrics                  Prometheus text: jobs, durations, pools, workers\n"
 	"\n"
 	"Global options:\n"
 	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"

@@ -90,6 +90,9 @@ struct config {
 	size_t payload_max;  /* "payload_max" bytes */
 	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
 	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
+	char *metrics_listen; /* "metrics.listen": HOST:PORT of the supervisor's /metrics
+			       * endpoint (core/netaddr.h), NULL: none */
+	int metrics_allow_remote; /* "metrics.allow_remote": a non-loopback address is allowed */
 };
 
 /* Fill cfg with the built-in default: global 1, no types. */
