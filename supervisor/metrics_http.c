@@ -25,6 +25,7 @@ metrics_http_init(struct metrics_http *h, metrics_http_render_fn render, void *c
 		h->c[i].fd = -1;
 	h->render = render;
 	h->ctx = ctx;
+	h->cache_ms = METRICS_HTTP_CACHE_MS;
 }
 
 static void
@@ -177,8 +178,7 @@ accept_clients(struct metrics_http *h, int64_t now)
 	}
 }
 
-/* The body of a 200 answer, rendered at most once per METRICS_HTTP_CACHE_MS. Returns 0 or
- * -errno. */
+/* The body of a 200 answer, rendered at most once per h->cache_ms. Returns 0 or -errno. */
 static int
 body(struct metrics_http *h, int64_t now, const char **out, size_t *len)
 {
@@ -186,13 +186,20 @@ body(struct metrics_http *h, int64_t now, const char **out, size_t *len)
 	size_t n = 0;
 	int r;
 
-	if (h->cache == NULL || now - h->cache_at >= METRICS_HTTP_CACHE_MS) {
+	if (h->cache == NULL || now - h->cache_at >= h->cache_ms) {
+		int64_t t0 = time_mono_ms(), took;
 		if ((r = h->render(h->ctx, &text, &n)) < 0)
 			return r;
 		free(h->cache);
 		h->cache = text;
 		h->cache_len = n;
 		h->cache_at = now;
+		/* The loop waits while a render reads the database: at most a tenth of its time. */
+		took = time_mono_ms() - t0;
+		h->cache_ms = took * 10 > METRICS_HTTP_CACHE_MS ? took * 10 : METRICS_HTTP_CACHE_MS;
+		if (took > 100)
+			log_debug("metrics: rendered in %" PRId64 " ms, served from memory for %" PRId64
+				  " ms", took, h->cache_ms);
 	}
 	*out = h->cache;
 	*len = h->cache_len;

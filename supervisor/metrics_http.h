@@ -5,7 +5,8 @@
  * most METRICS_HTTP_REQUEST_MAX bytes, a client that does not send its request within
  * METRICS_HTTP_IDLE_MS, or stops reading the answer that long, is closed. One connection, one
  * request: every answer ends with the connection. The body is rendered at most once a second
- * (METRICS_HTTP_CACHE_MS) whatever the scrape rate: a render reads the whole database.
+ * (METRICS_HTTP_CACHE_MS), or once per ten times the last render took when that is longer,
+ * whatever the scrape rate: a render reads the whole database while the loop waits.
  */
 #ifndef JOBQ_METRICS_HTTP_H
 #define JOBQ_METRICS_HTTP_H
@@ -49,6 +50,7 @@ struct metrics_http {
 	char *cache;             /* the last body rendered, and when (monotonic ms) */
 	size_t cache_len;
 	int64_t cache_at;
+	int64_t cache_ms;        /* how long a body is served from memory */
 	uint64_t served;         /* answers with a body, for the log at debug level */
 };
 
