@@ -181,4 +181,18 @@ printf '{"metrics": {"listen": "127.0.0.1:%s"}}\n' "$(cat busy.port)" >busy.json
 expect_code 75 timeout 20 "$JOBQ" --config busy.json supervise
 assert_contains "$ERR" "Address already in use"
 [ ! -e jobq.db.runtime.json ] || fail "runtime file left by a supervisor that did not start"
+
+# 7. Types a producer invents by SQL: at most 1000 label values, the rest summed as "_other";
+# a name of 300 bytes is cut with a hash, two such names stay apart.
+jobq --db many.db init >/dev/null
+sql many.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1010)
+	INSERT INTO jobs (type) SELECT printf('t%04d', i) FROM n"
+sql many.db "INSERT INTO jobs (type) VALUES (printf('%.300c', 'a') || 'x'), (printf('%.300c', 'a') || 'y')"
+echo '{}' >empty.json
+jobq --db many.db --config empty.json metrics >many.txt
+many=$(prom many.txt)
+json_eq "$many" '[.jobq_jobs.samples[] | select(.labels.state == "queued")] | length' 1001
+json_eq "$many" '[.jobq_jobs.samples[] | select(.labels.state == "queued") | .value] | add' 1012
+json_eq "$many" '[.jobq_jobs.samples[] | select(.labels.type == "_other" and .labels.state == "queued")][0].value' 12
+json_eq "$many" '[.jobq_jobs.samples[] | select(.labels.type | startswith("aaa")) | .labels.type] | unique | map(length) | join(",")' 211,211
 echo ok
