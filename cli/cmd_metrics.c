@@ -11,18 +11,18 @@
 #include "runtime.h"
 
 static const char metrics_usage[] =
-	"usage: jobq metrics\n"
-	"\n"
-	"Print the metrics of the database in the Prometheus text format: jobs by type and state,\n"
-	"their attempts, orphans and durations (a histogram per type), pools' capacity and use,\n"
-	"pauses, the age of the oldest runnable job, and from the supervisor's runtime file its\n"
-	"workers, their restarts and the orphans it reaped (jobq_supervisor_up 0 when none runs).\n"
-	"A supervisor configured with \"metrics\": {\"listen\": \"127.0.0.1:9187\"} serves the same\n"
-	"at http://127.0.0.1:9187/metrics. For a textfile collector, write to a temporary file\n"
-	"and rename it.\n"
-	"\n"
-	"Exit: 0; 64 usage (--json too: the output is Prometheus text); 66 no database; 78 bad\n"
-	"config.\n";
+        "usage: jobq metrics\n"
+        "\n"
+        "Print the metrics of the database in the Prometheus text format: jobs by type and\n"
+        "state, their attempts, orphans and durations (a histogram per type), pools' capacity\n"
+        "and use, pauses, the age of the oldest runnable job, and from the supervisor's runtime\n"
+        "file its workers, their restarts and the orphans it reaped (jobq_supervisor_up 0 when\n"
+        "none runs). A supervisor configured with \"metrics\": {\"listen\": \"127.0.0.1:9187\"}\n"
+        "serves the same at http://127.0.0.1:9187/metrics. For a textfile collector, write to a\n"
+        "temporary file and rename it.\n"
+        "\n"
+        "Exit: 0; 64 usage (--json too: the output is Prometheus text); 66 no database; 78 bad\n"
+        "config.\n";
 
 int
 cmd_metrics(struct cli *c, int argc, char **argv)
@@ -37,20 +37,20 @@ cmd_metrics(struct cli *c, int argc, char **argv)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
 		return cli_usage_fail("metrics", "metrics: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if (c->json)
 		return cli_usage_fail("metrics", "metrics: --json: the output is Prometheus text");
 	if ((r = cli_load_config(c)) != 0 || (r = cli_open_store(c, 1)) != 0)
 		return r;
 	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
 		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
-			have_rt == -EPERM ? "ignoring the" : "unreadable",
-			have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
-					  : strerror(-have_rt));
+		        have_rt == -EPERM ? "ignoring the" : "unreadable",
+		        have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
+		                          : strerror(-have_rt));
 		have_rt = 0;
 	}
 	if ((r = metrics_render(c->st, &c->cfg, have_rt > 0 ? &ri : NULL, &text, &len, err,
-				sizeof(err))) < 0)
+	                        sizeof(err))) < 0)
 		return cli_fail(exitcode_from_errno(r), "cannot read the metrics: %s", err);
 	fwrite(text, 1, len, stdout);
 	free(text);

@@ -59,32 +59,35 @@ netaddr_parse(const char *s, struct netaddr *out, char *why, size_t whylen)
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
 		if (close == NULL || close[1] != ':')
-			return why_fail(why, whylen, "'%s': an IPv6 address is written [ADDRESS]:PORT",
-					SHOWN(s));
+			return why_fail(why, whylen,
+			                "'%s': an IPv6 address is written [ADDRESS]:PORT",
+			                SHOWN(s));
 		h = s + 1;
 		hlen = (size_t)(close - h);
 		colon = close + 1;
 	} else {
 		if ((colon = strrchr(s, ':')) == NULL)
 			return why_fail(why, whylen, "'%s': missing :PORT (e.g. 127.0.0.1:9187)",
-					SHOWN(s));
+			                SHOWN(s));
 		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return why_fail(why, whylen, "'%s': an IPv6 address is written [ADDRESS]:PORT",
-					SHOWN(s));
+			return why_fail(why, whylen,
+			                "'%s': an IPv6 address is written [ADDRESS]:PORT",
+			                SHOWN(s));
 		hlen = (size_t)(colon - s);
 	}
 	if ((port = parse_port(colon + 1)) < 0)
 		return why_fail(why, whylen, "invalid port '%s' (0 to 65535; 0 picks a free one)",
-				SHOWN(colon + 1));
+		                SHOWN(colon + 1));
 	if (hlen == 0 || hlen >= sizeof(host))
-		return why_fail(why, whylen, "'%s': not a numeric address (e.g. 127.0.0.1 or [::1])",
-				SHOWN(s));
+		return why_fail(why, whylen,
+		                "'%s': not a numeric address (e.g. 127.0.0.1 or [::1])", SHOWN(s));
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
 	if (*s == '[') {
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
 		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return why_fail(why, whylen, "'%s': not a numeric IPv6 address", SHOWN(host));
+			return why_fail(why, whylen, "'%s': not a numeric IPv6 address",
+			                SHOWN(host));
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons((uint16_t)port);
 		out->len = sizeof(*a6);
@@ -92,8 +95,8 @@ netaddr_parse(const char *s, struct netaddr *out, char *why, size_t whylen)
 		struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
 		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
 			return why_fail(why, whylen,
-					"'%s' is not a numeric address (e.g. 127.0.0.1 or [::1])",
-					SHOWN(host));
+			                "'%s' is not a numeric address (e.g. 127.0.0.1 or [::1])",
+			                SHOWN(host));
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons((uint16_t)port);
 		out->len = sizeof(*a4);
@@ -110,7 +113,8 @@ netaddr_is_loopback(const struct netaddr *a)
 	}
 	if (a->ss.ss_family == AF_INET6) {
 		const struct in6_addr *x = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+		return IN6_IS_ADDR_LOOPBACK(x) ||
+		       (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
 	}
 	return 0;
 }
@@ -132,11 +136,11 @@ netaddr_format(const struct netaddr *a, char *out, size_t len)
 
 	if (a->ss.ss_family == AF_INET &&
 	    inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, host,
-		      sizeof(host)) != NULL)
+	              sizeof(host)) != NULL)
 		snprintf(out, len, "%s:%d", host, netaddr_port(a));
 	else if (a->ss.ss_family == AF_INET6 &&
-		 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, host,
-			   sizeof(host)) != NULL)
+	         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, host,
+	                   sizeof(host)) != NULL)
 		snprintf(out, len, "[%s]:%d", host, netaddr_port(a));
 	else
 		snprintf(out, len, "?");

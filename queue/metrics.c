@@ -28,7 +28,7 @@ store_read_end(struct store *st)
 
 int
 store_metrics_jobs(struct store *st, void (*cb)(const struct store_metrics_row *row, void *ctx),
-		   void *ctx)
+                   void *ctx)
 {
 	static const int64_t bounds[STORE_METRICS_BUCKETS] = STORE_METRICS_BOUNDS_MS;
 	sqlite3_stmt *stmt = stmt_get(st, SQL_METRICS_JOBS);
@@ -61,7 +61,7 @@ store_metrics_jobs(struct store *st, void (*cb)(const struct store_metrics_row *
 
 int
 store_metrics_pools(struct store *st, void (*cb)(const char *pool, int64_t used, void *ctx),
-		    void *ctx)
+                    void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_METRICS_POOLS);
 	int rc;

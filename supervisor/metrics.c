@@ -105,7 +105,7 @@ on_row(const struct store_metrics_row *row, void *ctx)
 	struct tstat *t;
 
 	/* Rows come by type: a new type follows the last one. */
-	if (g->nt > 0 && g->nt < METRICS_TYPES_MAX + 1 && strcmp(g->t[g->nt - 1].type, row->type) == 0)
+	if (g->nt > 0 && strcmp(g->t[g->nt - 1].type, row->type) == 0)
 		t = &g->t[g->nt - 1];
 	else if ((t = type_add(g, row->type)) == NULL) {
 		g->oom = 1;
@@ -190,8 +190,9 @@ add_configured(struct gather *g, const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->ntypes + cfg->ntype_limits && !g->oom; i++) {
 		const char *name = i < cfg->ntypes ? cfg->types[i].name
-						   : cfg->type_limits[i - cfg->ntypes].name;
-		if (type_find(g, name) == NULL && g->nt < METRICS_TYPES_MAX && type_add(g, name) == NULL)
+		                                   : cfg->type_limits[i - cfg->ntypes].name;
+		if (type_find(g, name) == NULL && g->nt < METRICS_TYPES_MAX &&
+		    type_add(g, name) == NULL)
 			g->oom = 1;
 	}
 	for (size_t i = 0; i < cfg->npools && !g->oom; i++) {
@@ -309,11 +310,12 @@ write_jobs(FILE *f, const struct gather *g)
 		char le[48];
 		for (int b = 0; b < STORE_METRICS_BUCKETS; b++) {
 			snprintf(le, sizeof(le), ",le=\"%g\"", (double)bounds[b] / 1000.0);
-			sample_ts(f, "jobq_job_duration_seconds_bucket", t->type, timed_state[k], le);
+			sample_ts(f, "jobq_job_duration_seconds_bucket", t->type, timed_state[k],
+			          le);
 			fprintf(f, "%" PRId64 "\n", t->le[k][b]);
 		}
 		sample_ts(f, "jobq_job_duration_seconds_bucket", t->type, timed_state[k],
-			  ",le=\"+Inf\"");
+		          ",le=\"+Inf\"");
 		fprintf(f, "%" PRId64 "\n", t->timed[k]);
 		sample_ts(f, "jobq_job_duration_seconds_sum", t->type, timed_state[k], NULL);
 		fprintf(f, "%.3f\n", t->ms[k] / 1000.0);
@@ -380,13 +382,14 @@ write_supervisor(FILE *f, const struct runtime_info *ri)
 	       "Workers restarted after they died, since the supervisor started.");
 	fprintf(f, "jobq_worker_restarts_total %" PRId64 "\n", ri->worker_restarts);
 	family(f, "jobq_supervisor_orphans_reaped_total", "counter",
-	       "Processes left by dead workers' jobs that the supervisor reaped, since it started.");
+	       "Processes left by dead workers' jobs that the supervisor reaped, since it "
+	       "started.");
 	fprintf(f, "jobq_supervisor_orphans_reaped_total %" PRId64 "\n", ri->orphans_reaped);
 }
 
 int
 metrics_render(struct store *st, const struct config *cfg, const struct runtime_info *ri,
-	       char **out, size_t *len, char *err, size_t errlen)
+               char **out, size_t *len, char *err, size_t errlen)
 {
 	struct gather g;
 	int64_t oldest = -1, now = time_now_ms();
@@ -423,7 +426,8 @@ metrics_render(struct store *st, const struct config *cfg, const struct runtime_
 	write_jobs(f, &g);
 	family(f, "jobq_queue_oldest_age_seconds", "gauge",
 	       "Age of the oldest queued job that could run now (0 when none).");
-	fprintf(f, "jobq_queue_oldest_age_seconds %.3f\n", oldest > 0 ? (double)oldest / 1000.0 : 0.0);
+	fprintf(f, "jobq_queue_oldest_age_seconds %.3f\n",
+	        oldest > 0 ? (double)oldest / 1000.0 : 0.0);
 	write_policy(f, &g, cfg);
 	write_supervisor(f, ri);
 	family(f, "jobq_build_info", "gauge", "The jobq version, as a label.");

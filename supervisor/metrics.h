@@ -27,6 +27,6 @@
  * a one-line message in err (a store error, -ENOMEM).
  */
 int metrics_render(struct store *st, const struct config *cfg, const struct runtime_info *ri,
-		   char **out, size_t *len, char *err, size_t errlen);
+                   char **out, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -64,8 +64,7 @@ open_listener(const struct netaddr *a, struct netaddr *bound)
 	/* A restarted supervisor binds the port again at once, while the old connections of the
 	 * previous one are in TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
-	    listen(fd, 16) < 0) {
+	    bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 16) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -100,7 +99,7 @@ metrics_http_listen(struct metrics_http *h, const char *addr, char *err, size_t 
 	}
 	if ((fd = open_listener(&a, &bound)) < 0) {
 		snprintf(err, errlen, "metrics.listen: cannot listen on '%s': %s", addr,
-			 strerror(-fd));
+		         strerror(-fd));
 		return fd;
 	}
 	metrics_http_close(h);
@@ -133,7 +132,7 @@ metrics_http_pollfds(const struct metrics_http *h, struct pollfd *fds)
 			continue;
 		}
 		fds[n++] = (struct pollfd){.fd = c->fd,
-					   .events = c->state == MC_WRITE ? POLLOUT : POLLIN};
+		                           .events = c->state == MC_WRITE ? POLLOUT : POLLIN};
 	}
 	/* Full: further connections wait in the backlog until one ends. */
 	if (h->fd >= 0 && room)
@@ -198,8 +197,9 @@ body(struct metrics_http *h, int64_t now, const char **out, size_t *len)
 		took = time_mono_ms() - t0;
 		h->cache_ms = took * 10 > METRICS_HTTP_CACHE_MS ? took * 10 : METRICS_HTTP_CACHE_MS;
 		if (took > 100)
-			log_debug("metrics: rendered in %" PRId64 " ms, served from memory for %" PRId64
-				  " ms", took, h->cache_ms);
+			log_debug("metrics: rendered in %" PRId64
+			          " ms, served from memory for %" PRId64 " ms",
+			          took, h->cache_ms);
 	}
 	*out = h->cache;
 	*len = h->cache_len;
@@ -223,8 +223,9 @@ answer(struct metrics_http *h, struct metrics_client *c, int too_long, int64_t n
 	c->req[c->rlen < sizeof(c->req) ? c->rlen : sizeof(c->req) - 1] = '\0';
 	if (too_long) {
 		status = "431 Request Header Fields Too Large";
-	} else if (sscanf(c->req, "%7[A-Z] %63[^ \r\n] %15[^ \r\n]", method, target, version) != 3 ||
-		   strncmp(version, "HTTP/1.", 7) != 0 || target[0] != '/') {
+	} else if (sscanf(c->req, "%7[A-Z] %63[^ \r\n] %15[^ \r\n]", method, target, version) !=
+	                   3 ||
+	           strncmp(version, "HTTP/1.", 7) != 0 || target[0] != '/') {
 		status = "400 Bad Request";
 	} else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		status = "405 Method Not Allowed";
@@ -240,7 +241,7 @@ answer(struct metrics_http *h, struct metrics_client *c, int too_long, int64_t n
 	if (text == NULL) {
 		type = "text/plain; charset=utf-8";
 		snprintf(msg, sizeof(msg), "%s%s\n", status,
-			 strncmp(status, "404", 3) == 0 ? ": the metrics are at /metrics" : "");
+		         strncmp(status, "404", 3) == 0 ? ": the metrics are at /metrics" : "");
 		text = msg;
 		len = strlen(msg);
 	}
@@ -248,8 +249,10 @@ answer(struct metrics_http *h, struct metrics_client *c, int too_long, int64_t n
 		client_close(c);
 		return;
 	}
-	fprintf(f, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-		   "Connection: close\r\n\r\n", status, type, len, extra);
+	fprintf(f,
+	        "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+	        "Connection: close\r\n\r\n",
+	        status, type, len, extra);
 	if (!head)
 		fwrite(text, 1, len, f);
 	if (ferror(f) || fclose(f) != 0) {

@@ -29,10 +29,10 @@ enum metrics_client_state { MC_FREE, MC_READ, MC_WRITE, MC_LINGER };
 struct metrics_client {
 	enum metrics_client_state state;
 	int fd;
-	int64_t deadline;        /* monotonic ms: closed when it passes */
-	size_t rlen;             /* bytes of the request read */
+	int64_t deadline; /* monotonic ms: closed when it passes */
+	size_t rlen;      /* bytes of the request read */
 	char req[METRICS_HTTP_REQUEST_MAX];
-	char *resp;              /* the answer being written (MC_WRITE), malloc'd */
+	char *resp; /* the answer being written (MC_WRITE), malloc'd */
 	size_t rsize, roff;
 };
 
@@ -41,17 +41,17 @@ struct metrics_client {
 typedef int (*metrics_http_render_fn)(void *ctx, char **body, size_t *len);
 
 struct metrics_http {
-	int fd;                  /* the listening socket, -1: none */
-	char listen[64];         /* the configured address ("127.0.0.1:0"), "" when none */
-	struct netaddr bound;    /* the address bound, the port chosen when 0 was asked */
+	int fd;               /* the listening socket, -1: none */
+	char listen[64];      /* the configured address ("127.0.0.1:0"), "" when none */
+	struct netaddr bound; /* the address bound, the port chosen when 0 was asked */
 	struct metrics_client c[METRICS_HTTP_CLIENTS];
 	metrics_http_render_fn render;
 	void *ctx;
-	char *cache;             /* the last body rendered, and when (monotonic ms) */
+	char *cache; /* the last body rendered, and when (monotonic ms) */
 	size_t cache_len;
 	int64_t cache_at;
-	int64_t cache_ms;        /* how long a body is served from memory */
-	uint64_t served;         /* answers with a body, for the log at debug level */
+	int64_t cache_ms; /* how long a body is served from memory */
+	uint64_t served;  /* answers with a body, for the log at debug level */
 };
 
 /* An endpoint that listens nowhere yet, whose bodies come from render(ctx). */

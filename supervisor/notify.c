@@ -21,8 +21,8 @@ extern char **environ;
 static int
 manager_var(const char *entry)
 {
-	static const char *const names[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-					    NULL};
+	static const char *const names[] = {
+	        "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", NULL};
 	for (int i = 0; names[i] != NULL; i++)
 		if (strncmp(entry, names[i], strlen(names[i])) == 0)
 			return 1;
@@ -50,14 +50,15 @@ notify_init(struct notify *n)
 	}
 	if ((n->lib = dlopen(NOTIFY_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		log_warnx("NOTIFY_SOCKET is set but %s cannot be loaded (%s): systemd will not "
-			  "hear that jobq is ready", NOTIFY_SONAME, dlerror());
+		          "hear that jobq is ready",
+		          NOTIFY_SONAME, dlerror());
 		return;
 	}
 	*(void **)&n->sd_notify = dlsym(n->lib, "sd_notify");
 	*(void **)&watchdog_enabled = dlsym(n->lib, "sd_watchdog_enabled");
 	if (n->sd_notify == NULL || watchdog_enabled == NULL) {
 		log_warnx("%s has no sd_notify: systemd will not hear that jobq is ready",
-			  NOTIFY_SONAME);
+		          NOTIFY_SONAME);
 		dlclose(n->lib);
 		n->lib = NULL;
 		return;
@@ -67,7 +68,7 @@ notify_init(struct notify *n)
 	if (watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		n->watchdog_ms = (int64_t)(usec / 2000);
 		log_debug("systemd watchdog: %" PRIu64 " us, a ping every %" PRId64 " ms", usec,
-			  n->watchdog_ms);
+		          n->watchdog_ms);
 	}
 }
 
@@ -117,7 +118,7 @@ notify_reloading(struct notify *n)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-		 (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+	         (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 	send_state(n, msg);
 }
 
@@ -146,7 +147,7 @@ on_live(const char *type, enum job_state state, int64_t count, void *ctx)
  * counted, 0 when nothing changed, -1 when the database could not be read. */
 static int
 recount(struct notify *n, struct store *st, int workers, int stopping, int64_t now, char *out,
-	size_t len)
+        size_t len)
 {
 	struct live_count l = {0, 0};
 	int64_t dv = store_data_version(st);
@@ -163,7 +164,8 @@ recount(struct notify *n, struct store *st, int workers, int stopping, int64_t n
 	n->last_stopping = stopping;
 	n->recount_at = now + NOTIFY_RECOUNT_MS;
 	snprintf(out, len, "%s%" PRId64 " running, %" PRId64 " queued; %d worker%s",
-		 stopping ? "stopping: " : "", l.running, l.queued, workers, workers == 1 ? "" : "s");
+	         stopping ? "stopping: " : "", l.running, l.queued, workers,
+	         workers == 1 ? "" : "s");
 	return 1;
 }
 
@@ -189,7 +191,7 @@ notify_loop(struct notify *n, struct store *st, int workers, int stopping, int64
 		}
 		if (!n->healthy)
 			log_warnx("cannot read the database: %s%s", store_errmsg(st),
-				  n->watchdog_ms > 0 ? " (no watchdog ping)" : "");
+			          n->watchdog_ms > 0 ? " (no watchdog ping)" : "");
 	}
 	next = n->next_status - now;
 	if (n->watchdog_ms > 0) {

@@ -14,22 +14,22 @@
 
 #include "store.h"
 
-#define NOTIFY_STATUS_EVERY_MS 1000   /* at most one STATUS= a second */
-#define NOTIFY_RECOUNT_MS 10000       /* counts looked at again even without a change seen */
+#define NOTIFY_STATUS_EVERY_MS 1000 /* at most one STATUS= a second */
+#define NOTIFY_RECOUNT_MS 10000     /* counts looked at again even without a change seen */
 
 struct notify {
-	int on;                      /* NOTIFY_SOCKET set and libsystemd loaded */
+	int on; /* NOTIFY_SOCKET set and libsystemd loaded */
 	void *lib;
 	int (*sd_notify)(int unset_environment, const char *state);
-	int64_t watchdog_ms;         /* WATCHDOG=1 every this many ms (half of WATCHDOG_USEC), 0 */
-	int64_t next_ping;           /* monotonic ms */
-	int64_t next_status;         /* monotonic ms: the earliest next STATUS= */
-	int64_t recount_at;          /* monotonic ms: count again even if nothing changed */
-	int64_t data_version;        /* of the last count */
+	int64_t watchdog_ms;  /* WATCHDOG=1 every this many ms (half of WATCHDOG_USEC), 0 */
+	int64_t next_ping;    /* monotonic ms */
+	int64_t next_status;  /* monotonic ms: the earliest next STATUS= */
+	int64_t recount_at;   /* monotonic ms: count again even if nothing changed */
+	int64_t data_version; /* of the last count */
 	int last_workers, last_stopping;
-	int healthy;                 /* the last look at the database worked */
-	char status[256];            /* the last STATUS= sent */
-	char **child_env;            /* environ without NOTIFY_SOCKET, WATCHDOG_USEC/PID, or NULL */
+	int healthy;      /* the last look at the database worked */
+	char status[256]; /* the last STATUS= sent */
+	char **child_env; /* environ without NOTIFY_SOCKET, WATCHDOG_USEC/PID, or NULL */
 	uint64_t pings;
 };
 
