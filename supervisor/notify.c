@@ -178,7 +178,7 @@ notify_loop(struct notify *n, struct store *st, int workers, int stopping, int64
 	if (!n->on)
 		return -1;
 	if (now >= n->next_status) {
-		int r = recount(n, st, workers, stopping, now, status, sizeof(status));
+		int r = recount(n, st, workers, stopping, now, status, sizeof(status)), was = n->healthy;
 		n->healthy = r >= 0;
 		if (r > 0 && strcmp(status, n->status) != 0) {
 			char msg[300];
@@ -189,9 +189,14 @@ notify_loop(struct notify *n, struct store *st, int workers, int stopping, int64
 		} else {
 			n->next_status = now + NOTIFY_STATUS_EVERY_MS / 4;
 		}
-		if (!n->healthy)
-			log_warnx("cannot read the database: %s%s", store_errmsg(st),
-			          n->watchdog_ms > 0 ? " (no watchdog ping)" : "");
+		/* Once per change of health, not at every look. */
+		if (was && !n->healthy)
+			log_warnx("cannot read the database '%s'%s%s%s", store_path(st),
+			          *store_errmsg(st) != '\0' ? ": " : "", store_errmsg(st),
+			          n->watchdog_ms > 0 ? " (watchdog pings stop)" : "");
+		else if (!was && n->healthy)
+			log_info("the database '%s' can be read again%s", store_path(st),
+			         n->watchdog_ms > 0 ? " (watchdog pings again)" : "");
 	}
 	next = n->next_status - now;
 	if (n->watchdog_ms > 0) {
