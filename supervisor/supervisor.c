@@ -83,6 +83,7 @@ struct sup {
 	struct metrics_http http;  /* "metrics": {"listen": ...} (metrics_http.h) */
 	int64_t worker_restarts;   /* for the metrics, through the runtime file */
 	int64_t orphans_reaped;
+	int runtime_dirty;         /* the runtime file's counters changed */
 };
 
 static int write_runtime(struct sup *s);
@@ -426,8 +427,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 	}
 	s->kill_strays = 1;
 	s->orphans_reaped++;
-	if (s->ready)
-		write_runtime(s);
+	s->runtime_dirty = s->ready; /* once per turn of the loop, not once per orphan */
 	log_debug("reaped orphan %d (status %d)", (int)pid, proc_status_code(status));
 }
 
@@ -786,6 +786,10 @@ loop(struct sup *s)
 			recover(s);
 		if (s->kill_strays)
 			kill_strays(s);
+		if (s->runtime_dirty) {
+			s->runtime_dirty = 0;
+			write_runtime(s);
+		}
 		if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
 			drain_check(s);
 		for (int i = 0; !s->stopping && i < s->nworkers; i++) {

@@ -32,7 +32,8 @@ cat >jobq.json <<'JSON'
     "ok": {"builtin": "noop"},
     "bad": {"exec": ["false"], "max_attempts": 2, "backoff": {"base": "10ms", "max": "10ms"}},
     "leaky": {"exec": ["setsid", "sleep", "30"], "max_attempts": 1},
-    "hold": {"builtin": "sleep", "resources": ["cpu:3"]}
+    "hold": {"builtin": "sleep", "resources": ["cpu:3"]},
+    "long": {"exec": ["sleep", "60"], "max_attempts": 1}
   },
   "metrics": {"listen": "127.0.0.1:0"}
 }
@@ -102,10 +103,16 @@ sql jobq.db "SELECT type, state, count(*) FROM jobs GROUP BY type, state" | whil
 	assert_eq "$(val "$m1" jobq_jobs jobq_jobs ".labels.type == \"$t\" and .labels.state == \"$s\"")" "$n" "jobs $t $s"
 done
 
-# 3. A worker killed: its restart is counted, in the runtime file and the metrics.
-victim=$(jq -r '.worker_pids[0]' jobq.db.runtime.json)
+# 3. A worker killed while its job runs a command: its restart is counted, and the command,
+# which comes back to the supervisor and dies with its worker, is an orphan the supervisor
+# reaped; both in the runtime file and the metrics.
+long=$(jobq enqueue long)
+wait_state jobq.db "$long" running
+victim=$(jobq show --json "$long" | jq -r .worker_pid)
 kill -KILL "$victim"
 wait_until 20 '[ "$(jq -r .worker_restarts jobq.db.runtime.json)" = 1 ]'
+wait_until 20 '[ "$(jq -r .orphans_reaped jobq.db.runtime.json)" -ge 1 ]'
+wait_until 20 'grep -qx "jobq_supervisor_orphans_reaped_total [1-9][0-9]*" <<<"$(jobq metrics)"'
 wait_until 20 'grep -qx "jobq_worker_restarts_total 1" <<<"$(jobq metrics)"'
 wait_until 20 'has "http://$port/metrics" "jobq_worker_restarts_total 1"'
 
