@@ -156,6 +156,7 @@ int cmd_top(struct cli *c, int argc, char **argv);        /* cmd_top.c */
 /* After a prune: remove the output files (DB.logs) of the jobs no longer in the database.
  * Best effort: a folder that is missing or not ours is left alone. cmd_logs.c. */
 void cli_logs_prune(struct cli *c);
+int cmd_metrics(struct cli *c, int argc, char **argv);    /* cmd_metrics.c */
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

@@ -12,7 +12,7 @@
 
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the usual idiom
 
-_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune claim heartbeat complete fail help"
+_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune logs top metrics claim heartbeat complete fail help"
 
 # What the value of option $2 of command $1 is: type, pool, batch, states-list, states-retry,
 # states-prune, duration, time, jsonl, file, text; nothing when the option takes no value.

@@ -22,6 +22,7 @@
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
+#include "netaddr.h"
 #include "text.h"
 #include "trust.h"
 
@@ -847,12 +848,46 @@ parse_logs(struct ctx *c, const cJSON *v, struct config *cfg)
 	return 0;
 }
 
+/* "metrics": {"listen": "127.0.0.1:9187", "allow_remote": false}: the supervisor's Prometheus
+ * endpoint. Only a loopback address unless allow_remote is true: the metrics name types, pools
+ * and batch sizes, and the endpoint has no authentication. */
+static int
+parse_metrics(struct ctx *c, const cJSON *obj, struct config *cfg)
+{
+	static const char *const keys[] = {"listen", "allow_remote", NULL};
+	const cJSON *v;
+	const char *s = NULL;
+	char why[160];
+	struct netaddr a;
+	int r;
+
+	if (!cJSON_IsObject(obj))
+		return fail(c, "metrics", "must be an object (e.g. {\"listen\": \"127.0.0.1:9187\"})");
+	if ((r = check_object(c, obj, "metrics", keys)) < 0)
+		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "allow_remote")) != NULL) {
+		if (!cJSON_IsBool(v))
+			return fail(c, "metrics.allow_remote", "must be true or false");
+		cfg->metrics_allow_remote = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "listen")) == NULL)
+		return 0;
+	if ((r = get_string(c, v, "metrics.listen", &s)) < 0)
+		return r;
+	if (netaddr_parse(s, &a, why, sizeof(why)) < 0)
+		return fail(c, "metrics.listen", "%s", why);
+	if (!cfg->metrics_allow_remote && !netaddr_is_loopback(&a))
+		return fail(c, "metrics.listen", "'%s' is not a loopback address (127.0.0.1, [::1]); "
+			    "set \"allow_remote\": true to listen on it", s);
+	return dup_into(&cfg->metrics_listen, s);
+}
+
 static int
 parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  "logs",       "rates",      "tokens",      NULL};
+	                                   "stderr_max",  "logs",       "rates",      "tokens",      "metrics",    NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -910,6 +945,9 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "logs")) != NULL &&
 	    (r = parse_logs(c, v, cfg)) < 0)
+		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "metrics")) != NULL &&
+	    (r = parse_metrics(c, v, cfg)) < 0)
 		return r;
 	return 0;
 }
@@ -976,6 +1014,7 @@ config_release(struct config *cfg)
 	for (size_t i = 0; i < cfg->ntypes; i++)
 		type_release(&cfg->types[i]);
 	free(cfg->types);
+	free(cfg->metrics_listen);
 	config_init_default(cfg);
 }
 

@@ -100,6 +100,9 @@ struct config {
 	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
 	size_t log_max;      /* "logs.max": bytes of an output file before rotation; 0: no files */
 	int log_keep;        /* "logs.keep": rotated files kept per stream */
+	char *metrics_listen; /* "metrics.listen": HOST:PORT of the supervisor's /metrics
+			       * endpoint (core/netaddr.h), NULL: none */
+	int metrics_allow_remote; /* "metrics.allow_remote": a non-loopback address is allowed */
 };
 
 /* Fill cfg with the built-in default: global 1, no types. */

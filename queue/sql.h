@@ -58,6 +58,30 @@
 	"lease_until = NULL, token = NULL, units = NULL, worker_pid = NULL, worker_start = NULL, " \
 	"pgid = NULL, pgid_start = NULL, cancel_requested = 0"
 
+/*
+ * Metrics (queue/metrics.c, store_metrics.h). Per type and state: the jobs, their attempts and
+ * orphans, and for succeeded and failed jobs the duration of the last attempt in ms (d) as a
+ * cumulative histogram, ?1..?13 being the bucket bounds (STORE_METRICS_BUCKETS).
+ */
+#define METRICS_D                                                                                  \
+	"CASE WHEN (state = 'succeeded' OR state = 'failed') AND started_at IS NOT NULL AND "      \
+	"finished_at IS NOT NULL THEN max(finished_at - started_at, 0) END"
+#define METRICS_LE(n) ", sum(d <= ?" #n ")"
+#define METRICS_JOBS                                                                               \
+	"SELECT type, state, count(*), total(attempts), total(orphans_reaped), count(d), total(d)" \
+	METRICS_LE(1) METRICS_LE(2) METRICS_LE(3) METRICS_LE(4) METRICS_LE(5) METRICS_LE(6)        \
+	METRICS_LE(7) METRICS_LE(8) METRICS_LE(9) METRICS_LE(10) METRICS_LE(11) METRICS_LE(12)     \
+	METRICS_LE(13) " FROM (SELECT type, state, attempts, orphans_reaped, " METRICS_D " AS d "  \
+	"FROM jobs) GROUP BY type, state ORDER BY type, state"
+/* The units held per pool by the running jobs (their units column: ["cpu:2", "ollama"]); a
+ * malformed column (written by hand) holds nothing, as in the claim. */
+#define METRICS_TAG_NAME "CASE WHEN instr(u.value, ':') > 0 THEN substr(u.value, 1, instr(u.value, ':') - 1) ELSE u.value END"
+#define METRICS_TAG_UNITS "CASE WHEN instr(u.value, ':') > 0 THEN CAST(substr(u.value, instr(u.value, ':') + 1) AS INTEGER) ELSE 1 END"
+#define METRICS_POOLS                                                                              \
+	"SELECT " METRICS_TAG_NAME " AS pool, total(" METRICS_TAG_UNITS ") FROM jobs, "            \
+	"json_each(CASE WHEN json_valid(jobs.units) THEN jobs.units ELSE '[]' END) AS u "          \
+	"WHERE jobs.state = 'running' AND u.type = 'text' GROUP BY pool ORDER BY pool"
+
 #define SQL_STATEMENTS(X)                                                                          \
 	X(SQL_BEGIN, "BEGIN IMMEDIATE")                                                            \
 	X(SQL_COMMIT, "COMMIT")                                                                    \
@@ -132,6 +156,10 @@
 	                     "ORDER BY finished_at DESC, id DESC LIMIT ?1")                      \
 	X(SQL_OLDEST_QUEUED_BATCH, "SELECT min(run_at) FROM jobs WHERE batch = ?1 AND "            \
 	                           "state = 'queued' AND run_at <= ?2")                            \
+	/* metrics (metrics.c): one scan of the table, aggregated by SQLite, and the pools held */ \
+	X(SQL_BEGIN_READ, "BEGIN")                                                                 \
+	X(SQL_METRICS_JOBS, METRICS_JOBS)                                                          \
+	X(SQL_METRICS_POOLS, METRICS_POOLS)                                                        \
 	/* filters */                                                                              \
 	X(SQL_LIST_ID, LIST(WHERE_ID, "ASC"))                                                      \
 	X(SQL_LIST_BATCH_ASC, LIST(WHERE_BATCH, "ASC"))                                            \

@@ -89,6 +89,13 @@ runtime_read(const char *db_path, struct runtime_info *out)
 		if (cJSON_IsNumber(p) && out->nworker_pids < RUNTIME_WORKERS_MAX)
 			out->worker_pids[out->nworker_pids++] = (pid_t)p->valuedouble;
 	}
+	double d;
+	if (get_number(root, "worker_restarts", &d) == 0 && d >= 0)
+		out->worker_restarts = (int64_t)d;
+	if (get_number(root, "orphans_reaped", &d) == 0 && d >= 0)
+		out->orphans_reaped = (int64_t)d;
+	if (get_string(root, "metrics", out->metrics, sizeof(out->metrics)) < 0)
+		out->metrics[0] = '\0';
 	out->stale = !proc_alive(out->pid, out->pid_start);
 	r = 1;
 out:
@@ -120,7 +127,11 @@ runtime_write(const char *db_path, const struct runtime_info *info)
 	    (info->workers_note[0] != '\0'
 		     ? cJSON_AddStringToObject(root, "workers_note", info->workers_note)
 		     : cJSON_AddNullToObject(root, "workers_note")) == NULL ||
-	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL)
+	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL ||
+	    cJSON_AddNumberToObject(root, "worker_restarts", (double)info->worker_restarts) == NULL ||
+	    cJSON_AddNumberToObject(root, "orphans_reaped", (double)info->orphans_reaped) == NULL ||
+	    (info->metrics[0] != '\0' ? cJSON_AddStringToObject(root, "metrics", info->metrics)
+				      : cJSON_AddNullToObject(root, "metrics")) == NULL)
 		goto out;
 	cJSON *pids = cJSON_AddArrayToObject(root, "worker_pids");
 	for (int i = 0; pids != NULL && i < info->nworker_pids; i++) {

@@ -23,6 +23,11 @@ struct runtime_info {
 	char wake[4096];        /* path of the wake-up FIFO */
 	int nworker_pids;       /* the workers running now */
 	pid_t worker_pids[RUNTIME_WORKERS_MAX];
+	/* Optional (issue 10), for `jobq metrics`: counters since the supervisor started, and where
+	 * it serves /metrics ("127.0.0.1:43567", "" when it does not: JSON null). */
+	int64_t worker_restarts;    /* workers restarted after they died */
+	int64_t orphans_reaped;     /* processes reaped by the supervisor that were not workers */
+	char metrics[64];
 	int stale;              /* set by runtime_read: the pid is gone or was recycled */
 };
 

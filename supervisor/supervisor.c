@@ -24,7 +24,10 @@
 #include "duration.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "names.h"
+#include "notify.h"
 #include "proc.h"
 #include "runtime.h"
 #include "store.h"
@@ -77,6 +80,11 @@ struct sup {
 	int unfinished;      /* workers that exited WORKER_EXIT_UNFINISHED: an outcome was lost */
 	int left_unhandled;  /* --drain stopped with jobs queued that no handler here runs */
 	char workers_note[160]; /* why fewer workers than concurrency.global, or "" */
+	struct notify notify;      /* systemd's Type=notify (notify.h) */
+	struct metrics_http http;  /* "metrics": {"listen": ...} (metrics_http.h) */
+	int64_t worker_restarts;   /* for the metrics, through the runtime file */
+	int64_t orphans_reaped;
+	int runtime_dirty;         /* the runtime file's counters changed */
 };
 
 static int write_runtime(struct sup *s);
@@ -315,8 +323,8 @@ spawn_worker(struct sup *s, int i)
 		return -errno;
 	}
 	struct proc_spawn sp = {
-		.argv = (char *const *)argv, .envp = environ, .stdin_fd = s->cfgfd, .stdout_fd = 2,
-		.stderr_fd = 2, .extra_fd = sv[1],
+		.argv = (char *const *)argv, .envp = notify_child_env(&s->notify),
+		.stdin_fd = s->cfgfd, .stdout_fd = 2, .stderr_fd = 2, .extra_fd = sv[1],
 	};
 	r = proc_spawn(&sp, &w->pid);
 	close(sv[1]);
@@ -410,6 +418,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		if (delay > RESTART_MAX_MS)
 			delay = RESTART_MAX_MS;
 		w->restarts++;
+		s->worker_restarts++;
 		w->restart_at = now + delay;
 		log_warnx("worker %d (pid %d) died with status %d: restarting in %" PRId64 "ms",
 			  i + 1, (int)pid, proc_status_code(status), delay);
@@ -419,6 +428,8 @@ on_reaped(pid_t pid, int status, void *ctx)
 		return;
 	}
 	s->kill_strays = 1;
+	s->orphans_reaped++;
+	s->runtime_dirty = s->ready; /* once per turn of the loop, not once per orphan */
 	log_debug("reaped orphan %d (status %d)", (int)pid, proc_status_code(status));
 }
 
@@ -452,6 +463,7 @@ begin_stop(struct sup *s, const char *why)
 	if (s->stopping)
 		return;
 	log_info("%s: stopping", why);
+	notify_stopping(&s->notify);
 	s->stopping = 1;
 	s->kill_at = time_mono_ms() + s->cfg.grace_ms + KILL_MARGIN_MS;
 	send_all(s, WORKER_MSG_SHUTDOWN);
@@ -461,10 +473,22 @@ static void
 reload(struct sup *s)
 {
 	struct config next;
+	char err[256];
 	int want, fd;
 
+	notify_reloading(&s->notify);
 	if (load_config(s, &next, &fd) < 0) {
 		log_errorx("reload refused: keeping the previous configuration");
+		notify_ready(&s->notify, "reload refused: keeping the previous configuration");
+		return;
+	}
+	if (metrics_http_listen(&s->http, next.metrics_listen, err, sizeof(err)) < 0) {
+		log_errorx("config '%s': %s", s->o->config_path, err);
+		log_errorx("reload refused: keeping the previous configuration");
+		notify_ready(&s->notify, "reload refused: keeping the previous configuration");
+		config_release(&next);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	config_release(&s->cfg);
@@ -497,6 +521,7 @@ reload(struct sup *s)
 		 s->workers_note[0] != '\0' ? ")" : "");
 	s->target = want;
 	write_runtime(s);
+	notify_ready(&s->notify, "configuration reloaded");
 	warn_unhandled(s);
 }
 
@@ -675,17 +700,21 @@ setup(struct sup *s)
 						: strerror(-s->wakefd));
 		return EX_CANTCREAT;
 	}
+	if ((r = metrics_http_listen(&s->http, s->cfg.metrics_listen, err, sizeof(err))) < 0) {
+		log_errorx("config '%s': %s", s->o->config_path, err);
+		return r == -EADDRINUSE ? EX_TEMPFAIL : EX_CONFIG;
+	}
 	/* What the previous run left: jobs of dead owners, their processes, their folders. */
 	recover(s);
 	exec_report_cleanup(0);
 	return 0;
 }
 
-static int
-write_runtime(struct sup *s)
+/* What the runtime file says, and the metrics of the supervisor. */
+static void
+fill_runtime(struct sup *s, struct runtime_info *out)
 {
 	struct runtime_info ri;
-	int r;
 
 	memset(&ri, 0, sizeof(ri));
 	ri.schema_version = RUNTIME_SCHEMA_VERSION;
@@ -700,8 +729,36 @@ write_runtime(struct sup *s)
 		if (s->w[i].pid != 0)
 			ri.worker_pids[ri.nworker_pids++] = s->w[i].pid;
 	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
+	ri.worker_restarts = s->worker_restarts;
+	ri.orphans_reaped = s->orphans_reaped;
+	metrics_http_address(&s->http, ri.metrics, sizeof(ri.metrics));
+	*out = ri;
+}
+
+static int
+write_runtime(struct sup *s)
+{
+	struct runtime_info ri;
+	int r;
+
+	fill_runtime(s, &ri);
 	if ((r = runtime_write(s->o->db_path, &ri)) < 0)
 		log_warnx("cannot write the runtime file: %s", strerror(-r));
+	return r;
+}
+
+/* The body of GET /metrics (metrics_http.h): what `jobq metrics` prints, live. */
+static int
+render_metrics(void *ctx, char **body, size_t *len)
+{
+	struct sup *s = ctx;
+	struct runtime_info ri;
+	char err[512];
+	int r;
+
+	fill_runtime(s, &ri);
+	if ((r = metrics_render(s->st, &s->cfg, &ri, body, len, err, sizeof(err))) < 0)
+		log_warnx("metrics: %s", err);
 	return r;
 }
 
@@ -709,8 +766,8 @@ write_runtime(struct sup *s)
 static int
 loop(struct sup *s)
 {
-	struct pollfd fds[WORKERS_MAX + 2];
-	int owner[WORKERS_MAX + 2];
+	struct pollfd fds[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
+	int owner[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
 
 	/* A stopping worker gives up on an outcome it cannot record before it would be killed. */
 	_Static_assert(WORKER_FINISH_MARGIN_MS < KILL_MARGIN_MS, "worker gives up after the kill");
@@ -731,6 +788,10 @@ loop(struct sup *s)
 			recover(s);
 		if (s->kill_strays)
 			kill_strays(s);
+		if (s->runtime_dirty) {
+			s->runtime_dirty = 0;
+			write_runtime(s);
+		}
 		if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
 			drain_check(s);
 		for (int i = 0; !s->stopping && i < s->nworkers; i++) {
@@ -755,6 +816,17 @@ loop(struct sup *s)
 			fds[nfds] = (struct pollfd){.fd = s->w[i].ctl, .events = POLLIN};
 			owner[nfds++] = i;
 		}
+		/* The metrics endpoint and systemd: their fds last, their deadlines too. */
+		int http0 = nfds, nhttp = metrics_http_pollfds(&s->http, fds + nfds);
+		nfds += nhttp;
+		for (int k = http0; k < nfds; k++)
+			owner[k] = -3;
+		int64_t extra = metrics_http_timeout(&s->http, now), ntf;
+		ntf = notify_loop(&s->notify, s->st, live_workers(s), s->stopping, now);
+		if (ntf >= 0 && (extra < 0 || ntf < extra))
+			extra = ntf;
+		if (extra >= 0 && (timeout < 0 || extra < timeout))
+			timeout = (int)(extra < INT_MAX ? extra : INT_MAX);
 		int64_t next = s->stopping ? s->kill_at : s->next_recover;
 		if (!s->stopping && s->o->drain && s->next_drain_check < next)
 			next = s->next_drain_check;
@@ -771,8 +843,9 @@ loop(struct sup *s)
 			log_error("poll");
 			return EX_SOFTWARE;
 		}
+		metrics_http_handle(&s->http, fds + http0, nhttp, time_mono_ms());
 		/* Workers' messages before the FIFO: a wake-up must see who just became idle. */
-		for (int k = nfds - 1; k >= 0; k--) {
+		for (int k = http0 - 1; k >= 0; k--) {
 			char buf[256];
 			ssize_t n;
 
@@ -865,6 +938,8 @@ supervisor_run(const struct supervisor_opts *o)
 	s.o = o;
 	s.sigfd = s.wakefd = s.lockfd = s.cfgfd = -1;
 	config_init_default(&s.cfg);
+	notify_init(&s.notify);
+	metrics_http_init(&s.http, render_metrics, &s);
 	for (int i = 0; i < WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
 	s.started_at = time_now_ms();
@@ -878,6 +953,7 @@ supervisor_run(const struct supervisor_opts *o)
 		     o->db_path);
 	write_runtime(&s);
 	s.ready = 1;
+	notify_ready(&s.notify, "recovered; workers started");
 	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", o->db_path, s.nworkers,
 		 s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
 		 s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
@@ -914,6 +990,8 @@ out:
 		close(s.sigfd);
 	if (s.cfgfd >= 0)
 		close(s.cfgfd);
+	metrics_http_close(&s.http);
+	notify_release(&s.notify);
 	store_close(s.st);
 	if (s.lockfd >= 0)
 		close(s.lockfd); /* after the store: see lock_database() */

@@ -916,6 +916,57 @@ test_logs(void **state)
 	assert_error("{'logs': {'size': 1}}", "logs: unknown key 'size'");
 }
 
+/* "metrics": a numeric loopback address unless allow_remote, any port 0 to 65535. */
+static void
+test_metrics(void **state)
+{
+	struct config cfg;
+
+	parse_ok("{}", &cfg);
+	assert_null(cfg.metrics_listen);
+	config_release(&cfg);
+	parse_ok("{'metrics': {'listen': '127.0.0.1:9187'}}", &cfg);
+	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9187");
+	assert_int_equal(cfg.metrics_allow_remote, 0);
+	config_release(&cfg);
+	parse_ok("{'metrics': {'listen': '[::1]:0'}}", &cfg);
+	assert_string_equal(cfg.metrics_listen, "[::1]:0");
+	config_release(&cfg);
+	parse_ok("{'metrics': {'listen': '127.8.9.10:65535'}}", &cfg);
+	config_release(&cfg);
+	parse_ok("{'metrics': {'listen': '0.0.0.0:9187', 'allow_remote': true}}", &cfg);
+	assert_int_equal(cfg.metrics_allow_remote, 1);
+	config_release(&cfg);
+	parse_ok("{'metrics': {}}", &cfg);
+	assert_null(cfg.metrics_listen);
+	config_release(&cfg);
+	assert_error("{'metrics': {'listen': '0.0.0.0:9187'}}",
+	             "metrics.listen: '0.0.0.0:9187' is not a loopback address (127.0.0.1, [::1]); "
+	             "set \"allow_remote\": true to listen on it");
+	assert_error("{'metrics': {'listen': '[::]:9187', 'allow_remote': false}}",
+	             "metrics.listen: '[::]:9187' is not a loopback address (127.0.0.1, [::1]); "
+	             "set \"allow_remote\": true to listen on it");
+	assert_error("{'metrics': {'listen': 'localhost:9187'}}",
+	             "metrics.listen: 'localhost' is not a numeric address (e.g. 127.0.0.1 or "
+	             "[::1])");
+	assert_error("{'metrics': {'listen': '127.0.0.1'}}",
+	             "metrics.listen: '127.0.0.1': missing :PORT (e.g. 127.0.0.1:9187)");
+	assert_error("{'metrics': {'listen': '127.0.0.1:65536'}}",
+	             "metrics.listen: invalid port '65536' (0 to 65535; 0 picks a free one)");
+	assert_error("{'metrics': {'listen': '127.0.0.1:+80'}}",
+	             "metrics.listen: invalid port '+80' (0 to 65535; 0 picks a free one)");
+	assert_error("{'metrics': {'listen': '::1:9187'}}",
+	             "metrics.listen: '::1:9187': an IPv6 address is written [ADDRESS]:PORT");
+	assert_error("{'metrics': {'listen': ''}}",
+	             "metrics.listen: empty (e.g. 127.0.0.1:9187)");
+	assert_error("{'metrics': {'listen': 9187}}", "metrics.listen: must be a string");
+	assert_error("{'metrics': {'listen': '127.0.0.1:1', 'allow_remote': 1}}",
+	             "metrics.allow_remote: must be true or false");
+	assert_error("{'metrics': {'port': 9187}}", "metrics: unknown key 'port'");
+	assert_error("{'metrics': '127.0.0.1:9187'}",
+	             "metrics: must be an object (e.g. {\"listen\": \"127.0.0.1:9187\"})");
+}
+
 int
 main(void)
 {
@@ -939,6 +990,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_workers_note, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_known_names, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bytes_forms, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,58 @@
+/* jobq metrics: the Prometheus text of the database (supervisor/metrics.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "exitcode.h"
+#include "metrics.h"
+#include "runtime.h"
+
+static const char metrics_usage[] =
+        "usage: jobq metrics\n"
+        "\n"
+        "Print the metrics of the database in the Prometheus text format: jobs by type and\n"
+        "state, their attempts, orphans and durations (a histogram per type), pools' capacity\n"
+        "and use, pauses, the age of the oldest runnable job, and from the supervisor's runtime\n"
+        "file its workers, their restarts and the orphans it reaped (jobq_supervisor_up 0 when\n"
+        "none runs). A supervisor configured with \"metrics\": {\"listen\": \"127.0.0.1:9187\"}\n"
+        "serves the same at http://127.0.0.1:9187/metrics. For a textfile collector, write to a\n"
+        "temporary file and rename it.\n"
+        "\n"
+        "Exit: 0; 64 usage (--json too: the output is Prometheus text); 66 no database; 78 bad\n"
+        "config.\n";
+
+int
+cmd_metrics(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	struct runtime_info ri;
+	char err[512], *text = NULL;
+	size_t len = 0;
+	int ch, r, have_rt;
+
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, metrics_usage)) != -1)
+		return cli_getopt_exit(ch);
+	if (optind < argc)
+		return cli_usage_fail("metrics", "metrics: unexpected argument '%s'",
+		                      CLI_SHOWN(argv[optind]));
+	if (c->json)
+		return cli_usage_fail("metrics", "metrics: --json: the output is Prometheus text");
+	if ((r = cli_load_config(c)) != 0 || (r = cli_open_store(c, 1)) != 0)
+		return r;
+	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
+		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
+		        have_rt == -EPERM ? "ignoring the" : "unreadable",
+		        have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
+		                          : strerror(-have_rt));
+		have_rt = 0;
+	}
+	if ((r = metrics_render(c->st, &c->cfg, have_rt > 0 ? &ri : NULL, &text, &len, err,
+	                        sizeof(err))) < 0)
+		return cli_fail(exitcode_from_errno(r), "cannot read the metrics: %s", err);
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return 0;
+}
