@@ -6,9 +6,11 @@
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
-cat >jobq.json <<'JSON'
+# The exec job's command line is unique to this run (other tests run "sleep 300" beside it).
+tag="300.$$"
+cat >jobq.json <<JSON
 {"concurrency": {"global": 2}, "grace": "1s",
- "types": {"nap": {"builtin": "sleep"}, "long": {"exec": ["sleep", "300"]}}}
+ "types": {"nap": {"builtin": "sleep"}, "long": {"exec": ["sleep", "$tag"]}}}
 JSON
 
 # stopped_by SIG: start a supervisor with a running builtin job and an exec job, send SIG, and
@@ -42,7 +44,7 @@ stopped_by() {
 	done
 	assert_eq "$(sql "$db" "select count(*) from jobs where run_at > strftime('%s','now') * 1000 + 1000")" 0 \
 		"jobs stopped by SIG$sig due later"
-	assert_eq "$(count_procs "sleep 300")" 0 "exec job left after SIG$sig"
+	assert_eq "$(count_procs "sleep $tag")" 0 "exec job left after SIG$sig"
 	for w in $ws; do
 		! kill -0 "$w" 2>/dev/null || fail "worker $w left after SIG$sig"
 	done
