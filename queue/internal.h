@@ -28,6 +28,7 @@ struct store {
 	int errnum; /* the negative errno of the last failure recorded in err */
 	int busy_timeout_ms;
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
+	int wal_frames;        /* frames in the WAL after this connection's last commit */
 	sqlite3_stmt *stmt[SQL_NSTATEMENTS];
 	/* bulk enqueue */
 	int in_bulk;
