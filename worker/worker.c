@@ -587,7 +587,8 @@ listen_fifo(struct worker *w, struct pollfd *fds)
 	if (wake_listen_arm(&w->wake, on) < 0) {
 		log_warn("wake-ups come through the supervisor: cannot wait on the FIFO");
 		wake_listen_close(&w->wake);
-		w->told_idle = 0; /* say 'i' instead of 'I' */
+		if (w->told_idle) /* it counts on us for the FIFO: 'i' makes it read it again */
+			send_ctl(w, WORKER_MSG_IDLE);
 		return 0;
 	}
 	if (!on)
