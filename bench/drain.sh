@@ -8,7 +8,8 @@
 #
 # usage: bash bench/drain.sh [BUILD]   (env: N 20000, REPS 3, LEVELS "fast full",
 #   BENCH_DISK_DIR /var/tmp; full syncs each commit, so a round takes N x 2 syncs for the raw
-#   loop: REPS_FULL 1 by default)
+#   loop: REPS_FULL 1 by default; JOBQ_BASE=PATH adds another jobq binary's drain with 1
+#   worker, an older build, in the same rounds)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
@@ -41,7 +42,8 @@ for level in $LEVELS; do
 	[ "$level" = full ] && reps=$REPS_FULL
 	for r in $(seq "$reps"); do
 		order=(raw w1 w2)
-		for _ in $(seq $(((r - 1) % 3))); do order=("${order[@]:1}" "${order[0]}"); done
+		[ -n "${JOBQ_BASE:-}" ] && order+=(b1)
+		for _ in $(seq $(((r - 1) % ${#order[@]}))); do order=("${order[@]:1}" "${order[0]}"); done
 		for what in "${order[@]}"; do
 			rm -f run.db run.db-wal run.db-shm
 			cp tmpl.db run.db
@@ -53,8 +55,10 @@ for level in $LEVELS; do
 				echo "${level}_raw $t" >>"$RES"
 				continue
 			fi
+			bin=$JOBQ
+			[ "$what" = b1 ] && bin=$JOBQ_BASE
 			s=$(ns)
-			"$JOBQ" --db run.db supervise --drain --workers "${what#w}" 2>>sup.log
+			"$bin" --db run.db supervise --drain --workers "${what#?}" 2>>sup.log
 			e=$(ns)
 			[ "$(sqlite3 run.db "select count(*) from jobs where state = 'succeeded'")" = "$N" ] ||
 				{ say "not every job succeeded"; exit 1; }
@@ -75,11 +79,13 @@ med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$RES" | sort -g | awk '{v[
 	for level in $LEVELS; do
 		raw=$(med "${level}_raw" 2)
 		awk -v l="$level" -v t="$raw" -v n="$N" 'BEGIN { printf "| %s | raw SQLite loop (open, %d x 2 tx, close) | %.2f | %.0f | 1.00 | | | |\n", l, n, t, n / t }'
-		for w in 1 2; do
-			t=$(med "${level}_w$w" 2)
+		for w in w1 w2 b1; do
+			t=$(med "${level}_$w" 2)
 			[ -n "$t" ] || continue
-			awk -v l="$level" -v w="$w" -v t="$t" -v r="$raw" -v n="$N" -v a="$(med "${level}_w$w" 3)" -v b="$(med "${level}_w$w" 4)" -v c="$(med "${level}_w$w" 5)" \
-				'BEGIN { printf "| %s | jobq supervise --drain --workers %d | %.2f | %.0f | %.2f | %.3f | %.2f | %.3f |\n", l, w, t, n / t, r / t, a, b, c }'
+			name="jobq supervise --drain --workers ${w#?}"
+			[ "$w" = b1 ] && name="JOBQ_BASE supervise --drain --workers 1"
+			awk -v l="$level" -v name="$name" -v t="$t" -v r="$raw" -v n="$N" -v a="$(med "${level}_$w" 3)" -v b="$(med "${level}_$w" 4)" -v c="$(med "${level}_$w" 5)" \
+				'BEGIN { printf "| %s | %s | %.2f | %.0f | %.2f | %.3f | %.2f | %.3f |\n", l, name, t, n / t, r / t, a, b, c }'
 		done
 	done
 } >"$D/table.md"
