@@ -35,6 +35,8 @@ bench: all
 	bash bench/http.sh $(BUILD)
 	bash bench/rates.sh $(BUILD)
 	bash bench/peers.sh $(BUILD)
+	bash bench/submit.sh $(BUILD)
+	bash bench/drain.sh $(BUILD)
 
 # libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each, with clang, ASan and UBSan in build-fuzz/;
 # FUZZ_TARGETS picks some (config jsonl placeholders durations report headers). docs/fuzzing.md.

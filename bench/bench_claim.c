@@ -17,7 +17,10 @@
  * durability: the two library cycles (2 tx and 1 tx) at both levels, full (synchronous=FULL,
  *   jobq's default) and fast (NORMAL), interleaved (bench/durability.sh).
  *
- * usage: bench_claim cycles DIR | bench_claim latency DIR | bench_claim durability DIR
+ * rawloop: the raw two-transaction loop alone over an existing database (bench/drain.sh).
+ *
+ * usage: bench_claim cycles DIR | bench_claim latency DIR | bench_claim durability DIR |
+ *        bench_claim rawloop DB N
  *   env CYCLES, REPS (cycles, durability); SMALL_N, BIG_N, SAMPLES (latency); DURABILITY
  */
 #include <inttypes.h>
@@ -345,6 +348,27 @@ run_cycles(const char *dir)
 	return 0;
 }
 
+/*
+ * rawloop DB N: the raw two-transaction claim+complete loop over N queued noop jobs of an
+ * existing database (bench/drain.sh gives it a copy of what `supervise --drain` gets), timed
+ * from before the database is opened to after it is closed, as a process would be.
+ */
+static int
+run_rawloop(const char *path, long n)
+{
+	struct raw r;
+	uint64_t t0 = now_ns();
+
+	raw_init(&r, path, "noop");
+	for (long i = 0; i < n; i++)
+		raw_finish_tx(&r, raw_claim_tx(&r));
+	raw_release(&r);
+	t0 = now_ns() - t0;
+	result("rawloop_s", (double)t0 / 1e9);
+	result("rawloop_per_s", (double)n / ((double)t0 / 1e9));
+	return 0;
+}
+
 /* Library cycles at both levels, from copies of one template, in rotating order. */
 static int
 run_durability(const char *dir)
@@ -527,6 +551,8 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "cycles") == 0)
 		return run_cycles(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "rawloop") == 0)
+		return run_rawloop(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "latency") == 0)
 		return run_latency(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "durability") == 0)

@@ -18,7 +18,7 @@
 
 #include "common.h"
 
-#define MAX_CMDS 8
+#define MAX_CMDS 16
 #define WARMUP 10
 
 extern char **environ;

@@ -30,6 +30,7 @@ struct store {
 	struct store_fault fault; /* the same failure as data (store_fault()) */
 	int busy_timeout_ms;
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
+	int wal_frames;        /* frames in the WAL after this connection's last commit */
 	sqlite3_stmt *stmt[SQL_NSTATEMENTS];
 	/* bulk enqueue */
 	int in_bulk;

@@ -56,6 +56,7 @@ struct wproc {
 	int64_t restart_at;  /* monotonic ms; 0: none scheduled */
 	int retired;         /* not to be restarted (fewer workers after a reload) */
 	int idle;            /* said its last claim found nothing, and was not woken since */
+	int listens;         /* idle, it waits on the FIFO itself (WORKER_MSG_LISTENING) */
 };
 
 struct sup {
@@ -762,6 +763,45 @@ render_metrics(void *ctx, char **body, size_t *len)
 	return r;
 }
 
+/*
+ * Idle workers wait on the FIFO themselves, one woken per byte (core/wake.h): while one does,
+ * the supervisor leaves the FIFO to them; it reads it when no worker listens (all busy: a
+ * cancel, or a job kept for the first worker to finish).
+ */
+static int
+fifo_left_to_workers(const struct sup *s)
+{
+	for (int i = 0; i < s->nworkers; i++)
+		if (s->w[i].ctl >= 0 && s->w[i].idle && s->w[i].listens && !s->w[i].retired)
+			return 1;
+	return 0;
+}
+
+/* A worker's messages: idle, busy, and the wake-ups it read from the FIFO and passes on. */
+static void
+worker_says(struct sup *s, struct wproc *w, const char *buf, ssize_t n)
+{
+	int one = 0, all = 0, cancel = 0;
+
+	for (ssize_t b = 0; b < n; b++) {
+		if (buf[b] == WORKER_MSG_IDLE || buf[b] == WORKER_MSG_LISTENING) {
+			w->idle = 1;
+			w->listens = buf[b] == WORKER_MSG_LISTENING;
+			s->check_drain = 1;
+		} else if (buf[b] == WORKER_MSG_BUSY) {
+			w->idle = 0;
+		} else {
+			one += buf[b] == WAKE_ONE;
+			all |= buf[b] == WAKE_ALL;
+			cancel |= buf[b] == WAKE_CANCEL;
+		}
+	}
+	if (one > 0 || all)
+		w->idle = 0; /* it claims, or it was busy already */
+	if ((one > 0 || all || cancel) && !s->stopping)
+		wake_workers(s, one, all, cancel);
+}
+
 /* Returns 0 when stopped, 70 when poll() failed. */
 static int
 loop(struct sup *s)
@@ -808,7 +848,8 @@ loop(struct sup *s)
 		}
 		fds[nfds] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
 		owner[nfds++] = -1;
-		fds[nfds] = (struct pollfd){.fd = s->wakefd, .events = POLLIN};
+		fds[nfds] = (struct pollfd){.fd = s->wakefd,
+					    .events = fifo_left_to_workers(s) ? 0 : POLLIN};
 		owner[nfds++] = -2;
 		for (int i = 0; i < s->nworkers; i++) {
 			if (s->w[i].ctl < 0)
@@ -866,14 +907,7 @@ loop(struct sup *s)
 					wake_workers(s, one, all, cancel);
 			} else if ((n = read(fds[k].fd, buf, sizeof(buf))) > 0) {
 				struct wproc *w = &s->w[owner[k]];
-				for (ssize_t b = 0; b < n; b++) {
-					if (buf[b] == WORKER_MSG_IDLE) {
-						w->idle = 1;
-						s->check_drain = 1;
-					} else if (buf[b] == WORKER_MSG_BUSY) {
-						w->idle = 0;
-					}
-				}
+				worker_says(s, w, buf, n);
 				if (w->idle && s->pending > 0 && !s->stopping) {
 					s->pending--;
 					w->idle = 0;

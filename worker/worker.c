@@ -26,6 +26,7 @@
 #include "names.h"
 #include "proc.h"
 #include "store.h"
+#include "wake.h"
 #include "worker.h"
 
 #define HEARTBEAT_MAX_MS 1000 /* a cancel reaches a running job within about this */
@@ -82,6 +83,7 @@ struct worker {
 	int stop_sent;
 	int reload;
 	int told_idle;
+	struct wake_listener wake; /* fifo -1: wake-ups come through the supervisor only */
 };
 
 static void
@@ -105,7 +107,7 @@ static void
 tell_idle(struct worker *w)
 {
 	if (!w->told_idle)
-		send_ctl(w, WORKER_MSG_IDLE);
+		send_ctl(w, w->wake.fifo >= 0 ? WORKER_MSG_LISTENING : WORKER_MSG_IDLE);
 	w->told_idle = 1;
 }
 
@@ -455,6 +457,42 @@ read_ctl(struct worker *w)
 	}
 }
 
+/*
+ * Read the wake-ups waiting in the FIFO. An idle worker (WORKER_MSG_LISTENING) claims for one
+ * job (keep_one) and passes the rest on to the supervisor, which wakes other workers for them;
+ * a worker that is no longer idle passes on all. Returns 1 when it kept one.
+ */
+static int
+read_wake(struct worker *w, int keep_one)
+{
+	char buf[256], fwd[64];
+	size_t nfwd = 0;
+	int ones = 0, all = 0, cancel = 0;
+	ssize_t n = wake_listen_read(&w->wake, buf, sizeof(buf));
+
+	for (ssize_t i = 0; i < n; i++) {
+		ones += buf[i] == WAKE_ONE;
+		cancel |= buf[i] == WAKE_CANCEL;
+		all |= buf[i] != WAKE_ONE && buf[i] != WAKE_CANCEL;
+	}
+	keep_one = keep_one && ones + all > 0;
+	if (all)
+		fwd[nfwd++] = WAKE_ALL;
+	if (cancel)
+		fwd[nfwd++] = WAKE_CANCEL;
+	for (int i = keep_one && !all; i < ones && nfwd < sizeof(fwd); i++)
+		fwd[nfwd++] = WAKE_ONE;
+	if (keep_one) {
+		w->want_claim = 1;
+		if (nfwd > 0)
+			w->told_idle = 0; /* the supervisor counts us busy until we say otherwise */
+	}
+	if (nfwd > 0)
+		while (write(w->o->ctl_fd, fwd, nfwd) < 0 && errno == EINTR)
+			;
+	return keep_one;
+}
+
 /* Claim when idle. */
 static void
 claim(struct worker *w)
@@ -490,6 +528,33 @@ claim(struct worker *w)
 	}
 }
 
+/* Wait on the FIFO while the supervisor counts us idle and listening; not while a job runs or
+ * the worker stops (an armed listener takes wake-ups from the others). Returns the pollfds
+ * added to fds (0 or 1). */
+static int
+listen_fifo(struct worker *w, struct pollfd *fds)
+{
+	int on = w->told_idle && !w->have_job && !w->stopping;
+	struct pollfd ready = {.fd = w->wake.ep, .events = POLLIN};
+
+	if (w->wake.fifo < 0)
+		return 0;
+	/* A wake-up that came between the claim and now woke us instead of another listener. */
+	if (!on && w->wake.armed && poll(&ready, 1, 0) == 1)
+		read_wake(w, 0);
+	if (wake_listen_arm(&w->wake, on) < 0) {
+		log_warn("wake-ups come through the supervisor: cannot wait on the FIFO");
+		wake_listen_close(&w->wake);
+		if (w->told_idle) /* it counts on us for the FIFO: 'i' makes it read it again */
+			send_ctl(w, WORKER_MSG_IDLE);
+		return 0;
+	}
+	if (!on)
+		return 0;
+	fds[0] = (struct pollfd){.fd = w->wake.ep, .events = POLLIN};
+	return 1;
+}
+
 static int
 setup(struct worker *w)
 {
@@ -516,6 +581,12 @@ setup(struct worker *w)
 	/* The loop never sits in the busy handler: a locked call is tried again at a later tick
 	 * (claim, heartbeat, finish), while signals and the supervisor's messages are heard. */
 	store_set_busy_timeout(w->st, STORE_LOOP_BUSY_MS);
+	if (wake_listen_open(&w->wake, w->o->db_path) < 0 ||
+	    wake_listen_watch(&w->wake, w->o->ctl_fd) < 0 ||
+	    wake_listen_watch(&w->wake, w->sigfd) < 0) {
+		log_debug("wake-ups come through the supervisor: cannot wait on the FIFO");
+		wake_listen_close(&w->wake);
+	}
 	return 0;
 }
 
@@ -528,6 +599,7 @@ worker_run(const struct worker_opts *o)
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.sigfd = -1;
+	w.wake.fifo = w.wake.ep = -1;
 	config_init_default(&w.cfg);
 	if (setup(&w) < 0) {
 		code = 70;
@@ -601,7 +673,12 @@ worker_run(const struct worker_opts *o)
 				handler_deadline(time_add(now, time_sub(w.next_run_at, time_now_ms())),
 				                 &timeout);
 		}
-		if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
+		nfds += listen_fifo(&w, fds + nfds);
+		/* idle and listening: fds are the control socket, the signals and the FIFO */
+		if ((nfds == 3 && fds[2].fd == w.wake.ep
+			     ? wake_listen_poll(&w.wake, fds, (nfds_t)nfds, timeout)
+			     : poll(fds, (nfds_t)nfds, timeout)) < 0 &&
+		    errno != EINTR) {
 			log_error("poll");
 			code = 70;
 			break;
@@ -610,6 +687,8 @@ worker_run(const struct worker_opts *o)
 			read_signals(&w);
 		if (fds[0].revents != 0)
 			read_ctl(&w);
+		if (nfds > 2 && !w.have_job && fds[2].fd == w.wake.ep && fds[2].revents != 0)
+			read_wake(&w, 1);
 		now = time_mono_ms();
 		if (w.have_job && w.h != NULL) {
 			if (w.stopping && !w.stop_sent && w.finish_retries == 0 &&
@@ -632,6 +711,7 @@ out:
 		job_release(&w.job);
 		handler_free(w.h);
 	}
+	wake_listen_close(&w.wake);
 	store_close(w.st);
 	config_release(&w.cfg);
 	free(w.types);

@@ -1,7 +1,8 @@
 /*
  * A supervised worker: one process that claims jobs under the policy and runs them one at a
  * time through their handlers. The supervisor talks to it over a control socket (one byte per
- * message, see below); the worker answers nothing but WORKER_MSG_IDLE.
+ * message, see below); the worker answers with WORKER_MSG_IDLE and WORKER_MSG_BUSY, and
+ * passes on the wake-ups it read from the FIFO itself but cannot act on alone.
  */
 #ifndef JOBQ_WORKER_H
 #define JOBQ_WORKER_H
@@ -16,6 +17,12 @@
 /* Worker -> supervisor */
 #define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
 #define WORKER_MSG_BUSY 'b'     /* after 'i', it claimed a job on its own (a timer, a poll) */
+/* 'i', and the worker waits on the wake-up FIFO itself (core/wake.h, wake_listen_open()): the
+ * supervisor leaves the FIFO to it. Of what it reads there, it claims for one WAKE_ONE and
+ * passes on the rest (more WAKE_ONE, WAKE_ALL, WAKE_CANCEL: the same bytes) to the supervisor,
+ * which wakes the other workers as it would for the FIFO; with WAKE_ONE or WAKE_ALL among them
+ * the worker counts as busy until it says 'i' again. */
+#define WORKER_MSG_LISTENING 'I'
 
 /*
  * Shutdown with an outcome that cannot be recorded (disk full, I/O error): a stopping worker
