@@ -21,6 +21,7 @@
 #include "duration.h"
 #include "fileio.h"
 #include "names.h"
+#include "schedule.h"
 #include "text.h"
 #include "trust.h"
 
@@ -766,7 +767,7 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  NULL};
+	                                   "stderr_max",  "schedules",  NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -815,6 +816,10 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "stderr_max")) != NULL &&
 	    (r = get_bytes(c, v, "stderr_max", &cfg->stderr_max)) < 0)
+		return r;
+	/* Last: a schedule names a type and is bounded by payload_max. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "schedules")) != NULL &&
+	    (r = schedules_parse(v, cfg, &cfg->schedules, &cfg->nschedules, c->err, c->errlen)) < 0)
 		return r;
 	return 0;
 }
@@ -876,6 +881,7 @@ config_release(struct config *cfg)
 	for (size_t i = 0; i < cfg->ntypes; i++)
 		type_release(&cfg->types[i]);
 	free(cfg->types);
+	schedules_release(cfg->schedules, cfg->nschedules);
 	config_init_default(cfg);
 }
 

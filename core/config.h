@@ -74,6 +74,8 @@ struct type_config {
 	size_t nenv_remove;
 };
 
+struct schedule; /* schedule.h */
+
 struct config {
 	char *path;          /* the file it came from, NULL for the built-in default */
 	int global;          /* concurrency.global, default 1 */
@@ -90,6 +92,8 @@ struct config {
 	size_t payload_max;  /* "payload_max" bytes */
 	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
 	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
+	struct schedule *schedules; /* "schedules" (core/schedule.c) */
+	size_t nschedules;
 };
 
 /* Fill cfg with the built-in default: global 1, no types. */

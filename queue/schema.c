@@ -86,10 +86,128 @@ static const char schema_v2[] =
         "CREATE INDEX jobs_key ON jobs (unique_key, created_at) WHERE unique_key IS NOT NULL;"
         "PRAGMA user_version = 2;";
 
+/*
+ * Version 3, dependencies, batch callbacks and schedules (issue 10). Kept apart from other
+ * version 3 changes so that each reads on its own.
+ * - blockers: the number of a queued job's parents (enqueue --after) that have not succeeded.
+ *   jobs_ready holds only jobs with blockers = 0, so the claim never sees a blocked job, and
+ *   jobs_blocked counts the others per type (for --drain and status);
+ * - cancelled_by: the parent whose failure or cancel cancelled this job (a retry of that parent
+ *   brings the job back);
+ * - job_deps: one row per (parent, child) edge;
+ * - batch_callbacks: enqueue --on-batch-done, fired once when the batch has no live job left;
+ * - schedules: the last tick each schedule of the configuration has handled.
+ * The triggers make every way a job ends (a worker, jobq complete/fail/cancel, recovery, the
+ * claim failing a malformed job, a producer's SQL) unblock, cancel or count alike, inside the
+ * transaction that ended it. They need recursive_triggers on (store_open sets it) for a retry
+ * to bring back a chain of cancelled descendants level by level.
+ */
+#define TERMINAL(s) "(" s " = 'succeeded' OR " s " = 'failed' OR " s " = 'cancelled')"
+static const char schema_v3_deps[] =
+        "ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE jobs ADD COLUMN cancelled_by INTEGER;"
+        "DROP INDEX jobs_ready;"
+        "CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id)"
+        " WHERE state = 'queued' AND blockers = 0;"
+        "CREATE INDEX jobs_blocked ON jobs (type) WHERE state = 'queued' AND blockers > 0;"
+        "CREATE TABLE job_deps ("
+        " parent INTEGER NOT NULL,"
+        " child INTEGER NOT NULL,"
+        " PRIMARY KEY (parent, child)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX job_deps_child ON job_deps (child, parent);"
+        "CREATE TABLE batch_callbacks ("
+        " batch TEXT PRIMARY KEY,"
+        " type TEXT NOT NULL,"
+        " namespace TEXT NOT NULL DEFAULT 'default',"
+        " priority INTEGER NOT NULL DEFAULT 0,"
+        " max_attempts INTEGER NOT NULL DEFAULT 3,"
+        " timeout INTEGER,"
+        " fired_job INTEGER,"
+        " created_at INTEGER NOT NULL DEFAULT " NOW_MS
+        ");"
+        "CREATE TABLE schedules ("
+        " name TEXT PRIMARY KEY,"
+        " last_tick INTEGER NOT NULL,"
+        " fired_tick INTEGER,"
+        " last_job INTEGER,"
+        " updated_at INTEGER NOT NULL"
+        ");"
+        /* A parent ended: its children lose a blocker, or (failed, cancelled) every queued
+         * descendant is cancelled. */
+        "CREATE TRIGGER jobs_deps_end AFTER UPDATE OF state ON jobs"
+        " WHEN OLD.state <> NEW.state AND " TERMINAL("NEW.state")
+        " AND EXISTS (SELECT 1 FROM job_deps WHERE parent = NEW.id) BEGIN"
+        " UPDATE jobs SET blockers = blockers - 1 WHERE NEW.state = 'succeeded'"
+        "  AND state = 'queued' AND blockers > 0"
+        "  AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id);"
+        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS ","
+        "  error = 'dependency ' || NEW.id || ' ' || NEW.state, cancelled_by = NEW.id"
+        "  WHERE NEW.state <> 'succeeded' AND state = 'queued' AND id IN ("
+        "   WITH RECURSIVE d(id) AS (SELECT child FROM job_deps WHERE parent = NEW.id"
+        "    UNION SELECT job_deps.child FROM job_deps JOIN d ON job_deps.parent = d.id)"
+        "   SELECT id FROM d);"
+        " END;"
+        /* A job came back (jobq retry): it waits for its parents again, and its children that
+         * its end had cancelled come back too, unless another parent of theirs has failed. */
+        "CREATE TRIGGER jobs_deps_retry AFTER UPDATE OF state ON jobs"
+        " WHEN (OLD.state = 'failed' OR OLD.state = 'cancelled') AND NEW.state = 'queued' BEGIN"
+        " UPDATE jobs SET cancelled_by = NULL, blockers = (SELECT count(*) FROM job_deps"
+        "   JOIN jobs p ON p.id = job_deps.parent WHERE job_deps.child = NEW.id"
+        "   AND p.state <> 'succeeded')"
+        "  WHERE id = NEW.id AND (cancelled_by IS NOT NULL OR"
+        "   EXISTS (SELECT 1 FROM job_deps WHERE child = NEW.id));"
+        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS ","
+        "  cancelled_by = (SELECT p.id FROM job_deps JOIN jobs p ON p.id = job_deps.parent"
+        "   WHERE job_deps.child = NEW.id AND (p.state = 'failed' OR p.state = 'cancelled')"
+        "   LIMIT 1),"
+        "  error = 'dependency ' || (SELECT p.id || ' ' || p.state FROM job_deps"
+        "   JOIN jobs p ON p.id = job_deps.parent WHERE job_deps.child = NEW.id"
+        "   AND (p.state = 'failed' OR p.state = 'cancelled') LIMIT 1)"
+        "  WHERE id = NEW.id AND state = 'queued' AND EXISTS (SELECT 1 FROM job_deps"
+        "   JOIN jobs p ON p.id = job_deps.parent WHERE job_deps.child = NEW.id"
+        "   AND (p.state = 'failed' OR p.state = 'cancelled'));"
+        " UPDATE OR IGNORE jobs SET state = 'queued', attempts = 0, run_at = " NOW_MS ","
+        "  error = NULL, finished_at = NULL"
+        "  WHERE cancelled_by IS NOT NULL AND state = 'cancelled'"
+        "  AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id)"
+        "  AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.parent"
+        "   WHERE d.child = jobs.id AND (p.state = 'failed' OR p.state = 'cancelled'));"
+        " END;"
+        /* The last live job of a batch ended: its callback job, once. */
+        "CREATE TRIGGER jobs_batch_done AFTER UPDATE OF state ON jobs"
+        " WHEN NEW.batch IS NOT NULL AND OLD.state <> NEW.state AND " TERMINAL("NEW.state")
+        " AND EXISTS (SELECT 1 FROM batch_callbacks WHERE batch = NEW.batch"
+        "  AND fired_job IS NULL) BEGIN"
+        " INSERT INTO jobs (type, namespace, payload, priority, max_attempts, timeout,"
+        "  run_at, created_at)"
+        "  SELECT type, namespace, json_object('batch', NEW.batch, 'counts', json_object("
+        "    'succeeded', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'succeeded'),"
+        "    'failed', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'failed'),"
+        "    'cancelled', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'cancelled')),"
+        "   'total', (SELECT count(*) FROM jobs WHERE batch = NEW.batch)),"
+        "   priority, max_attempts, timeout, " NOW_MS ", " NOW_MS
+        "  FROM batch_callbacks WHERE batch = NEW.batch AND fired_job IS NULL"
+        "  AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch = NEW.batch AND " LIVE ");"
+        " UPDATE batch_callbacks SET fired_job = last_insert_rowid()"
+        "  WHERE batch = NEW.batch AND fired_job IS NULL"
+        "  AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch = NEW.batch AND " LIVE ");"
+        " END;"
+        /* A pruned job takes its edges along. */
+        "CREATE TRIGGER jobs_deps_prune AFTER DELETE ON jobs BEGIN"
+        " DELETE FROM job_deps WHERE parent = OLD.id;"
+        " DELETE FROM job_deps WHERE child = OLD.id;"
+        " END;"
+        "PRAGMA user_version = 3;";
+
 /* The steps: steps[i] brings a database from version i to version i + 1. */
 static const char *const steps[] = {
         schema_v1,
         schema_v2,
+        schema_v3_deps,
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,

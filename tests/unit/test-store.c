@@ -146,7 +146,8 @@ test_migrate_from_version_1(void **state)
 		assert_int_equal(store_enqueue(st, &f->cfg, &spec, &id, &existing), 0);
 	}
 	store_close(st);
-	/* Back to version 1: what version 2 added goes. */
+	/* Back to version 1: what versions 3 and 2 added goes. */
+	sql(path, V3_DOWN);
 	sql(path, "DROP INDEX jobs_key; ALTER TABLE jobs DROP COLUMN stderr;"
 	          "ALTER TABLE jobs DROP COLUMN truncated; PRAGMA user_version = 1;");
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
@@ -154,7 +155,7 @@ test_migrate_from_version_1(void **state)
 	                 0);
 
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), 0);
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
 	                               "WHERE name IN ('stderr', 'truncated')"),
 	                 2);
@@ -180,10 +181,10 @@ test_refuse_newer_and_foreign(void **state)
 	struct store *st = (struct store *)1;
 	char err[512];
 
-	sql(path, "PRAGMA user_version = 3;");
+	sql(path, "PRAGMA user_version = 4;");
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOTSUP);
 	assert_null(st);
-	assert_non_null(strstr(err, "database schema version 3 is newer than this jobq (2)"));
+	assert_non_null(strstr(err, "database schema version 4 is newer than this jobq (3)"));
 	assert_non_null(strstr(err, "new.db"));
 
 	path = fx_path(f, "foreign.db");
