@@ -129,6 +129,12 @@ int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
+int cmd_schedules(struct cli *c, int argc, char **argv);  /* cmd_schedules.c */
+/* jobq show: print the parents of j (after, blocked_by) as lines, or add them to obj (--json:
+ * "after": [{"id", "state"}], "blocked_by": [ids]). Returns 0 or an exit code. */
+struct cJSON;
+struct job;
+int cli_show_parents(struct cli *c, const struct job *j, struct cJSON *obj);
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

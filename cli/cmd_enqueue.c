@@ -42,17 +42,23 @@ static const char usage[] =
 	"      --unique-for DUR   a job with the key created within DUR counts too, even finished\n"
 	"                         (with --unique, or for the unique_key of --jsonl envelopes)\n"
 	"  -b, --batch NAME       label the job(s) with a batch name (for wait, list, retry)\n"
+	"  -a, --after ID[,ID]    run only once these jobs have succeeded; cancelled when one\n"
+	"                         fails or is cancelled (repeatable; with --jsonl, every line)\n"
+	"      --on-batch-done TYPE  once every job of --batch has ended, enqueue one job of TYPE\n"
+	"                         with {\"batch\", \"counts\": {\"succeeded\", \"failed\",\n"
+	"                         \"cancelled\"}, \"total\"} as its payload\n"
 	"      --jsonl FILE|-     one job per line\n"
 	"      --no-envelope      with --jsonl: every line is a payload, an envelope's shape too\n"
 	"      --json             print {\"id\": N} (or {\"count\": N, \"first_id\": A, \"last_id\": B,\n"
 	"                         \"existing\": M})\n"
 	"\n"
 	"Exit: 0 added (or found by a unique key); 64 usage; 65 bad type (or one the configuration\n"
-	"does not declare), payload, line or envelope (named); 66 cannot open the database, or none\n"
+	"does not declare), payload, line, envelope or --after job (named); 66 cannot open the database, or none\n"
 	"was named (--db, JOBQ_DB, a jobq.json beside it, or jobq init); 75 the database is locked;\n"
 	"78 bad configuration.\n";
 
-enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE };
+enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE,
+       OPT_ON_BATCH_DONE };
 
 struct enqueue_args {
 	struct job_spec spec;
@@ -64,7 +70,40 @@ struct enqueue_args {
 	int has_delay;
 	int has_run_at;
 	int no_envelope;
+	int64_t *after;           /* --after */
+	size_t nafter;
+	const char *on_batch_done; /* --on-batch-done */
 };
+
+/* --after ID[,ID...] adds to a->after. */
+static int
+add_after(struct enqueue_args *a, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL;
+	int code = 0;
+
+	if (copy == NULL)
+		return cli_fail(EX_OSERR, "out of memory");
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && code == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		int64_t *n, id;
+
+		if ((code = cli_parse_id(t, &id)) != 0) {
+			break;
+		} else if (a->nafter >= STORE_AFTER_MAX) {
+			code = cli_fail(EX_USAGE, "--after: at most %d jobs", STORE_AFTER_MAX);
+		} else if ((n = reallocarray(a->after, a->nafter + 1, sizeof(*n))) == NULL) {
+			code = cli_fail(EX_OSERR, "out of memory");
+		} else {
+			a->after = n;
+			a->after[a->nafter++] = id;
+		}
+	}
+	if (code == 0 && a->nafter == 0)
+		code = cli_fail(EX_USAGE, "--after needs a job id");
+	free(copy);
+	return code;
+}
 
 static int
 add_tag(struct enqueue_args *a, const char *s)
@@ -99,12 +138,14 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		{"jsonl", required_argument, NULL, OPT_JSONL},
 		{"unique-for", required_argument, NULL, OPT_UNIQUE_FOR},
 		{"no-envelope", no_argument, NULL, OPT_NO_ENVELOPE},
+		{"after", required_argument, NULL, 'a'},
+		{"on-batch-done", required_argument, NULL, OPT_ON_BATCH_DONE},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	int ch, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:", opts, usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:a:", opts, usage)) != -1) {
 		switch (ch) {
 		case 'n':
 			a->spec.namespace = optarg;
@@ -157,6 +198,13 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		case OPT_NO_ENVELOPE:
 			a->no_envelope = 1;
 			break;
+		case 'a':
+			if ((r = add_after(a, optarg)) != 0)
+				return r;
+			break;
+		case OPT_ON_BATCH_DONE:
+			a->on_batch_done = optarg;
+			break;
 		default:
 			return cli_getopt_exit(ch);
 		}
@@ -185,8 +233,12 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 	if (!name_type_valid(a->spec.type))
 		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
 				"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(a->spec.type));
+	if (a->on_batch_done != NULL && a->spec.batch == NULL)
+		return cli_usage_fail("enqueue", "enqueue: --on-batch-done needs --batch");
 	a->spec.resources = a->tags;
 	a->spec.nresources = a->ntags;
+	a->spec.after = a->after;
+	a->spec.nafter = a->nafter;
 	return 0;
 }
 
@@ -240,7 +292,18 @@ enqueue_one(struct cli *c, struct enqueue_args *a)
 	}
 	if ((code = cli_open_store(c, 0)) != 0)
 		goto out;
-	if ((r = store_enqueue(c->st, &c->cfg, &a->spec, &id, &existing)) < 0) {
+	if (a->on_batch_done != NULL) {
+		/* The callback and the job in one transaction: the batch cannot end between. */
+		if ((r = store_bulk_begin(c->st)) == 0 &&
+		    ((r = store_batch_on_done(c->st, &c->cfg, a->spec.batch, a->on_batch_done,
+		                              a->spec.namespace)) < 0 ||
+		     (r = store_bulk_add(c->st, &c->cfg, &a->spec, &id, &existing)) < 0 ||
+		     (r = store_bulk_commit(c->st)) < 0))
+			store_bulk_rollback(c->st);
+	} else {
+		r = store_enqueue(c->st, &c->cfg, &a->spec, &id, &existing);
+	}
+	if (r < 0) {
 		code = cli_store_fail(c, r, "cannot enqueue");
 		goto out;
 	}
@@ -409,6 +472,12 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 		goto out;
 	}
 	began = 1;
+	if (a->on_batch_done != NULL &&
+	    (r = store_batch_on_done(c->st, &c->cfg, a->spec.batch, a->on_batch_done,
+	                             a->spec.namespace)) < 0) {
+		code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
 	while ((r = lines_next(&l, c->cfg.payload_max, &line)) == 1) {
 		struct job_spec spec = a->spec;
 		struct envelope env;
@@ -498,5 +567,6 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 		code = enqueue_one(c, &a);
 out:
 	free(a.tags);
+	free(a.after);
 	return code;
 }

@@ -25,7 +25,7 @@ static const struct command commands[] = {
 	{"resume", cmd_resume, 0},       {"prune", cmd_prune, 0},         {"claim", cmd_claim, 0},
 	{"heartbeat", cmd_heartbeat, 0}, {"complete", cmd_complete, 0},   {"fail", cmd_fail, 0},
 	{"reload", cmd_reload, 0},
-	{"init", cmd_init, 0},
+	{"init", cmd_init, 0},           {"schedules", cmd_schedules, 0},
 	{"worker", cmd_worker, 1}, /* hidden: a supervised worker */
 };
 
@@ -55,6 +55,7 @@ static const char usage[] =
 	"  pause TYPE|--all         stop claiming (or --resource TAG)\n"
 	"  resume TYPE|--all        claim again\n"
 	"  prune --older-than DUR   delete finished jobs (--state, --batch)\n"
+	"  schedules                the recurring jobs of the configuration, last and next tick\n"
 	"\n"
 	"Global options:\n"
 	"  --db PATH        the database (default ./jobq.db, or $JOBQ_DB); only init, or a\n"
