@@ -20,6 +20,9 @@ c=$(jobq enqueue ok --after "$b" --priority 100)
 expect_code 65 jobq enqueue ok --after "$a,999"
 assert_contains "$ERR" "--after: no job 999"
 expect_code 64 jobq enqueue ok --after x
+printf '{"payload": {}, "after": [%s]}\n{"payload": {}, "after": [777]}\n' "$a" >env.jsonl
+expect_code 65 jobq enqueue ok --jsonl env.jsonl
+assert_contains "$ERR" "line 2: --after: no job 777"
 assert_eq "$(sql jobq.db "select count(*) from jobs")" 3 "nothing written by the refused enqueues"
 expect_code 0 jobq show "$b"
 assert_contains "$OUT" "after: $a (queued)"
