@@ -25,11 +25,12 @@ static const char status_usage[] =
 	"time, and the age of the oldest runnable queued job. With --batch NAME the counts, running\n"
 	"jobs and oldest queued age are those of the batch (pools and pauses stay global).\n"
 	"workers_note says why the supervisor runs fewer workers than concurrency.global allows;\n"
-	"unhandled counts the queued jobs of types without a handler in this configuration.\n"
+	"unhandled counts the queued jobs of types without a handler in this configuration;\n"
+	"blocked the queued jobs waiting for a parent (enqueue --after), of every batch.\n"
 	"\n"
 	"--json prints {\"supervisor\": {\"running\": B, \"pid\": N|null, \"stale\": B, \"started_at\": T|null,\n"
 	"\"workers\": N, \"workers_note\": S|null, \"worker_pids\": [N...]}, [\"batch\": NAME,]\n"
-	"\"counts\": {STATE: N}, \"types\": {TYPE: {STATE: N}}, \"unhandled\": {TYPE: QUEUED},\n"
+	"\"counts\": {STATE: N}, \"blocked\": N, \"types\": {TYPE: {STATE: N}}, \"unhandled\": {TYPE: QUEUED},\n"
 	"\"resources\": {TAG: {\"capacity\": N, \"used\": N, \"paused\": B,\n"
 	"\"paused_until\": T|null}}, \"paused\": [{\"kind\": K, \"name\": S|null, \"until\": T|null,\n"
 	"\"reason\": S|null}...], \"running\": [JOB...], \"oldest_queued_age_s\": N|null}.\n"
@@ -59,7 +60,7 @@ struct status_ctx {
 	int64_t *pool_used;  /* per c->cfg.pools */
 	cJSON *running;      /* --json: job objects */
 	struct table run_table;
-	int64_t blocked;     /* queued jobs waiting for a parent (every job, not per batch) */
+	int64_t blocked;     /* queued jobs waiting for a parent (of every batch) */
 	int oom;
 };
 
@@ -533,7 +534,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	oldest = store_oldest_queued_age_batch(c->st, batch, s.now);
-	if (batch == NULL && (s.blocked = store_count_blocked(c->st)) < 0) {
+	if ((s.blocked = store_count_blocked(c->st)) < 0) {
 		code = cli_store_fail(c, (int)s.blocked, "cannot read the status");
 		goto out;
 	}
@@ -749,7 +750,10 @@ static const char show_usage[] =
 	"orphans_reaped worker_pid pgid lease_until token cancel_requested truncated stderr. Times\n"
 	"are RFC 3339 UTC strings or null; payload, and result when it is JSON and not truncated, are\n"
 	"embedded as JSON values. error is one line, the cause; stderr the tail of the last attempt's\n"
-	"stderr, kept whatever the outcome; truncated tells a result cut at output_max.\n"
+	"stderr, kept whatever the outcome; truncated tells a result cut at output_max. Beside them:\n"
+	"after, the job's parents (enqueue --after) as [{\"id\", \"state\"}], and blocked_by, the ids\n"
+	"of those that have not succeeded while it is queued (the human form prints both only when\n"
+	"the job has parents).\n"
 	"\n"
 	"Exit: 0; 1 no such job; 64 usage; 66 no database.\n";
 
