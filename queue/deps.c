@@ -83,6 +83,11 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 			return r;
 		if (sqlite3_changes(st->db) == 0) /* the same parent twice */
 			continue;
+		if ((stmt = stmt_get(st, SQL_DEP_WATCH_PARENT)) == NULL)
+			return st->errnum;
+		sqlite3_bind_int64(stmt, 1, after[i]);
+		if ((r = step_done(st, stmt)) < 0)
+			return r;
 		if (state != JOB_SUCCEEDED)
 			blockers++;
 		if ((state == JOB_FAILED || state == JOB_CANCELLED) && failed == 0) {
@@ -90,6 +95,13 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 			failed_state = state;
 		}
 	}
+	/* Watched (and blocked) before a cancel, so that its parent's retry brings it back. */
+	if ((stmt = stmt_get(st, SQL_DEP_BLOCK)) == NULL)
+		return st->errnum;
+	sqlite3_bind_int64(stmt, 1, child);
+	sqlite3_bind_int64(stmt, 2, failed > 0 ? 0 : blockers);
+	if ((r = step_done(st, stmt)) < 0)
+		return r;
 	if (failed > 0) {
 		if ((stmt = stmt_get(st, SQL_DEP_CANCEL_NEW)) == NULL)
 			return st->errnum;
@@ -100,13 +112,7 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 		if ((r = step_done(st, stmt)) < 0)
 			return r;
 	}
-	if (blockers == 0)
-		return 0;
-	if ((stmt = stmt_get(st, SQL_DEP_BLOCK)) == NULL)
-		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, child);
-	sqlite3_bind_int64(stmt, 2, blockers);
-	return step_done(st, stmt);
+	return 0;
 }
 
 int

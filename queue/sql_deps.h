@@ -14,7 +14,8 @@
 #define DEPS_STATEMENTS(X)                                                                         \
 	X(SQL_DEP_PARENT_STATE, "SELECT state FROM jobs WHERE id = ?1")                            \
 	X(SQL_DEP_ADD, "INSERT OR IGNORE INTO job_deps (parent, child) VALUES (?1, ?2)")           \
-	X(SQL_DEP_BLOCK, "UPDATE jobs SET blockers = ?2 WHERE id = ?1")                            \
+	X(SQL_DEP_BLOCK, "UPDATE jobs SET blockers = ?2, watch = watch | 2 WHERE id = ?1")         \
+	X(SQL_DEP_WATCH_PARENT, "UPDATE jobs SET watch = watch | 1 WHERE id = ?1")                 \
 	X(SQL_DEP_CANCEL_NEW, "UPDATE jobs SET state = 'cancelled', finished_at = ?3, "            \
 	                      "cancelled_by = ?2, error = 'dependency ' || ?2 || ' ' || ?4 "       \
 	                      "WHERE id = ?1 AND state = 'queued'")                                \
