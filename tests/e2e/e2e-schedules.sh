@@ -79,40 +79,32 @@ wait_until 10 '[ "$(polls)" -ge $((before + 2)) ]'
 no_duplicates
 consecutive
 
-# Down for 5 s with "skip": the missed ticks get no job (the newest may still be on time).
-stop_supervisor TERM
-last=$(ticks | tail -1)
-sleep 5
-start_supervisor jobq.db
-wait_until 10 'grep -q "missed ticks\? skipped (\"missed\": \"skip\")" jobq.db.log'
-wait_until 10 '[ "$(ticks | tail -1)" -gt $((last + 5000)) ]'
-n=$(gap "$last" $((last + 5000)))
-[ "$n" -le 1 ] || fail "skip: $n jobs for the ticks missed while down"
-no_duplicates
+# down MISSED SECONDS: stop the supervisor, switch to "missed": MISSED, stay down SECONDS, start
+# again and wait for the first tick after; N gets the jobs for the ticks of the downtime.
+down() {
+	stop_supervisor TERM
+	config "$1"
+	local last down_end
+	last=$(ticks | tail -1)
+	sleep "$2"
+	down_end=$(now_ms)
+	start_supervisor jobq.db
+	wait_until 10 '[ "$(ticks | tail -1)" -gt '"$down_end"' ]'
+	N=$(gap "$last" "$down_end")
+	no_duplicates
+}
 
+# "skip": the missed ticks get no job (the newest may still be on time).
+down skip 5
+[ "$N" -le 1 ] || fail "skip: $N jobs for the ticks missed while down"
+grep -q 'missed ticks\? skipped ("missed": "skip")' jobq.db.log || fail "skip: not logged"
 # "once": one job stands for all the ticks missed.
-stop_supervisor TERM
-config once
-last=$(ticks | tail -1)
-sleep 5
-down_end=$(now_ms)
-start_supervisor jobq.db
-wait_until 10 '[ "$(ticks | tail -1)" -gt '"$down_end"' ]'
-assert_eq "$(gap "$last" "$down_end")" 1 "once: jobs for the ticks missed while down"
-no_duplicates
-
+down once 5
+assert_eq "$N" 1 "once: jobs for the ticks missed while down"
 # "all", at most missed_max (2) of the missed ticks, the newest, and an on-time one maybe.
-stop_supervisor TERM
-config all
-last=$(ticks | tail -1)
-sleep 7
-down_end=$(now_ms)
-start_supervisor jobq.db
-wait_until 10 '[ "$(ticks | tail -1)" -gt '"$down_end"' ]'
-n=$(gap "$last" "$down_end")
-[ "$n" -ge 2 ] && [ "$n" -le 3 ] || fail "all: $n jobs for the ticks missed while down (want 2, or 3 with one on time)"
+down all 7
+[ "$N" -ge 2 ] && [ "$N" -le 3 ] || fail "all: $N jobs for the ticks missed while down (want 2, or 3 with one on time)"
 grep -q 'missed ticks\? skipped ("missed": "all")' jobq.db.log || fail "all: the skipped ticks are not logged"
-no_duplicates
 stop_supervisor TERM
 assert_eq "$SUP_RC" 0
 echo ok
