@@ -135,6 +135,8 @@ int cmd_schedules(struct cli *c, int argc, char **argv);  /* cmd_schedules.c */
 struct cJSON;
 struct job;
 int cli_show_parents(struct cli *c, const struct job *j, struct cJSON *obj);
+/* jobq status: "schedules: N, next: NAME at TIME" when the configuration has schedules. */
+void cli_print_next_tick(struct cli *c, int64_t now);
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

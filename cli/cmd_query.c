@@ -405,6 +405,7 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 		format_age(oldest, age, sizeof(age));
 		printf("oldest queued: %s\n", age);
 	}
+	cli_print_next_tick(s->c, s->now);
 	if (s->ntypes > 0) {
 		table_init(&t, 6, type_hdr, type_al);
 		for (size_t i = 0; i < s->ntypes; i++) {

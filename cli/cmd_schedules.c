@@ -135,6 +135,37 @@ out:
 	return code;
 }
 
+void
+cli_print_next_tick(struct cli *c, int64_t now)
+{
+	const struct schedule *first = NULL;
+	int64_t best = 0;
+	char when[40];
+
+	for (size_t i = 0; i < c->cfg.nschedules; i++) {
+		const struct schedule *s = &c->cfg.schedules[i];
+		struct schedule_state ss;
+		int64_t next;
+
+		if (store_schedule_get(c->st, s->name, &ss) < 0)
+			return;
+		next = next_tick(s, &ss, now);
+		if (next > 0 && (first == NULL || next < best)) {
+			first = s;
+			best = next;
+		}
+	}
+	if (c->cfg.nschedules == 0)
+		return;
+	if (first == NULL) {
+		printf("schedules: %zu (jobq schedules)\n", c->cfg.nschedules);
+		return;
+	}
+	time_format_rfc3339(best, when, sizeof(when));
+	printf("schedules: %zu, next: %s at %s (jobq schedules)\n", c->cfg.nschedules, first->name,
+	       when);
+}
+
 /* ---- jobq show: the parents of a job ---- */
 
 struct parents {

@@ -70,6 +70,8 @@ expect_code 0 jobq schedules
 assert_contains "$OUT" "cron 0 2 * * *"
 assert_contains "$OUT" "every 2s"
 assert_eq "$(sql jobq.db "select payload from jobs where type = 'poll' limit 1")" '{"n":1}'
+expect_code 0 jobq status
+assert_contains "$OUT" "schedules: 2, next: poll at "
 
 # A quick restart: no tick twice, none lost.
 stop_supervisor TERM
