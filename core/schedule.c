@@ -35,14 +35,6 @@ fail(char *err, size_t errlen, const char *name, const char *field, const char *
 }
 
 static int
-dup_into(char **out, const char *s)
-{
-	if ((*out = strdup(s)) == NULL)
-		return -ENOMEM;
-	return 0;
-}
-
-static int
 get_duration(const cJSON *v, const char *name, const char *field, int64_t *out, char *err,
 	     size_t errlen)
 {
@@ -84,15 +76,15 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		if (cron_parse(v->valuestring, &s->cron, msg, sizeof(msg)) < 0)
 			return fail(err, errlen, name, "cron", "%s", msg);
 		s->is_cron = 1;
-		if ((r = dup_into(&s->spec, v->valuestring)) < 0)
-			return r;
+		if ((s->spec = strdup(v->valuestring)) == NULL)
+			return -ENOMEM;
 	} else {
 		if ((r = get_duration(it, name, "every", &s->every_ms, err, errlen)) < 0)
 			return r;
 		if (s->every_ms < SCHEDULE_EVERY_MIN_MS)
 			return fail(err, errlen, name, "every", "must be at least 1s");
-		if ((r = dup_into(&s->spec, it->valuestring)) < 0)
-			return r;
+		if ((s->spec = strdup(it->valuestring)) == NULL)
+			return -ENOMEM;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "timezone")) != NULL) {
 		if (!cJSON_IsString(v))
@@ -107,8 +99,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 			return fail(err, errlen, name, "timezone",
 			            "only applies to \"cron\" (an interval is in absolute time)");
 	}
-	if ((r = dup_into(&s->zone, v != NULL ? v->valuestring : "UTC")) < 0)
-		return r;
+	if ((s->zone = strdup(v != NULL ? v->valuestring : "UTC")) == NULL)
+		return -ENOMEM;
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "type")) == NULL || !cJSON_IsString(v))
 		return fail(err, errlen, name, "type", "must be the job type to enqueue");
 	if (!name_type_valid(v->valuestring))
@@ -117,23 +109,23 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		            v->valuestring);
 	if (config_type_known(cfg, v->valuestring, msg, sizeof(msg)) < 0)
 		return fail(err, errlen, name, "type", "%s", msg);
-	if ((r = dup_into(&s->type, v->valuestring)) < 0)
-		return r;
+	if ((s->type = strdup(v->valuestring)) == NULL)
+		return -ENOMEM;
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "payload")) != NULL) {
 		if ((s->payload = cJSON_PrintUnformatted(v)) == NULL)
 			return -ENOMEM;
 		if (strlen(s->payload) > (cfg->payload_max > 0 ? cfg->payload_max : PAYLOAD_TEXT_MAX))
 			return fail(err, errlen, name, "payload", "is larger than payload_max");
-	} else if ((r = dup_into(&s->payload, "{}")) < 0) {
-		return r;
+	} else if ((s->payload = strdup("{}")) == NULL) {
+		return -ENOMEM;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "namespace")) != NULL) {
 		if (!cJSON_IsString(v) || !name_namespace_valid(v->valuestring))
 			return fail(err, errlen, name, "namespace",
 			            "must be 1 to %d bytes of UTF-8 without control characters",
 			            NAME_NAMESPACE_MAX);
-		if ((r = dup_into(&s->namespace, v->valuestring)) < 0)
-			return r;
+		if ((s->namespace = strdup(v->valuestring)) == NULL)
+			return -ENOMEM;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "priority")) != NULL) {
 		if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
@@ -205,8 +197,10 @@ schedules_parse(const struct cJSON *obj, const struct config *cfg, struct schedu
 			r = -EINVAL;
 			break;
 		}
-		if ((r = dup_into(&s[i].name, it->string)) < 0)
+		if ((s[i].name = strdup(it->string)) == NULL) {
+			r = -ENOMEM;
 			break;
+		}
 		i++;
 		if ((r = parse_one(it, cfg, &s[i - 1], err, errlen)) < 0)
 			break;
