@@ -343,6 +343,31 @@ test_schedule_ticks(void **state)
 	assert_int_equal(polls(f), 7);
 }
 
+/* Two connections (two supervisors, or one restarted) at the same instant: the tick once. */
+static void
+test_schedule_two_connections(void **state)
+{
+	struct fx *f = *state;
+	struct store *other = NULL;
+	char err[512];
+	int fired = -1;
+
+	load_schedule(f, "all");
+	assert_int_equal(store_open(f->db, NULL, &other, err, sizeof(err)), 0);
+	assert_int_equal(run_at(f, T0, NULL), 1);
+	assert_int_equal(store_schedule_run(other, &f->cfg, &f->cfg.schedules[0], T0, &fired, NULL,
+	                                    NULL),
+	                 0);
+	assert_int_equal(fired, 0);
+	assert_int_equal(store_schedule_run(other, &f->cfg, &f->cfg.schedules[0], T0 + 2000, &fired,
+	                                    NULL, NULL),
+	                 0);
+	assert_int_equal(fired, 1);
+	assert_int_equal(run_at(f, T0 + 2000, NULL), 0);
+	assert_int_equal(polls(f), 2);
+	store_close(other);
+}
+
 /* A database of version 2 with queued jobs migrates: they are still claimable. */
 static void
 test_migrate_from_version_2(void **state)
@@ -378,6 +403,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_claim_skips_blocked_flat, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_callback, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_schedule_ticks, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_schedule_two_connections, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_from_version_2, fx_setup, fx_teardown),
 	};
 
