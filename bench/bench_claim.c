@@ -38,7 +38,7 @@
 static const char raw_claim_sql[] =
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?1, "
         "worker_pid = ?2, lease_until = ?3, token = ?4 "
-        "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND type = ?5 "
+        "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND blockers = 0 AND type = ?5 "
         "ORDER BY priority DESC, run_at, id LIMIT 1) RETURNING id";
 static const char raw_finish_sql[] =
         "UPDATE jobs SET state = 'succeeded', finished_at = ?2, lease_until = NULL, "
@@ -87,7 +87,7 @@ raw_init(struct raw *r, const char *path, const char *type)
 	r->insert = raw_prepare(r->db, raw_insert_sql);
 	/* The baseline must find the row through the index, not by a scan. */
 	plan = raw_prepare(r->db, "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' "
-	                          "AND type = 'x' ORDER BY priority DESC, run_at, id LIMIT 1");
+	                          "AND blockers = 0 AND type = 'x' ORDER BY priority DESC, run_at, id LIMIT 1");
 	while (sqlite3_step(plan) == SQLITE_ROW) {
 		detail = (const char *)sqlite3_column_text(plan, 3);
 		if (detail != NULL && strstr(detail, "jobs_ready") != NULL)

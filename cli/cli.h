@@ -157,6 +157,14 @@ int cmd_top(struct cli *c, int argc, char **argv);        /* cmd_top.c */
  * Best effort: a folder that is missing or not ours is left alone. cmd_logs.c. */
 void cli_logs_prune(struct cli *c);
 int cmd_metrics(struct cli *c, int argc, char **argv);    /* cmd_metrics.c */
+int cmd_schedules(struct cli *c, int argc, char **argv);  /* cmd_schedules.c */
+/* jobq show: print the parents of j (after, blocked_by) as lines, or add them to obj (--json:
+ * "after": [{"id", "state"}], "blocked_by": [ids]). Returns 0 or an exit code. */
+struct cJSON;
+struct job;
+int cli_show_parents(struct cli *c, const struct job *j, struct cJSON *obj);
+/* jobq status: "schedules: N, next: NAME at TIME" when the configuration has schedules. */
+void cli_print_next_tick(struct cli *c, int64_t now);
 
 /* After a commit that made work runnable or cancelled a running job: tell a running supervisor
  * (best effort, never blocks, never fails the command). Implemented in cmd_supervise.c. */

@@ -17,7 +17,8 @@
 #include "fileio.h"
 #include "names.h"
 
-enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE };
+enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE,
+       OPT_ON_BATCH_DONE };
 
 struct enqueue_args {
 	struct job_spec spec;
@@ -29,7 +30,40 @@ struct enqueue_args {
 	int has_delay;
 	int has_run_at;
 	int no_envelope;
+	int64_t *after;           /* --after */
+	size_t nafter;
+	const char *on_batch_done; /* --on-batch-done */
 };
+
+/* --after ID[,ID...] adds to a->after. */
+static int
+add_after(struct enqueue_args *a, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL;
+	int code = 0;
+
+	if (copy == NULL)
+		return cli_fail(EX_OSERR, "out of memory");
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && code == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		int64_t *n, id;
+
+		if ((code = cli_parse_id(t, &id)) != 0) {
+			break;
+		} else if (a->nafter >= STORE_AFTER_MAX) {
+			code = cli_fail(EX_USAGE, "--after: at most %d jobs", STORE_AFTER_MAX);
+		} else if ((n = reallocarray(a->after, a->nafter + 1, sizeof(*n))) == NULL) {
+			code = cli_fail(EX_OSERR, "out of memory");
+		} else {
+			a->after = n;
+			a->after[a->nafter++] = id;
+		}
+	}
+	if (code == 0 && a->nafter == 0)
+		code = cli_fail(EX_USAGE, "--after needs a job id");
+	free(copy);
+	return code;
+}
 
 static int
 add_tag(struct enqueue_args *a, const char *s)
@@ -64,12 +98,14 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		{"jsonl", required_argument, NULL, OPT_JSONL},
 		{"unique-for", required_argument, NULL, OPT_UNIQUE_FOR},
 		{"no-envelope", no_argument, NULL, OPT_NO_ENVELOPE},
+		{"after", required_argument, NULL, 'a'},
+		{"on-batch-done", required_argument, NULL, OPT_ON_BATCH_DONE},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	int ch, r;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvn:p:d:m:t:r:u:b:a:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			a->spec.namespace = optarg;
@@ -122,6 +158,13 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		case OPT_NO_ENVELOPE:
 			a->no_envelope = 1;
 			break;
+		case 'a':
+			if ((r = add_after(a, optarg)) != 0)
+				return r;
+			break;
+		case OPT_ON_BATCH_DONE:
+			a->on_batch_done = optarg;
+			break;
 		default:
 			return cli_getopt_exit(ch);
 		}
@@ -150,8 +193,12 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 	if (!name_type_valid(a->spec.type))
 		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
 				"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(a->spec.type));
+	if (a->on_batch_done != NULL && a->spec.batch == NULL)
+		return cli_usage_fail("enqueue", "enqueue: --on-batch-done needs --batch");
 	a->spec.resources = a->tags;
 	a->spec.nresources = a->ntags;
+	a->spec.after = a->after;
+	a->spec.nafter = a->nafter;
 	return 0;
 }
 
@@ -205,7 +252,18 @@ enqueue_one(struct cli *c, struct enqueue_args *a)
 	}
 	if ((code = cli_open_store(c, 0)) != 0)
 		goto out;
-	if ((r = store_enqueue(c->st, &c->cfg, &a->spec, &id, &existing)) < 0) {
+	if (a->on_batch_done != NULL) {
+		/* The callback and the job in one transaction: the batch cannot end between. */
+		if ((r = store_bulk_begin(c->st)) == 0 &&
+		    ((r = store_batch_on_done(c->st, &c->cfg, a->spec.batch, a->on_batch_done,
+		                              a->spec.namespace)) < 0 ||
+		     (r = store_bulk_add(c->st, &c->cfg, &a->spec, &id, &existing)) < 0 ||
+		     (r = store_bulk_commit(c->st)) < 0))
+			store_bulk_rollback(c->st);
+	} else {
+		r = store_enqueue(c->st, &c->cfg, &a->spec, &id, &existing);
+	}
+	if (r < 0) {
 		code = cli_store_fail(c, r, "cannot enqueue");
 		goto out;
 	}
@@ -369,6 +427,12 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 		goto out;
 	}
 	began = 1;
+	if (a->on_batch_done != NULL &&
+	    (r = store_batch_on_done(c->st, &c->cfg, a->spec.batch, a->on_batch_done,
+	                             a->spec.namespace)) < 0) {
+		code = cli_store_fail(c, r, "cannot enqueue");
+		goto out;
+	}
 	while ((r = lines_next(&l, c->cfg.payload_max, &line)) == 1) {
 		struct job_spec spec = a->spec;
 		struct envelope env;
@@ -458,5 +522,6 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 		code = enqueue_one(c, &a);
 out:
 	free(a.tags);
+	free(a.after);
 	return code;
 }

@@ -41,6 +41,7 @@ struct status_ctx {
 	struct rate_use *pool_rate, *pool_tokens; /* per c->cfg.pools: their windows */
 	cJSON *running;      /* --json: job objects */
 	struct table run_table;
+	int64_t blocked;     /* queued jobs waiting for a parent (of every batch) */
 	int oom;
 };
 
@@ -311,6 +312,7 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	if (s->batch != NULL)
 		r |= json_add_string_or_null(root, "batch", s->batch);
 	r |= add_item(root, "counts", counts_json(counts));
+	r |= json_add_int(root, "blocked", s->blocked);
 	r |= add_item(root, "types", types = cJSON_CreateObject());
 	for (size_t i = 0; r == 0 && i < s->ntypes; i++)
 		r |= add_item(types, s->types[i].type, counts_json(s->types[i].counts));
@@ -431,10 +433,14 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	       " failed, %" PRId64 " cancelled\n",
 	       counts[JOB_QUEUED], counts[JOB_RUNNING], counts[JOB_SUCCEEDED], counts[JOB_FAILED],
 	       counts[JOB_CANCELLED]);
+	if (s->blocked > 0)
+		printf("blocked: %" PRId64 " queued job%s wait%s for a parent (--after)\n", s->blocked,
+		       s->blocked == 1 ? "" : "s", s->blocked == 1 ? "s" : "");
 	if (oldest >= 0) {
 		format_age(oldest, age, sizeof(age));
 		printf("oldest queued: %s\n", age);
 	}
+	cli_print_next_tick(s->c, s->now);
 	if (s->ntypes > 0) {
 		table_init(&t, 6, type_hdr, type_al);
 		for (size_t i = 0; i < s->ntypes; i++) {
@@ -569,6 +575,10 @@ cmd_status(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	oldest = store_oldest_queued_age_batch(c->st, batch, s.now);
+	if ((s.blocked = store_count_blocked(c->st)) < 0) {
+		code = cli_store_fail(c, (int)s.blocked, "cannot read the status");
+		goto out;
+	}
 	if (s.oom) {
 		code = cli_fail(EX_OSERR, "out of memory");
 		goto out;
@@ -780,11 +790,14 @@ cmd_show(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		cJSON *o = job_to_json(&j);
 
-		if (o == NULL || json_print(o) < 0)
+		if (o == NULL)
+			code = cli_fail(EX_OSERR, "out of memory");
+		else if ((code = cli_show_parents(c, &j, o)) == 0 && json_print(o) < 0)
 			code = cli_fail(EX_OSERR, "out of memory");
 		cJSON_Delete(o);
 	} else {
 		job_print_human(&j, stdout);
+		code = cli_show_parents(c, &j, NULL);
 	}
 	job_release(&j);
 	return code;

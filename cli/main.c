@@ -35,6 +35,7 @@ const struct cli_command cli_commands[] = {
 	{"logs", cmd_logs, 0},
 	{"top", cmd_top, 0},
 	{"metrics", cmd_metrics, 0},
+	{"schedules", cmd_schedules, 0},
 	{"worker", cmd_worker, CLI_CMD_SELF_EXE | CLI_CMD_HIDDEN}, /* a supervised worker */
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "names.h"
 #include "netaddr.h"
+#include "schedule.h"
 #include "text.h"
 #include "trust.h"
 
@@ -887,7 +888,8 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  "logs",       "rates",      "tokens",      "metrics",    NULL};
+	                                   "stderr_max",  "logs",       "rates",      "tokens",      "metrics",
+	                                   "schedules",   NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -948,6 +950,10 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "metrics")) != NULL &&
 	    (r = parse_metrics(c, v, cfg)) < 0)
+		return r;
+	/* Last: a schedule names a type and is bounded by payload_max. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "schedules")) != NULL &&
+	    (r = schedules_parse(v, cfg, &cfg->schedules, &cfg->nschedules, c->err, c->errlen)) < 0)
 		return r;
 	return 0;
 }
@@ -1015,6 +1021,7 @@ config_release(struct config *cfg)
 		type_release(&cfg->types[i]);
 	free(cfg->types);
 	free(cfg->metrics_listen);
+	schedules_release(cfg->schedules, cfg->nschedules);
 	config_init_default(cfg);
 }
 

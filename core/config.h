@@ -78,6 +78,8 @@ struct type_config {
 	size_t nenv_remove;
 };
 
+struct schedule; /* schedule.h */
+
 struct config {
 	char *path;          /* the file it came from, NULL for the built-in default */
 	int global;          /* concurrency.global, default 1 */
@@ -103,6 +105,8 @@ struct config {
 	char *metrics_listen; /* "metrics.listen": HOST:PORT of the supervisor's /metrics
 			       * endpoint (core/netaddr.h), NULL: none */
 	int metrics_allow_remote; /* "metrics.allow_remote": a non-loopback address is allowed */
+	struct schedule *schedules; /* "schedules" (core/schedule.c) */
+	size_t nschedules;
 };
 
 /* Fill cfg with the built-in default: global 1, no types. */

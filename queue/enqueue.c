@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "deps.h"
 #include "internal.h"
 #include "names.h"
 #include "tags.h"
@@ -34,6 +35,8 @@ struct prepared {
 	int64_t unique_since; /* > 0: a job with the key created since then counts as existing */
 	enum store_fault_kind fault; /* why prepare() refused it, as data (store_fault()) */
 	int64_t fault_byte;
+	const int64_t *after; /* parents (issue 10): attached after the insert, see deps.c */
+	size_t nafter;
 	char resources[TAGSET_JSON_MAX];
 	int has_resources;
 };
@@ -200,6 +203,10 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	                                         : CONFIG_DEFAULT_MAX_ATTEMPTS;
 	p->timeout_ms = spec->timeout_ms;
 	p->created_at = now;
+	if ((r = deps_check(spec->after, spec->nafter, err, errlen)) < 0)
+		return r;
+	p->after = spec->after;
+	p->nafter = spec->nafter;
 	return prepare_tags(cfg, tc, spec, p, err, errlen);
 }
 
@@ -321,7 +328,7 @@ insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *exi
 		return store_fail(st, rc, "cannot enqueue into");
 	if (sqlite3_changes(st->db) > 0) {
 		*id_out = sqlite3_last_insert_rowid(st->db);
-		return 0;
+		return p->nafter > 0 ? deps_attach(st, *id_out, p->after, p->nafter) : 0;
 	}
 	return store_failx(st, -EPROTO,
 	                   "cannot enqueue into '%s': unique key conflict without a live job",
@@ -340,10 +347,10 @@ store_enqueue(struct store *st, const struct config *cfg, const struct job_spec 
 		return store_bulk_add(st, cfg, spec, id_out, existing);
 	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
 		return refused(st, &p, r);
-	/* Without a unique key the INSERT is its own (autocommit) transaction. */
-	if (p.unique_key != NULL && (r = tx_begin(st, "cannot enqueue into")) < 0)
+	/* Without a unique key or parents the INSERT is its own (autocommit) transaction. */
+	if ((p.unique_key != NULL || p.nafter > 0) && (r = tx_begin(st, "cannot enqueue into")) < 0)
 		return r;
-	if ((r = insert_one(st, &p, &id, &ex)) == 0 && p.unique_key != NULL)
+	if ((r = insert_one(st, &p, &id, &ex)) == 0 && (p.unique_key != NULL || p.nafter > 0))
 		r = tx_commit(st, "cannot enqueue into");
 	if (r < 0) {
 		tx_rollback(st);
@@ -528,8 +535,8 @@ store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec
 		return store_failx(st, -EINVAL, "no bulk enqueue is open on '%s'", st->path);
 	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
 		return refused(st, &p, r);
-	if (p.unique_key != NULL) {
-		/* Unique keys are resolved one by one, in order. */
+	if (p.unique_key != NULL || p.nafter > 0) {
+		/* Unique keys and parents are resolved one by one, in order. */
 		if ((r = bulk_flush(st)) < 0 || (r = insert_one(st, &p, &id, &ex)) < 0 ||
 		    (r = read_next_id(st)) < 0)
 			return r;

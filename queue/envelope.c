@@ -26,6 +26,7 @@
 static const char *const keys[] = {
         "payload", "unique_key", "namespace", "priority",     "run_at",
         "delay",   "batch",      "resources", "max_attempts", "timeout",
+        "after",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -320,6 +321,23 @@ apply(const cJSON *root, int64_t now, struct job_spec *spec, struct envelope *en
 		s.resources = env->tags;
 		s.nresources = ntags;
 	}
+	if (MEMBER("after")) {
+		const cJSON *it;
+		int n = cJSON_GetArraySize(v), i = 0;
+
+		if (!cJSON_IsArray(v) || n < 1 || n > STORE_AFTER_MAX)
+			return fail(err, errlen, "after: must be an array of 1 to %d job ids",
+			            STORE_AFTER_MAX);
+		if ((env->after = calloc((size_t)n, sizeof(*env->after))) == NULL)
+			return -ENOMEM;
+		cJSON_ArrayForEach(it, v) {
+			if ((r = get_int(it, "after", 1, PRIORITY_LIMIT, &env->after[i++], err,
+			                 errlen)) < 0)
+				return r;
+		}
+		s.after = env->after;
+		s.nafter = (size_t)n;
+	}
 #undef MEMBER
 	*spec = s;
 	return 0;
@@ -337,6 +355,7 @@ envelope_parse(char *line, int64_t now, struct job_spec *spec, struct envelope *
 	int r;
 
 	env->root = NULL;
+	env->after = NULL;
 	if (!candidate(line))
 		return 0;
 	/* Not JSON (cJSON refuses it): a payload, which the store refuses with its byte. */
@@ -369,6 +388,8 @@ envelope_parse(char *line, int64_t now, struct job_spec *spec, struct envelope *
 	return 1;
 bad:
 	cJSON_Delete(root);
+	free(env->after);
+	env->after = NULL;
 	return r;
 }
 
@@ -379,4 +400,6 @@ envelope_release(struct envelope *env)
 		return;
 	cJSON_Delete(env->root);
 	env->root = NULL;
+	free(env->after);
+	env->after = NULL;
 }

@@ -4,7 +4,7 @@
  *
  *   {"payload": {"url": "https://a"}, "unique_key": "enrich:a", "namespace": "acme",
  *    "priority": 5, "run_at": "2030-01-01T00:00:00Z" | "delay": "10m", "batch": "night1",
- *    "resources": ["cpu:2"], "max_attempts": 4, "timeout": "15m"}
+ *    "resources": ["cpu:2"], "max_attempts": 4, "timeout": "15m", "after": [12, 13]}
  *
  * and every other line is a payload as it is. Only those keys may stand beside "payload" (a
  * misspelt key is an error, never a payload); docs/cli.md, enqueue, has the rule.
@@ -22,6 +22,7 @@
 struct envelope {
 	void *root;                    /* the parsed line (cJSON) */
 	struct tag tags[JOB_TAGS_MAX]; /* its "resources" */
+	int64_t *after;                /* its "after": parent job ids (malloc'd) */
 };
 
 /*

@@ -12,6 +12,8 @@
 #ifndef JOBQ_SQL_H
 #define JOBQ_SQL_H
 
+#include "sql_deps.h"
+
 /* The column order of struct job rows; job_from_row() reads them in this order. */
 #define JOB_COLS                                                                                   \
 	"id, type, namespace, payload, state, priority, run_at, attempts, max_attempts, timeout, " \
@@ -98,7 +100,9 @@
 	X(SQL_UNIQUE_RECENT, "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL " \
 	                     "AND created_at >= ?2 ORDER BY created_at DESC, id DESC LIMIT 1")     \
 	/* Live jobs per type and state, through the partial indexes jobs_ready, jobs_running. */ \
-	X(SQL_COUNT_LIVE, "SELECT type, 'queued', count(*) FROM jobs WHERE state = 'queued' "      \
+	X(SQL_COUNT_LIVE, "SELECT type, 'queued', sum(n) FROM (SELECT type, count(*) AS n FROM "   \
+	                  "jobs WHERE " READY " GROUP BY type UNION ALL SELECT type, count(*) "    \
+	                  "FROM jobs WHERE state = 'queued' AND blockers > 0 GROUP BY type) "      \
 	                  "GROUP BY type UNION ALL SELECT type, 'running', count(*) FROM jobs "    \
 	                  "WHERE state = 'running' GROUP BY type")                                 \
 	X(SQL_NEXT_ID, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), " \
@@ -109,12 +113,12 @@
 	  "SELECT kind, name, until, reason FROM pauses WHERE until IS NULL OR until > ?1 "        \
 	  "ORDER BY kind, name")                                                                   \
 	X(SQL_TYPE_FIRST, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "     \
-	                  "WHERE state = 'queued' ORDER BY type, priority DESC, run_at, id LIMIT 1") \
+	                  "WHERE " READY " ORDER BY type, priority DESC, run_at, id LIMIT 1") \
 	X(SQL_TYPE_NEXT, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "      \
-	                 "WHERE state = 'queued' AND type > ?1 "                                   \
+	                 "WHERE " READY " AND type > ?1 "                                   \
 	                 "ORDER BY type, priority DESC, run_at, id LIMIT 1")                       \
 	X(SQL_TYPE_HEAD, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "      \
-	                 "WHERE state = 'queued' AND type = ?1 AND priority <= ?2 "                \
+	                 "WHERE " READY " AND type = ?1 AND priority <= ?2 "                \
 	                 "ORDER BY priority DESC, run_at, id")                                     \
 	X(SQL_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, " \
 	             "finished_at = NULL, worker_pid = ?3, worker_start = ?4, lease_until = ?5, "  \
@@ -191,7 +195,8 @@
 	                    "(excluded.until IS NULL OR pauses.until < excluded.until)")           \
 	X(SQL_PAUSES_EXPIRE, "DELETE FROM pauses WHERE until IS NOT NULL AND until <= ?1")         \
 	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")     \
-	SQL_RATE_STATEMENTS(X)
+	SQL_RATE_STATEMENTS(X)                                                                     \
+	DEPS_STATEMENTS(X)
 
 /* Rate limits and token budgets of pools (queue/rate.c), ?1 pool, ?2 kind ('start' or
  * 'tokens'). */

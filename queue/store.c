@@ -439,9 +439,9 @@ static int
 set_pragmas(struct store *st, const struct store_opts *opts)
 {
 	static const char normal[] = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
-	                             "PRAGMA temp_store = MEMORY;";
+	                             "PRAGMA temp_store = MEMORY; " RECURSIVE_TRIGGERS;
 	static const char full[] = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; "
-	                           "PRAGMA temp_store = MEMORY;";
+	                           "PRAGMA temp_store = MEMORY; " RECURSIVE_TRIGGERS;
 	int rc;
 
 	if ((rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)

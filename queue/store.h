@@ -125,6 +125,8 @@ struct job_spec {
 	int64_t unique_for_ms;  /* > 0: a job holding unique_key created less than this long ago,
 	                         * in any state (finished too), also counts as existing */
 	const char *batch;
+	const int64_t *after;   /* parents (enqueue --after): the job runs once all succeeded */
+	size_t nafter;
 };
 
 /*
@@ -360,5 +362,52 @@ int64_t store_next_run_at(struct store *st);
 
 /* Data version: changes whenever another connection commits (PRAGMA data_version). */
 int64_t store_data_version(struct store *st);
+
+/*
+ * Dependencies and batch callbacks (queue/deps.c). A job enqueued with after waits (queued,
+ * outside the ready index) until every parent has succeeded; when a parent ends failed or
+ * cancelled, every queued descendant is cancelled ("dependency N failed"); jobq retry of that
+ * parent brings them back. The triggers of schema version 3 do it in the transaction that ends
+ * the parent. An unknown parent id: -EINVAL, naming it.
+ */
+#define STORE_AFTER_MAX 1000 /* parents of one job */
+
+/* Register the callback of batch: once no job of the batch is queued or running, one job of
+ * type is enqueued (namespace NULL: "default"; priority, max_attempts, timeout: the type's)
+ * with payload {"batch": B, "counts": {"succeeded": N, "failed": N, "cancelled": N},
+ * "total": N}. Inside an open bulk enqueue, or in its own transaction. Registering again
+ * replaces the type and re-arms it. -EINVAL for an unknown type or a bad batch name. */
+int store_batch_on_done(struct store *st, const struct config *cfg, const char *batch,
+			const char *type, const char *namespace);
+
+/* cb(parent id, its state, ctx) for each parent of job id, by id. Returns the count. */
+int store_job_parents(struct store *st, int64_t id,
+		      void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx);
+
+/* Queued jobs waiting for a parent (blocked), or -errno. */
+int64_t store_count_blocked(struct store *st);
+
+/* Schedules (queue/schedule.c). What the store remembers of one schedule: the last tick it
+ * handled (fired or skipped), the tick of the last job it enqueued and that job's id. */
+struct schedule_state {
+	int64_t last_tick;  /* 0: never seen */
+	int64_t fired_tick; /* 0: none yet */
+	int64_t last_job;   /* 0: none yet */
+};
+struct schedule;
+
+/* Read a schedule's state (all 0 when never seen). */
+int store_schedule_get(struct store *st, const char *name, struct schedule_state *out);
+
+/*
+ * Handle the due ticks of schedule s at now in one write transaction: read its last tick, plan
+ * (schedule_plan() in core/schedule.c: on-time ticks, then missed ones as s->missed says),
+ * enqueue one job per planned tick with unique key "schedule:NAME:TICK" (RFC 3339), record the
+ * new last tick. Two processes cannot both fire a tick: the read and the write are one
+ * transaction. *fired and *skipped (may be NULL) get the numbers of jobs enqueued and of ticks
+ * dropped; *next the following tick (0: none). Returns 0 or a store error.
+ */
+int store_schedule_run(struct store *st, const struct config *cfg, const struct schedule *s,
+		       int64_t now, int *fired, int *skipped, int64_t *next);
 
 #endif

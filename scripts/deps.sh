@@ -4,7 +4,7 @@
 # fuzz: clang with libFuzzer and the sanitizers' runtime, and llvm-symbolizer (make fuzz).
 set -eu
 what=${1:-build}
-pkgs="meson ninja-build pkg-config gcc libsqlite3-dev libcurl4-openssl-dev libcjson-dev libbsd-dev libmd-dev scdoc libsystemd-dev"
+pkgs="meson ninja-build pkg-config gcc libsqlite3-dev libcurl4-openssl-dev libcjson-dev libbsd-dev libmd-dev scdoc libsystemd-dev tzdata"
 case "$what" in
 test|all) pkgs="$pkgs libcmocka-dev jq sqlite3 python3 python3-prometheus-client systemd procps curl faketime strace e2fsprogs util-linux passwd zsh fish groff-base" ;;
 fuzz) pkgs="$pkgs clang libclang-rt-dev llvm" ;;

@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "proc.h"
 #include "runtime.h"
+#include "schedules.h"
 #include "store.h"
 #include "supervisor.h"
 #include "trust.h"
@@ -73,6 +74,7 @@ struct sup {
 	int stopping;
 	int64_t kill_at;     /* monotonic ms: SIGKILL workers still alive */
 	int64_t next_recover, next_drain_check;
+	int64_t next_schedules; /* monotonic ms of the next look at the schedules; -1: none */
 	int check_drain;
 	int ready;           /* the runtime file was written: keep it up to date */
 	int pending;         /* single-job wake-ups that found no idle worker, for the next one */
@@ -494,6 +496,7 @@ reload(struct sup *s)
 	}
 	config_release(&s->cfg);
 	s->cfg = next;
+	s->next_schedules = 0; /* schedules may have come or gone */
 	if (store_set_durability(s->st, !s->cfg.synchronous_full) < 0)
 		log_warnx("%s", store_errmsg(s->st));
 	if (s->cfgfd >= 0)
@@ -802,6 +805,17 @@ worker_says(struct sup *s, struct wproc *w, const char *buf, ssize_t n)
 		wake_workers(s, one, all, cancel);
 }
 
+/* Enqueue the due ticks of the schedules (supervisor/schedules.c) and wake idle workers. */
+static void
+run_schedules(struct sup *s, int64_t now)
+{
+	int64_t wait = -1;
+
+	if (schedules_run(s->st, &s->cfg, &wait) > 0)
+		wake_workers(s, 0, 1, 0);
+	s->next_schedules = wait < 0 ? -1 : now + wait;
+}
+
 /* Returns 0 when stopped, 70 when poll() failed. */
 static int
 loop(struct sup *s)
@@ -826,6 +840,8 @@ loop(struct sup *s)
 		}
 		if (!s->stopping && now >= s->next_recover)
 			recover(s);
+		if (!s->stopping && s->next_schedules >= 0 && now >= s->next_schedules)
+			run_schedules(s, now);
 		if (s->kill_strays)
 			kill_strays(s);
 		if (s->runtime_dirty) {
@@ -871,6 +887,8 @@ loop(struct sup *s)
 		int64_t next = s->stopping ? s->kill_at : s->next_recover;
 		if (!s->stopping && s->o->drain && s->next_drain_check < next)
 			next = s->next_drain_check;
+		if (!s->stopping && s->next_schedules >= 0 && s->next_schedules < next)
+			next = s->next_schedules;
 		int64_t left = next - now;
 		if (left < 0)
 			left = 0;

@@ -68,7 +68,7 @@ bad() { # bad LINE EXPECTED-MESSAGE
 	expect_code 65 jobq enqueue enrich --jsonl - < <(printf '{"payload": 1}\n%s\n' "$1")
 	assert_eq "$ERR" "jobq: line 2: $2"
 }
-bad '{"payload": 1, "uniqe_key": "k"}' "unknown envelope key 'uniqe_key' (known: payload, unique_key, namespace, priority, run_at, delay, batch, resources, max_attempts, timeout; --no-envelope takes every line as a payload)"
+bad '{"payload": 1, "uniqe_key": "k"}' "unknown envelope key 'uniqe_key' (known: payload, unique_key, namespace, priority, run_at, delay, batch, resources, max_attempts, timeout, after; --no-envelope takes every line as a payload)"
 bad '{"payload": 1, "priority": "high"}' "priority: must be an integer"
 bad '{"payload": 1, "priority": 1.5}' "priority: must be an integer"
 bad '{"payload": 1, "max_attempts": 0}' "max_attempts: must be an integer from 1 to 1000000"

@@ -28,7 +28,7 @@ json_eq "$st" '.resources.ollama.paused_until' null
 json_eq "$st" '.paused | length' 0
 json_eq "$st" '.running | length' 0
 json_eq "$st" '.oldest_queued_age_s | type' number
-json_eq "$st" 'keys | join(",")' counts,oldest_queued_age_s,paused,resources,running,supervisor,types,unhandled
+json_eq "$st" 'keys | join(",")' blocked,counts,oldest_queued_age_s,paused,resources,running,supervisor,types,unhandled
 json_eq "$st" '.unhandled.ping' 1
 
 # A mix of jobs.

@@ -20,6 +20,16 @@
 #include "duration.h"
 #include "store.h"
 
+/* SQL that takes a version 3 database back to version 2 (what schema_v3_deps added goes). */
+#define V3_DOWN                                                                                    \
+	"DROP TRIGGER jobs_watch; DROP TRIGGER job_events_do; DROP TRIGGER jobs_deps_prune;"      \
+	"DROP TABLE job_events; DROP TABLE job_deps; DROP TABLE batch_callbacks;"                 \
+	"DROP TABLE schedules; DROP INDEX jobs_blocked; DROP INDEX jobs_ready;"                   \
+	"ALTER TABLE jobs DROP COLUMN blockers; ALTER TABLE jobs DROP COLUMN cancelled_by;"       \
+	"ALTER TABLE jobs DROP COLUMN watch;"                                                      \
+	"CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id) WHERE state = 'queued';" \
+	"PRAGMA user_version = 2;"
+
 struct fx {
 	char dir[64];
 	char db[PATH_MAX];
