@@ -20,8 +20,9 @@
 #include "duration.h"
 #include "store.h"
 
-/* SQL that takes a version 3 database back to version 2 (what schema_v3_deps added goes). */
+/* SQL that takes a version 3 database back to version 2 (what version 3 added goes). */
 #define V3_DOWN                                                                                    \
+	"DROP TABLE rate_events;"                                                                   \
 	"DROP TRIGGER jobs_watch; DROP TRIGGER job_events_do; DROP TRIGGER jobs_deps_prune;"      \
 	"DROP TABLE job_events; DROP TABLE job_deps; DROP TABLE batch_callbacks;"                 \
 	"DROP TABLE schedules; DROP INDEX jobs_blocked; DROP INDEX jobs_ready;"                   \
