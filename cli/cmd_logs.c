@@ -19,25 +19,6 @@
 
 #define FOLLOW_POLL_MS 100 /* how often --follow looks at the file and the job */
 
-static const char logs_usage[] =
-	"usage: jobq logs ID [--follow] [--stderr]\n"
-	"\n"
-	"The output of job ID's latest attempt as its handler wrote it: an exec command's stdout\n"
-	"(or with --stderr its stderr), an http response body (with --stderr its error), secrets\n"
-	"masked as in the result. Files rotated at logs.max come first, oldest first. A job whose\n"
-	"files are gone (pruned, \"logs\": false, or run before jobq kept them) prints its kept\n"
-	"result (or stderr tail) instead.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --follow   print what is there, then what is written, until the job has ended\n"
-	"                 (succeeded, failed or cancelled); a retried attempt's output follows\n"
-	"                 the earlier one's, with a line '--- job ID attempt N ---' on stderr\n"
-	"  -e, --stderr   the stderr file instead of stdout\n"
-	"\n"
-	"Exit: 0 (--follow: once the job has ended, whatever its state); 1 no such job (or it was\n"
-	"pruned while followed); 64 usage; 66 no database; 74 cannot write the output; 77 the\n"
-	"folder of output files is not one jobq trusts.\n";
-
 static int
 is_final(enum job_state s)
 {
@@ -285,7 +266,7 @@ cmd_logs(struct cli *c, int argc, char **argv)
 	int64_t id;
 	int ch, r, code, follow_it = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqvfe", opts, logs_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqvfe", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			follow_it = 1;

@@ -10,20 +10,6 @@
 #include "metrics.h"
 #include "runtime.h"
 
-static const char metrics_usage[] =
-        "usage: jobq metrics\n"
-        "\n"
-        "Print the metrics of the database in the Prometheus text format: jobs by type and\n"
-        "state, their attempts, orphans and durations (a histogram per type), pools' capacity\n"
-        "and use, pauses, the age of the oldest runnable job, and from the supervisor's runtime\n"
-        "file its workers, their restarts and the orphans it reaped (jobq_supervisor_up 0 when\n"
-        "none runs). A supervisor configured with \"metrics\": {\"listen\": \"127.0.0.1:9187\"}\n"
-        "serves the same at http://127.0.0.1:9187/metrics. For a textfile collector, write to a\n"
-        "temporary file and rename it.\n"
-        "\n"
-        "Exit: 0; 64 usage (--json too: the output is Prometheus text); 66 no database; 78 bad\n"
-        "config.\n";
-
 int
 cmd_metrics(struct cli *c, int argc, char **argv)
 {
@@ -33,7 +19,7 @@ cmd_metrics(struct cli *c, int argc, char **argv)
 	size_t len = 0;
 	int ch, r, have_rt;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, metrics_usage)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, NULL)) != -1)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
 		return cli_usage_fail("metrics", "metrics: unexpected argument '%s'",

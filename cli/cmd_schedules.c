@@ -13,17 +13,6 @@
 #include "output.h"
 #include "schedule.h"
 
-static const char schedules_usage[] =
-	"usage: jobq schedules [--json]\n"
-	"\n"
-	"The schedules of the configuration (\"schedules\" in jobq.json): NAME, SPEC (the cron\n"
-	"expression or the interval), ZONE, TYPE, MISSED, LAST TICK (the tick of the last job a\n"
-	"schedule enqueued, and that job), NEXT TICK. The supervisor enqueues one job per tick. With\n"
-	"--json an array of {\"name\", \"cron\" or \"every\", \"timezone\", \"type\", \"missed\",\n"
-	"\"last_tick\", \"last_job\", \"next_tick\"} (times RFC 3339, null when none).\n"
-	"\n"
-	"Exit: 0; 64 usage; 66 no database; 78 bad configuration.\n";
-
 static const char *
 missed_name(enum schedule_missed m)
 {
@@ -56,7 +45,7 @@ cmd_schedules(struct cli *c, int argc, char **argv)
 	cJSON *arr = NULL;
 	int ch, r, code = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, schedules_usage)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, ":hqv", opts, NULL)) != -1)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
 		return cli_usage_fail("schedules", "schedules: unexpected argument '%s'",

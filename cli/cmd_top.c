@@ -34,23 +34,6 @@
 #define TOP_TICK_MS 250              /* how often the database is asked whether it changed */
 #define TOP_FRAME_MS 1000            /* a frame at least this often (elapsed times move) */
 
-static const char top_usage[] =
-	"usage: jobq top [--once]\n"
-	"\n"
-	"A live full-screen view of the queue, redrawn every second and when the database changes:\n"
-	"the supervisor and its workers with the job each runs and for how long (jobs of external\n"
-	"workers too), resource pools (used / capacity), the queue per type (queued, running),\n"
-	"the batches that have jobs left (done / total, failed, throughput over the last 5\n"
-	"minutes, and the time left at that rate) and the latest failed jobs. q quits.\n"
-	"\n"
-	"When stdout is not a terminal, or with --once, it prints one plain snapshot and exits.\n"
-	"\n"
-	"Options:\n"
-	"  -1, --once   one snapshot, without escape sequences\n"
-	"\n"
-	"Exit: 0; 64 usage; 66 no database; 78 bad configuration; 128+N after signal N (the\n"
-	"terminal restored first).\n";
-
 /* The lines of one frame. */
 struct frame {
 	char **lines;
@@ -548,7 +531,7 @@ cmd_top(struct cli *c, int argc, char **argv)
 	struct frame f = {0};
 	int ch, code, once = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, ":hqv1", opts, top_usage)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, ":hqv1", opts, NULL)) != -1) {
 		if (ch != '1')
 			return cli_getopt_exit(ch);
 		once = 1;

@@ -12,7 +12,7 @@
 
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the usual idiom
 
-_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune logs top metrics claim heartbeat complete fail help"
+_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune logs top metrics schedules claim heartbeat complete fail help"
 
 # What the value of option $2 of command $1 is: type, pool, batch, states-list, states-retry,
 # states-prune, duration, time, jsonl, file, text; nothing when the option takes no value.
@@ -33,6 +33,8 @@ _jobq_value_kind()
 	init:--db) echo file ;;
 	enqueue:-b | enqueue:--batch) echo batch ;;
 	enqueue:--jsonl) echo jsonl ;;
+	enqueue:-a | enqueue:--after) echo text ;;
+	enqueue:--on-batch-done) echo type ;;
 	supervise:-w | supervise:--workers) echo text ;;
 	status:-b | status:--batch) echo batch ;;
 	list:-s | list:--state) echo states-list ;;
@@ -63,15 +65,17 @@ _jobq_value_kind()
 	heartbeat:-l | heartbeat:--lease) echo duration ;;
 	complete:--token) echo text ;;
 	complete:--result) echo text ;;
+	complete:--tokens) echo text ;;
 	fail:--token) echo text ;;
 	fail:--error) echo text ;;
+	fail:--tokens) echo text ;;
 	esac
 }
 
 _jobq_options()
 {
 	case $1 in
-	enqueue) echo "--namespace --priority --delay --run-at --max-attempts --timeout --resource --unique --unique-for --batch --jsonl --no-envelope" ;;
+	enqueue) echo "--namespace --priority --delay --run-at --max-attempts --timeout --resource --unique --unique-for --batch --after --on-batch-done --jsonl --no-envelope" ;;
 	init) echo "--db" ;;
 	supervise) echo "--workers --drain" ;;
 	status) echo "--batch" ;;
@@ -84,8 +88,10 @@ _jobq_options()
 	prune) echo "--older-than --state --batch" ;;
 	claim) echo "--type --lease" ;;
 	heartbeat) echo "--token --lease" ;;
-	complete) echo "--token --result" ;;
-	fail) echo "--token --error --temporary" ;;
+	complete) echo "--token --result --tokens" ;;
+	fail) echo "--token --error --temporary --tokens" ;;
+	logs) echo "--follow --stderr" ;;
+	top) echo "--once" ;;
 	help) echo "--commands" ;;
 	esac
 }
@@ -269,7 +275,7 @@ _jobq()
 	enqueue | pause | resume)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "$(_jobq_types)" -- "$cur"))
 		;;
-	heartbeat | complete | fail)
+	heartbeat | complete | fail | logs)
 		((nargs == 0)) && COMPREPLY=($(compgen -W "$(_jobq_running_ids)" -- "$cur"))
 		;;
 	cancel)

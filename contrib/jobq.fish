@@ -140,6 +140,10 @@ complete -c jobq -n __jobq_needs_command -a retry -d 'put failed or cancelled jo
 complete -c jobq -n __jobq_needs_command -a pause -d 'stop claiming a type, a pool or everything'
 complete -c jobq -n __jobq_needs_command -a resume -d 'claim again'
 complete -c jobq -n __jobq_needs_command -a prune -d 'delete finished jobs'
+complete -c jobq -n __jobq_needs_command -a logs -d "the output of a job's latest attempt"
+complete -c jobq -n __jobq_needs_command -a top -d 'a live view of workers, pools, queues, batches'
+complete -c jobq -n __jobq_needs_command -a metrics -d 'the metrics in the Prometheus text format'
+complete -c jobq -n __jobq_needs_command -a schedules -d 'the schedules of the configuration'
 complete -c jobq -n __jobq_needs_command -a help -d "the command list, or a command's usage"
 
 # init
@@ -159,6 +163,8 @@ complete -c jobq -n '__jobq_using enqueue' -l unique-for -x -a "$durations" -d '
 complete -c jobq -n '__jobq_using enqueue' -s b -l batch -x -d 'label the jobs with a batch name'
 complete -c jobq -n '__jobq_using enqueue' -l jsonl -r -F -d 'one job per line (- for stdin)'
 complete -c jobq -n '__jobq_using enqueue' -l no-envelope -d 'with --jsonl: every line is a payload'
+complete -c jobq -n '__jobq_using enqueue' -s a -l after -x -a '(__jobq_ids)' -d 'run once these jobs have succeeded (ID,ID...)'
+complete -c jobq -n '__jobq_using enqueue' -l on-batch-done -x -a '(__jobq_types)' -d 'once the batch has ended, enqueue a job of TYPE'
 
 # supervise
 complete -c jobq -n '__jobq_using supervise' -s w -l workers -x -d 'number of worker processes'
@@ -172,6 +178,7 @@ complete -c jobq -n '__jobq_using heartbeat complete fail' -l token -x -d 'the t
 complete -c jobq -n '__jobq_using complete' -l result -x -d 'the result (- reads stdin)'
 complete -c jobq -n '__jobq_using fail' -l error -x -d 'what went wrong'
 complete -c jobq -n '__jobq_using fail' -l temporary -d 'retry without counting the attempt'
+complete -c jobq -n '__jobq_using complete fail' -l tokens -x -d 'tokens the attempt spent'
 
 # status, list, show, wait
 complete -c jobq -n '__jobq_using status' -s b -l batch -x -d 'the counts of this batch'
@@ -203,6 +210,12 @@ complete -c jobq -n '__jobq_using pause' -l reason -x -d 'shown by status'
 # prune
 complete -c jobq -n '__jobq_using prune' -s o -l older-than -x -a "$durations" -d 'finished more than DUR ago'
 complete -c jobq -n '__jobq_using prune' -s s -l state -x -a 'succeeded failed cancelled' -d 'jobs in this state'
+
+# logs, top
+complete -c jobq -n '__jobq_using logs' -a '(__jobq_ids)'
+complete -c jobq -n '__jobq_using logs' -s f -l follow -d 'print what is written until the job has ended'
+complete -c jobq -n '__jobq_using logs' -s e -l stderr -d 'the stderr file instead of stdout'
+complete -c jobq -n '__jobq_using top' -s 1 -l once -d 'one snapshot, without escape sequences'
 
 # help
 complete -c jobq -n '__jobq_using help' -a '(jobq help --commands 2>/dev/null)' -d command

@@ -83,8 +83,9 @@ done)
 # Every option of every command, as its help names them.
 for c in "${commands[@]}"; do
 	help=$(jobq help "$c")
+	# (none for a command without options of its own, such as metrics)
 	opts=$( (printf '%s\n' "$help" | sed -n '/^usage:/,/^$/p'; printf '%s\n' "$help" | sed -n '/^Options:$/,/^$/p' | grep -E '^ +(-[a-z], )?--' || true) |
-		grep -oE -- '--[a-z][a-z-]*' | sort -u)
+		{ grep -oE -- '--[a-z][a-z-]*' || true; } | sort -u)
 	for sh in bash zsh fish; do
 		# shellcheck disable=SC2086
 		expect_offers $sh "jobq $c --" --json --quiet --verbose --help $opts
