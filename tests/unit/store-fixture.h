@@ -58,6 +58,19 @@ fx_rmtree(const char *dir)
 	rmdir(dir);
 }
 
+/* Run SQL on a separate connection to path. */
+static inline void
+sql(const char *path, const char *text)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("sql '%s': %s", text, msg);
+	sqlite3_close(db);
+}
+
 /* One integer from a query on a separate connection to path (-1: no row). */
 static inline int64_t
 sql_int(const char *path, const char *text)

@@ -53,19 +53,6 @@ none(struct fx *f)
 	assert_int_equal(fx_claim(f, &job, 0), 0);
 }
 
-/* Run SQL on the fixture's own connection's file through a second connection. */
-static void
-sql(const char *path, const char *text)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("sql '%s': %s", text, msg);
-	sqlite3_close(db);
-}
-
 static void
 test_global_limit(void **state)
 {

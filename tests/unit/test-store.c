@@ -22,19 +22,6 @@
 #include "proc.h"
 #include "store-fixture.h"
 
-/* Run SQL on a separate connection to path. */
-static void
-sql(const char *path, const char *text)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("sql '%s': %s", text, msg);
-	sqlite3_close(db);
-}
-
 static const char *
 repeat(char c, size_t n)
 {
