@@ -8,7 +8,7 @@ source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 N=2000
 # Under AddressSanitizer every worker start and fork is several times slower: fewer jobs keep
 # the sanitizer run within minutes (the plain run does the full 2,000).
-if ldd "$JOBQ" 2>/dev/null | grep -q libasan; then N=${CHAOS_ASAN_JOBS:-600}; fi
+if asan_build; then N=${CHAOS_ASAN_JOBS:-600}; fi
 KILLS=${CHAOS_KILLS:-40}
 tag="jobq-chaos-$$"
 cat >jobq.json <<JSON

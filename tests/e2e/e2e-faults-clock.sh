@@ -19,7 +19,7 @@ if [ -z "$FT" ]; then
 	echo "SKIP: $TEST_NAME needs libfaketime (apt-get install faketime)" >&2
 	exit 77
 fi
-if ldd "$JOBQ" 2>/dev/null | grep -q libasan; then
+if asan_build; then
 	echo "SKIP: $TEST_NAME: libfaketime cannot be preloaded before AddressSanitizer" >&2
 	exit 77
 fi

@@ -16,7 +16,7 @@
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 
 LIB=$JOBQ_BUILD/tests/libjobq-faultinject.so
-if [ ! -e "$LIB" ] || ldd "$JOBQ" 2>/dev/null | grep -q libasan; then
+if [ ! -e "$LIB" ] || asan_build; then
 	echo "SKIP: $TEST_NAME needs $LIB and a build without sanitizers" >&2
 	exit 77
 fi

@@ -46,7 +46,7 @@ assert_contains "$err2" "last-words"
 # The workers' peak memory: the output is streamed and cut, never held (100 MB were written;
 # AddressSanitizer's own memory needs a higher bar).
 max_kb=32768
-ldd "$JOBQ" 2>/dev/null | grep -q libasan && max_kb=90000
+asan_build && max_kb=90000
 for w in $(worker_pids "$SUP_PID"); do
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$w/status")
 	[ "$hwm" -lt "$max_kb" ] || fail "(1) worker $w peaked at $hwm kB"

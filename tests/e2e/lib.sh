@@ -241,6 +241,10 @@ wait_for() {
 	done
 }
 
+# asan_build: the jobq under test is built with AddressSanitizer. Not `ldd | grep -q`: with
+# pipefail, grep quitting at the first match can leave ldd dying of SIGPIPE and the test false.
+asan_build() { [[ "$(ldd "$JOBQ" 2>/dev/null)" == *libasan* ]]; }
+
 # wait_until SECONDS 'SHELL CODE': like wait_for, but the code is evaluated afresh every time
 # (write command substitutions inside the single quotes, so that they run on every try).
 wait_until() {
