@@ -84,6 +84,7 @@ enum wevent {
 	WE_NEVENTS
 };
 
+/* clang-format off: one row per state */
 static const char *const state_names[WS_NSTATES] = {
 	"none", "starting", "claiming", "idle", "running", "finishing", "stopping",
 	"stop-finishing", "stopped",
@@ -127,6 +128,7 @@ static const enum wstate transitions[WS_NSTATES][WE_NEVENTS] = {
 		[WE_WAKE] = WS_STOPPED,
 	},
 };
+/* clang-format on */
 
 /*
  * A warning that would repeat at every try (a lease that cannot be renewed, a claim or a finish
