@@ -84,7 +84,7 @@ enum wevent {
 	WE_NEVENTS
 };
 
-/* clang-format off: one row per state */
+/* clang-format off */
 static const char *const state_names[WS_NSTATES] = {
 	"none", "starting", "claiming", "idle", "running", "finishing", "stopping",
 	"stop-finishing", "stopped",
