@@ -816,7 +816,8 @@ tick(struct worker *w)
 			if (!has_job(w))
 				continue;
 		}
-		if (w->state == WS_STOP_FINISHING && now >= w->stop_deadline + WORKER_FINISH_MARGIN_MS) {
+		if (w->state == WS_STOP_FINISHING &&
+		    now >= w->stop_deadline + WORKER_FINISH_MARGIN_MS) {
 			give_up(w);
 			return -1;
 		}
