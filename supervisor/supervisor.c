@@ -529,8 +529,9 @@ reload(struct sup *s)
 	warn_unhandled(s);
 }
 
+/* Source: the signalfd. TERM/INT stop, HUP reloads, SIGCHLD (and every turn of it) reaps. */
 static void
-read_signals(struct sup *s)
+on_signals(struct sup *s)
 {
 	struct signalfd_siginfo si;
 
@@ -816,124 +817,221 @@ run_schedules(struct sup *s, int64_t now)
 	s->next_schedules = wait < 0 ? -1 : now + wait;
 }
 
+/*
+ * The loop: tick() runs what is due and gives the time to the next deadline; watch() collects
+ * the sources' pollfds, each marked with its source (and a worker's index); after poll(),
+ * dispatch() calls each ready source's handler. One more source: an enum value, its pollfds in
+ * watch(), its handler in dispatch().
+ */
+enum sup_source {
+	SRC_SIGNALS, /* the signalfd: on_signals() */
+	SRC_FIFO,    /* the wake-up FIFO: on_fifo() */
+	SRC_WORKER,  /* a worker's control socket (arg: its index): on_worker() */
+	SRC_METRICS, /* the metrics endpoint's socket and clients: on_metrics(), every turn */
+};
+
+#define WATCH_MAX (WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS)
+
+struct watch {
+	struct pollfd fds[WATCH_MAX];
+	unsigned char src[WATCH_MAX]; /* enum sup_source */
+	int arg[WATCH_MAX];           /* SRC_WORKER: the worker's index */
+	int n;
+	int metrics0, nmetrics;       /* the metrics endpoint's fds: last, handled together */
+};
+
+static void
+watch_add(struct watch *wt, int fd, short events, enum sup_source src, int arg)
+{
+	wt->fds[wt->n] = (struct pollfd){.fd = fd, .events = events};
+	wt->src[wt->n] = (unsigned char)src;
+	wt->arg[wt->n++] = arg;
+}
+
+/* Lower *timeout (-1: none) to left ms, clamped to what poll() takes (a grace of days). */
+static void
+lower_timeout(int64_t left, int *timeout)
+{
+	if (left < 0)
+		left = 0;
+	if (left > INT_MAX)
+		left = INT_MAX;
+	if (*timeout < 0 || left < *timeout)
+		*timeout = (int)left;
+}
+
+/*
+ * Run what is due: the kill deadline when stopping, recovery, the schedules, strays, the
+ * runtime file, the drain check, worker restarts, systemd's status and watchdog. Sets *timeout
+ * to the ms until the next deadline (those, and the metrics clients'), -1 for none. Returns 1
+ * when the loop is over (stopping and no worker left), else 0.
+ */
+static int
+tick(struct sup *s, int *timeout)
+{
+	int64_t now = time_mono_ms();
+
+	*timeout = -1;
+	if (s->stopping && live_workers(s) == 0)
+		return 1;
+	if (s->stopping && now >= s->kill_at) {
+		log_warnx("workers still running after the grace period: killing them");
+		for (int i = 0; i < s->nworkers; i++)
+			if (s->w[i].pid != 0)
+				kill(s->w[i].pid, SIGKILL);
+		s->kill_at = now + 1000;
+	}
+	if (!s->stopping && now >= s->next_recover)
+		recover(s);
+	if (!s->stopping && s->next_schedules >= 0 && now >= s->next_schedules)
+		run_schedules(s, now);
+	if (s->kill_strays)
+		kill_strays(s);
+	if (s->runtime_dirty) {
+		s->runtime_dirty = 0;
+		write_runtime(s);
+	}
+	if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
+		drain_check(s);
+	for (int i = 0; !s->stopping && i < s->nworkers; i++) {
+		struct wproc *w = &s->w[i];
+		if (w->pid == 0 && !w->retired && w->restart_at > 0) {
+			if (now >= w->restart_at)
+				spawn_worker(s, i);
+			if (w->pid == 0 && now >= w->restart_at)
+				w->restart_at = now + RESTART_MAX_MS;
+			int64_t left = w->restart_at - now;
+			if (w->pid == 0 && (*timeout < 0 || left < *timeout))
+				*timeout = (int)left;
+		}
+	}
+	/* The metrics endpoint's clients and systemd. */
+	int64_t extra = metrics_http_timeout(&s->http, now), ntf;
+	ntf = notify_loop(&s->notify, s->st, live_workers(s), s->stopping, now);
+	if (ntf >= 0 && (extra < 0 || ntf < extra))
+		extra = ntf;
+	if (extra >= 0 && (*timeout < 0 || extra < *timeout))
+		*timeout = (int)(extra < INT_MAX ? extra : INT_MAX);
+	int64_t next = s->stopping ? s->kill_at : s->next_recover;
+	if (!s->stopping && s->o->drain && s->next_drain_check < next)
+		next = s->next_drain_check;
+	if (!s->stopping && s->next_schedules >= 0 && s->next_schedules < next)
+		next = s->next_schedules;
+	lower_timeout(next - now, timeout);
+	return 0;
+}
+
+/* The sources of this turn: the signals, the FIFO (left to the workers while one listens),
+ * the workers' control sockets, then the metrics endpoint. */
+static void
+watch(struct sup *s, struct watch *wt)
+{
+	wt->n = 0;
+	watch_add(wt, s->sigfd, POLLIN, SRC_SIGNALS, 0);
+	watch_add(wt, s->wakefd, fifo_left_to_workers(s) ? 0 : POLLIN, SRC_FIFO, 0);
+	for (int i = 0; i < s->nworkers; i++)
+		if (s->w[i].ctl >= 0)
+			watch_add(wt, s->w[i].ctl, POLLIN, SRC_WORKER, i);
+	wt->metrics0 = wt->n;
+	wt->nmetrics = metrics_http_pollfds(&s->http, wt->fds + wt->n);
+	for (int k = wt->n; k < wt->n + wt->nmetrics; k++) {
+		wt->src[k] = SRC_METRICS;
+		wt->arg[k] = 0;
+	}
+	wt->n += wt->nmetrics;
+}
+
+/* Source: the FIFO's wake-ups (nobody listens on it: see fifo_left_to_workers()). */
+static void
+on_fifo(struct sup *s)
+{
+	char buf[256];
+	int one = 0, all = 0, cancel = 0;
+	ssize_t n;
+
+	while ((n = read(s->wakefd, buf, sizeof(buf))) > 0) {
+		for (ssize_t b = 0; b < n; b++) {
+			one += buf[b] == WAKE_ONE;
+			cancel |= buf[b] == WAKE_CANCEL;
+			all |= buf[b] != WAKE_ONE && buf[b] != WAKE_CANCEL;
+		}
+	}
+	if (!s->stopping)
+		wake_workers(s, one, all, cancel);
+}
+
+/* Source: worker i's control socket. EOF: its SIGCHLD follows and is handled there. */
+static void
+on_worker(struct sup *s, int i)
+{
+	struct wproc *w = &s->w[i];
+	char buf[256];
+	ssize_t n;
+
+	if ((n = read(w->ctl, buf, sizeof(buf))) <= 0)
+		return;
+	worker_says(s, w, buf, n);
+	if (w->idle && s->pending > 0 && !s->stopping) {
+		s->pending--;
+		w->idle = 0;
+		tell(w, WORKER_MSG_WAKE);
+	}
+}
+
+/* Source: the metrics endpoint, every turn (it also closes clients past their deadline). */
+static void
+on_metrics(struct sup *s, const struct watch *wt)
+{
+	metrics_http_handle(&s->http, wt->fds + wt->metrics0, wt->nmetrics, time_mono_ms());
+}
+
+/* Call the handlers of the ready sources: the metrics endpoint, then the others from the last
+ * pollfd to the first, so that workers' messages come before the FIFO (a wake-up must see who
+ * just became idle) and the signals last. */
+static void
+dispatch(struct sup *s, const struct watch *wt)
+{
+	on_metrics(s, wt);
+	for (int k = wt->metrics0 - 1; k >= 0; k--) {
+		if (wt->fds[k].revents == 0)
+			continue;
+		switch ((enum sup_source)wt->src[k]) {
+		case SRC_SIGNALS:
+			on_signals(s);
+			break;
+		case SRC_FIFO:
+			on_fifo(s);
+			break;
+		case SRC_WORKER:
+			on_worker(s, wt->arg[k]);
+			break;
+		case SRC_METRICS:
+			break;
+		}
+	}
+}
+
 /* Returns 0 when stopped, 70 when poll() failed. */
 static int
 loop(struct sup *s)
 {
-	struct pollfd fds[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
-	int owner[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
+	struct watch wt;
 
 	/* A stopping worker gives up on an outcome it cannot record before it would be killed. */
 	_Static_assert(WORKER_FINISH_MARGIN_MS < KILL_MARGIN_MS, "worker gives up after the kill");
 	for (;;) {
-		int64_t now = time_mono_ms();
-		int nfds = 0, timeout = -1;
+		int timeout;
 
-		if (s->stopping && live_workers(s) == 0)
+		if (tick(s, &timeout))
 			break;
-		if (s->stopping && now >= s->kill_at) {
-			log_warnx("workers still running after the grace period: killing them");
-			for (int i = 0; i < s->nworkers; i++)
-				if (s->w[i].pid != 0)
-					kill(s->w[i].pid, SIGKILL);
-			s->kill_at = now + 1000;
-		}
-		if (!s->stopping && now >= s->next_recover)
-			recover(s);
-		if (!s->stopping && s->next_schedules >= 0 && now >= s->next_schedules)
-			run_schedules(s, now);
-		if (s->kill_strays)
-			kill_strays(s);
-		if (s->runtime_dirty) {
-			s->runtime_dirty = 0;
-			write_runtime(s);
-		}
-		if (!s->stopping && s->o->drain && (s->check_drain || now >= s->next_drain_check))
-			drain_check(s);
-		for (int i = 0; !s->stopping && i < s->nworkers; i++) {
-			struct wproc *w = &s->w[i];
-			if (w->pid == 0 && !w->retired && w->restart_at > 0) {
-				if (now >= w->restart_at)
-					spawn_worker(s, i);
-				if (w->pid == 0 && now >= w->restart_at)
-					w->restart_at = now + RESTART_MAX_MS;
-				int64_t left = w->restart_at - now;
-				if (w->pid == 0 && (timeout < 0 || left < timeout))
-					timeout = (int)left;
-			}
-		}
-		fds[nfds] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
-		owner[nfds++] = -1;
-		fds[nfds] = (struct pollfd){.fd = s->wakefd,
-					    .events = fifo_left_to_workers(s) ? 0 : POLLIN};
-		owner[nfds++] = -2;
-		for (int i = 0; i < s->nworkers; i++) {
-			if (s->w[i].ctl < 0)
-				continue;
-			fds[nfds] = (struct pollfd){.fd = s->w[i].ctl, .events = POLLIN};
-			owner[nfds++] = i;
-		}
-		/* The metrics endpoint and systemd: their fds last, their deadlines too. */
-		int http0 = nfds, nhttp = metrics_http_pollfds(&s->http, fds + nfds);
-		nfds += nhttp;
-		for (int k = http0; k < nfds; k++)
-			owner[k] = -3;
-		int64_t extra = metrics_http_timeout(&s->http, now), ntf;
-		ntf = notify_loop(&s->notify, s->st, live_workers(s), s->stopping, now);
-		if (ntf >= 0 && (extra < 0 || ntf < extra))
-			extra = ntf;
-		if (extra >= 0 && (timeout < 0 || extra < timeout))
-			timeout = (int)(extra < INT_MAX ? extra : INT_MAX);
-		int64_t next = s->stopping ? s->kill_at : s->next_recover;
-		if (!s->stopping && s->o->drain && s->next_drain_check < next)
-			next = s->next_drain_check;
-		if (!s->stopping && s->next_schedules >= 0 && s->next_schedules < next)
-			next = s->next_schedules;
-		int64_t left = next - now;
-		if (left < 0)
-			left = 0;
-		if (left > INT_MAX)
-			left = INT_MAX; /* a grace of days: poll() takes an int */
-		if (timeout < 0 || left < timeout)
-			timeout = (int)left;
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+		watch(s, &wt);
+		if (poll(wt.fds, (nfds_t)wt.n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll");
 			return EX_SOFTWARE;
 		}
-		metrics_http_handle(&s->http, fds + http0, nhttp, time_mono_ms());
-		/* Workers' messages before the FIFO: a wake-up must see who just became idle. */
-		for (int k = http0 - 1; k >= 0; k--) {
-			char buf[256];
-			ssize_t n;
-
-			if (fds[k].revents == 0)
-				continue;
-			if (owner[k] == -1) {
-				read_signals(s);
-			} else if (owner[k] == -2) {
-				int one = 0, all = 0, cancel = 0;
-				while ((n = read(s->wakefd, buf, sizeof(buf))) > 0) {
-					for (ssize_t b = 0; b < n; b++) {
-						one += buf[b] == WAKE_ONE;
-						cancel |= buf[b] == WAKE_CANCEL;
-						all |= buf[b] != WAKE_ONE && buf[b] != WAKE_CANCEL;
-					}
-				}
-				if (!s->stopping)
-					wake_workers(s, one, all, cancel);
-			} else if ((n = read(fds[k].fd, buf, sizeof(buf))) > 0) {
-				struct wproc *w = &s->w[owner[k]];
-				worker_says(s, w, buf, n);
-				if (w->idle && s->pending > 0 && !s->stopping) {
-					s->pending--;
-					w->idle = 0;
-					tell(w, WORKER_MSG_WAKE);
-				}
-			}
-			/* EOF on a worker's socket: its SIGCHLD follows and is handled there. */
-		}
+		dispatch(s, &wt);
 	}
 	return 0;
 }

@@ -1,5 +1,12 @@
 /*
- * The worker loop: one poll() over the control socket, a signalfd and the handler's fds.
+ * The worker: a state machine over one poll() loop. Its sources are the control socket (the
+ * supervisor's messages), a signalfd, the handler's fds, the wake-up FIFO (idle workers wait on
+ * it themselves) and its timers (lease renewal, grace period, idle re-check, a delayed job's
+ * run_at). A handler per source turns what it reads into events (begin_shutdown(), a wake-up,
+ * a reload latched for the next idle moment); transition() moves the state by one table;
+ * tick() runs what is due in the state (claim, step the handler, finish, give up) and returns
+ * the time to the next deadline.
+ *
  * Claim under the policy, run the handler, renew the lease (which also tells of a cancel
  * request), finish and claim the next job in one transaction. The worker is a child subreaper:
  * whatever its job leaves behind comes back to it and is killed and reaped before the job is
@@ -43,6 +50,87 @@
 extern char **environ;
 
 /*
+ * The worker's states (docs/architecture.md has the table). A job is held in RUNNING,
+ * FINISHING, STOPPING and STOP_FINISHING; the FIFO is listened to in IDLE (and in CLAIMING while
+ * the supervisor still counts the worker idle).
+ */
+enum wstate {
+	WS_NONE,           /* in the table: the event cannot happen in this state */
+	WS_STARTING,       /* setup: signals, configuration, store, FIFO listener */
+	WS_CLAIMING,       /* a claim is due (at retry_at after a locked or failing one) */
+	WS_IDLE,           /* the last claim found nothing: the supervisor was told, and the
+	                    * worker waits for a wake-up, the idle re-check or a delayed job */
+	WS_RUNNING,        /* a job's handler runs: its fds polled, its lease renewed */
+	WS_FINISHING,      /* the handler is over, its outcome not yet recorded (a locked or full
+	                    * database): kept, the finish retried, the lease still renewed */
+	WS_STOPPING,       /* shutdown while the handler runs: it has the grace period, then it is
+	                    * stopped; its outcome is recorded without claiming */
+	WS_STOP_FINISHING, /* shutdown with an outcome not yet recorded: retried until the grace
+	                    * period plus WORKER_FINISH_MARGIN_MS, then given up */
+	WS_STOPPED,        /* the loop ends */
+	WS_NSTATES
+};
+
+enum wevent {
+	WE_READY,      /* set up */
+	WE_WAKE,       /* maybe claimable: 'w', a FIFO byte kept, a commit seen by the idle
+	                * re-check, a delayed job's run_at, a reload */
+	WE_CLAIMED,    /* a job claimed, alone or with the finish of the last one */
+	WE_EMPTY,      /* a claim found nothing (the supervisor is told) */
+	WE_DONE,       /* the job's outcome is recorded (or its lease was lost); nothing claimed */
+	WE_UNRECORDED, /* the outcome could not be recorded: kept, retried */
+	WE_SHUTDOWN,   /* SIGTERM, SIGINT, 'T', or the supervisor is gone */
+	WE_EXIT,       /* set-up failed, poll() failed, or the outcome was given up */
+	WE_NEVENTS
+};
+
+/* clang-format off */
+static const char *const state_names[WS_NSTATES] = {
+	"none", "starting", "claiming", "idle", "running", "finishing", "stopping",
+	"stop-finishing", "stopped",
+};
+
+static const char *const event_names[WE_NEVENTS] = {
+	"ready", "wake", "claimed", "empty", "done", "unrecorded", "shutdown", "exit",
+};
+
+/* The next state for each state and event (s6-supervise's style); WS_NONE: not possible. */
+static const enum wstate transitions[WS_NSTATES][WE_NEVENTS] = {
+	[WS_STARTING] = {
+		[WE_READY] = WS_CLAIMING, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_CLAIMING] = {
+		[WE_WAKE] = WS_CLAIMING, [WE_CLAIMED] = WS_RUNNING, [WE_EMPTY] = WS_IDLE,
+		[WE_SHUTDOWN] = WS_STOPPED, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_IDLE] = {
+		[WE_WAKE] = WS_CLAIMING, [WE_SHUTDOWN] = WS_STOPPED, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_RUNNING] = {
+		[WE_WAKE] = WS_RUNNING, [WE_CLAIMED] = WS_RUNNING, [WE_EMPTY] = WS_IDLE,
+		[WE_DONE] = WS_CLAIMING, [WE_UNRECORDED] = WS_FINISHING,
+		[WE_SHUTDOWN] = WS_STOPPING, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_FINISHING] = {
+		[WE_WAKE] = WS_FINISHING, [WE_CLAIMED] = WS_RUNNING, [WE_EMPTY] = WS_IDLE,
+		[WE_DONE] = WS_CLAIMING, [WE_UNRECORDED] = WS_FINISHING,
+		[WE_SHUTDOWN] = WS_STOP_FINISHING, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_STOPPING] = {
+		[WE_WAKE] = WS_STOPPING, [WE_DONE] = WS_STOPPED,
+		[WE_UNRECORDED] = WS_STOP_FINISHING, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_STOP_FINISHING] = {
+		[WE_WAKE] = WS_STOP_FINISHING, [WE_DONE] = WS_STOPPED,
+		[WE_UNRECORDED] = WS_STOP_FINISHING, [WE_EXIT] = WS_STOPPED,
+	},
+	[WS_STOPPED] = {
+		[WE_WAKE] = WS_STOPPED,
+	},
+};
+/* clang-format on */
+
+/*
  * A warning that would repeat at every try (a lease that cannot be renewed, a claim or a finish
  * that fails: every second while the disk is full) is logged at the first failure, then at most
  * once per WARN_EVERY_MS with the number of failures held back, and once, as info, when the
@@ -56,6 +144,8 @@ struct warn_limit {
 
 struct worker {
 	const struct worker_opts *o;
+	enum wstate state;       /* moved by transition() only */
+	int code;                /* the exit code once WS_STOPPED */
 	struct store *st;
 	struct config cfg;
 	const char **types;      /* the types this worker can run: those with a handler */
@@ -63,33 +153,64 @@ struct worker {
 	int sigfd;
 	pid_t pid;
 	uint64_t start;
-	struct job job;
-	int have_job;
+	struct job job;          /* held in RUNNING ... STOP_FINISHING (has_job()) */
 	struct handler *h;
 	int64_t next_heartbeat;  /* monotonic ms */
 	pid_t pgid;              /* the handler's process group, not yet recorded in the store */
 	uint64_t pgid_start;
-	int want_claim;
 	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
 	int64_t idle_check_at;   /* monotonic ms */
 	int64_t retry_at;        /* monotonic ms: claim again after a locked database */
 	int64_t finish_retry_at; /* monotonic ms: finish again after a locked database */
-	int finish_retries;      /* > 0: the handler is done, its outcome not yet recorded */
+	int finish_retries;      /* > 0 in FINISHING and STOP_FINISHING */
 	char finish_err[256];    /* why the last finish failed */
 	struct warn_limit lease_warn, finish_warn, claim_warn;
 	int64_t data_version;
-	int stopping;
 	int64_t stop_deadline;   /* monotonic ms: then stop the running handler */
 	int stop_sent;
-	int reload;
-	int told_idle;
+	int reload;              /* latched: reload the configuration when no job is held */
+	int told_idle;           /* the supervisor counts us idle (we said 'i' or 'I') */
 	struct wake_listener wake; /* fifo -1: wake-ups come through the supervisor only */
 };
+
+/* Move to the state the table gives for ev. */
+static void
+transition(struct worker *w, enum wevent ev)
+{
+	enum wstate to = transitions[w->state][ev];
+
+	if (to == WS_NONE) {
+		log_warnx("worker state machine: event '%s' in state '%s' ignored", event_names[ev],
+			  state_names[w->state]);
+		return;
+	}
+	w->state = to;
+}
+
+static int
+has_job(const struct worker *w)
+{
+	return w->state == WS_RUNNING || w->state == WS_FINISHING || w->state == WS_STOPPING ||
+	       w->state == WS_STOP_FINISHING;
+}
+
+/* The handler still runs (its fds are polled, a cancel reaches it). */
+static int
+handler_running(const struct worker *w)
+{
+	return w->state == WS_RUNNING || w->state == WS_STOPPING;
+}
+
+static int
+stopping(const struct worker *w)
+{
+	return w->state == WS_STOPPING || w->state == WS_STOP_FINISHING || w->state == WS_STOPPED;
+}
 
 static void
 title(struct worker *w)
 {
-	if (w->have_job)
+	if (has_job(w))
 		setproctitle("worker %d: job %" PRId64 " %s", w->o->index, w->job.id, w->job.type);
 	else
 		setproctitle("worker %d: idle", w->o->index);
@@ -218,8 +339,9 @@ pause_pools(struct worker *w, int64_t until, const char *reason)
 
 /* Finish the current job with o; when claim_next, claim the next job in the same
  * transaction. A handler that met a quota first pauses the job's pools, so that neither this
- * claim nor any other takes a job that would meet it too. Returns 1 if a new job was claimed,
- * 0 if not, < 0 on error. */
+ * claim nor any other takes a job that would meet it too. Returns 1 if a new job was claimed
+ * (WE_CLAIMED: the caller starts it), 0 if not (WE_EMPTY or WE_DONE), -EAGAIN when the outcome
+ * is kept to be recorded later (WE_UNRECORDED), another < 0 when the lease was lost (WE_DONE). */
 static int
 finish(struct worker *w, const struct job_outcome *o, int claim_next)
 {
@@ -252,8 +374,9 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 		strlcpy(w->finish_err, store_errmsg(w->st), sizeof(w->finish_err));
 		warn_limited(&w->finish_warn, "cannot finish, will retry", w->finish_err);
 		w->finish_retry_at = time_mono_ms() + delay;
-		if (w->stopping && w->finish_retry_at > give_up)
+		if (stopping(w) && w->finish_retry_at > give_up)
 			w->finish_retry_at = give_up;
+		transition(w, WE_UNRECORDED);
 		return -EAGAIN;
 	}
 	if (r >= 0)
@@ -281,16 +404,17 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	handler_free(w->h);
 	w->h = NULL;
 	job_release(&w->job);
-	w->have_job = 0;
 	log_set_job(0);
 	if (claim_next && r == 1) {
 		w->job = next;
-		w->have_job = 1;
+		transition(w, WE_CLAIMED);
 		return 1;
 	}
 	if (claim_next && r == 0) {
-		w->want_claim = 0;
+		transition(w, WE_EMPTY);
 		tell_idle(w);
+	} else {
+		transition(w, WE_DONE);
 	}
 	return r < 0 ? r : 0;
 }
@@ -316,8 +440,7 @@ start(struct worker *w)
 		w->h = handler_failed(err, r == -ENOENT || r == -EACCES ? 127 : -1, r == -EINVAL);
 		if (w->h == NULL) {
 			struct job_outcome o = {.error = "out of memory"};
-			finish(w, &o, 0);
-			w->want_claim = 1;
+			finish(w, &o, 0); /* WE_DONE: claiming */
 			title(w);
 		}
 		return;
@@ -356,7 +479,7 @@ check_lease(struct worker *w)
 		warn_limited(&w->lease_warn, "cannot renew the lease", store_errmsg(w->st));
 	} else {
 		warn_recovered(&w->lease_warn, "lease renewed");
-		if (cancel && w->finish_retries == 0) {
+		if (cancel && handler_running(w)) {
 			log_info("cancel requested: stopping the handler");
 			handler_stop(w->h, 1, w->cfg.grace_ms);
 		}
@@ -372,17 +495,19 @@ on_reaped(pid_t pid, int status, void *ctx)
 		log_debug("reaped stray process %d", (int)pid);
 }
 
+/* Stop claiming; a running handler has the grace period, an idle worker stops at once. */
 static void
 begin_shutdown(struct worker *w)
 {
-	if (w->stopping)
+	if (stopping(w))
 		return;
-	w->stopping = 1;
 	w->stop_deadline = time_mono_ms() + w->cfg.grace_ms;
+	transition(w, WE_SHUTDOWN);
 }
 
+/* Source: the signalfd. SIGCHLD reaps (the handler learns of its processes), TERM/INT stop. */
 static void
-read_signals(struct worker *w)
+on_signals(struct worker *w)
 {
 	struct signalfd_siginfo si;
 
@@ -429,8 +554,9 @@ recv_ctl(struct worker *w, char *buf, size_t len)
 	return n;
 }
 
+/* Source: the control socket. The supervisor's messages; its end closed means it is gone. */
 static void
-read_ctl(struct worker *w)
+on_ctl(struct worker *w)
 {
 	char buf[64];
 	ssize_t n = recv_ctl(w, buf, sizeof(buf));
@@ -442,9 +568,9 @@ read_ctl(struct worker *w)
 	for (ssize_t i = 0; i < n; i++) {
 		switch (buf[i]) {
 		case WORKER_MSG_WAKE:
-			w->want_claim = 1;
+			transition(w, WE_WAKE);
 			w->told_idle = 0; /* the supervisor counts us busy until we say otherwise */
-			if (w->have_job && w->h != NULL)
+			if (has_job(w))
 				w->next_heartbeat = 0; /* maybe a cancel: look now */
 			break;
 		case WORKER_MSG_SHUTDOWN:
@@ -483,7 +609,7 @@ read_wake(struct worker *w, int keep_one)
 	for (int i = keep_one && !all; i < ones && nfwd < sizeof(fwd); i++)
 		fwd[nfwd++] = WAKE_ONE;
 	if (keep_one) {
-		w->want_claim = 1;
+		transition(w, WE_WAKE);
 		if (nfwd > 0)
 			w->told_idle = 0; /* the supervisor counts us busy until we say otherwise */
 	}
@@ -493,7 +619,7 @@ read_wake(struct worker *w, int keep_one)
 	return keep_one;
 }
 
-/* Claim when idle. */
+/* Claim (in CLAIMING): WE_CLAIMED and the handler started, WE_EMPTY, or a retry later. */
 static void
 claim(struct worker *w)
 {
@@ -503,7 +629,7 @@ claim(struct worker *w)
 
 	/* Jobs of types without a handler here are for external workers (jobq claim). */
 	if (w->ntypes == 0) {
-		w->want_claim = 0;
+		transition(w, WE_EMPTY);
 		tell_idle(w);
 		return;
 	}
@@ -515,10 +641,10 @@ claim(struct worker *w)
 	if (r == 1) {
 		if (w->told_idle) /* the supervisor must not count on us for the next job */
 			send_ctl(w, WORKER_MSG_BUSY);
-		w->have_job = 1;
+		transition(w, WE_CLAIMED);
 		start(w);
 	} else if (r == 0) {
-		w->want_claim = 0;
+		transition(w, WE_EMPTY);
 		tell_idle(w);
 	} else if (r == -EBUSY) {
 		w->retry_at = time_mono_ms() + RETRY_BUSY_MS;
@@ -534,7 +660,7 @@ claim(struct worker *w)
 static int
 listen_fifo(struct worker *w, struct pollfd *fds)
 {
-	int on = w->told_idle && !w->have_job && !w->stopping;
+	int on = w->told_idle && (w->state == WS_IDLE || w->state == WS_CLAIMING);
 	struct pollfd ready = {.fd = w->wake.ep, .events = POLLIN};
 
 	if (w->wake.fifo < 0)
@@ -590,132 +716,206 @@ setup(struct worker *w)
 	return 0;
 }
 
+/* Source: the wake-up FIFO, while listened to (IDLE, or CLAIMING still counted idle). */
+static void
+on_fifo(struct worker *w)
+{
+	read_wake(w, 1);
+}
+
+/* Source: the timers that fire after poll(): the grace period, the lease, the idle re-check and
+ * a delayed job's run_at. (A finish retry and a locked claim are tick()'s.) */
+static void
+on_timers(struct worker *w)
+{
+	int64_t now = time_mono_ms();
+
+	switch (w->state) {
+	case WS_STOPPING:
+		if (!w->stop_sent && now >= w->stop_deadline) {
+			log_info("grace period over: stopping the handler");
+			handler_stop(w->h, 0, SHUTDOWN_KILL_GRACE_MS);
+			w->stop_sent = 1;
+		}
+		/* fall through */
+	case WS_RUNNING:
+	case WS_FINISHING:
+	case WS_STOP_FINISHING:
+		if (now >= w->next_heartbeat)
+			check_lease(w);
+		break;
+	case WS_IDLE:
+	case WS_CLAIMING:
+		if (w->next_run_at > 0 && time_now_ms() >= w->next_run_at)
+			transition(w, WE_WAKE);
+		if (now >= w->idle_check_at && store_data_version(w->st) != w->data_version)
+			transition(w, WE_WAKE);
+		break;
+	default:
+		break;
+	}
+}
+
+/* In STOP_FINISHING past the grace period and WORKER_FINISH_MARGIN_MS: log the job whose
+ * outcome is lost and stop with WORKER_EXIT_UNFINISHED. */
+static void
+give_up(struct worker *w)
+{
+	const struct job_outcome *oc = w->h != NULL ? handler_outcome(w->h) : NULL;
+	const char *what = oc == NULL ? "failed"
+			   : oc->succeeded ? "succeeded"
+			   : oc->cancelled ? "cancelled"
+			   : oc->temporary ? "interrupted"
+					   : "failed";
+
+	log_errorx("giving up: its outcome (%s) could not be recorded after %d tries: %s; it stays "
+		   "running until the next recovery requeues it, its attempt counted",
+		   what, w->finish_retries, w->finish_err);
+	w->code = WORKER_EXIT_UNFINISHED;
+	transition(w, WE_EXIT);
+}
+
+/*
+ * Run what is due in the current state, following the transitions it makes until the worker
+ * must wait: reload when no job is held, claim, step the handler and finish its job (claiming
+ * the next in the same transaction: a job that ends at once is followed by the next without a
+ * wait), give up an outcome that cannot be recorded. Returns the poll() timeout to the next
+ * deadline of the state (ms; -1: none): in CLAIMING/IDLE the claim retry, the idle re-check and
+ * a delayed job's run_at; with a job the lease, the grace period and the finish retry (the
+ * handler's own deadlines come with its fds, watch()).
+ */
+static int
+tick(struct worker *w)
+{
+	for (;;) {
+		int64_t now = time_mono_ms();
+		int timeout = -1;
+
+		if (w->state == WS_STOPPED)
+			return -1;
+		if ((w->state == WS_IDLE || w->state == WS_CLAIMING) && w->reload) {
+			w->reload = 0;
+			/* The supervisor logs the reload once; each worker only at debug level. */
+			if (load_config(w) == 0)
+				log_debug("configuration reloaded");
+			transition(w, WE_WAKE);
+		}
+		if (w->state == WS_CLAIMING && now >= w->retry_at)
+			claim(w);
+		if (has_job(w) && now >= w->finish_retry_at && handler_step(w->h, now) == 1) {
+			struct job_outcome oc = *handler_outcome(w->h);
+			int claim_next = !stopping(w) && !w->reload;
+			/* stopped by a shutdown: not the job's fault, it runs again first thing */
+			oc.requeue_now = w->stop_sent && oc.temporary;
+			if (finish(w, &oc, claim_next) == 1) {
+				start(w);
+				timeout = 0; /* run it, but look at the control socket first */
+			} else {
+				title(w);
+			}
+			if (!has_job(w))
+				continue;
+		}
+		if (w->state == WS_STOP_FINISHING &&
+		    now >= w->stop_deadline + WORKER_FINISH_MARGIN_MS) {
+			give_up(w);
+			return -1;
+		}
+		if (has_job(w)) {
+			if (w->state == WS_STOPPING && !w->stop_sent)
+				handler_deadline(w->stop_deadline, &timeout);
+			handler_deadline(w->next_heartbeat > 0 ? w->next_heartbeat : 1, &timeout);
+			handler_deadline(w->finish_retry_at, &timeout);
+		} else {
+			if (w->idle_check_at <= now)
+				w->idle_check_at = now + IDLE_CHECK_MS;
+			handler_deadline(w->idle_check_at, &timeout);
+			if (w->state == WS_CLAIMING)
+				handler_deadline(w->retry_at > now ? w->retry_at : now, &timeout);
+			if (w->next_run_at > 0)
+				handler_deadline(time_add(now, time_sub(w->next_run_at, time_now_ms())),
+				                 &timeout);
+		}
+		return timeout;
+	}
+}
+
+/* The pollfds of the state's sources: the control socket (WATCH_CTL), the signalfd
+ * (WATCH_SIGNALS), the running handler's fds (lowering *timeout to its deadlines), the FIFO
+ * while idle (*fifo_at: its index, or -1). Returns how many. */
+enum { WATCH_CTL, WATCH_SIGNALS };
+
+static int
+watch(struct worker *w, struct pollfd *fds, int *timeout, int *fifo_at)
+{
+	int n = 0;
+
+	fds[n++] = (struct pollfd){.fd = w->o->ctl_fd, .events = POLLIN};
+	fds[n++] = (struct pollfd){.fd = w->sigfd, .events = POLLIN};
+	/* A handler whose outcome waits for a finish to go through is over: asked, a builtin's
+	 * past deadline would make this loop spin until the retry. */
+	if (handler_running(w))
+		n += handler_pollfds(w->h, fds + n, MAX_POLLFDS - n, timeout);
+	*fifo_at = -1;
+	if (listen_fifo(w, fds + n) == 1)
+		*fifo_at = n++;
+	return n;
+}
+
 int
 worker_run(const struct worker_opts *o)
 {
 	struct worker w;
-	int code = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
+	w.state = WS_STARTING;
 	w.sigfd = -1;
 	w.wake.fifo = w.wake.ep = -1;
 	config_init_default(&w.cfg);
 	if (setup(&w) < 0) {
-		code = 70;
+		w.code = 70;
+		transition(&w, WE_EXIT);
 		goto out;
 	}
-	w.want_claim = 1;
+	transition(&w, WE_READY);
 	title(&w);
 	for (;;) {
 		struct pollfd fds[MAX_POLLFDS];
-		int nfds = 2, timeout = -1;
-		int64_t now = time_mono_ms();
+		int timeout = tick(&w), fifo_at, nfds, r;
 
-		if (!w.have_job && w.reload) {
-			w.reload = 0;
-			/* The supervisor logs the reload once; each worker only at debug level. */
-			if (load_config(&w) == 0)
-				log_debug("configuration reloaded");
-			w.want_claim = 1;
-		}
-		if (!w.have_job && !w.stopping && w.want_claim && now >= w.retry_at)
-			claim(&w);
-		if (!w.have_job && w.stopping)
+		if (w.state == WS_STOPPED)
 			break;
-		if (w.have_job && w.h != NULL && now >= w.finish_retry_at &&
-		    handler_step(w.h, now) == 1) {
-			struct job_outcome oc = *handler_outcome(w.h);
-			/* stopped by a shutdown: not the job's fault, it runs again first thing */
-			oc.requeue_now = w.stop_sent && oc.temporary;
-			if (finish(&w, &oc, !w.stopping && !w.reload) == 1) {
-				start(&w);
-				timeout = 0; /* run it, but look at the control socket first */
-			} else {
-				title(&w);
-			}
-			if (!w.have_job)
-				continue;
-		}
-		if (w.have_job && w.stopping && w.finish_retries > 0 &&
-		    now >= w.stop_deadline + WORKER_FINISH_MARGIN_MS) {
-			const struct job_outcome *oc = w.h != NULL ? handler_outcome(w.h) : NULL;
-			const char *what = oc == NULL ? "failed"
-					   : oc->succeeded ? "succeeded"
-					   : oc->cancelled ? "cancelled"
-					   : oc->temporary ? "interrupted"
-							   : "failed";
-			log_errorx("giving up: its outcome (%s) could not be recorded after %d tries: "
-				   "%s; it stays running until the next recovery requeues it, its "
-				   "attempt counted",
-				   what, w.finish_retries, w.finish_err);
-			code = WORKER_EXIT_UNFINISHED;
-			break;
-		}
-		fds[0] = (struct pollfd){.fd = o->ctl_fd, .events = POLLIN};
-		fds[1] = (struct pollfd){.fd = w.sigfd, .events = POLLIN};
-		if (w.have_job && w.h != NULL) {
-			if (w.stopping && !w.stop_sent && w.finish_retries == 0)
-				handler_deadline(w.stop_deadline, &timeout);
-			handler_deadline(w.next_heartbeat > 0 ? w.next_heartbeat : 1, &timeout);
-			/* A handler whose outcome waits for a finish to go through is over: asked,
-			 * a builtin's past deadline would make this loop spin until the retry. */
-			if (w.finish_retries == 0)
-				nfds += handler_pollfds(w.h, fds + 2, MAX_POLLFDS - 2, &timeout);
-			handler_deadline(w.finish_retry_at, &timeout);
-		} else if (!w.have_job) {
-			if (w.idle_check_at <= now)
-				w.idle_check_at = now + IDLE_CHECK_MS;
-			handler_deadline(w.idle_check_at, &timeout);
-			if (w.want_claim && !w.stopping)
-				handler_deadline(w.retry_at > now ? w.retry_at : now, &timeout);
-			if (w.next_run_at > 0)
-				handler_deadline(time_add(now, time_sub(w.next_run_at, time_now_ms())),
-				                 &timeout);
-		}
-		nfds += listen_fifo(&w, fds + nfds);
+		nfds = watch(&w, fds, &timeout, &fifo_at);
 		/* idle and listening: fds are the control socket, the signals and the FIFO */
-		if ((nfds == 3 && fds[2].fd == w.wake.ep
-			     ? wake_listen_poll(&w.wake, fds, (nfds_t)nfds, timeout)
-			     : poll(fds, (nfds_t)nfds, timeout)) < 0 &&
-		    errno != EINTR) {
+		if (nfds == 3 && fifo_at == 2)
+			r = wake_listen_poll(&w.wake, fds, (nfds_t)nfds, timeout);
+		else
+			r = poll(fds, (nfds_t)nfds, timeout);
+		if (r < 0 && errno != EINTR) {
 			log_error("poll");
-			code = 70;
+			w.code = 70;
+			transition(&w, WE_EXIT);
 			break;
 		}
-		if (fds[1].revents != 0)
-			read_signals(&w);
-		if (fds[0].revents != 0)
-			read_ctl(&w);
-		if (nfds > 2 && !w.have_job && fds[2].fd == w.wake.ep && fds[2].revents != 0)
-			read_wake(&w, 1);
-		now = time_mono_ms();
-		if (w.have_job && w.h != NULL) {
-			if (w.stopping && !w.stop_sent && w.finish_retries == 0 &&
-			    now >= w.stop_deadline) {
-				log_info("grace period over: stopping the handler");
-				handler_stop(w.h, 0, SHUTDOWN_KILL_GRACE_MS);
-				w.stop_sent = 1;
-			}
-			if (now >= w.next_heartbeat)
-				check_lease(&w);
-		} else if (!w.have_job) {
-			if (w.next_run_at > 0 && time_now_ms() >= w.next_run_at)
-				w.want_claim = 1;
-			if (now >= w.idle_check_at && store_data_version(w.st) != w.data_version)
-				w.want_claim = 1;
-		}
+		/* The handler's fds have no handler here: tick() steps the handler after every
+		 * turn, since SIGCHLD and its deadlines move it too. */
+		if (fds[WATCH_SIGNALS].revents != 0)
+			on_signals(&w);
+		if (fds[WATCH_CTL].revents != 0)
+			on_ctl(&w);
+		if (fifo_at >= 0 && fds[fifo_at].revents != 0)
+			on_fifo(&w);
+		on_timers(&w);
 	}
 out:
-	if (w.have_job) {
-		job_release(&w.job);
-		handler_free(w.h);
-	}
+	job_release(&w.job); /* held when the outcome was given up or poll() failed */
+	handler_free(w.h);
 	wake_listen_close(&w.wake);
 	store_close(w.st);
 	config_release(&w.cfg);
 	free(w.types);
 	if (w.sigfd >= 0)
 		close(w.sigfd);
-	return code;
+	return w.code;
 }
