@@ -29,13 +29,14 @@
 #include "names.h"
 #include "notify.h"
 #include "proc.h"
+#include "reportdir.h"
 #include "runtime.h"
 #include "schedules.h"
 #include "store.h"
 #include "supervisor.h"
 #include "trust.h"
 #include "wake.h"
-#include "worker.h"
+#include "workerctl.h"
 
 #define WORKERS_MAX 256
 #define RECOVER_EVERY_MS 5000
@@ -403,7 +404,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		if (w->ctl >= 0)
 			close(w->ctl);
 		w->ctl = -1;
-		exec_report_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
+		reportdir_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
 		if (s->stopping || w->retired) {
 			if (proc_status_code(status) == WORKER_EXIT_UNFINISHED) {
 				s->unfinished++; /* it logged which job */
@@ -710,7 +711,7 @@ setup(struct sup *s)
 	}
 	/* What the previous run left: jobs of dead owners, their processes, their folders. */
 	recover(s);
-	exec_report_cleanup(0);
+	reportdir_cleanup(0);
 	return 0;
 }
 

@@ -33,8 +33,8 @@
 #include "joblog.h"
 #include "log.h"
 #include "proc.h"
+#include "reportdir.h"
 #include "text.h"
-#include "worker.h"
 
 #define ARG_MAX_BYTES (128 * 1024) /* one argv element after substitution */
 #define LEFTOVER_GRACE_MS 2000     /* TERM to KILL for what outlives a finished command */
@@ -440,55 +440,6 @@ x_reaped(struct handler *h, pid_t pid, int status)
 	return 1; /* the worker runs one job: every child it reaps is this job's */
 }
 
-/*
- * Remove the report folder NAME of the folder open at parent, and the files the command left in
- * it (one level). Never through a symbolic link, and only a folder of this user: whoever may
- * write the parent could have put something else under that name since it was made (and the
- * command itself may have), and following a link there would delete another folder's files.
- */
-static void
-remove_report_at(int parent, const char *name)
-{
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-	unlinkat(parent, name, AT_REMOVEDIR); /* a link put there meanwhile: ENOTDIR */
-}
-
-/* The same, for the folder at path dir. */
-static void
-remove_report_dir(const char *dir)
-{
-	const char *slash = strrchr(dir, '/');
-	char parent[4096];
-	size_t n;
-	int fd;
-
-	if (slash == NULL || (n = (size_t)(slash - dir)) >= sizeof(parent))
-		return;
-	memcpy(parent, dir, n);
-	parent[n > 0 ? n : 1] = '\0';
-	if (n == 0)
-		parent[0] = '/';
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return;
-	remove_report_at(fd, slash + 1);
-	close(fd);
-}
-
 static void
 x_free(struct handler *h)
 {
@@ -506,7 +457,7 @@ x_free(struct handler *h)
 	free(x->errtail);
 	free(x->db);
 	if (x->report_dir != NULL)
-		remove_report_dir(x->report_dir);
+		reportdir_remove(x->report_dir);
 	free(x->report);
 	free(x->report_dir);
 	free(x);
@@ -699,32 +650,18 @@ env_path(char *const *envp)
 	return path != NULL ? path : "/usr/local/bin:/usr/bin:/bin";
 }
 
-/* The folder of report folders: $TMPDIR if absolute, else /tmp; its length without a final '/'. */
-static const char *
-report_parent(size_t *len)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	if (tmp == NULL || tmp[0] != '/')
-		tmp = "/tmp";
-	*len = strlen(tmp);
-	while (*len > 1 && tmp[*len - 1] == '/')
-		(*len)--;
-	return tmp;
-}
-
 /* A private folder for the job's JOBQ_REPORT, 0700: $TMPDIR (or /tmp)/jobq-report.PID.XXXXXX,
  * where PID is the worker's, so that the supervisor can remove the folder of a worker that was
- * killed (exec_report_cleanup). */
+ * killed (reportdir_cleanup()). */
 static int
 make_report(struct exec *x, char *err, size_t errlen)
 {
 	char dir[4096];
 	struct stat st;
 	size_t n;
-	const char *tmp = report_parent(&n);
+	const char *tmp = reportdir_parent(&n);
 
-	if (n + sizeof("/jobq-report.4294967295.XXXXXX") > sizeof(dir)) {
+	if (n + sizeof("/" REPORTDIR_PREFIX "4294967295.XXXXXX") > sizeof(dir)) {
 		snprintf(err, errlen, "exec: TMPDIR is too long");
 		return -ENAMETOOLONG;
 	}
@@ -748,7 +685,7 @@ make_report(struct exec *x, char *err, size_t errlen)
 				 : "anyone may write it and it is not sticky");
 		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
-	snprintf(dir, sizeof(dir), "%.*s/jobq-report.%d.XXXXXX", (int)n, tmp, (int)getpid());
+	snprintf(dir, sizeof(dir), "%.*s/" REPORTDIR_PREFIX "%d.XXXXXX", (int)n, tmp, (int)getpid());
 	if (mkdtemp(dir) == NULL) {
 		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%.*s': %s",
 			 (int)n, tmp, strerror(errno));
@@ -862,44 +799,4 @@ fail:
 	free_vec(argv);
 	free_vec(envp);
 	return r;
-}
-
-void
-exec_report_cleanup(pid_t worker)
-{
-	char prefix[64];
-	size_t n, plen, base = sizeof("jobq-report.") - 1;
-	const char *tmp = report_parent(&n);
-	char parent[4096];
-	DIR *d;
-	struct dirent *e;
-
-	if (n >= sizeof(parent))
-		return;
-	memcpy(parent, tmp, n);
-	parent[n] = '\0';
-	plen = worker > 0 ? (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.%d.", (int)worker)
-			  : (size_t)snprintf(prefix, sizeof(prefix), "jobq-report.");
-	if ((d = opendir(parent)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strncmp(e->d_name, prefix, plen) != 0)
-			continue;
-		if (worker > 0 && strlen(e->d_name) != plen + 6)
-			continue;
-		if (worker <= 0) { /* any worker's that is gone: "jobq-report.PID.XXXXXX" */
-			char *end;
-			long pid = strtol(e->d_name + base, &end, 10);
-			if (pid <= 0 || *end != '.' || strlen(end) != 7 || proc_alive((pid_t)pid, 0))
-				continue;
-		}
-		/* ours only: a folder (not a link) of this user, as mkdtemp made it */
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-			continue;
-		remove_report_at(dirfd(d), e->d_name);
-	}
-	closedir(d);
 }
