@@ -6,6 +6,7 @@
 
 #include "handler.h"
 #include "joblog.h"
+#include "placeholder.h"
 
 struct handler_ops {
 	int (*pollfds)(struct handler *h, struct pollfd *fds, int max, int *timeout_ms);
@@ -38,31 +39,6 @@ int exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_
 	       uint64_t *pgid_start_out, char *err, size_t errlen);
 int builtin_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
 int http_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
-
-/* Placeholders of exec argv elements, http urls and bodies: {job.id}, {job.type},
- * {job.namespace}, {job.attempt}, {payload} and {payload.a.b} (nested objects). */
-struct cJSON;
-struct placeholder {
-	const struct cJSON *json; /* a payload value */
-	const char *text;         /* or a string */
-	int64_t num;              /* or a number (json and text NULL) */
-};
-
-/* Resolve the placeholder name[0..nlen) for job with its parsed payload (may be NULL).
- * Returns 1, 0 if it is not a placeholder (kept as written), -ENOENT if the payload lacks the
- * field, -EILSEQ for {payload} or {payload.KEY} when the payload holds a \u0000 escape: cJSON
- * cuts its strings at that NUL, so no payload value is substituted rather than a cut one (only
- * a producer writing by SQL can store such a payload; every enqueue path refuses it). */
-int placeholder_resolve(const char *name, size_t nlen, const struct job *job,
-			const struct cJSON *payload, struct placeholder *out);
-
-/* The message of -EILSEQ from placeholder_resolve: "WHO: payload.KEY contains \u0000 ...". */
-void placeholder_nul_error(const struct job *job, const char *who, char *err, size_t errlen);
-
-/* The text of a resolved placeholder: a string as is, another value as JSON; *tofree gets what
- * the caller frees. Returns 0 or -ENOMEM. */
-int placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
-		     size_t numlen);
 
 /* The pure parts of the handlers, without processes or connections (also for tests/fuzz/). */
 
