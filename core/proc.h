@@ -46,12 +46,12 @@ int proc_kill_group(pid_t pgid, uint64_t start, int sig);
 
 /*
  * Signal every process (other than the caller) of the caller's user whose environment holds
- * JOBQ_JOB_ID=job_id and JOBQ_DB=db, and JOBQ_ATTEMPT=attempt when attempt > 0: the processes a
- * job (or one attempt of it) left behind, even those that left its process group. Another
- * user's process is never signalled, whatever its environment says.
- * Returns the number signalled (>= 0) or -errno.
+ * every "NAME=value" entry of env (NULL-terminated, at least one): the processes a job (or one
+ * attempt of it) left behind, even those that left its process group; the caller says which
+ * entries identify them (queue/jobenv.h). Another user's process is never signalled, whatever
+ * its environment says. Returns the number signalled (>= 0) or -errno (-EINVAL: no entry).
  */
-int proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig);
+int proc_kill_by_env(const char *const *env, int sig);
 
 /* The pids of the caller's living children (/proc/self/task/TID/children, else a scan of /proc),
  * at most max. Returns how many were written, or -errno. */
@@ -61,9 +61,8 @@ int proc_children(pid_t *out, int max);
 struct proc_job {
 	pid_t pgid;          /* the handler's process group (its leader's pid), 0 none */
 	uint64_t pgid_start; /* the leader's start time: a recycled pid is never signalled */
-	int64_t id;          /* JOBQ_JOB_ID, 0: no environment scan */
-	int64_t attempt;     /* JOBQ_ATTEMPT, 0: any attempt */
-	const char *db;      /* JOBQ_DB */
+	const char *const *env; /* "NAME=value" entries its processes carry (NULL-terminated,
+				 * queue/jobenv.h); NULL: no environment scan */
 	int own;             /* the caller spawned the leader itself: the group is known to be its */
 };
 

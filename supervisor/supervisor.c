@@ -23,6 +23,7 @@
 
 #include "duration.h"
 #include "exitcode.h"
+#include "jobenv.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -364,9 +365,12 @@ on_lost(const struct job *job, enum job_lost why, void *ctx)
 	else
 		log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: requeued, killing what it "
 			  "left", job->id, job->worker_pid);
+	struct jobenv_ident w;
+	jobenv_ident_init(&w, job->id, job->attempts, s->o->db_path); /* ENOMEM: no env scan */
 	struct proc_job pj = {.pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start,
-			      .id = job->id, .attempt = job->attempts, .db = s->o->db_path};
+			      .env = w.env};
 	proc_kill_job(&pj, 0, SIGKILL);
+	jobenv_ident_release(&w);
 }
 
 static void

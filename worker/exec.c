@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "fileio.h"
 #include "handler_impl.h"
+#include "jobenv.h"
 #include "joblog.h"
 #include "log.h"
 #include "proc.h"
@@ -46,7 +47,8 @@ struct exec {
 	struct handler h;
 	pid_t pid;
 	struct proc_job ref;      /* the group (pid + start time) and the attempt's environment */
-	char *db;
+	struct jobenv_ident ident; /* that environment (ref.env points into it) */
+	int64_t job_id;
 	int in_fd, out_fd, err_fd;
 	const char *payload;
 	size_t payload_len, payload_off;
@@ -101,7 +103,7 @@ drain(struct exec *x, int *fd, int is_err)
 		}
 		if (joblog_write(&x->log[is_err], buf, (size_t)n) < 0)
 			log_warnx("job %" PRId64 ": cannot write its %s file: %s (the rest is not kept)",
-				  x->ref.id, is_err ? "stderr" : "stdout", strerror(x->log[is_err].err));
+				  x->job_id, is_err ? "stderr" : "stdout", strerror(x->log[is_err].err));
 		if (!is_err) {
 			size_t keep = x->out_max - x->out_len;
 			if ((size_t)n < keep)
@@ -179,7 +181,7 @@ terminate(struct exec *x, int64_t now, int64_t grace_ms)
 		return;
 	struct proc_job group_only = x->ref;
 
-	group_only.id = 0;
+	group_only.env = NULL;
 	proc_kill_job(&x->ref, 1, SIGTERM);
 	proc_kill_job(&group_only, 1, SIGCONT); /* a stopped process must see its TERM */
 	x->kill_at = time_add(now, grace_ms > 0 ? grace_ms : 1);
@@ -295,7 +297,7 @@ read_report(struct exec *x, int temporary)
 	if (o->retry_after_ms > 0) {
 		x->h.quota_until = time_add(now, o->retry_after_ms);
 		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
-			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->ref.id);
+			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->job_id);
 	}
 	return NULL;
 }
@@ -409,7 +411,7 @@ x_step(struct handler *h, int64_t now)
 		}
 		if (x->killed) { /* late arrivals (children reparented after the KILL) */
 			struct proc_job group_only = x->ref;
-			group_only.id = 0;
+			group_only.env = NULL;
 			proc_kill_job(&group_only, 1, SIGKILL);
 		}
 	}
@@ -455,7 +457,7 @@ x_free(struct handler *h)
 	free(x->err);
 	free(x->errtext);
 	free(x->errtail);
-	free(x->db);
+	jobenv_ident_release(&x->ident);
 	if (x->report_dir != NULL)
 		reportdir_remove(x->report_dir);
 	free(x->report);
@@ -597,9 +599,8 @@ named(const char *e, char *const *list)
 static int
 build_envp(const struct handler_env *env, const char *report, char ***out)
 {
-	static char *const ours[] = {"JOBQ_JOB_ID",    "JOBQ_JOB_TYPE", "JOBQ_NAMESPACE",
-				     "JOBQ_ATTEMPT",   "JOBQ_DB",       "JOBQ_REPORT",
-				     "JOBQ_CONFIG",    NULL};
+	static char *const ours[] = {JOBENV_JOB_ID, JOBENV_JOB_TYPE, JOBENV_NAMESPACE,
+				     JOBENV_ATTEMPT, JOBENV_DB, JOBENV_REPORT, "JOBQ_CONFIG", NULL};
 	const struct type_config *t = env->type;
 	const struct job *j = env->job;
 	size_t nbase = 0, n = 0;
@@ -619,12 +620,12 @@ build_envp(const struct handler_env *env, const char *report, char ***out)
 	for (size_t i = 0; i < t->nenv; i++)
 		if ((envp[n++] = strdup(t->env[i])) == NULL)
 			goto nomem;
-	if (asprintf(&envp[n++], "JOBQ_JOB_ID=%" PRId64, j->id) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_JOB_TYPE=%s", j->type) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_NAMESPACE=%s", j->namespace) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_ATTEMPT=%" PRId64, j->attempts) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_DB=%s", env->db_path) < 0 ||
-	    asprintf(&envp[n++], "JOBQ_REPORT=%s", report) < 0) {
+	if (asprintf(&envp[n++], JOBENV_JOB_ID "=%" PRId64, j->id) < 0 ||
+	    asprintf(&envp[n++], JOBENV_JOB_TYPE "=%s", j->type) < 0 ||
+	    asprintf(&envp[n++], JOBENV_NAMESPACE "=%s", j->namespace) < 0 ||
+	    asprintf(&envp[n++], JOBENV_ATTEMPT "=%" PRId64, j->attempts) < 0 ||
+	    asprintf(&envp[n++], JOBENV_DB "=%s", env->db_path) < 0 ||
+	    asprintf(&envp[n++], JOBENV_REPORT "=%s", report) < 0) {
 		envp[n - 1] = NULL;
 		goto nomem;
 	}
@@ -692,7 +693,7 @@ make_report(struct exec *x, char *err, size_t errlen)
 		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
 	if ((x->report_dir = strdup(dir)) == NULL ||
-	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->ref.id) < 0) {
+	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->job_id) < 0) {
 		x->report = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -724,8 +725,7 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	x->in_fd = x->out_fd = x->err_fd = x->log_dir = -1;
 	joblog_init(&x->log[0]);
 	joblog_init(&x->log[1]);
-	x->ref.id = env->job->id;
-	x->ref.attempt = env->job->attempts;
+	x->job_id = env->job->id;
 	x->backoff_max_ms = env->type->backoff_max_ms;
 	if ((r = make_report(x, err, errlen)) < 0)
 		goto fail;
@@ -733,7 +733,8 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 		goto nomem;
 	x->out_max = cfg->output_max;
 	x->err_max = cfg->stderr_max;
-	if ((x->db = strdup(env->db_path)) == NULL || (x->out = malloc(x->out_max + 1)) == NULL ||
+	if (jobenv_ident_init(&x->ident, env->job->id, env->job->attempts, env->db_path) < 0 ||
+	    (x->out = malloc(x->out_max + 1)) == NULL ||
 	    (x->err_max > 0 && (x->err = malloc(x->err_max)) == NULL))
 		goto nomem;
 	x->payload = env->job->payload != NULL ? env->job->payload : "";
@@ -779,7 +780,7 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	x->ref.pgid = x->pid;
 	x->ref.pgid_start = *pgid_start_out;
 	x->ref.own = 1; /* our child: its group is ours, whatever its environment */
-	x->ref.db = x->db;
+	x->ref.env = x->ident.env;
 	feed_stdin(x);
 	free_vec(argv);
 	free_vec(envp);

@@ -173,7 +173,7 @@ test_kill_group_checks_start(void **state)
 }
 
 static void
-test_kill_by_job_env(void **state)
+test_kill_by_env(void **state)
 {
 	char *argv[] = {"sleep", "30", NULL};
 	char *match[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", "JOBQ_ATTEMPT=2",
@@ -183,9 +183,15 @@ test_kill_by_job_env(void **state)
 	pid_t a = spawn(argv, match, -1), b = spawn(argv, other_db, -1),
 	      c = spawn(argv, other_id, -1);
 
+	const char *attempt3[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db",
+				  "JOBQ_ATTEMPT=3", NULL};
+	const char *any[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", NULL};
+	const char *none[] = {NULL};
+
 	/* another attempt of the job is spared when the attempt is named */
-	assert_int_equal(proc_kill_by_job_env(4242, 3, "/tmp/jobq-test-proc.db", SIGKILL), 0);
-	assert_int_equal(proc_kill_by_job_env(4242, 0, "/tmp/jobq-test-proc.db", SIGKILL), 1);
+	assert_int_equal(proc_kill_by_env(attempt3, SIGKILL), 0);
+	assert_int_equal(proc_kill_by_env(none, SIGKILL), -EINVAL);
+	assert_int_equal(proc_kill_by_env(any, SIGKILL), 1);
 	assert_int_equal(wait_code(a), 128 + SIGKILL);
 	msleep(20);
 	assert_int_equal(proc_alive(b, 0), 1);
@@ -300,7 +306,7 @@ main(void)
 		cmocka_unit_test(test_spawn_errors),
 		cmocka_unit_test(test_spawn_closes_fds),
 		cmocka_unit_test(test_kill_group_checks_start),
-		cmocka_unit_test(test_kill_by_job_env),
+		cmocka_unit_test(test_kill_by_env),
 		cmocka_unit_test(test_children_of_subreaper),
 		cmocka_unit_test(test_wake_fifo),
 		cmocka_unit_test(test_signal_checks_start),
