@@ -61,7 +61,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	while ((ch = cli_getopt(c, argc, argv, ":hqvw:d", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
-			if ((code = cli_parse_int("--workers", optarg, 1, 256, &workers)) != 0)
+			if ((code = cli_parse_int("--workers", optarg, 1, CONFIG_WORKERS_MAX, &workers)) != 0)
 				return code;
 			break;
 		case 'd':

@@ -86,7 +86,7 @@ runtime_read(const char *db_path, struct runtime_info *out)
 		strlcpy(out->workers_note, note->valuestring, sizeof(out->workers_note));
 	const cJSON *pids = cJSON_GetObjectItemCaseSensitive(root, "worker_pids"), *p;
 	cJSON_ArrayForEach(p, pids) {
-		if (cJSON_IsNumber(p) && out->nworker_pids < RUNTIME_WORKERS_MAX)
+		if (cJSON_IsNumber(p) && out->nworker_pids < CONFIG_WORKERS_MAX)
 			out->worker_pids[out->nworker_pids++] = (pid_t)p->valuedouble;
 	}
 	double d;

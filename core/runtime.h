@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
+
 #define RUNTIME_SCHEMA_VERSION 1
-#define RUNTIME_WORKERS_MAX 256
 
 struct runtime_info {
 	int schema_version;
@@ -22,7 +23,7 @@ struct runtime_info {
 				 * 4 × 2 CPUs; ..."), "" when not; JSON null then */
 	char wake[4096];        /* path of the wake-up FIFO */
 	int nworker_pids;       /* the workers running now */
-	pid_t worker_pids[RUNTIME_WORKERS_MAX];
+	pid_t worker_pids[CONFIG_WORKERS_MAX];
 	/* Optional (issue 10), for `jobq metrics`: counters since the supervisor started, and where
 	 * it serves /metrics ("127.0.0.1:43567", "" when it does not: JSON null). */
 	int64_t worker_restarts;    /* workers restarted after they died */

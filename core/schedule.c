@@ -123,7 +123,7 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		if (!cJSON_IsString(v) || !name_namespace_valid(v->valuestring))
 			return fail(err, errlen, name, "namespace",
 			            "must be 1 to %d bytes of UTF-8 without control characters",
-			            NAME_NAMESPACE_MAX);
+			            NAME_TEXT_MAX);
 		if ((s->namespace = strdup(v->valuestring)) == NULL)
 			return -ENOMEM;
 	}

@@ -13,7 +13,6 @@
 #include "internal.h"
 #include "text.h"
 
-#define BATCH_NAME_MAX 256
 
 int
 deps_check(const int64_t *after, size_t nafter, char *err, size_t errlen)
@@ -123,7 +122,7 @@ store_batch_on_done(struct store *st, const struct config *cfg, const char *batc
 	sqlite3_stmt *stmt;
 	int own = !st->in_bulk, r;
 
-	if (batch == NULL || !text_valid(batch, BATCH_NAME_MAX))
+	if (batch == NULL || !text_valid(batch, NAME_TEXT_MAX))
 		return store_failx(st, -EINVAL, "--on-batch-done needs a valid --batch name");
 	if (type == NULL || !name_type_valid(type))
 		return store_failx(st, -EINVAL, "--on-batch-done: invalid type name '%s'",

@@ -39,7 +39,6 @@
 #include "wake.h"
 #include "workerctl.h"
 
-#define WORKERS_MAX 256
 #define RECOVER_EVERY_MS 5000
 #define RECOVER_BUSY_MS 100 /* recovery met a lock: tried again this soon */
 #define DRAIN_CHECK_MS 1000
@@ -70,7 +69,7 @@ struct sup {
 	int sigfd, wakefd;
 	int lockfd;          /* the database file, flock()ed: one supervisor per file */
 	int cfgfd;           /* the configuration in force, sealed in memory, for the workers */
-	struct wproc w[WORKERS_MAX];
+	struct wproc w[CONFIG_WORKERS_MAX];
 	int nworkers;            /* slots used in w[] */
 	int target;              /* workers wanted now (fewer than nworkers after a reload) */
 	int stopping;
@@ -161,7 +160,7 @@ static int
 worker_target(struct sup *s)
 {
 	int n = config_workers(&s->cfg, s->o->workers, s->workers_note, sizeof(s->workers_note));
-	return n < WORKERS_MAX ? n : WORKERS_MAX;
+	return n < CONFIG_WORKERS_MAX ? n : CONFIG_WORKERS_MAX;
 }
 
 /* The live jobs by whether a handler of the configuration runs them (live_scan()). */
@@ -734,7 +733,7 @@ fill_runtime(struct sup *s, struct runtime_info *out)
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
 	strlcpy(ri.workers_note, s->workers_note, sizeof(ri.workers_note));
-	for (int i = 0; i < s->nworkers && ri.nworker_pids < RUNTIME_WORKERS_MAX; i++)
+	for (int i = 0; i < s->nworkers && ri.nworker_pids < CONFIG_WORKERS_MAX; i++)
 		if (s->w[i].pid != 0)
 			ri.worker_pids[ri.nworker_pids++] = s->w[i].pid;
 	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
@@ -825,8 +824,8 @@ run_schedules(struct sup *s, int64_t now)
 static int
 loop(struct sup *s)
 {
-	struct pollfd fds[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
-	int owner[WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
+	struct pollfd fds[CONFIG_WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
+	int owner[CONFIG_WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS];
 
 	/* A stopping worker gives up on an outcome it cannot record before it would be killed. */
 	_Static_assert(WORKER_FINISH_MARGIN_MS < KILL_MARGIN_MS, "worker gives up after the kill");
@@ -997,7 +996,7 @@ supervisor_run(const struct supervisor_opts *o)
 	config_init_default(&s.cfg);
 	notify_init(&s.notify);
 	metrics_http_init(&s.http, render_metrics, &s);
-	for (int i = 0; i < WORKERS_MAX; i++)
+	for (int i = 0; i < CONFIG_WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
 	s.started_at = time_now_ms();
 	if ((code = setup(&s)) != 0)
@@ -1038,7 +1037,7 @@ supervisor_run(const struct supervisor_opts *o)
 	}
 	code = lc;
 out:
-	for (int i = 0; i < WORKERS_MAX; i++)
+	for (int i = 0; i < CONFIG_WORKERS_MAX; i++)
 		if (s.w[i].ctl >= 0)
 			close(s.w[i].ctl);
 	if (s.wakefd >= 0)

@@ -431,7 +431,7 @@ header_line(struct http *x, const struct http_header *hd, char **out, char *err,
 	head = b.len;
 	while (r == 0 && *s != '\0') {
 		const char *ref = strstr(s, "${"), *end, *val;
-		char name[256];
+		char name[CONFIG_ENV_NAME_MAX + 1];
 		size_t n;
 
 		if (ref == NULL) {
