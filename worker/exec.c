@@ -27,6 +27,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "duration.h"
 #include "fileio.h"
 #include "handler_impl.h"
@@ -469,46 +470,26 @@ static const struct handler_ops exec_ops = {
 	.pollfds = x_pollfds, .step = x_step, .stop = x_stop, .reaped = x_reaped, .free = x_free,
 };
 
-/* Append s[0..n) to the growing buffer *buf. */
-static int
-append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > ARG_MAX_BYTES)
-		return -E2BIG;
-	if (*len + n + 1 > *cap) {
-		size_t ncap = (*len + n + 1) * 2;
-		char *nb = realloc(*buf, ncap);
-		if (nb == NULL)
-			return -ENOMEM;
-		*buf = nb;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
 /* Substitute {job.*} and {payload.KEY} in one argv element; "{{" stands for "{" and any
  * other {...} is kept as written. */
 int
 exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out,
 		char *err, size_t errlen)
 {
-	char *buf = NULL, num[32];
-	size_t len = 0, cap = 0;
-	int r = append(&buf, &len, &cap, "", 0);
+	struct buf b = {.max = ARG_MAX_BYTES};
+	char num[32];
+	int r = buf_add(&b, "", 0);
 
 	for (const char *p = tmpl; r == 0 && *p != '\0';) {
 		const char *open = strchr(p, '{');
 		if (open == NULL) {
-			r = append(&buf, &len, &cap, p, strlen(p));
+			r = buf_add(&b, p, strlen(p));
 			break;
 		}
-		if ((r = append(&buf, &len, &cap, p, (size_t)(open - p))) < 0)
+		if ((r = buf_add(&b, p, (size_t)(open - p))) < 0)
 			break;
 		if (open[1] == '{') {
-			r = append(&buf, &len, &cap, "{", 1);
+			r = buf_add(&b, "{", 1);
 			p = open + 2;
 			continue;
 		}
@@ -516,7 +497,7 @@ exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, c
 		const char *val;
 		char *tofree;
 		if (close == NULL) {
-			r = append(&buf, &len, &cap, open, strlen(open));
+			r = buf_add(&b, open, strlen(open));
 			break;
 		}
 		struct placeholder ph;
@@ -532,9 +513,9 @@ exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, c
 			r = -EINVAL;
 		} else if (r == 0) {
 			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
-			r = append(&buf, &len, &cap, open, (size_t)(close - open + 1));
+			r = buf_add(&b, open, (size_t)(close - open + 1));
 		} else if ((r = placeholder_text(&ph, &val, &tofree, num, sizeof(num))) == 0) {
-			r = append(&buf, &len, &cap, val, strlen(val));
+			r = buf_add(&b, val, strlen(val));
 		}
 		free(tofree);
 		p = close + 1;
@@ -544,10 +525,10 @@ exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, c
 	else if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	if (r < 0) {
-		free(buf);
+		buf_release(&b);
 		return r;
 	}
-	*out = buf;
+	*out = buf_detach(&b);
 	return 0;
 }
 

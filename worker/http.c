@@ -29,6 +29,7 @@
 #include <bsd/string.h>
 
 #include "curl_dl.h"
+#include "buf.h"
 #include "duration.h"
 #include "handler_impl.h"
 #include "joblog.h"
@@ -36,7 +37,6 @@
 #include "mask.h"
 
 #define URL_MAX_BYTES (64 * 1024) /* a url after substitution */
-#define BODY_CHUNK (16 * 1024)    /* first allocation of the response buffer */
 #define POLL_OVERFLOW_MS 10       /* more sockets than poll slots: look again soon */
 
 /* One curl socket the multi handle wants watched (CURLMOPT_SOCKETFUNCTION). */
@@ -63,8 +63,8 @@ struct http {
 	char *url;
 	char *body; /* request body (NULL: none) */
 	size_t body_len;
-	char *resp; /* response body, at most resp_max bytes kept */
-	size_t resp_len, resp_cap, resp_max;
+	struct buf resp;  /* response body, at most resp_max bytes kept (resp.max = resp_max + 1) */
+	size_t resp_max;
 	int resp_cut;     /* the body was longer than resp_max */
 	int64_t retry_at; /* wall ms from the last response's Retry-After; 0 none */
 	struct mask mask; /* ${ENV} values sent in headers */
@@ -176,31 +176,6 @@ fail:
 	return -ENOMEM;
 }
 
-struct buf {
-	char *s;
-	size_t len, cap, max;
-};
-
-static int
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->max)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *ns = realloc(b->s, cap);
-
-		if (ns == NULL)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
 /*
  * Substitute the placeholders of tmpl; "{{" stands for "{", any other {...} is kept as written.
  * With encode, each value is percent-encoded (for a url). On error the message names what (the
@@ -261,10 +236,10 @@ http_expand(const char *tmpl, const struct job *job, const cJSON *payload, int e
 	else if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	if (r < 0) {
-		free(b.s);
+		buf_release(&b);
 		return r;
 	}
-	*out = b.s;
+	*out = buf_detach(&b);
 	return 0;
 }
 
@@ -474,10 +449,10 @@ header_line(struct http *x, const struct http_header *hd, char **out, char *err,
 	if (r < 0) {
 		if (b.s != NULL)
 			explicit_bzero(b.s, b.len);
-		free(b.s);
+		buf_release(&b);
 		return r;
 	}
-	*out = b.s;
+	*out = buf_detach(&b);
 	return 0;
 }
 
@@ -530,28 +505,14 @@ static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http *x = arg;
-	size_t n = size * nmemb, keep = x->resp_max - x->resp_len;
+	size_t n = size * nmemb, keep = x->resp_max - x->resp.len;
 
 	if (n > keep)
 		x->resp_cut = 1;
 	else
 		keep = n;
-	if (x->resp_len + keep + 1 > x->resp_cap) {
-		size_t cap = x->resp_cap > 0 ? x->resp_cap : BODY_CHUNK;
-		char *s;
-
-		while (cap < x->resp_len + keep + 1)
-			cap *= 2;
-		if (cap > x->resp_max + 1)
-			cap = x->resp_max + 1;
-		if ((s = realloc(x->resp, cap)) == NULL)
-			return 0; /* CURLE_WRITE_ERROR */
-		x->resp = s;
-		x->resp_cap = cap;
-	}
-	memcpy(x->resp + x->resp_len, data, keep);
-	x->resp_len += keep;
-	x->resp[x->resp_len] = '\0';
+	if (buf_add(&x->resp, data, keep) < 0)
+		return 0; /* CURLE_WRITE_ERROR */
 	/* Past the cap: stop reading (CURLE_WRITE_ERROR with resp_cut set, a complete answer). */
 	return x->resp_cut ? 0 : n;
 }
@@ -745,8 +706,8 @@ complete(struct http *x, CURLcode rc)
 	if (rc == CURLE_WRITE_ERROR && x->resp_cut)
 		rc = CURLE_OK; /* we stopped reading at output_max */
 	/* Before anything is taken from it; a body cut at output_max may end inside a secret. */
-	if (x->resp != NULL)
-		mask_apply(&x->mask, x->resp, x->resp_len, x->resp_cut);
+	if (x->resp.s != NULL)
+		mask_apply(&x->mask, x->resp.s, x->resp.len, x->resp_cut);
 	if (rc != CURLE_OK) {
 		const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
 		curl_off_t spent = 0;
@@ -770,19 +731,19 @@ complete(struct http *x, CURLcode rc)
 	/* Whatever the status: a server that says what a request spent has charged it. A body cut
 	 * at output_max, not JSON, or without the path charges nothing. */
 	if (x->tokens_path != NULL && !x->resp_cut)
-		http_tokens(x->resp, x->resp_len, x->tokens_path, &o->tokens);
+		http_tokens(x->resp.s, x->resp.len, x->tokens_path, &o->tokens);
 	if (status >= 200 && status < 300) {
 		o->succeeded = 1;
-		o->result = x->resp_len > 0 ? x->resp : NULL;
+		o->result = x->resp.len > 0 ? x->resp.s : NULL;
 		o->truncated = x->resp_cut;
 		return;
 	}
 	/* The start of the error body, without trailing white space. */
-	size_t n = x->resp_len < x->err_max ? x->resp_len : x->err_max;
-	while (n > 0 && strchr(" \t\r\n", x->resp[n - 1]) != NULL)
+	size_t n = x->resp.len < x->err_max ? x->resp.len : x->err_max;
+	while (n > 0 && strchr(" \t\r\n", x->resp.s[n - 1]) != NULL)
 		n--;
 	if (n > 0)
-		set_error(x, "HTTP %ld: %.*s", status, (int)n, x->resp);
+		set_error(x, "HTTP %ld: %.*s", status, (int)n, x->resp.s);
 	else
 		set_error(x, "HTTP %ld", status);
 	if (status == 408 || status == 429 || (status >= 500 && status < 600)) {
@@ -848,7 +809,7 @@ save_logs(struct http *x)
 {
 	const char *e = x->h.outcome.error;
 
-	if (x->resp != NULL && joblog_write(&x->log[0], x->resp, x->resp_len) < 0)
+	if (x->resp.s != NULL && joblog_write(&x->log[0], x->resp.s, x->resp.len) < 0)
 		log_warnx("job %" PRId64 ": cannot write its output file: %s", x->job_id,
 		          strerror(x->log[0].err));
 	if (e != NULL && (joblog_write(&x->log[1], e, strlen(e)) < 0 ||
@@ -924,7 +885,7 @@ h_free(struct handler *h)
 	mask_release(&x->mask);
 	free(x->url);
 	free(x->body);
-	free(x->resp);
+	buf_release(&x->resp);
 	free(x->errtext);
 	joblog_close(&x->log[0]);
 	joblog_close(&x->log[1]);
@@ -972,6 +933,7 @@ http_start(const struct handler_env *env, struct handler **out, char *err, size_
 	x->job_id = env->job->id;
 	x->backoff_max_ms = env->type->backoff_max_ms;
 	x->resp_max = env->cfg->output_max;
+	x->resp.max = x->resp_max + 1;
 	x->err_max = env->cfg->stderr_max;
 	x->timeout_ms = env->job->timeout_ms > 0 ? env->job->timeout_ms : env->type->timeout_ms;
 	if (spec->tokens_path != NULL && (x->tokens_path = strdup(spec->tokens_path)) == NULL) {
