@@ -14,27 +14,23 @@
  * response, in their encoded forms too (mask.h), and never logged.
  */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
-#include "curl_dl.h"
 #include "buf.h"
+#include "curl_dl.h"
 #include "duration.h"
 #include "handler_impl.h"
-#include "joblog.h"
-#include "log.h"
 #include "http_impl.h"
+#include "joblog.h"
 #include "mask.h"
 
 #define POLL_OVERFLOW_MS 10       /* more sockets than poll slots: look again soon */

@@ -1,9 +1,6 @@
 /* The http handler: the request built from the type and the job (url, body, headers). */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +8,10 @@
 
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "curl_dl.h"
-#include "duration.h"
 #include "http_impl.h"
-#include "log.h"
+#include "mask.h"
 
 /*
  * Substitute the placeholders of tmpl; "{{" stands for "{", any other {...} is kept as written.

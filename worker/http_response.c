@@ -1,6 +1,5 @@
 /* The http handler: the response read into the outcome (body, status, Retry-After, tokens). */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,10 +10,13 @@
 
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "curl_dl.h"
 #include "duration.h"
 #include "http_impl.h"
+#include "joblog.h"
 #include "log.h"
+#include "mask.h"
 
 size_t
 http_on_body(char *data, size_t size, size_t nmemb, void *arg)
