@@ -1,5 +1,5 @@
 /*
- * The environment a job's command runs with (worker/exec.c exports it, docs/configuration.md):
+ * The environment a job's command runs with (worker/exec_argv.c exports it, docs/configuration.md):
  * its names, and the entries that identify one attempt's processes, for core/proc.h's
  * proc_kill_job() and proc_kill_by_env() (the worker, the supervisor's recovery and `jobq
  * cancel` find what an attempt left by them).

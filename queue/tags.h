@@ -28,8 +28,6 @@ int tagset_add(struct tagset *ts, const char *name, int units);
  * text is not an array of valid tags, -E2BIG / -ERANGE as tagset_add. text NULL: empty set. */
 int tagset_parse(struct tagset *ts, const char *text);
 
-/* The units of name in ts, 0 if absent. */
-int tagset_units(const struct tagset *ts, const char *name);
 
 /* Write the canonical JSON of ts into buf (TAGSET_JSON_MAX bytes always suffice). Returns the
  * length. */

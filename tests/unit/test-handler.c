@@ -1,4 +1,4 @@
-/* Unit tests of worker/handler.c (placeholders shared by exec and http) and worker/curl_dl.c
+/* Unit tests of worker/placeholder.c (placeholders shared by exec and http) and worker/curl_dl.c
  * (libcurl loaded at run time). */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of worker/http.c: the request it builds (method, url placeholders percent-encoded,
+ * Unit tests of the http handler (worker/http.c, http_request.c, http_response.c): the request it builds (method, url placeholders percent-encoded,
  * body template, headers with ${ENV} secrets, jobq's own headers) and how it classifies the
  * answer (2xx, 4xx, 408/429/5xx, Retry-After and the quota, output_max, stderr_max, connection
  * errors, the timeout). Every request goes to a real HTTP server on 127.0.0.1
