@@ -409,7 +409,8 @@ group_is_jobs(const struct proc_job *j)
 		if (ps.start != j->pgid_start || ps.pgrp != j->pgid)
 			return 0; /* a recycled pid, or a process that left its group */
 		/* A leader killed with its worker and not yet reaped (its parent is gone too) shows
-		 * no environment: then one of the other members must show the group is the job's. */
+		 * no environment: then one of the other members must show the group is the job's.
+		 */
 		if (ps.state != 'Z')
 			return member_is_jobs(j->pgid, &m);
 	}

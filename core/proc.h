@@ -17,13 +17,13 @@ int proc_start_time(pid_t pid, uint64_t *out);
 int proc_alive(pid_t pid, uint64_t start);
 
 struct proc_spawn {
-	char *const *argv;   /* argv[0] is looked up in PATH if it holds no '/' */
+	char *const *argv; /* argv[0] is looked up in PATH if it holds no '/' */
 	char *const *envp;
-	int stdin_fd;        /* -1: /dev/null */
-	int stdout_fd;       /* -1: /dev/null */
-	int stderr_fd;       /* -1: /dev/null */
-	const char *cwd;     /* NULL: unchanged */
-	int extra_fd;        /* >= 0: becomes fd 3 of the child (a control socket); -1: none */
+	int stdin_fd;    /* -1: /dev/null */
+	int stdout_fd;   /* -1: /dev/null */
+	int stderr_fd;   /* -1: /dev/null */
+	const char *cwd; /* NULL: unchanged */
+	int extra_fd;    /* >= 0: becomes fd 3 of the child (a control socket); -1: none */
 };
 
 /*
@@ -59,11 +59,11 @@ int proc_children(pid_t *out, int max);
 
 /* What identifies one attempt's processes. */
 struct proc_job {
-	pid_t pgid;          /* the handler's process group (its leader's pid), 0 none */
-	uint64_t pgid_start; /* the leader's start time: a recycled pid is never signalled */
+	pid_t pgid;             /* the handler's process group (its leader's pid), 0 none */
+	uint64_t pgid_start;    /* the leader's start time: a recycled pid is never signalled */
 	const char *const *env; /* "NAME=value" entries its processes carry (NULL-terminated,
-				 * queue/jobenv.h); NULL: no environment scan */
-	int own;             /* the caller spawned the leader itself: the group is known to be its */
+	                         * queue/jobenv.h); NULL: no environment scan */
+	int own; /* the caller spawned the leader itself: the group is known to be its */
 };
 
 /* Signal a job's processes: its group (proc_kill_group), but unless own is set only when the

@@ -86,8 +86,9 @@ reportdir_cleanup(pid_t worker)
 		return;
 	memcpy(parent, tmp, n);
 	parent[n] = '\0';
-	plen = worker > 0 ? (size_t)snprintf(prefix, sizeof(prefix), REPORTDIR_PREFIX "%d.", (int)worker)
-			  : (size_t)snprintf(prefix, sizeof(prefix), REPORTDIR_PREFIX);
+	plen = worker > 0 ? (size_t)snprintf(prefix, sizeof(prefix), REPORTDIR_PREFIX "%d.",
+	                                     (int)worker)
+	                  : (size_t)snprintf(prefix, sizeof(prefix), REPORTDIR_PREFIX);
 	if ((d = opendir(parent)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
@@ -100,7 +101,8 @@ reportdir_cleanup(pid_t worker)
 		if (worker <= 0) { /* any worker's that is gone: "jobq-report.PID.XXXXXX" */
 			char *end;
 			long pid = strtol(e->d_name + base, &end, 10);
-			if (pid <= 0 || *end != '.' || strlen(end) != 7 || proc_alive((pid_t)pid, 0))
+			if (pid <= 0 || *end != '.' || strlen(end) != 7 ||
+			    proc_alive((pid_t)pid, 0))
 				continue;
 		}
 		/* ours only: a folder (not a link) of this user, as mkdtemp made it */

@@ -12,8 +12,8 @@
 #define WORKER_MSG_SHUTDOWN 'T' /* stop claiming; finish within the grace period; exit */
 #define WORKER_MSG_RELOAD 'H'   /* reload: the configuration's text comes with it (SCM_RIGHTS) */
 /* Worker -> supervisor */
-#define WORKER_MSG_IDLE 'i'     /* a claim found nothing to do */
-#define WORKER_MSG_BUSY 'b'     /* after 'i', it claimed a job on its own (a timer, a poll) */
+#define WORKER_MSG_IDLE 'i' /* a claim found nothing to do */
+#define WORKER_MSG_BUSY 'b' /* after 'i', it claimed a job on its own (a timer, a poll) */
 /* 'i', and the worker waits on the wake-up FIFO itself (core/wake.h, wake_listen_open()): the
  * supervisor leaves the FIFO to it. Of what it reads there, it claims for one WAKE_ONE and
  * passes on the rest (more WAKE_ONE, WAKE_ALL, WAKE_CANCEL: the same bytes) to the supervisor,

@@ -31,8 +31,7 @@
 #include "reportdir.h"
 #include "text.h"
 
-#define LEFTOVER_GRACE_MS 2000     /* TERM to KILL for what outlives a finished command */
-
+#define LEFTOVER_GRACE_MS 2000 /* TERM to KILL for what outlives a finished command */
 
 static int
 x_pollfds(struct handler *h, struct pollfd *fds, int max, int *timeout_ms)
@@ -94,7 +93,7 @@ set_outcome(struct exec *x)
 	x->out[x->out_len] = '\0';
 	o->result = x->out_len > 0 ? x->out : NULL;
 	o->truncated = x->out_truncated;
-	/* The tail of stderr is kept whatever the outcome: a succeeded job's warnings matter too. */
+	/* The tail of stderr is kept whatever the outcome: a succeeded job's warnings count too */
 	if (x->err_total > 0 && (x->errtail = malloc(tail_cap)) != NULL) {
 		exec_tail_of_stderr(x, x->errtail);
 		o->stderr_tail = x->errtail[0] != '\0' ? x->errtail : NULL;
@@ -128,7 +127,7 @@ set_outcome(struct exec *x)
 				exec_read_report(x, 0);
 		} else if (WIFSIGNALED(x->leader_status)) {
 			snprintf(what, sizeof(what), "killed by signal %d",
-				 WTERMSIG(x->leader_status));
+			         WTERMSIG(x->leader_status));
 		} else {
 			const char *note = NULL;
 
@@ -136,8 +135,8 @@ set_outcome(struct exec *x)
 			if (x->report != NULL)
 				note = exec_read_report(x, o->temporary);
 			snprintf(what, sizeof(what), "exit status %d%s%s%s", code,
-				 note != NULL ? " (" : "", note != NULL ? note : "",
-				 note != NULL ? ")" : "");
+			         note != NULL ? " (" : "", note != NULL ? note : "",
+			         note != NULL ? ")" : "");
 		}
 		break;
 	}
@@ -175,7 +174,8 @@ x_step(struct handler *h, int64_t now)
 			set_outcome(x);
 			return h->done = 1;
 		}
-		terminate(x, now, x->grace_ms < LEFTOVER_GRACE_MS ? x->grace_ms : LEFTOVER_GRACE_MS);
+		terminate(x, now,
+		          x->grace_ms < LEFTOVER_GRACE_MS ? x->grace_ms : LEFTOVER_GRACE_MS);
 	}
 	if (x->kill_at > 0 && now >= x->kill_at) {
 		proc_kill_job(&x->ref, 1, SIGKILL);
@@ -245,7 +245,11 @@ x_free(struct handler *h)
 }
 
 static const struct handler_ops exec_ops = {
-	.pollfds = x_pollfds, .step = x_step, .stop = x_stop, .reaped = x_reaped, .free = x_free,
+        .pollfds = x_pollfds,
+        .step = x_step,
+        .stop = x_stop,
+        .reaped = x_reaped,
+        .free = x_free,
 };
 
 static int
@@ -256,7 +260,7 @@ pipe_pair(int fds[2])
 
 int
 exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
-	   uint64_t *pgid_start_out, char *err, size_t errlen)
+           uint64_t *pgid_start_out, char *err, size_t errlen)
 {
 	const struct config *cfg = env->cfg;
 	struct exec *x = NULL;
@@ -295,18 +299,23 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 		goto fail;
 	}
 	struct proc_spawn sp = {
-		.argv = argv, .envp = envp, .stdin_fd = in[0], .stdout_fd = o[1],
-		.stderr_fd = e[1], .cwd = NULL, .extra_fd = -1,
+	        .argv = argv,
+	        .envp = envp,
+	        .stdin_fd = in[0],
+	        .stdout_fd = o[1],
+	        .stderr_fd = e[1],
+	        .cwd = NULL,
+	        .extra_fd = -1,
 	};
 	if ((r = proc_spawn(&sp, &x->pid)) < 0) {
 		/* Under a service manager PATH is short (no ~/.local/bin, no npm's bin): say which
 		 * one was searched. */
 		if (r == -ENOENT && strchr(argv[0], '/') == NULL)
 			snprintf(err, errlen, "exec '%s': command not found in PATH (%s)", argv[0],
-				 exec_env_path(envp));
+			         exec_env_path(envp));
 		else
 			snprintf(err, errlen, "exec '%s': %s", argv[0],
-				 r == -ENOENT ? "command not found" : strerror(-r));
+			         r == -ENOENT ? "command not found" : strerror(-r));
 		goto fail;
 	}
 	close(in[0]);
@@ -320,7 +329,8 @@ exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
 	fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
 	if (x->timeout_ms > 0)
-		x->timeout_at = time_add(time_mono_ms(), x->timeout_ms); /* the row may hold any value */
+		x->timeout_at =
+		        time_add(time_mono_ms(), x->timeout_ms); /* the row may hold any value */
 	*pgid_out = x->pid;
 	if (proc_start_time(x->pid, pgid_start_out) < 0)
 		*pgid_start_out = 0;

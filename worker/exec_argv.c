@@ -17,7 +17,7 @@
  * other {...} is kept as written. */
 int
 exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, char **out,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	struct buf b = {.max = ARG_MAX_BYTES};
 	char num[32];
@@ -49,7 +49,7 @@ exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, c
 		if (r == -ENOENT) {
 			int n = (int)(close - open - 1) > 8 ? (int)(close - open - 9) : 0;
 			snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
-				 n, open + 9);
+			         n, open + 9);
 			r = -EINVAL;
 		} else if (r == -EILSEQ) {
 			placeholder_nul_error(job, "exec", err, errlen);
@@ -88,7 +88,7 @@ exec_build_argv(const struct handler_env *env, char ***out, char *err, size_t er
 {
 	const struct type_config *t = env->type;
 	cJSON *payload = cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "null",
-					     NULL, 1);
+	                                     NULL, 1);
 	char **argv = calloc(t->exec_argc + 1, sizeof(char *));
 	int r = 0;
 
@@ -123,8 +123,9 @@ named(const char *e, char *const *list)
 int
 exec_build_envp(const struct handler_env *env, const char *report, char ***out)
 {
-	static char *const ours[] = {JOBENV_JOB_ID, JOBENV_JOB_TYPE, JOBENV_NAMESPACE,
-				     JOBENV_ATTEMPT, JOBENV_DB, JOBENV_REPORT, "JOBQ_CONFIG", NULL};
+	static char *const ours[] = {
+	        JOBENV_JOB_ID, JOBENV_JOB_TYPE, JOBENV_NAMESPACE, JOBENV_ATTEMPT,
+	        JOBENV_DB,     JOBENV_REPORT,   "JOBQ_CONFIG",    NULL};
 	const struct type_config *t = env->type;
 	const struct job *j = env->job;
 	size_t nbase = 0, n = 0;

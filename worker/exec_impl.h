@@ -21,31 +21,31 @@ enum stop_reason { STOP_NONE, STOP_CANCEL, STOP_SHUTDOWN, STOP_TIMEOUT };
 struct exec {
 	struct handler h;
 	pid_t pid;
-	struct proc_job ref;      /* the group (pid + start time) and the attempt's environment */
+	struct proc_job ref;       /* the group (pid + start time) and the attempt's environment */
 	struct jobenv_ident ident; /* that environment (ref.env points into it) */
 	int64_t job_id;
 	int in_fd, out_fd, err_fd;
 	const char *payload;
 	size_t payload_len, payload_off;
-	char *out;                /* stdout, at most out_max bytes kept */
+	char *out; /* stdout, at most out_max bytes kept */
 	size_t out_len, out_max;
 	int out_truncated;
-	char *err;                /* ring of the last err_max bytes of stderr */
+	char *err; /* ring of the last err_max bytes of stderr */
 	size_t err_total, err_max;
 	int leader_done, leader_status;
 	enum stop_reason stop;
 	int64_t timeout_ms, timeout_at;
-	int64_t grace_ms;         /* TERM to KILL when stopping */
-	int64_t kill_at;          /* monotonic ms: send SIGKILL then (0: not terminating) */
-	int64_t give_up_at;       /* after SIGKILL, stop waiting for the unkillable */
+	int64_t grace_ms;   /* TERM to KILL when stopping */
+	int64_t kill_at;    /* monotonic ms: send SIGKILL then (0: not terminating) */
+	int64_t give_up_at; /* after SIGKILL, stop waiting for the unkillable */
 	int killed;
-	char *errtext;            /* the error of the outcome */
-	char *errtail;            /* the tail of stderr, kept with the job (outcome.stderr_tail) */
-	char *report_dir;         /* private folder of JOBQ_REPORT, removed with the handler */
-	char *report;             /* JOBQ_REPORT */
-	int64_t backoff_max_ms;   /* a reported retry_after is honoured up to this */
-	int log_dir;              /* DB.logs, or -1 */
-	struct joblog log[2];     /* the output files: stdout, stderr as read (joblog.h) */
+	char *errtext;          /* the error of the outcome */
+	char *errtail;          /* the tail of stderr, kept with the job (outcome.stderr_tail) */
+	char *report_dir;       /* private folder of JOBQ_REPORT, removed with the handler */
+	char *report;           /* JOBQ_REPORT */
+	int64_t backoff_max_ms; /* a reported retry_after is honoured up to this */
+	int log_dir;            /* DB.logs, or -1 */
+	struct joblog log[2];   /* the output files: stdout, stderr as read (joblog.h) */
 };
 
 /* Close *fd if open and set it to -1. */

@@ -40,8 +40,10 @@ exec_drain(struct exec *x, int *fd, int is_err)
 			return 1;
 		}
 		if (joblog_write(&x->log[is_err], buf, (size_t)n) < 0)
-			log_warnx("job %" PRId64 ": cannot write its %s file: %s (the rest is not kept)",
-				  x->job_id, is_err ? "stderr" : "stdout", strerror(x->log[is_err].err));
+			log_warnx("job %" PRId64
+			          ": cannot write its %s file: %s (the rest is not kept)",
+			          x->job_id, is_err ? "stderr" : "stdout",
+			          strerror(x->log[is_err].err));
 		if (!is_err) {
 			size_t keep = x->out_max - x->out_len;
 			if ((size_t)n < keep)
@@ -64,7 +66,7 @@ exec_feed_stdin(struct exec *x)
 {
 	while (x->in_fd >= 0 && x->payload_off < x->payload_len) {
 		ssize_t n = write(x->in_fd, x->payload + x->payload_off,
-				  x->payload_len - x->payload_off);
+		                  x->payload_len - x->payload_off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

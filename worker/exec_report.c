@@ -113,7 +113,7 @@ exec_read_report(struct exec *x, int temporary)
 	if (o->retry_after_ms > 0) {
 		x->h.quota_until = time_add(now, o->retry_after_ms);
 		snprintf(x->h.quota_reason, sizeof(x->h.quota_reason),
-			 "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->job_id);
+		         "exit 75 with retry_after in JOBQ_REPORT (job %" PRId64 ")", x->job_id);
 	}
 	return NULL;
 }
@@ -140,23 +140,23 @@ exec_make_report(struct exec *x, char *err, size_t errlen)
 	snprintf(dir, sizeof(dir), "%.*s", (int)n, tmp);
 	if (stat(dir, &st) != 0) {
 		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%s': %s", dir,
-			 strerror(errno));
+		         strerror(errno));
 		return -EIO;
 	}
 	if (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
 	    ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0)) {
-		snprintf(err, errlen,
-			 "exec: refusing '%s' (TMPDIR) for JOBQ_REPORT: %s", dir,
-			 !S_ISDIR(st.st_mode) ? "not a folder"
-			 : st.st_uid != geteuid() && st.st_uid != 0
-				 ? "it belongs to another user, not to you or root"
-				 : "anyone may write it and it is not sticky");
+		snprintf(err, errlen, "exec: refusing '%s' (TMPDIR) for JOBQ_REPORT: %s", dir,
+		         !S_ISDIR(st.st_mode) ? "not a folder"
+		         : st.st_uid != geteuid() && st.st_uid != 0
+		                 ? "it belongs to another user, not to you or root"
+		                 : "anyone may write it and it is not sticky");
 		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
-	snprintf(dir, sizeof(dir), "%.*s/" REPORTDIR_PREFIX "%d.XXXXXX", (int)n, tmp, (int)getpid());
+	snprintf(dir, sizeof(dir), "%.*s/" REPORTDIR_PREFIX "%d.XXXXXX", (int)n, tmp,
+	         (int)getpid());
 	if (mkdtemp(dir) == NULL) {
 		snprintf(err, errlen, "exec: cannot make a folder for JOBQ_REPORT in '%.*s': %s",
-			 (int)n, tmp, strerror(errno));
+		         (int)n, tmp, strerror(errno));
 		return -EIO; /* not -ENOENT or -EACCES: those read as "command not found" */
 	}
 	if ((x->report_dir = strdup(dir)) == NULL ||

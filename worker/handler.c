@@ -6,7 +6,7 @@
 
 int
 handler_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
-	      uint64_t *pgid_start_out, char *err, size_t errlen)
+              uint64_t *pgid_start_out, char *err, size_t errlen)
 {
 	*out = NULL;
 	*pgid_out = 0;
@@ -20,7 +20,7 @@ handler_start(const struct handler_env *env, struct handler **out, pid_t *pgid_o
 		return http_start(env, out, err, errlen);
 	default:
 		snprintf(err, errlen, "type '%s' has no handler in the configuration",
-			 env->job->type);
+		         env->job->type);
 		return -ENOENT;
 	}
 }

@@ -48,14 +48,14 @@ handler_open_logs(const struct handler_env *env, struct joblog *log)
 	if ((r = joblog_dir(env->db_path, dir, sizeof(dir))) < 0 ||
 	    (r = fd = joblog_dir_open(dir, 1)) < 0) {
 		log_warnx("job %" PRId64 ": no output files in '%s': %s", id, dir,
-			  r == -EPERM ? "not a folder of yours that only you may write"
-				      : strerror(-r));
+		          r == -EPERM ? "not a folder of yours that only you may write"
+		                      : strerror(-r));
 		return -1;
 	}
 	for (int s = 0; s < 2; s++)
 		if ((r = joblog_open(&log[s], fd, id, (enum joblog_stream)s, cfg->log_max,
-				     cfg->log_keep)) < 0)
+		                     cfg->log_keep)) < 0)
 			log_warnx("job %" PRId64 ": cannot start its output file in '%s': %s", id,
-				  dir, strerror(-r));
+			          dir, strerror(-r));
 	return fd;
 }

@@ -33,7 +33,7 @@
 #include "joblog.h"
 #include "mask.h"
 
-#define POLL_OVERFLOW_MS 10       /* more sockets than poll slots: look again soon */
+#define POLL_OVERFLOW_MS 10 /* more sockets than poll slots: look again soon */
 
 /* One curl socket the multi handle wants watched (CURLMOPT_SOCKETFUNCTION). */
 struct sock {
@@ -51,7 +51,6 @@ static struct {
 	int64_t timer_at; /* monotonic ms when curl wants CURL_SOCKET_TIMEOUT; 0 none */
 	int busy;         /* a job's transfer holds the easy handle */
 } g;
-
 
 /* ---- process-wide curl state ---- */
 

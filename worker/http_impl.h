@@ -22,7 +22,7 @@ struct http {
 	char *url;
 	char *body; /* request body (NULL: none) */
 	size_t body_len;
-	struct buf resp;  /* response body, at most resp_max bytes kept (resp.max = resp_max + 1) */
+	struct buf resp; /* response body, at most resp_max bytes kept (resp.max = resp_max + 1) */
 	size_t resp_max;
 	int resp_cut;     /* the body was longer than resp_max */
 	int64_t retry_at; /* wall ms from the last response's Retry-After; 0 none */
@@ -32,10 +32,10 @@ struct http {
 	int64_t timeout_ms;     /* the job's or the type's; 0 none */
 	size_t err_max;         /* how much of an error body goes into the error */
 	char *errtext;          /* the outcome's error */
-	char *tokens_path;      /* the type's http.tokens_path (a copy: a reload may come), or NULL */
+	char *tokens_path; /* the type's http.tokens_path (a copy: a reload may come), or NULL */
 	char errbuf[CURL_ERROR_SIZE];
-	int log_dir;            /* DB.logs, or -1 */
-	struct joblog log[2];   /* the output files: the masked body and error (joblog.h) */
+	int log_dir;          /* DB.logs, or -1 */
+	struct joblog log[2]; /* the output files: the masked body and error (joblog.h) */
 };
 
 /* The request body into x->body: the payload as it was enqueued, or spec's template filled.

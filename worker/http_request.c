@@ -20,7 +20,7 @@
  */
 int
 http_expand(const char *tmpl, const struct job *job, const cJSON *payload, int encode,
-	    const char *what, char **out, char *err, size_t errlen)
+            const char *what, char **out, char *err, size_t errlen)
 {
 	struct buf b = {.max = URL_MAX_BYTES * (encode ? 1 : 16)};
 	char num[32];
@@ -124,7 +124,8 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 				if (n > 2 && s[0] == '{' && s[1] != '{' && s[n - 1] == '}' &&
 				    memchr(s + 1, '{', n - 2) == NULL &&
 				    memchr(s + 1, '}', n - 2) == NULL &&
-				    (r = placeholder_resolve(s + 1, n - 2, job, payload, &ph)) != 0) {
+				    (r = placeholder_resolve(s + 1, n - 2, job, payload, &ph)) !=
+				            0) {
 					if (r == -ENOENT) {
 						snprintf(err, errlen,
 						         "http: the payload has no '%.*s' for "
@@ -167,8 +168,8 @@ fill_template(cJSON *node, const struct job *job, const cJSON *payload, char *er
 }
 
 int
-http_fill_body(const char *tmpl, const struct job *job, const cJSON *payload, char **out,
-	       char *err, size_t errlen)
+http_fill_body(const char *tmpl, const struct job *job, const cJSON *payload, char **out, char *err,
+               size_t errlen)
 {
 	cJSON *root, *wrap;
 	int r;
@@ -200,7 +201,7 @@ http_fill_body(const char *tmpl, const struct job *job, const cJSON *payload, ch
 
 int
 http_build_body(struct http *x, const struct http_spec *spec, const struct job *job,
-           const cJSON *payload, char *err, size_t errlen)
+                const cJSON *payload, char *err, size_t errlen)
 {
 	int r;
 

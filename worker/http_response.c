@@ -233,8 +233,8 @@ http_save_logs(struct http *x)
 	if (x->resp.s != NULL && joblog_write(&x->log[0], x->resp.s, x->resp.len) < 0)
 		log_warnx("job %" PRId64 ": cannot write its output file: %s", x->job_id,
 		          strerror(x->log[0].err));
-	if (e != NULL && (joblog_write(&x->log[1], e, strlen(e)) < 0 ||
-	                  joblog_write(&x->log[1], "\n", 1) < 0))
+	if (e != NULL &&
+	    (joblog_write(&x->log[1], e, strlen(e)) < 0 || joblog_write(&x->log[1], "\n", 1) < 0))
 		log_warnx("job %" PRId64 ": cannot write its stderr file: %s", x->job_id,
 		          strerror(x->log[1].err));
 }

@@ -25,13 +25,13 @@ placeholder_nul_error(const struct job *job, const char *who, char *err, size_t 
 	if (job->payload != NULL)
 		text_json_nul(job->payload, strlen(job->payload), "payload", path, sizeof(path));
 	snprintf(err, errlen,
-		 "%s: %s contains \\u0000 (a NUL character), which no placeholder can pass on",
-		 who, path);
+	         "%s: %s contains \\u0000 (a NUL character), which no placeholder can pass on", who,
+	         path);
 }
 
 int
 placeholder_resolve(const char *name, size_t nlen, const struct job *job, const cJSON *payload,
-		    struct placeholder *out)
+                    struct placeholder *out)
 {
 	memset(out, 0, sizeof(*out));
 #define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
@@ -78,7 +78,8 @@ placeholder_resolve(const char *name, size_t nlen, const struct job *job, const 
 }
 
 int
-placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num, size_t numlen)
+placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
+                 size_t numlen)
 {
 	*tofree = NULL;
 	if (p->text != NULL) {

@@ -22,7 +22,7 @@ struct placeholder {
  * cuts its strings at that NUL, so no payload value is substituted rather than a cut one (only
  * a producer writing by SQL can store such a payload; every enqueue path refuses it). */
 int placeholder_resolve(const char *name, size_t nlen, const struct job *job,
-			const struct cJSON *payload, struct placeholder *out);
+                        const struct cJSON *payload, struct placeholder *out);
 
 /* The message of -EILSEQ from placeholder_resolve: "WHO: payload.KEY contains \u0000 ...". */
 void placeholder_nul_error(const struct job *job, const char *who, char *err, size_t errlen);
@@ -30,6 +30,6 @@ void placeholder_nul_error(const struct job *job, const char *who, char *err, si
 /* The text of a resolved placeholder: a string as is, another value as JSON; *tofree gets what
  * the caller frees. Returns 0 or -ENOMEM. */
 int placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
-		     size_t numlen);
+                     size_t numlen);
 
 #endif
