@@ -20,53 +20,22 @@ exec_substitute(const char *tmpl, const struct job *job, const cJSON *payload, c
                 char *err, size_t errlen)
 {
 	struct buf b = {.max = ARG_MAX_BYTES};
-	char num[32];
-	int r = buf_add(&b, "", 0);
+	const char *bad = NULL;
+	size_t badlen = 0;
+	int r = placeholder_expand(tmpl, job, payload, NULL, &b, &bad, &badlen);
 
-	for (const char *p = tmpl; r == 0 && *p != '\0';) {
-		const char *open = strchr(p, '{');
-		if (open == NULL) {
-			r = buf_add(&b, p, strlen(p));
-			break;
-		}
-		if ((r = buf_add(&b, p, (size_t)(open - p))) < 0)
-			break;
-		if (open[1] == '{') {
-			r = buf_add(&b, "{", 1);
-			p = open + 2;
-			continue;
-		}
-		const char *close = strchr(open, '}');
-		const char *val;
-		char *tofree;
-		if (close == NULL) {
-			r = buf_add(&b, open, strlen(open));
-			break;
-		}
-		struct placeholder ph;
-		tofree = NULL;
-		r = placeholder_resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
-		if (r == -ENOENT) {
-			int n = (int)(close - open - 1) > 8 ? (int)(close - open - 9) : 0;
-			snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
-			         n, open + 9);
-			r = -EINVAL;
-		} else if (r == -EILSEQ) {
-			placeholder_nul_error(job, "exec", err, errlen);
-			r = -EINVAL;
-		} else if (r == 0) {
-			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
-			r = buf_add(&b, open, (size_t)(close - open + 1));
-		} else if ((r = placeholder_text(&ph, &val, &tofree, num, sizeof(num))) == 0) {
-			r = buf_add(&b, val, strlen(val));
-		}
-		free(tofree);
-		p = close + 1;
-	}
-	if (r == -E2BIG)
+	if (r == -ENOENT) {
+		snprintf(err, errlen, "exec: the payload has no '%.*s' for the placeholder",
+		         badlen > 8 ? (int)(badlen - 8) : 0, bad + 8);
+		r = -EINVAL;
+	} else if (r == -EILSEQ) {
+		placeholder_nul_error(job, "exec", err, errlen);
+		r = -EINVAL;
+	} else if (r == -E2BIG) {
 		snprintf(err, errlen, "exec: an argument is longer than %d bytes", ARG_MAX_BYTES);
-	else if (r == -ENOMEM)
+	} else if (r == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
+	}
 	if (r < 0) {
 		buf_release(&b);
 		return r;

@@ -13,6 +13,17 @@
 #include "http_impl.h"
 #include "mask.h"
 
+/* A value of a url, percent-encoded. */
+static int
+put_escaped(struct buf *b, const char *text)
+{
+	char *esc = curl_easy_escape(NULL, text, 0);
+	int r = esc != NULL ? buf_add(b, esc, strlen(esc)) : -ENOMEM;
+
+	curl_free(esc);
+	return r;
+}
+
 /*
  * Substitute the placeholders of tmpl; "{{" stands for "{", any other {...} is kept as written.
  * With encode, each value is percent-encoded (for a url). On error the message names what (the
@@ -23,55 +34,24 @@ http_expand(const char *tmpl, const struct job *job, const cJSON *payload, int e
             const char *what, char **out, char *err, size_t errlen)
 {
 	struct buf b = {.max = URL_MAX_BYTES * (encode ? 1 : 16)};
-	char num[32];
-	int r = buf_add(&b, "", 0);
+	const char *bad = NULL;
+	size_t badlen = 0;
+	int r = placeholder_expand(tmpl, job, payload, encode ? put_escaped : NULL, &b, &bad,
+	                           &badlen);
 
-	for (const char *p = tmpl; r == 0 && *p != '\0';) {
-		const char *open = strchr(p, '{'), *close, *text;
-		char *tofree = NULL, *esc = NULL;
-		struct placeholder ph;
-
-		if (open == NULL) {
-			r = buf_add(&b, p, strlen(p));
-			break;
-		}
-		if ((r = buf_add(&b, p, (size_t)(open - p))) < 0)
-			break;
-		if (open[1] == '{') {
-			r = buf_add(&b, "{", 1);
-			p = open + 2;
-			continue;
-		}
-		if ((close = strchr(open, '}')) == NULL) {
-			r = buf_add(&b, open, strlen(open));
-			break;
-		}
-		r = placeholder_resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
-		if (r == 0) {
-			r = buf_add(&b, open, (size_t)(close - open + 1));
-		} else if (r == -ENOENT) {
-			snprintf(err, errlen,
-			         "http: the payload has no '%.*s' for the placeholder in %s",
-			         (int)(close - open - 1), open + 1, what);
-			r = -EINVAL;
-		} else if (r == -EILSEQ) {
-			placeholder_nul_error(job, "http", err, errlen);
-			r = -EINVAL;
-		} else if ((r = placeholder_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
-			if (encode && (esc = curl_easy_escape(NULL, text, 0)) == NULL)
-				r = -ENOMEM;
-			else
-				r = buf_add(&b, encode ? esc : text, strlen(encode ? esc : text));
-		}
-		curl_free(esc);
-		free(tofree);
-		p = close + 1;
-	}
-	if (r == -E2BIG)
+	if (r == -ENOENT) {
+		snprintf(err, errlen, "http: the payload has no '%.*s' for the placeholder in %s",
+		         (int)badlen, bad, what);
+		r = -EINVAL;
+	} else if (r == -EILSEQ) {
+		placeholder_nul_error(job, "http", err, errlen);
+		r = -EINVAL;
+	} else if (r == -E2BIG) {
 		snprintf(err, errlen, "http: the %s is longer than %zu bytes after substitution",
 		         what, b.max - 1);
-	else if (r == -ENOMEM)
+	} else if (r == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
+	}
 	if (r < 0) {
 		buf_release(&b);
 		return r;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -95,4 +96,49 @@ placeholder_text(const struct placeholder *p, const char **text, char **tofree, 
 		*text = *tofree;
 	}
 	return 0;
+}
+
+int
+placeholder_expand(const char *tmpl, const struct job *job, const cJSON *payload,
+                   int (*put)(struct buf *b, const char *text), struct buf *b, const char **bad,
+                   size_t *badlen)
+{
+	char num[32];
+	int r = buf_add(b, "", 0);
+
+	for (const char *p = tmpl; r == 0 && *p != '\0';) {
+		const char *open = strchr(p, '{'), *close, *text;
+		char *tofree = NULL;
+		struct placeholder ph;
+
+		if (open == NULL) {
+			r = buf_add(b, p, strlen(p));
+			break;
+		}
+		if ((r = buf_add(b, p, (size_t)(open - p))) < 0)
+			break;
+		if (open[1] == '{') {
+			r = buf_add(b, "{", 1);
+			p = open + 2;
+			continue;
+		}
+		if ((close = strchr(open, '}')) == NULL) {
+			r = buf_add(b, open, strlen(open));
+			break;
+		}
+		r = placeholder_resolve(open + 1, (size_t)(close - open - 1), job, payload, &ph);
+		if (r == -ENOENT) {
+			*bad = open + 1;
+			*badlen = (size_t)(close - open - 1);
+		} else if (r == 0) {
+			/* not a placeholder ("${HOME}" in a bash -c script): kept as written */
+			r = buf_add(b, open, (size_t)(close - open + 1));
+		} else if (r > 0 &&
+		           (r = placeholder_text(&ph, &text, &tofree, num, sizeof(num))) == 0) {
+			r = put != NULL ? put(b, text) : buf_add(b, text, strlen(text));
+		}
+		free(tofree);
+		p = close + 1;
+	}
+	return r;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "store.h"
 
 struct cJSON;
@@ -31,5 +32,14 @@ void placeholder_nul_error(const struct job *job, const char *who, char *err, si
  * the caller frees. Returns 0 or -ENOMEM. */
 int placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
                      size_t numlen);
+
+/* Append tmpl to b with its placeholders substituted: "{{" stands for "{", a {...} that is not a
+ * placeholder is kept as written, each value goes through put (NULL: as is; put may escape it,
+ * returning 0 or -errno). Returns 0; -E2BIG past b->max; -ENOMEM; -ENOENT when the payload lacks
+ * a field, *bad and *badlen then naming the placeholder ("payload.a.b"); -EILSEQ for a payload
+ * that holds \u0000 (placeholder_nul_error()). On error b holds part of the text. */
+int placeholder_expand(const char *tmpl, const struct job *job, const struct cJSON *payload,
+                       int (*put)(struct buf *b, const char *text), struct buf *b, const char **bad,
+                       size_t *badlen);
 
 #endif
