@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "jobenv.h"
 #include "wake.h"
 #include "duration.h"
 #include "names.h"
@@ -101,11 +102,14 @@ static void
 kill_left(const struct job *j, enum job_lost why, void *arg)
 {
 	struct ownerless *o = arg;
-	struct proc_job pj = {.pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start,
-			      .id = j->id, .db = o->db};
+	struct jobenv_ident w;
 
 	(void)why;
+	jobenv_ident_init(&w, j->id, 0, o->db); /* ENOMEM: no env scan */
+	struct proc_job pj = {.pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start,
+			      .env = w.env};
 	proc_kill_job(&pj, 0, SIGKILL);
+	jobenv_ident_release(&w);
 	o->cancelled += j->cancel_requested != 0;
 }
 

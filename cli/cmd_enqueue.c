@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "buf.h"
 #include "envelope.h"
 #include "wake.h"
 #include "duration.h"
@@ -289,9 +290,7 @@ struct lines {
 	int owned_fp;
 	char *buf;      /* line_read buffer (streaming) */
 	size_t cap;
-	char *all;      /* whole input, lines NUL-terminated (buffered) */
-	size_t len;
-	size_t allcap;
+	struct buf all; /* whole input, lines NUL-terminated (buffered) */
 	size_t pos;
 	int buffered;
 	long lineno;
@@ -306,9 +305,9 @@ lines_next(struct lines *l, size_t max, char **line)
 
 	for (;;) {
 		if (l->buffered) {
-			if (l->pos >= l->len)
+			if (l->pos >= l->all.len)
 				return 0;
-			*line = l->all + l->pos;
+			*line = l->all.s + l->pos;
 			l->pos += strlen(*line) + 1;
 			l->lineno++;
 		} else {
@@ -331,7 +330,7 @@ lines_release(struct lines *l)
 	if (l->owned_fp && l->fp != NULL)
 		fclose(l->fp);
 	free(l->buf);
-	free(l->all);
+	buf_release(&l->all);
 }
 
 /* Read a pipe whole into l->all. Returns 0 or -errno; -EMSGSIZE names l->lineno. */
@@ -344,19 +343,8 @@ lines_slurp(struct lines *l, size_t max)
 		l->lineno++;
 		if (n < 0)
 			return (int)n;
-		if (l->len + (size_t)n + 1 > l->allcap) {
-			size_t cap = l->allcap < 65536 ? 65536 : l->allcap;
-			char *p;
-
-			while (cap < l->len + (size_t)n + 1)
-				cap *= 2;
-			if ((p = realloc(l->all, cap)) == NULL)
-				return -ENOMEM;
-			l->all = p;
-			l->allcap = cap;
-		}
-		memcpy(l->all + l->len, l->buf, (size_t)n + 1);
-		l->len += (size_t)n + 1;
+		if (buf_add(&l->all, l->buf, (size_t)n + 1) < 0)
+			return -ENOMEM;
 	}
 	l->lineno = 0;
 	l->buffered = 1;

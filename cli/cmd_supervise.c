@@ -48,10 +48,10 @@ int
 cmd_supervise(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"workers", required_argument, NULL, 'w'},
-		{"drain", no_argument, NULL, 'd'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"workers", required_argument, NULL, 'w'},
+	        {"drain", no_argument, NULL, 'd'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	char db[PATH_MAX], cfg[PATH_MAX] = "";
 	struct supervisor_opts o = {.self_exe = c->self_exe};
@@ -61,7 +61,8 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	while ((ch = cli_getopt(c, argc, argv, ":hqvw:d", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
-			if ((code = cli_parse_int("--workers", optarg, 1, 256, &workers)) != 0)
+			if ((code = cli_parse_int("--workers", optarg, 1, CONFIG_WORKERS_MAX,
+			                          &workers)) != 0)
 				return code;
 			break;
 		case 'd':
@@ -73,12 +74,12 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_fail("supervise", "unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_may_create(c)) != 0)
 		return code;
 	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
-				strerror(-r));
+		                strerror(-r));
 	if (c->config_path[0] != '\0' && realpath(c->config_path, cfg) == NULL)
 		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, strerror(errno));
 	o.db_path = db;
@@ -95,10 +96,10 @@ int
 cmd_worker(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"index", required_argument, NULL, 'i'},
-		{"config-fd", required_argument, NULL, 'c'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"index", required_argument, NULL, 'i'},
+	        {"config-fd", required_argument, NULL, 'c'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	char db[PATH_MAX], cfg[PATH_MAX] = "";
 	struct worker_opts o = {.ctl_fd = 3, .config_fd = -1};
@@ -106,8 +107,8 @@ cmd_worker(struct cli *c, int argc, char **argv)
 	int ch, code;
 
 	while ((ch = cli_getopt(c, argc, argv, ":hqvi:c:", opts,
-				"usage: jobq worker --index N [--config-fd FD] (started by jobq "
-				"supervise)\n")) != -1) {
+	                        "usage: jobq worker --index N [--config-fd FD] (started by jobq "
+	                        "supervise)\n")) != -1) {
 		if (ch == 'i')
 			code = cli_parse_int("--index", optarg, 1, 4096, &index);
 		else if (ch == 'c')
@@ -141,22 +142,26 @@ cmd_reload(struct cli *c, int argc, char **argv)
 		return cli_getopt_exit(ch);
 	if (optind < argc)
 		return cli_usage_fail("reload", "reload: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((r = runtime_read(c->db_path, &ri)) == -EPERM)
-		return cli_fail(EX_NOPERM, "refusing the runtime file of '%s': not a file jobq trusts "
-				"(another user's?)", c->db_path);
+		return cli_fail(EX_NOPERM,
+		                "refusing the runtime file of '%s': not a file jobq trusts "
+		                "(another user's?)",
+		                c->db_path);
 	if (r < 0)
-		return cli_fail(EX_UNAVAILABLE, "cannot read the runtime file of '%s': %s", c->db_path,
-				strerror(-r));
+		return cli_fail(EX_UNAVAILABLE, "cannot read the runtime file of '%s': %s",
+		                c->db_path, strerror(-r));
 	if (r == 0)
 		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_path);
 	if (ri.stale || (r = proc_signal(ri.pid, ri.pid_start, SIGHUP)) == -ESRCH)
-		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s' (stale runtime "
-				"file: pid %ld is gone)", c->db_path, (long)ri.pid);
+		return cli_fail(EX_UNAVAILABLE,
+		                "no supervisor is running for '%s' (stale runtime "
+		                "file: pid %ld is gone)",
+		                c->db_path, (long)ri.pid);
 	if (r < 0)
 		return cli_fail(r == -EPERM ? EX_NOPERM : EX_OSERR,
-				"cannot signal the supervisor (pid %ld): %s", (long)ri.pid,
-				strerror(-r));
+		                "cannot signal the supervisor (pid %ld): %s", (long)ri.pid,
+		                strerror(-r));
 	if (c->json)
 		printf("{\"pid\":%ld}\n", (long)ri.pid);
 	else if (!c->quiet)

@@ -30,7 +30,6 @@
 #define LIMIT_MAX 1000000 /* largest concurrency limit, pool capacity, attempt count, rate */
 #define TOKENS_MAX 1000000000000LL /* largest token budget per window */
 #define TOKENS_PATH_MAX 256
-#define WORKERS_MAX 256 /* the supervisor's table */
 #define BYTES_MAX (1024L * 1024 * 1024) /* payload_max, output_max, stderr_max */
 #define PRIORITY_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact in a double */
 #define HEADER_NAME_MAX 128
@@ -448,7 +447,7 @@ check_env_refs(struct ctx *c, const char *value, const char *path)
 
 	while ((s = strstr(s, "${")) != NULL) {
 		const char *end = strchr(s + 2, '}');
-		char name[256];
+		char name[CONFIG_ENV_NAME_MAX + 1];
 		size_t n;
 
 		if (end == NULL)
@@ -912,8 +911,8 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	    (r = parse_types(c, v, cfg)) < 0)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "workers")) != NULL) {
-		if ((r = get_int(c, v, "workers", 1, WORKERS_MAX,
-		                 "a positive integer (at most 256)", &n)) < 0)
+		if ((r = get_int(c, v, "workers", 1, CONFIG_WORKERS_MAX,
+		                 "a positive integer (at most " CONFIG_STR(CONFIG_WORKERS_MAX) ")", &n)) < 0)
 			return r;
 		cfg->workers = (int)n;
 	}
@@ -1204,7 +1203,7 @@ config_type_check_env(const struct type_config *t, char *err, size_t errlen)
 	for (size_t i = 0; i < t->http.nheaders; i++) {
 		const struct http_header *hd = &t->http.headers[i];
 		const char *s = hd->value, *end, *val;
-		char name[256];
+		char name[CONFIG_ENV_NAME_MAX + 1];
 		size_t n;
 
 		/* The syntax was checked when the file was parsed (check_env_refs). */
@@ -1257,8 +1256,8 @@ config_workers(const struct config *cfg, int workers_arg, char *why, size_t whyl
 
 	if (workers_arg > 0 || cfg->workers > 0) {
 		n = workers_arg > 0 ? workers_arg : cfg->workers;
-		if (n > WORKERS_MAX)
-			n = WORKERS_MAX;
+		if (n > CONFIG_WORKERS_MAX)
+			n = CONFIG_WORKERS_MAX;
 		if (n < global && workers_arg > 0)
 			snprintf(buf, sizeof(buf), "global %ld, but --workers %ld", global, n);
 		else if (n < global)
@@ -1280,10 +1279,10 @@ config_workers(const struct config *cfg, int workers_arg, char *why, size_t whyl
 			         global, n, (long long)pages * pagesize / (1024 * 1024));
 		}
 	}
-	if (n > WORKERS_MAX) {
-		n = WORKERS_MAX;
+	if (n > CONFIG_WORKERS_MAX) {
+		n = CONFIG_WORKERS_MAX;
 		snprintf(buf, sizeof(buf), "global %ld capped at %d, the most workers a supervisor runs",
-		         global, WORKERS_MAX);
+		         global, CONFIG_WORKERS_MAX);
 	}
 	if (buf[0] != '\0')
 		strlcat(buf, "; set \"workers\" to run more", sizeof(buf));

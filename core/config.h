@@ -22,6 +22,10 @@
 #define CONFIG_DEFAULT_PAYLOAD_MAX (1024 * 1024)
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define CONFIG_SECRET_MIN 8 /* bytes: the shortest non-empty ${ENV} value of an http header */
+#define CONFIG_ENV_NAME_MAX 255 /* bytes of the NAME of a ${NAME} in an http header */
+#define CONFIG_WORKERS_MAX 256  /* workers of one supervisor (its table, the runtime file's) */
+#define CONFIG_STR(x) CONFIG_STR_(x)
+#define CONFIG_STR_(x) #x
 
 /* One resource tag a job takes: a pool name and a number of units. */
 struct tag {

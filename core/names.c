@@ -53,8 +53,8 @@ name_namespace_valid(const char *s)
 
 	if (s == NULL || *s == '\0')
 		return 0;
-	n = strnlen(s, NAME_NAMESPACE_MAX + 1);
-	if (n > NAME_NAMESPACE_MAX)
+	n = strnlen(s, NAME_TEXT_MAX + 1);
+	if (n > NAME_TEXT_MAX)
 		return 0;
 	while (i < n) {
 		uint32_t cp;

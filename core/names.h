@@ -5,13 +5,14 @@
 #include <stddef.h>
 
 #define NAME_TYPE_MAX 64
-#define NAME_NAMESPACE_MAX 256
+#define NAME_TEXT_MAX 256 /* bytes of a namespace or a batch name */
 #define NAME_TAG_MAX 64
 
 /* Type: [a-z0-9][a-z0-9_-]{0,63}. Returns 1 if valid, 0 otherwise. */
 int name_type_valid(const char *s);
 
-/* Namespace: non-empty valid UTF-8, at most 256 bytes, no control characters. 1 valid, 0 not. */
+/* Namespace: non-empty valid UTF-8, at most NAME_TEXT_MAX bytes, no control characters. 1 valid, 0
+ * not. */
 int name_namespace_valid(const char *s);
 
 /* Resource tag name: [a-z0-9][a-z0-9_.-]{0,63}. 1 valid, 0 not. */

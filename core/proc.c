@@ -257,44 +257,23 @@ proc_kill_group(pid_t pgid, uint64_t start, int sig)
 	return 0;
 }
 
-/* A job's identity as the entries of an environment block. */
-struct ident {
-	char id[64], attempt[64];
-	char *db;             /* "JOBQ_DB=..." */
-	int any_attempt;
-};
-
+/* Does the NUL-separated environment block hold every entry of want (NULL-terminated)? */
 static int
-ident_init(struct ident *w, int64_t job_id, int64_t attempt, const char *db)
+environ_matches(const char *env, size_t len, const char *const *want)
 {
-	snprintf(w->id, sizeof(w->id), "JOBQ_JOB_ID=%" PRId64, job_id);
-	snprintf(w->attempt, sizeof(w->attempt), "JOBQ_ATTEMPT=%" PRId64, attempt);
-	w->any_attempt = attempt <= 0;
-	return asprintf(&w->db, "JOBQ_DB=%s", db) < 0 ? -ENOMEM : 0;
-}
+	for (const char *const *w = want; *w != NULL; w++) {
+		size_t off = 0;
 
-/* Does the NUL-separated environment block hold every entry of w? */
-static int
-environ_matches(const char *env, size_t len, const struct ident *w)
-{
-	int have_id = 0, have_db = 0, have_attempt = w->any_attempt;
-
-	for (size_t off = 0; off < len;) {
-		const char *e = env + off;
-		size_t elen = strnlen(e, len - off);
-		if (!have_id && strcmp(e, w->id) == 0)
-			have_id = 1;
-		else if (!have_db && strcmp(e, w->db) == 0)
-			have_db = 1;
-		else if (!have_attempt && strcmp(e, w->attempt) == 0)
-			have_attempt = 1;
-		off += elen + 1;
+		while (off < len && strcmp(env + off, *w) != 0)
+			off += strnlen(env + off, len - off) + 1;
+		if (off >= len)
+			return 0;
 	}
-	return have_id && have_db && have_attempt;
+	return 1;
 }
 
 /* Does pid run as this process's user? Another user's process is never a job's, whatever its
- * environment says (anyone can set JOBQ_JOB_ID). */
+ * environment says (anyone can set any variable). */
 static int
 is_ours(pid_t pid)
 {
@@ -305,9 +284,9 @@ is_ours(pid_t pid)
 	return stat(path, &sb) == 0 && sb.st_uid == geteuid();
 }
 
-/* Is pid ours and does it carry the job's identity in its environment? */
+/* Is pid ours and does its environment hold every entry of w (NULL: none asked)? */
 static int
-carries(pid_t pid, const struct ident *w)
+carries(pid_t pid, const char *const *w)
 {
 	char path[64], *env = NULL;
 	size_t len;
@@ -364,7 +343,7 @@ each_process(int (*fn)(pid_t pid, void *ctx), void *ctx)
 }
 
 struct sweep {
-	const struct ident *w;
+	const char *const *w;
 	int sig, count;
 };
 
@@ -379,25 +358,24 @@ sweep_one(pid_t pid, void *ctx)
 }
 
 int
-proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig)
+proc_kill_by_env(const char *const *env, int sig)
 {
-	struct ident w;
-	struct sweep sw = {&w, sig, 0};
+	struct sweep sw = {env, sig, 0};
 	int r;
 
-	if (ident_init(&w, job_id, attempt, db) < 0)
-		return -ENOMEM;
+	if (env == NULL || env[0] == NULL)
+		return -EINVAL;
 	r = each_process(sweep_one, &sw);
-	free(w.db);
 	return r < 0 ? r : sw.count;
 }
 
 struct member {
 	pid_t pgid;
-	const struct ident *w;
+	const char *const *w;
 };
 
-/* 1 when pid is in the group and is the job's: ours, and a descendant or carrying its identity. */
+/* 1 when pid is in the group and is the job's: ours, and a descendant or carrying its
+ * environment entries. */
 static int
 member_is_jobs(pid_t pid, void *ctx)
 {
@@ -418,9 +396,9 @@ member_is_jobs(pid_t pid, void *ctx)
  * start time is never signalled.
  */
 static int
-group_is_jobs(const struct proc_job *j, const struct ident *w)
+group_is_jobs(const struct proc_job *j)
 {
-	struct member m = {j->pgid, w};
+	struct member m = {j->pgid, j->env};
 	struct pstat ps;
 
 	if (j->own)
@@ -431,7 +409,8 @@ group_is_jobs(const struct proc_job *j, const struct ident *w)
 		if (ps.start != j->pgid_start || ps.pgrp != j->pgid)
 			return 0; /* a recycled pid, or a process that left its group */
 		/* A leader killed with its worker and not yet reaped (its parent is gone too) shows
-		 * no environment: then one of the other members must show the group is the job's. */
+		 * no environment: then one of the other members must show the group is the job's.
+		 */
 		if (ps.state != 'Z')
 			return member_is_jobs(j->pgid, &m);
 	}
@@ -505,12 +484,11 @@ proc_children(pid_t *out, int max)
 int
 proc_kill_job(const struct proc_job *j, int children, int sig)
 {
-	struct ident w = {.db = NULL};
-	int have = j->id > 0 && j->db != NULL && ident_init(&w, j->id, j->attempt, j->db) == 0;
+	int have = j->env != NULL && j->env[0] != NULL;
 	pid_t kids[256];
 	int n = 0;
 
-	if (j->pgid > 1 && group_is_jobs(j, have ? &w : NULL))
+	if (j->pgid > 1 && group_is_jobs(j))
 		proc_kill_group(j->pgid, j->pgid_start, sig);
 	if (children)
 		n = proc_children(kids, 256);
@@ -520,10 +498,9 @@ proc_kill_job(const struct proc_job *j, int children, int sig)
 			kill(-kids[i], sig); /* its own group, if it made one (ESRCH otherwise) */
 	}
 	if (have) {
-		struct sweep sw = {&w, sig, 0};
+		struct sweep sw = {j->env, sig, 0};
 		each_process(sweep_one, &sw);
 	}
-	free(w.db);
 	return 0;
 }
 

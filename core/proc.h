@@ -17,13 +17,13 @@ int proc_start_time(pid_t pid, uint64_t *out);
 int proc_alive(pid_t pid, uint64_t start);
 
 struct proc_spawn {
-	char *const *argv;   /* argv[0] is looked up in PATH if it holds no '/' */
+	char *const *argv; /* argv[0] is looked up in PATH if it holds no '/' */
 	char *const *envp;
-	int stdin_fd;        /* -1: /dev/null */
-	int stdout_fd;       /* -1: /dev/null */
-	int stderr_fd;       /* -1: /dev/null */
-	const char *cwd;     /* NULL: unchanged */
-	int extra_fd;        /* >= 0: becomes fd 3 of the child (a control socket); -1: none */
+	int stdin_fd;    /* -1: /dev/null */
+	int stdout_fd;   /* -1: /dev/null */
+	int stderr_fd;   /* -1: /dev/null */
+	const char *cwd; /* NULL: unchanged */
+	int extra_fd;    /* >= 0: becomes fd 3 of the child (a control socket); -1: none */
 };
 
 /*
@@ -46,12 +46,12 @@ int proc_kill_group(pid_t pgid, uint64_t start, int sig);
 
 /*
  * Signal every process (other than the caller) of the caller's user whose environment holds
- * JOBQ_JOB_ID=job_id and JOBQ_DB=db, and JOBQ_ATTEMPT=attempt when attempt > 0: the processes a
- * job (or one attempt of it) left behind, even those that left its process group. Another
- * user's process is never signalled, whatever its environment says.
- * Returns the number signalled (>= 0) or -errno.
+ * every "NAME=value" entry of env (NULL-terminated, at least one): the processes a job (or one
+ * attempt of it) left behind, even those that left its process group; the caller says which
+ * entries identify them (queue/jobenv.h). Another user's process is never signalled, whatever
+ * its environment says. Returns the number signalled (>= 0) or -errno (-EINVAL: no entry).
  */
-int proc_kill_by_job_env(int64_t job_id, int64_t attempt, const char *db, int sig);
+int proc_kill_by_env(const char *const *env, int sig);
 
 /* The pids of the caller's living children (/proc/self/task/TID/children, else a scan of /proc),
  * at most max. Returns how many were written, or -errno. */
@@ -59,12 +59,11 @@ int proc_children(pid_t *out, int max);
 
 /* What identifies one attempt's processes. */
 struct proc_job {
-	pid_t pgid;          /* the handler's process group (its leader's pid), 0 none */
-	uint64_t pgid_start; /* the leader's start time: a recycled pid is never signalled */
-	int64_t id;          /* JOBQ_JOB_ID, 0: no environment scan */
-	int64_t attempt;     /* JOBQ_ATTEMPT, 0: any attempt */
-	const char *db;      /* JOBQ_DB */
-	int own;             /* the caller spawned the leader itself: the group is known to be its */
+	pid_t pgid;             /* the handler's process group (its leader's pid), 0 none */
+	uint64_t pgid_start;    /* the leader's start time: a recycled pid is never signalled */
+	const char *const *env; /* "NAME=value" entries its processes carry (NULL-terminated,
+	                         * queue/jobenv.h); NULL: no environment scan */
+	int own; /* the caller spawned the leader itself: the group is known to be its */
 };
 
 /* Signal a job's processes: its group (proc_kill_group), but unless own is set only when the

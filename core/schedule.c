@@ -15,8 +15,7 @@
 
 #define PAYLOAD_TEXT_MAX (1024 * 1024)
 
-static int
-fail(char *err, size_t errlen, const char *name, const char *field, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *name, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 
 static int
@@ -36,20 +35,20 @@ fail(char *err, size_t errlen, const char *name, const char *field, const char *
 
 static int
 get_duration(const cJSON *v, const char *name, const char *field, int64_t *out, char *err,
-	     size_t errlen)
+             size_t errlen)
 {
 	if (!cJSON_IsString(v) || duration_parse(v->valuestring, out) < 0)
 		return fail(err, errlen, name, field,
-		            "must be a duration string such as \"15m\" (at most " DURATION_MAX_TEXT ")");
+		            "must be a duration string such as \"15m\" (at most " DURATION_MAX_TEXT
+		            ")");
 	return 0;
 }
 
 static int
-parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *err,
-	  size_t errlen)
+parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"cron",     "every",        "timezone",   "type",
-	                                   "payload",  "namespace",    "priority",   "missed",
+	static const char *const keys[] = {"cron",         "every",      "timezone", "type",
+	                                   "payload",      "namespace",  "priority", "missed",
 	                                   "missed_after", "missed_max", NULL};
 	const char *name = s->name;
 	const cJSON *v, *it;
@@ -58,7 +57,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 
 	if (!cJSON_IsObject(obj))
 		return fail(err, errlen, name, NULL, "must be an object");
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		int known = 0;
 
 		for (int i = 0; keys[i] != NULL; i++)
@@ -72,7 +72,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		return fail(err, errlen, name, NULL, "needs exactly one of \"cron\" and \"every\"");
 	if (v != NULL) {
 		if (!cJSON_IsString(v))
-			return fail(err, errlen, name, "cron", "must be a string such as \"0 2 * * *\"");
+			return fail(err, errlen, name, "cron",
+			            "must be a string such as \"0 2 * * *\"");
 		if (cron_parse(v->valuestring, &s->cron, msg, sizeof(msg)) < 0)
 			return fail(err, errlen, name, "cron", "%s", msg);
 		s->is_cron = 1;
@@ -88,7 +89,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "timezone")) != NULL) {
 		if (!cJSON_IsString(v))
-			return fail(err, errlen, name, "timezone", "must be a string such as "
+			return fail(err, errlen, name, "timezone",
+			            "must be a string such as "
 			            "\"Europe/Paris\"");
 		if ((r = cron_zone_check(v->valuestring)) < 0)
 			return fail(err, errlen, name, "timezone",
@@ -114,7 +116,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "payload")) != NULL) {
 		if ((s->payload = cJSON_PrintUnformatted(v)) == NULL)
 			return -ENOMEM;
-		if (strlen(s->payload) > (cfg->payload_max > 0 ? cfg->payload_max : PAYLOAD_TEXT_MAX))
+		if (strlen(s->payload) >
+		    (cfg->payload_max > 0 ? cfg->payload_max : PAYLOAD_TEXT_MAX))
 			return fail(err, errlen, name, "payload", "is larger than payload_max");
 	} else if ((s->payload = strdup("{}")) == NULL) {
 		return -ENOMEM;
@@ -123,7 +126,7 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		if (!cJSON_IsString(v) || !name_namespace_valid(v->valuestring))
 			return fail(err, errlen, name, "namespace",
 			            "must be 1 to %d bytes of UTF-8 without control characters",
-			            NAME_NAMESPACE_MAX);
+			            NAME_TEXT_MAX);
 		if ((s->namespace = strdup(v->valuestring)) == NULL)
 			return -ENOMEM;
 	}
@@ -143,11 +146,13 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 		else if (cJSON_IsString(v) && strcmp(v->valuestring, "all") == 0)
 			s->missed = MISSED_ALL;
 		else
-			return fail(err, errlen, name, "missed", "must be \"skip\", \"once\" or \"all\"");
+			return fail(err, errlen, name, "missed",
+			            "must be \"skip\", \"once\" or \"all\"");
 	}
 	s->missed_after_ms = SCHEDULE_MISSED_AFTER_MS;
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "missed_after")) != NULL) {
-		if ((r = get_duration(v, name, "missed_after", &s->missed_after_ms, err, errlen)) < 0)
+		if ((r = get_duration(v, name, "missed_after", &s->missed_after_ms, err, errlen)) <
+		    0)
 			return r;
 		if (s->missed_after_ms < 1000)
 			return fail(err, errlen, name, "missed_after", "must be at least 1s");
@@ -164,8 +169,8 @@ parse_one(const cJSON *obj, const struct config *cfg, struct schedule *s, char *
 }
 
 int
-schedules_parse(const struct cJSON *obj, const struct config *cfg, struct schedule **out,
-		size_t *n, char *err, size_t errlen)
+schedules_parse(const struct cJSON *obj, const struct config *cfg, struct schedule **out, size_t *n,
+                char *err, size_t errlen)
 {
 	struct schedule *s = NULL;
 	const cJSON *it;
@@ -187,13 +192,16 @@ schedules_parse(const struct cJSON *obj, const struct config *cfg, struct schedu
 	}
 	if ((s = calloc(count, sizeof(*s))) == NULL)
 		return -ENOMEM;
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		if (!name_type_valid(it->string)) {
 			char shown[72];
 
 			text_escape(it->string, strlen(it->string), shown, sizeof(shown), NULL);
-			snprintf(err, errlen, "schedules: invalid schedule name '%s' (expected "
-			         "[a-z0-9][a-z0-9_-]{0,63})", shown);
+			snprintf(err, errlen,
+			         "schedules: invalid schedule name '%s' (expected "
+			         "[a-z0-9][a-z0-9_-]{0,63})",
+			         shown);
 			r = -EINVAL;
 			break;
 		}
@@ -245,7 +253,7 @@ schedule_next(const struct schedule *s, int64_t after, int64_t *out)
  * how many there are in all (or -errno), *newest the newest one. */
 static int64_t
 due_ticks(const struct schedule *s, int64_t last, int64_t now, int64_t *due, size_t *kept,
-	  int64_t *newest)
+          int64_t *newest)
 {
 	int64_t total = 0, t = last;
 
@@ -266,7 +274,8 @@ due_ticks(const struct schedule *s, int64_t last, int64_t now, int64_t *due, siz
 		int64_t next;
 		int r;
 
-		if ((r = cron_next(&s->cron, s->zone, t, &next)) == -ERANGE || (r == 0 && next > now))
+		if ((r = cron_next(&s->cron, s->zone, t, &next)) == -ERANGE ||
+		    (r == 0 && next > now))
 			break;
 		if (r < 0)
 			return r;

@@ -13,8 +13,6 @@
 #include "internal.h"
 #include "text.h"
 
-#define BATCH_NAME_MAX 256
-
 int
 deps_check(const int64_t *after, size_t nafter, char *err, size_t errlen)
 {
@@ -74,7 +72,8 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 		if ((r = parent_state(st, after[i], &state)) < 0)
 			return r;
 		if (r == 0)
-			return store_failx(st, -EINVAL, "--after: no job %lld", (long long)after[i]);
+			return store_failx(st, -EINVAL, "--after: no job %lld",
+			                   (long long)after[i]);
 		if ((stmt = stmt_get(st, SQL_DEP_ADD)) == NULL)
 			return st->errnum;
 		sqlite3_bind_int64(stmt, 1, after[i]);
@@ -116,14 +115,14 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 }
 
 int
-store_batch_on_done(struct store *st, const struct config *cfg, const char *batch,
-		    const char *type, const char *namespace)
+store_batch_on_done(struct store *st, const struct config *cfg, const char *batch, const char *type,
+                    const char *namespace)
 {
 	const struct type_config *tc;
 	sqlite3_stmt *stmt;
 	int own = !st->in_bulk, r;
 
-	if (batch == NULL || !text_valid(batch, BATCH_NAME_MAX))
+	if (batch == NULL || !text_valid(batch, NAME_TEXT_MAX))
 		return store_failx(st, -EINVAL, "--on-batch-done needs a valid --batch name");
 	if (type == NULL || !name_type_valid(type))
 		return store_failx(st, -EINVAL, "--on-batch-done: invalid type name '%s'",
@@ -158,7 +157,7 @@ out:
 
 int
 store_job_parents(struct store *st, int64_t id,
-		  void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx)
+                  void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_DEP_PARENTS);
 	int rc, n = 0;

@@ -23,7 +23,6 @@
 #include "text.h"
 
 #define UNIQUE_KEY_MAX 1024
-#define BATCH_NAME_MAX 256
 /* Flush a bulk early when its buffered text passes this many bytes. */
 #define BULK_ARENA_FLUSH (4 * 1024 * 1024)
 
@@ -129,7 +128,7 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 		snprintf(err, errlen,
 		         "invalid namespace '%s' (expected 1 to %d bytes of UTF-8 without control "
 		         "characters)",
-		         shown(p->namespace, buf, sizeof(buf)), NAME_NAMESPACE_MAX);
+		         shown(p->namespace, buf, sizeof(buf)), NAME_TEXT_MAX);
 		return -EINVAL;
 	}
 	p->namespace_len = strlen(p->namespace);
@@ -172,11 +171,11 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	}
 	if (spec->unique_key != NULL && spec->unique_for_ms > 0)
 		p->unique_since = now - spec->unique_for_ms;
-	if (spec->batch != NULL && !text_valid(spec->batch, BATCH_NAME_MAX)) {
+	if (spec->batch != NULL && !text_valid(spec->batch, NAME_TEXT_MAX)) {
 		snprintf(err, errlen,
 		         "invalid batch name '%s' (expected 1 to %d bytes of UTF-8 without control "
 		         "characters)",
-		         shown(spec->batch, buf, sizeof(buf)), BATCH_NAME_MAX);
+		         shown(spec->batch, buf, sizeof(buf)), NAME_TEXT_MAX);
 		return -EINVAL;
 	}
 	p->batch = spec->batch;

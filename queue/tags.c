@@ -32,16 +32,6 @@ tagset_add(struct tagset *ts, const char *name, int units)
 	return 0;
 }
 
-int
-tagset_units(const struct tagset *ts, const char *name)
-{
-	for (size_t i = 0; i < ts->n; i++) {
-		if (strcmp(ts->tag[i].name, name) == 0)
-			return ts->tag[i].units;
-	}
-	return 0;
-}
-
 static const char *
 skip_ws(const char *s)
 {

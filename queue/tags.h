@@ -9,8 +9,8 @@
 
 #include "config.h"
 
-#define TAGSET_MAX 128       /* tags in one set (a job's own are limited to JOB_TAGS_MAX) */
-#define JOB_TAGS_MAX 64      /* tags a job may carry besides its type's */
+#define TAGSET_MAX 128  /* tags in one set (a job's own are limited to JOB_TAGS_MAX) */
+#define JOB_TAGS_MAX 64 /* tags a job may carry besides its type's */
 #define TAG_UNITS_MAX 1000000
 /* Room for the JSON of a full set: "name:1000000" quoted, a comma. */
 #define TAGSET_JSON_MAX (TAGSET_MAX * (NAME_TAG_MAX + 11) + 3)
@@ -27,9 +27,6 @@ int tagset_add(struct tagset *ts, const char *name, int units);
 /* Parse the JSON array text into ts (which is cleared first). Returns 0, or -EINVAL when the
  * text is not an array of valid tags, -E2BIG / -ERANGE as tagset_add. text NULL: empty set. */
 int tagset_parse(struct tagset *ts, const char *text);
-
-/* The units of name in ts, 0 if absent. */
-int tagset_units(const struct tagset *ts, const char *name);
 
 /* Write the canonical JSON of ts into buf (TAGSET_JSON_MAX bytes always suffice). Returns the
  * length. */

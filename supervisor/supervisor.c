@@ -23,21 +23,22 @@
 
 #include "duration.h"
 #include "exitcode.h"
+#include "jobenv.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "names.h"
 #include "notify.h"
 #include "proc.h"
+#include "reportdir.h"
 #include "runtime.h"
 #include "schedules.h"
 #include "store.h"
 #include "supervisor.h"
 #include "trust.h"
 #include "wake.h"
-#include "worker.h"
+#include "workerctl.h"
 
-#define WORKERS_MAX 256
 #define RECOVER_EVERY_MS 5000
 #define RECOVER_BUSY_MS 100 /* recovery met a lock: tried again this soon */
 #define DRAIN_CHECK_MS 1000
@@ -68,7 +69,7 @@ struct sup {
 	int sigfd, wakefd;
 	int lockfd;          /* the database file, flock()ed: one supervisor per file */
 	int cfgfd;           /* the configuration in force, sealed in memory, for the workers */
-	struct wproc w[WORKERS_MAX];
+	struct wproc w[CONFIG_WORKERS_MAX];
 	int nworkers;            /* slots used in w[] */
 	int target;              /* workers wanted now (fewer than nworkers after a reload) */
 	int stopping;
@@ -159,7 +160,7 @@ static int
 worker_target(struct sup *s)
 {
 	int n = config_workers(&s->cfg, s->o->workers, s->workers_note, sizeof(s->workers_note));
-	return n < WORKERS_MAX ? n : WORKERS_MAX;
+	return n < CONFIG_WORKERS_MAX ? n : CONFIG_WORKERS_MAX;
 }
 
 /* The live jobs by whether a handler of the configuration runs them (live_scan()). */
@@ -363,9 +364,12 @@ on_lost(const struct job *job, enum job_lost why, void *ctx)
 	else
 		log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: requeued, killing what it "
 			  "left", job->id, job->worker_pid);
+	struct jobenv_ident w;
+	jobenv_ident_init(&w, job->id, job->attempts, s->o->db_path); /* ENOMEM: no env scan */
 	struct proc_job pj = {.pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start,
-			      .id = job->id, .attempt = job->attempts, .db = s->o->db_path};
+			      .env = w.env};
 	proc_kill_job(&pj, 0, SIGKILL);
+	jobenv_ident_release(&w);
 }
 
 static void
@@ -403,7 +407,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		if (w->ctl >= 0)
 			close(w->ctl);
 		w->ctl = -1;
-		exec_report_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
+		reportdir_cleanup(pid); /* a killed worker's JOBQ_REPORT folder */
 		if (s->stopping || w->retired) {
 			if (proc_status_code(status) == WORKER_EXIT_UNFINISHED) {
 				s->unfinished++; /* it logged which job */
@@ -711,7 +715,7 @@ setup(struct sup *s)
 	}
 	/* What the previous run left: jobs of dead owners, their processes, their folders. */
 	recover(s);
-	exec_report_cleanup(0);
+	reportdir_cleanup(0);
 	return 0;
 }
 
@@ -730,7 +734,7 @@ fill_runtime(struct sup *s, struct runtime_info *out)
 	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
 	strlcpy(ri.workers_note, s->workers_note, sizeof(ri.workers_note));
-	for (int i = 0; i < s->nworkers && ri.nworker_pids < RUNTIME_WORKERS_MAX; i++)
+	for (int i = 0; i < s->nworkers && ri.nworker_pids < CONFIG_WORKERS_MAX; i++)
 		if (s->w[i].pid != 0)
 			ri.worker_pids[ri.nworker_pids++] = s->w[i].pid;
 	wake_path(s->o->db_path, ri.wake, sizeof(ri.wake));
@@ -830,7 +834,7 @@ enum sup_source {
 	SRC_METRICS, /* the metrics endpoint's socket and clients: on_metrics(), every turn */
 };
 
-#define WATCH_MAX (WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS)
+#define WATCH_MAX (CONFIG_WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS)
 
 struct watch {
 	struct pollfd fds[WATCH_MAX];
@@ -1090,7 +1094,7 @@ supervisor_run(const struct supervisor_opts *o)
 	config_init_default(&s.cfg);
 	notify_init(&s.notify);
 	metrics_http_init(&s.http, render_metrics, &s);
-	for (int i = 0; i < WORKERS_MAX; i++)
+	for (int i = 0; i < CONFIG_WORKERS_MAX; i++)
 		s.w[i].ctl = -1;
 	s.started_at = time_now_ms();
 	if ((code = setup(&s)) != 0)
@@ -1131,7 +1135,7 @@ supervisor_run(const struct supervisor_opts *o)
 	}
 	code = lc;
 out:
-	for (int i = 0; i < WORKERS_MAX; i++)
+	for (int i = 0; i < CONFIG_WORKERS_MAX; i++)
 		if (s.w[i].ctl >= 0)
 			close(s.w[i].ctl);
 	if (s.wakefd >= 0)

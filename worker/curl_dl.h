@@ -4,8 +4,8 @@
  * an enqueue from a shell loop, the supervisor, a worker that only runs commands — take several
  * milliseconds more to start and several MiB more memory. Only workers that run http jobs pay.
  *
- * Include after <curl/curl.h> in the one file that calls curl (worker/http.c): the names below
- * then go through the table filled by curl_dl_load().
+ * Include after <curl/curl.h> in the files that call curl (worker/http.c, http_request.c,
+ * http_response.c): the names below then go through the table filled by curl_dl_load().
  */
 #ifndef JOBQ_CURL_DL_H
 #define JOBQ_CURL_DL_H

@@ -6,6 +6,7 @@
 
 #include "handler.h"
 #include "joblog.h"
+#include "placeholder.h"
 
 struct handler_ops {
 	int (*pollfds)(struct handler *h, struct pollfd *fds, int max, int *timeout_ms);
@@ -20,7 +21,7 @@ struct handler {
 	const struct handler_ops *ops;
 	struct job_outcome outcome;
 	int done;
-	int64_t quota_until;   /* wall ms: pause the job's pools until then (0: no quota met) */
+	int64_t quota_until; /* wall ms: pause the job's pools until then (0: no quota met) */
 	char quota_reason[96];
 };
 
@@ -35,34 +36,9 @@ int64_t handler_clamp_retry(int64_t ms, int64_t backoff_max_ms);
 int handler_open_logs(const struct handler_env *env, struct joblog *log);
 
 int exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
-	       uint64_t *pgid_start_out, char *err, size_t errlen);
+               uint64_t *pgid_start_out, char *err, size_t errlen);
 int builtin_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
 int http_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
-
-/* Placeholders of exec argv elements, http urls and bodies: {job.id}, {job.type},
- * {job.namespace}, {job.attempt}, {payload} and {payload.a.b} (nested objects). */
-struct cJSON;
-struct placeholder {
-	const struct cJSON *json; /* a payload value */
-	const char *text;         /* or a string */
-	int64_t num;              /* or a number (json and text NULL) */
-};
-
-/* Resolve the placeholder name[0..nlen) for job with its parsed payload (may be NULL).
- * Returns 1, 0 if it is not a placeholder (kept as written), -ENOENT if the payload lacks the
- * field, -EILSEQ for {payload} or {payload.KEY} when the payload holds a \u0000 escape: cJSON
- * cuts its strings at that NUL, so no payload value is substituted rather than a cut one (only
- * a producer writing by SQL can store such a payload; every enqueue path refuses it). */
-int placeholder_resolve(const char *name, size_t nlen, const struct job *job,
-			const struct cJSON *payload, struct placeholder *out);
-
-/* The message of -EILSEQ from placeholder_resolve: "WHO: payload.KEY contains \u0000 ...". */
-void placeholder_nul_error(const struct job *job, const char *who, char *err, size_t errlen);
-
-/* The text of a resolved placeholder: a string as is, another value as JSON; *tofree gets what
- * the caller frees. Returns 0 or -ENOMEM. */
-int placeholder_text(const struct placeholder *p, const char **text, char **tofree, char *num,
-		     size_t numlen);
 
 /* The pure parts of the handlers, without processes or connections (also for tests/fuzz/). */
 
@@ -70,7 +46,7 @@ int placeholder_text(const struct placeholder *p, const char **text, char **tofr
  * "{{" stands for "{". Returns 0, or -EINVAL (missing field, \u0000), -E2BIG (longer than
  * 128 KiB), -ENOMEM with a message in err. */
 int exec_substitute(const char *tmpl, const struct job *job, const struct cJSON *payload,
-		    char **out, char *err, size_t errlen);
+                    char **out, char *err, size_t errlen);
 
 /* The text of a JOBQ_REPORT file (NUL-terminated): *ms_out gets the delay its retry_after
  * asks for (ms from now, >= 0; a time before now gives 0), or -1 when there is none. Returns
@@ -92,13 +68,13 @@ int http_tokens(const char *body, size_t len, const char *path, int64_t *out);
  * string of a body template with its placeholders substituted into *out (caller frees); the
  * message of an error names what ("url", "body"). Returns 0, -EINVAL, -E2BIG or -ENOMEM. */
 int http_expand(const char *tmpl, const struct job *job, const struct cJSON *payload, int encode,
-		const char *what, char **out, char *err, size_t errlen);
+                const char *what, char **out, char *err, size_t errlen);
 
 /* The body of a request from a JSON template (http.body): its strings' placeholders filled,
  * a string that is one placeholder replaced by the value itself. *out is malloc'd unformatted
  * JSON (caller frees). Returns 0, -EINVAL (template not JSON, missing field), -E2BIG, -ENOMEM. */
-int http_fill_body(const char *tmpl, const struct job *job, const struct cJSON *payload,
-		   char **out, char *err, size_t errlen);
+int http_fill_body(const char *tmpl, const struct job *job, const struct cJSON *payload, char **out,
+                   char *err, size_t errlen);
 
 /* One response header line data[0..n) as libcurl hands it (not NUL-terminated, CRLF kept): a
  * status line ("HTTP/...") resets *retry_at to 0 (a new response); a Retry-After of

@@ -117,7 +117,7 @@ assert_eq "$(sql jobq.db "SELECT state FROM jobs WHERE id IN ($nap, $shid) ORDER
 	"$(printf 'succeeded\nsucceeded')" "states of jobs with a huge timeout"
 rm jobq.json
 # Nor do absurd times in a row break the ages that list, show and status print (UBSan:
-# cli/cmd_query.c, cli/output.c).
+# cli/cmd_query.c, cli/cmd_status.c, cli/output.c).
 sql jobq.db "UPDATE jobs SET created_at = -9223372036854775808, run_at = 9223372036854775807,
 	started_at = -9223372036854775807, finished_at = 9223372036854775807 WHERE id = $nap"
 expect_code 0 jobq list

@@ -1,5 +1,5 @@
 /*
- * HTTP response headers (worker/http.c http_header_retry, what the libcurl header callback
+ * HTTP response headers (worker/http_response.c http_header_retry, what the libcurl header callback
  * runs on each line): Retry-After as delay-seconds or an HTTP date, a status line resetting
  * it. The input is a response head; each line (with its CRLF, not NUL-terminated, in a buffer
  * of its exact size, as libcurl hands it) goes through in order. Properties: nothing is read

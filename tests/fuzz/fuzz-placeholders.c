@@ -16,8 +16,8 @@
 #include "handler_impl.h"
 #include "text.h"
 
-#define ARG_MAX_BYTES (128 * 1024) /* worker/exec.c */
-#define URL_MAX_BYTES (64 * 1024)  /* worker/http.c */
+#define ARG_MAX_BYTES (128 * 1024) /* worker/exec_impl.h */
+#define URL_MAX_BYTES (64 * 1024)  /* worker/http_impl.h */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

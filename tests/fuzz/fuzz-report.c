@@ -1,6 +1,6 @@
 /*
- * The JOBQ_REPORT file of an exec command that exited 75 (worker/exec.c exec_report_parse, the
- * text read_report() reads). Properties: a note or a delay, never both; the delay is >= 0 and
+ * The JOBQ_REPORT file of an exec command that exited 75 (worker/exec_report.c exec_report_parse,
+ * the text read_report() reads). Properties: a note or a delay, never both; the delay is >= 0 and
  * bounded by what each form allows; clamped to the type's backoff max and added to now, it
  * stays within [now, now + backoff max]. Its tokens (exec_report_tokens, read whatever the exit):
  * a note and 0, or a count from 0 to 10^12.
@@ -12,7 +12,7 @@
 #include "handler_impl.h"
 
 #define NOW INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
-#define REPORT_MAX 65536           /* worker/exec.c reads no more */
+#define REPORT_MAX 65536           /* worker/exec_impl.h: no more is read */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

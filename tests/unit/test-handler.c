@@ -1,4 +1,4 @@
-/* Unit tests of worker/handler.c (placeholders shared by exec and http) and worker/curl_dl.c
+/* Unit tests of worker/placeholder.c (placeholders shared by exec and http) and worker/curl_dl.c
  * (libcurl loaded at run time). */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -56,7 +56,7 @@ test_placeholders(void **state)
 	assert_string_equal(text_of("payload.o", p, buf, sizeof(buf)), "{\"a\":[1,2]}");
 	assert_string_equal(text_of("payload.o.a", p, buf, sizeof(buf)), "[1,2]");
 	assert_string_equal(text_of("payload", p, buf, sizeof(buf)),
-			    "{\"s\":\"x y\",\"n\":42,\"o\":{\"a\":[1,2]},\"b\":true}");
+	                    "{\"s\":\"x y\",\"n\":42,\"o\":{\"a\":[1,2]},\"b\":true}");
 	/* missing fields, and paths through something that is not an object */
 	assert_string_equal(text_of("payload.nope", p, buf, sizeof(buf)), "ENOENT");
 	assert_string_equal(text_of("payload.s.x", p, buf, sizeof(buf)), "ENOENT");
@@ -85,8 +85,9 @@ test_placeholder_nul(void **state)
 	assert_int_equal(placeholder_resolve("payload", 7, &job, payload, &ph), -EILSEQ);
 	assert_int_equal(placeholder_resolve("job.id", 6, &job, payload, &ph), 1);
 	placeholder_nul_error(&job, "exec", err, sizeof(err));
-	assert_string_equal(err, "exec: payload.m[0].t contains \\u0000 (a NUL character), which no "
-	                         "placeholder can pass on");
+	assert_string_equal(err,
+	                    "exec: payload.m[0].t contains \\u0000 (a NUL character), which no "
+	                    "placeholder can pass on");
 	/* An escaped backslash before "u0000" is text. */
 	job.payload = (char *)"{\"ok\": \"C:\\\\u0000\"}";
 	cJSON_Delete(payload);
@@ -167,8 +168,9 @@ test_report_parse(void **state)
 	assert_int_equal(ms, 0); /* a time past: at once */
 	assert_null(exec_report_parse("{\"other\": 1}", now, &ms));
 	assert_int_equal(ms, -1);
-	assert_string_equal(exec_report_parse("{\"retry_after\": \"soon\"}", now, &ms),
-			    "JOBQ_REPORT retry_after is not a duration, an RFC 3339 time or seconds");
+	assert_string_equal(
+	        exec_report_parse("{\"retry_after\": \"soon\"}", now, &ms),
+	        "JOBQ_REPORT retry_after is not a duration, an RFC 3339 time or seconds");
 	assert_int_equal(ms, -1);
 	assert_non_null(exec_report_parse("{\"retry_after\": -1}", now, &ms));
 	assert_non_null(exec_report_parse("{\"retry_after\": 1e9}", now, &ms));
@@ -184,7 +186,7 @@ static void
 test_report_tokens(void **state)
 {
 	const char *body = "{\"id\": \"x\", \"usage\": {\"prompt_tokens\": 9, \"total_tokens\": "
-			   "1234}, \"choices\": [{\"n\": 7}]}";
+	                   "1234}, \"choices\": [{\"n\": 7}]}";
 	int64_t n = -1;
 
 	(void)state;
@@ -195,12 +197,13 @@ test_report_tokens(void **state)
 	assert_null(exec_report_tokens("{\"retry_after\": \"1m\"}", &n));
 	assert_int_equal(n, 0);
 	assert_string_equal(exec_report_tokens("{\"tokens\": \"many\"}", &n),
-			    "JOBQ_REPORT tokens is not an integer from 0 to 10^12");
+	                    "JOBQ_REPORT tokens is not an integer from 0 to 10^12");
 	assert_non_null(exec_report_tokens("{\"tokens\": -3}", &n));
 	assert_non_null(exec_report_tokens("{\"tokens\": 1.5}", &n));
 	assert_non_null(exec_report_tokens("{\"tokens\": 1e13}", &n));
 	assert_int_equal(n, 0);
-	assert_string_equal(exec_report_tokens("tokens: 5", &n), "JOBQ_REPORT is not a JSON object");
+	assert_string_equal(exec_report_tokens("tokens: 5", &n),
+	                    "JOBQ_REPORT is not a JSON object");
 
 	assert_int_equal(http_tokens(body, strlen(body), "usage.total_tokens", &n), 0);
 	assert_int_equal(n, 1234);
@@ -241,15 +244,14 @@ test_header_retry(void **state)
 	assert_int_equal(retry_after("HTTP/1.1 429 Too Many Requests\r\n", now, 5), 0);
 	assert_int_equal(retry_after("Retry-After: 120\r\n", now, 0), now + 120000);
 	assert_int_equal(retry_after("retry-after:\t 7 \r\n", now, 0), now + 7000);
-	assert_int_equal(retry_after("Retry-After: 99999999999\r\n", now, 0),
-			 now + 999999999000);
+	assert_int_equal(retry_after("Retry-After: 99999999999\r\n", now, 0), now + 999999999000);
 	assert_int_equal(retry_after("Retry-After: \r\n", now, 5), 5);
 	assert_int_equal(retry_after("Retry-After:", now, 5), 5);
 	assert_int_equal(retry_after("Retry-After-Later: 5\r\n", now, 5), 5);
 	assert_int_equal(retry_after("Content-Type: text/plain\r\n", now, 5), 5);
 	assert_int_equal(curl_dl_load(err, sizeof(err)), 0); /* dates go through curl_getdate */
 	assert_int_equal(retry_after("Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", now, 0),
-			 1445412480000);
+	                 1445412480000);
 	assert_int_equal(retry_after("Retry-After: soon\r\n", now, 5), 5);
 }
 
@@ -257,29 +259,32 @@ test_header_retry(void **state)
 static void
 test_fill_body(void **state)
 {
-	struct job job = {.id = 7, .type = "chat", .namespace = "default", .attempts = 1,
-			  .payload = "{\"prompt\":\"hi\",\"n\":42}"};
+	struct job job = {.id = 7,
+	                  .type = "chat",
+	                  .namespace = "default",
+	                  .attempts = 1,
+	                  .payload = "{\"prompt\":\"hi\",\"n\":42}"};
 	cJSON *payload = cJSON_Parse(job.payload);
 	char *out = NULL, err[256] = "";
 
 	assert_int_equal(http_fill_body("{\"m\":\"x\",\"c\":\"{payload.prompt}\",\"n\":"
-					"\"{payload.n}\",\"all\":[\"{payload}\"],\"s\":"
-					"\"id {job.id} {{x}\"}",
-					&job, payload, &out, err, sizeof(err)),
-			 0);
+	                                "\"{payload.n}\",\"all\":[\"{payload}\"],\"s\":"
+	                                "\"id {job.id} {{x}\"}",
+	                                &job, payload, &out, err, sizeof(err)),
+	                 0);
 	assert_string_equal(out, "{\"m\":\"x\",\"c\":\"hi\",\"n\":42,\"all\":[{\"prompt\":"
-				 "\"hi\",\"n\":42}],\"s\":\"id 7 {x}\"}");
+	                         "\"hi\",\"n\":42}],\"s\":\"id 7 {x}\"}");
 	free(out);
 	assert_int_equal(http_fill_body("\"{payload.n}\"", &job, payload, &out, err, sizeof(err)),
-			 0);
+	                 0);
 	assert_string_equal(out, "42");
 	free(out);
-	assert_int_equal(http_fill_body("{\"c\":\"{payload.none}\"}", &job, payload, &out, err,
-					sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	        http_fill_body("{\"c\":\"{payload.none}\"}", &job, payload, &out, err, sizeof(err)),
+	        -EINVAL);
 	assert_null(out);
 	assert_string_equal(err, "http: the payload has no 'payload.none' for the placeholder in "
-				 "body");
+	                         "body");
 	assert_int_equal(http_fill_body("{", &job, payload, &out, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "http: the body template is not valid JSON");
 	cJSON_Delete(payload);
@@ -289,15 +294,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_far_deadline),
-		cmocka_unit_test(test_placeholders),
-		cmocka_unit_test(test_placeholder_nul),
-		cmocka_unit_test(test_curl_loads),
-		cmocka_unit_test(test_failed_handler),
-		cmocka_unit_test(test_report_parse),
-		cmocka_unit_test(test_report_tokens),
-		cmocka_unit_test(test_header_retry),
-		cmocka_unit_test(test_fill_body),
+	        cmocka_unit_test(test_far_deadline),    cmocka_unit_test(test_placeholders),
+	        cmocka_unit_test(test_placeholder_nul), cmocka_unit_test(test_curl_loads),
+	        cmocka_unit_test(test_failed_handler),  cmocka_unit_test(test_report_parse),
+	        cmocka_unit_test(test_report_tokens),   cmocka_unit_test(test_header_retry),
+	        cmocka_unit_test(test_fill_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

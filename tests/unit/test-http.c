@@ -1,10 +1,11 @@
 /*
- * Unit tests of worker/http.c: the request it builds (method, url placeholders percent-encoded,
- * body template, headers with ${ENV} secrets, jobq's own headers) and how it classifies the
- * answer (2xx, 4xx, 408/429/5xx, Retry-After and the quota, output_max, stderr_max, connection
- * errors, the timeout). Every request goes to a real HTTP server on 127.0.0.1
- * (tests/e2e/httpserver.py, started once for the group; JOBQ_SRC names the source tree), driven
- * through handler_start() / handler_pollfds() / handler_step() as the worker drives it.
+ * Unit tests of the http handler (worker/http.c, http_request.c, http_response.c): the request it
+ * builds (method, url placeholders percent-encoded, body template, headers with ${ENV} secrets,
+ * jobq's own headers) and how it classifies the answer (2xx, 4xx, 408/429/5xx, Retry-After and the
+ * quota, output_max, stderr_max, connection errors, the timeout). Every request goes to a real HTTP
+ * server on 127.0.0.1 (tests/e2e/httpserver.py, started once for the group; JOBQ_SRC names the
+ * source tree), driven through handler_start() / handler_pollfds() / handler_step() as the worker
+ * drives it.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -71,7 +72,7 @@ setup_server(void **state)
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s/jobq-test-http.XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(script, sizeof(script), "%s/tests/e2e/httpserver.py", src);
@@ -149,11 +150,16 @@ run_job(struct run *r, const char *payload, const char *cfg_fmt, ...)
 	fclose(f);
 	config_init_default(&r->cfg);
 	assert_int_equal(config_load(cfg_path, &r->cfg, r->err, sizeof(r->err)), 0);
-	r->job = (struct job){.id = 42, .type = "t", .namespace = "default", .attempts = 1,
-			      .payload = (char *)payload};
-	env = (struct handler_env){.db_path = "/nonexistent/q.db", .cfg = &r->cfg,
-				   .type = config_type(&r->cfg, "t"), .job = &r->job,
-				   .base_envp = environ};
+	r->job = (struct job){.id = 42,
+	                      .type = "t",
+	                      .namespace = "default",
+	                      .attempts = 1,
+	                      .payload = (char *)payload};
+	env = (struct handler_env){.db_path = "/nonexistent/q.db",
+	                           .cfg = &r->cfg,
+	                           .type = config_type(&r->cfg, "t"),
+	                           .job = &r->job,
+	                           .base_envp = environ};
 	assert_non_null(env.type);
 	r->before = time_now_ms();
 	r->start_rc = handler_start(&env, &r->h, &pgid, &pgid_start, r->err, sizeof(r->err));
@@ -218,11 +224,11 @@ test_post_request(void **state)
 
 	setenv("JOBQ_TEST_HTTP_TOKEN", "s3cret-token-0123456789", 1);
 	run_job(&r, "{\"q\":\"a b&c=d\",\"n\":3}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo?q={payload.q}"
-		"&id={job.id}\", \"headers\": {\"X-Token\": \"Bearer ${JOBQ_TEST_HTTP_TOKEN}\"}, "
-		"\"body\": {\"text\": \"{payload.q}\", \"n\": \"{payload.n}\", \"s\": \"job "
-		"{job.id} {{x}\"}}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo?q={payload.q}"
+	        "&id={job.id}\", \"headers\": {\"X-Token\": \"Bearer ${JOBQ_TEST_HTTP_TOKEN}\"}, "
+	        "\"body\": {\"text\": \"{payload.q}\", \"n\": \"{payload.n}\", \"s\": \"job "
+	        "{job.id} {{x}\"}}}}}",
+	        port);
 	assert_int_equal(r.start_rc, 0);
 	assert_true(r.o->succeeded);
 	assert_true(r.o->has_exit_code);
@@ -252,9 +258,9 @@ test_payload_and_get(void **state)
 	cJSON *req;
 
 	run_job(&r, "{ \"kept\" : [1, 2] }",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\", "
-		"\"headers\": {\"Content-Type\": \"text/x-test\"}}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\", "
+	        "\"headers\": {\"Content-Type\": \"text/x-test\"}}}}}",
+	        port);
 	assert_int_equal(r.start_rc, 0);
 	assert_true(r.o->succeeded);
 	req = last_request();
@@ -264,9 +270,9 @@ test_payload_and_get(void **state)
 	run_release(&r);
 
 	run_job(&r, "{\"x\":1}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\", "
-		"\"method\": \"GET\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\", "
+	        "\"method\": \"GET\"}}}}",
+	        port);
 	assert_true(r.o->succeeded);
 	assert_null(r.o->result); /* an empty body: no result */
 	req = last_request();
@@ -284,9 +290,9 @@ test_missing_field(void **state)
 	struct run r;
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo?q="
-		"{payload.q}\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo?q="
+	        "{payload.q}\"}}}}",
+	        port);
 	assert_int_equal(r.start_rc, -EINVAL);
 	assert_non_null(strstr(r.err, "payload.q"));
 	assert_null(r.h);
@@ -300,17 +306,17 @@ test_status_classes(void **state)
 	static const struct {
 		int code, no_retry;
 	} cases[] = {
-		{400, 1}, {401, 1}, {404, 1}, {409, 1}, {301, 1}, /* redirects are not followed */
-		{408, 0}, {429, 0}, {500, 0}, {502, 0}, {503, 0},
+	        {400, 1}, {401, 1}, {404, 1}, {409, 1}, {301, 1}, /* redirects are not followed */
+	        {408, 0}, {429, 0}, {500, 0}, {502, 0}, {503, 0},
 	};
 	struct run r;
 	char want[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		run_job(&r, "{}",
-			"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/%d"
-			"?body=nope%%0A\"}}}}",
-			port, cases[i].code);
+		        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/%d"
+		        "?body=nope%%0A\"}}}}",
+		        port, cases[i].code);
 		assert_int_equal(r.start_rc, 0);
 		assert_false(r.o->succeeded);
 		assert_true(r.o->has_exit_code);
@@ -324,14 +330,14 @@ test_status_classes(void **state)
 	}
 	/* 2xx other than 200 succeeds too; an empty error body gives only the status. */
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/204\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/204\"}}}}",
+	        port);
 	assert_true(r.o->succeeded);
 	assert_int_equal(r.o->exit_code, 204);
 	run_release(&r);
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/418\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/418\"}}}}",
+	        port);
 	assert_string_equal(r.o->error, "HTTP 418");
 	run_release(&r);
 }
@@ -346,9 +352,9 @@ test_retry_after(void **state)
 	int64_t quota;
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"backoff\": {\"base\": \"1s\", \"max\": \"1h\"}, "
-		"\"http\": {\"url\": \"http://127.0.0.1:%d/status/429?retry_after=120\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"backoff\": {\"base\": \"1s\", \"max\": \"1h\"}, "
+	        "\"http\": {\"url\": \"http://127.0.0.1:%d/status/429?retry_after=120\"}}}}",
+	        port);
 	assert_int_equal(r.o->exit_code, 429);
 	assert_false(r.o->no_retry);
 	assert_in_range(r.o->retry_after_ms, 115000, 120000);
@@ -358,26 +364,26 @@ test_retry_after(void **state)
 	run_release(&r);
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"backoff\": {\"base\": \"1s\", \"max\": \"1m\"}, "
-		"\"http\": {\"url\": \"http://127.0.0.1:%d/status/503?retry_after=7200\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"backoff\": {\"base\": \"1s\", \"max\": \"1m\"}, "
+	        "\"http\": {\"url\": \"http://127.0.0.1:%d/status/503?retry_after=7200\"}}}}",
+	        port);
 	assert_int_equal(r.o->exit_code, 503);
 	assert_int_equal(r.o->retry_after_ms, 60000); /* capped at backoff.max */
 	assert_int_equal(handler_quota(r.h, NULL), 0);
 	run_release(&r);
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/429?"
-		"retry_after=Wed,%%2021%%20Oct%%202015%%2007:28:00%%20GMT\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/429?"
+	        "retry_after=Wed,%%2021%%20Oct%%202015%%2007:28:00%%20GMT\"}}}}",
+	        port);
 	assert_int_equal(r.o->retry_after_ms, 0); /* a date in the past: at once */
 	assert_int_equal(handler_quota(r.h, NULL), 0);
 	run_release(&r);
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/404?"
-		"retry_after=30\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/status/404?"
+	        "retry_after=30\"}}}}",
+	        port);
 	assert_true(r.o->no_retry);
 	assert_int_equal(r.o->retry_after_ms, 0);
 	assert_int_equal(handler_quota(r.h, NULL), 0);
@@ -392,27 +398,27 @@ test_size_limits(void **state)
 	struct run r;
 
 	run_job(&r, "{}",
-		"{\"output_max\": 1000, \"types\": {\"t\": {\"http\": {\"url\": "
-		"\"http://127.0.0.1:%d/big?bytes=1000\"}}}}",
-		port);
+	        "{\"output_max\": 1000, \"types\": {\"t\": {\"http\": {\"url\": "
+	        "\"http://127.0.0.1:%d/big?bytes=1000\"}}}}",
+	        port);
 	assert_true(r.o->succeeded);
 	assert_false(r.o->truncated);
 	assert_int_equal(strlen(r.o->result), 1000);
 	run_release(&r);
 
 	run_job(&r, "{}",
-		"{\"output_max\": 1000, \"types\": {\"t\": {\"http\": {\"url\": "
-		"\"http://127.0.0.1:%d/big?bytes=3000000\"}}}}",
-		port);
+	        "{\"output_max\": 1000, \"types\": {\"t\": {\"http\": {\"url\": "
+	        "\"http://127.0.0.1:%d/big?bytes=3000000\"}}}}",
+	        port);
 	assert_true(r.o->succeeded);
 	assert_true(r.o->truncated);
 	assert_int_equal(strlen(r.o->result), 1000);
 	run_release(&r);
 
 	run_job(&r, "{}",
-		"{\"stderr_max\": 16, \"types\": {\"t\": {\"http\": {\"url\": "
-		"\"http://127.0.0.1:%d/status/500?body=0123456789abcdefTAIL\"}}}}",
-		port);
+	        "{\"stderr_max\": 16, \"types\": {\"t\": {\"http\": {\"url\": "
+	        "\"http://127.0.0.1:%d/status/500?body=0123456789abcdefTAIL\"}}}}",
+	        port);
 	assert_string_equal(r.o->error, "HTTP 500: 0123456789abcdef");
 	run_release(&r);
 }
@@ -433,7 +439,8 @@ test_connection_refused(void **state)
 	closed = ntohs(a.sin_port);
 	close(fd);
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\"}}}}", closed);
+	        "{\"types\": {\"t\": {\"http\": {\"url\": \"http://127.0.0.1:%d/echo\"}}}}",
+	        closed);
 	assert_int_equal(r.start_rc, 0);
 	assert_false(r.o->succeeded);
 	assert_false(r.o->has_exit_code);
@@ -450,9 +457,9 @@ test_timeout(void **state)
 	struct run r;
 
 	run_job(&r, "{}",
-		"{\"types\": {\"t\": {\"timeout\": \"300ms\", \"http\": {\"url\": "
-		"\"http://127.0.0.1:%d/slow?ms=5000\"}}}}",
-		port);
+	        "{\"types\": {\"t\": {\"timeout\": \"300ms\", \"http\": {\"url\": "
+	        "\"http://127.0.0.1:%d/slow?ms=5000\"}}}}",
+	        port);
 	assert_false(r.o->succeeded);
 	assert_false(r.o->no_retry);
 	assert_false(r.o->has_exit_code);
@@ -465,14 +472,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_post_request),
-		cmocka_unit_test(test_payload_and_get),
-		cmocka_unit_test(test_missing_field),
-		cmocka_unit_test(test_status_classes),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_size_limits),
-		cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test(test_timeout),
+	        cmocka_unit_test(test_post_request),       cmocka_unit_test(test_payload_and_get),
+	        cmocka_unit_test(test_missing_field),      cmocka_unit_test(test_status_classes),
+	        cmocka_unit_test(test_retry_after),        cmocka_unit_test(test_size_limits),
+	        cmocka_unit_test(test_connection_refused), cmocka_unit_test(test_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, setup_server, teardown_server);

@@ -34,8 +34,12 @@ msleep(int ms)
 static pid_t
 spawn(char *const *argv, char *const *envp, int out_fd)
 {
-	struct proc_spawn sp = {.argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = out_fd,
-				.stderr_fd = -1, .extra_fd = -1};
+	struct proc_spawn sp = {.argv = argv,
+	                        .envp = envp,
+	                        .stdin_fd = -1,
+	                        .stdout_fd = out_fd,
+	                        .stderr_fd = -1,
+	                        .extra_fd = -1};
 	pid_t pid = 0;
 
 	assert_int_equal(proc_spawn(&sp, &pid), 0);
@@ -111,8 +115,12 @@ test_spawn_errors(void **state)
 	char noexec[] = "/tmp/jobq-test-noexec-XXXXXX";
 	int tmp = mkstemp(noexec);
 	char *notexec[] = {noexec, NULL};
-	struct proc_spawn sp = {.argv = missing, .envp = environ, .stdin_fd = -1,
-				.stdout_fd = -1, .stderr_fd = -1, .extra_fd = -1};
+	struct proc_spawn sp = {.argv = missing,
+	                        .envp = environ,
+	                        .stdin_fd = -1,
+	                        .stdout_fd = -1,
+	                        .stderr_fd = -1,
+	                        .extra_fd = -1};
 	pid_t pid = 0;
 
 	assert_int_equal(proc_spawn(&sp, &pid), -ENOENT);
@@ -173,19 +181,25 @@ test_kill_group_checks_start(void **state)
 }
 
 static void
-test_kill_by_job_env(void **state)
+test_kill_by_env(void **state)
 {
 	char *argv[] = {"sleep", "30", NULL};
 	char *match[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", "JOBQ_ATTEMPT=2",
-			 NULL};
+	                 NULL};
 	char *other_db[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/other.db", NULL};
 	char *other_id[] = {"JOBQ_JOB_ID=42420", "JOBQ_DB=/tmp/jobq-test-proc.db", NULL};
 	pid_t a = spawn(argv, match, -1), b = spawn(argv, other_db, -1),
 	      c = spawn(argv, other_id, -1);
 
+	const char *attempt3[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db",
+	                          "JOBQ_ATTEMPT=3", NULL};
+	const char *any[] = {"JOBQ_JOB_ID=4242", "JOBQ_DB=/tmp/jobq-test-proc.db", NULL};
+	const char *none[] = {NULL};
+
 	/* another attempt of the job is spared when the attempt is named */
-	assert_int_equal(proc_kill_by_job_env(4242, 3, "/tmp/jobq-test-proc.db", SIGKILL), 0);
-	assert_int_equal(proc_kill_by_job_env(4242, 0, "/tmp/jobq-test-proc.db", SIGKILL), 1);
+	assert_int_equal(proc_kill_by_env(attempt3, SIGKILL), 0);
+	assert_int_equal(proc_kill_by_env(none, SIGKILL), -EINVAL);
+	assert_int_equal(proc_kill_by_env(any, SIGKILL), 1);
 	assert_int_equal(wait_code(a), 128 + SIGKILL);
 	msleep(20);
 	assert_int_equal(proc_alive(b, 0), 1);
@@ -295,16 +309,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start_time_and_alive),
-		cmocka_unit_test(test_spawn_group_and_output),
-		cmocka_unit_test(test_spawn_errors),
-		cmocka_unit_test(test_spawn_closes_fds),
-		cmocka_unit_test(test_kill_group_checks_start),
-		cmocka_unit_test(test_kill_by_job_env),
-		cmocka_unit_test(test_children_of_subreaper),
-		cmocka_unit_test(test_wake_fifo),
-		cmocka_unit_test(test_signal_checks_start),
-		cmocka_unit_test(test_status_code),
+	        cmocka_unit_test(test_start_time_and_alive),
+	        cmocka_unit_test(test_spawn_group_and_output),
+	        cmocka_unit_test(test_spawn_errors),
+	        cmocka_unit_test(test_spawn_closes_fds),
+	        cmocka_unit_test(test_kill_group_checks_start),
+	        cmocka_unit_test(test_kill_by_env),
+	        cmocka_unit_test(test_children_of_subreaper),
+	        cmocka_unit_test(test_wake_fifo),
+	        cmocka_unit_test(test_signal_checks_start),
+	        cmocka_unit_test(test_status_code),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

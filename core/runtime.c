@@ -85,8 +85,9 @@ runtime_read(const char *db_path, struct runtime_info *out)
 	if (cJSON_IsString(note))
 		strlcpy(out->workers_note, note->valuestring, sizeof(out->workers_note));
 	const cJSON *pids = cJSON_GetObjectItemCaseSensitive(root, "worker_pids"), *p;
-	cJSON_ArrayForEach(p, pids) {
-		if (cJSON_IsNumber(p) && out->nworker_pids < RUNTIME_WORKERS_MAX)
+	cJSON_ArrayForEach(p, pids)
+	{
+		if (cJSON_IsNumber(p) && out->nworker_pids < CONFIG_WORKERS_MAX)
 			out->worker_pids[out->nworker_pids++] = (pid_t)p->valuedouble;
 	}
 	double d;
@@ -125,13 +126,14 @@ runtime_write(const char *db_path, const struct runtime_info *info)
 	    cJSON_AddStringToObject(root, "database", info->database) == NULL ||
 	    cJSON_AddNumberToObject(root, "workers", info->workers) == NULL ||
 	    (info->workers_note[0] != '\0'
-		     ? cJSON_AddStringToObject(root, "workers_note", info->workers_note)
-		     : cJSON_AddNullToObject(root, "workers_note")) == NULL ||
+	             ? cJSON_AddStringToObject(root, "workers_note", info->workers_note)
+	             : cJSON_AddNullToObject(root, "workers_note")) == NULL ||
 	    cJSON_AddStringToObject(root, "wake", info->wake) == NULL ||
-	    cJSON_AddNumberToObject(root, "worker_restarts", (double)info->worker_restarts) == NULL ||
+	    cJSON_AddNumberToObject(root, "worker_restarts", (double)info->worker_restarts) ==
+	            NULL ||
 	    cJSON_AddNumberToObject(root, "orphans_reaped", (double)info->orphans_reaped) == NULL ||
 	    (info->metrics[0] != '\0' ? cJSON_AddStringToObject(root, "metrics", info->metrics)
-				      : cJSON_AddNullToObject(root, "metrics")) == NULL)
+	                              : cJSON_AddNullToObject(root, "metrics")) == NULL)
 		goto out;
 	cJSON *pids = cJSON_AddArrayToObject(root, "worker_pids");
 	for (int i = 0; pids != NULL && i < info->nworker_pids; i++) {

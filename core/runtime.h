@@ -8,27 +8,28 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
+
 #define RUNTIME_SCHEMA_VERSION 1
-#define RUNTIME_WORKERS_MAX 256
 
 struct runtime_info {
 	int schema_version;
 	pid_t pid;
-	uint64_t pid_start;     /* the supervisor's start time in clock ticks (proc_start_time) */
-	int64_t started_at;     /* epoch ms */
+	uint64_t pid_start; /* the supervisor's start time in clock ticks (proc_start_time) */
+	int64_t started_at; /* epoch ms */
 	char database[4096];
 	int workers;
 	char workers_note[160]; /* why fewer workers than concurrency.global ("global 12 capped at
-				 * 4 × 2 CPUs; ..."), "" when not; JSON null then */
+	                         * 4 × 2 CPUs; ..."), "" when not; JSON null then */
 	char wake[4096];        /* path of the wake-up FIFO */
 	int nworker_pids;       /* the workers running now */
-	pid_t worker_pids[RUNTIME_WORKERS_MAX];
+	pid_t worker_pids[CONFIG_WORKERS_MAX];
 	/* Optional (issue 10), for `jobq metrics`: counters since the supervisor started, and where
 	 * it serves /metrics ("127.0.0.1:43567", "" when it does not: JSON null). */
-	int64_t worker_restarts;    /* workers restarted after they died */
-	int64_t orphans_reaped;     /* processes reaped by the supervisor that were not workers */
+	int64_t worker_restarts; /* workers restarted after they died */
+	int64_t orphans_reaped;  /* processes reaped by the supervisor that were not workers */
 	char metrics[64];
-	int stale;              /* set by runtime_read: the pid is gone or was recycled */
+	int stale; /* set by runtime_read: the pid is gone or was recycled */
 };
 
 /* File names derived from the database path ("q.db" -> "q.db.runtime.json", "q.db.pid",
