@@ -86,8 +86,10 @@ raw_init(struct raw *r, const char *path, const char *type)
 	r->finish = raw_prepare(r->db, raw_finish_sql);
 	r->insert = raw_prepare(r->db, raw_insert_sql);
 	/* The baseline must find the row through the index, not by a scan. */
-	plan = raw_prepare(r->db, "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' "
-	                          "AND blockers = 0 AND type = 'x' ORDER BY priority DESC, run_at, id LIMIT 1");
+	plan = raw_prepare(
+	        r->db,
+	        "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' "
+	        "AND blockers = 0 AND type = 'x' ORDER BY priority DESC, run_at, id LIMIT 1");
 	while (sqlite3_step(plan) == SQLITE_ROW) {
 		detail = (const char *)sqlite3_column_text(plan, 3);
 		if (detail != NULL && strstr(detail, "jobs_ready") != NULL)
@@ -239,7 +241,8 @@ cycles_lib_1tx(const char *path, long n)
 			t0 = now_ns();
 		r = store_finish_and_claim(l.st, &l.cfg, j.id, j.token, &o, &l.req, &next, NULL);
 		if (r <= 0)
-			die("store_finish_and_claim: %s", r < 0 ? store_errmsg(l.st) : "nothing claimable");
+			die("store_finish_and_claim: %s",
+			    r < 0 ? store_errmsg(l.st) : "nothing claimable");
 		job_release(&j);
 		j = next;
 	}
@@ -335,8 +338,9 @@ run_cycles(const char *dir)
 			file_copy(tmpl, path);
 			*out[i] = order[i](path, n);
 		}
-		fprintf(stderr, "  cycles rep %zu/%zu: claim+finish %.0f raw %.0f; finish_and_claim "
-		                "%.0f raw %.0f cycles/s\n",
+		fprintf(stderr,
+		        "  cycles rep %zu/%zu: claim+finish %.0f raw %.0f; finish_and_claim "
+		        "%.0f raw %.0f cycles/s\n",
 		        r + 1, reps, lib2[r], raw2[r], lib1[r], raw1[r]);
 	}
 	report("cyc_lib_2tx", lib2, reps);
@@ -397,8 +401,9 @@ run_durability(const char *dir)
 			durability_set((int)(i % 2));
 			v[i][r] = i < 2 ? cycles_lib_2tx(path, n) : cycles_lib_1tx(path, n);
 		}
-		fprintf(stderr, "  durability rep %zu/%zu: claim+finish full %.0f fast %.0f; "
-		                "finish_and_claim full %.0f fast %.0f cycles/s\n",
+		fprintf(stderr,
+		        "  durability rep %zu/%zu: claim+finish full %.0f fast %.0f; "
+		        "finish_and_claim full %.0f fast %.0f cycles/s\n",
 		        r + 1, reps, v[0][r], v[1][r], v[2][r], v[3][r]);
 	}
 	for (size_t i = 0; i < 4; i++)
@@ -480,8 +485,11 @@ run_latency(const char *dir)
 	long small = env_long("SMALL_N", 1000), big = env_long("BIG_N", 1000000);
 	long samples = env_long("SAMPLES", 3000);
 	struct lat_case cs[5] = {
-	        {.name = "small"}, {.name = "big"}, {.name = "blocked"},
-	        {.name = "raw_small", .raw = 1}, {.name = "raw_big", .raw = 1},
+	        {.name = "small"},
+	        {.name = "big"},
+	        {.name = "blocked"},
+	        {.name = "raw_small", .raw = 1},
+	        {.name = "raw_big", .raw = 1},
 	};
 	size_t ncases = sizeof(cs) / sizeof(cs[0]);
 	uint64_t t0;

@@ -179,7 +179,8 @@ bulk_raw(const char *path, const struct payloads *pl, size_t n, int rows_per_stm
 	if (many != NULL) {
 		for (; i + (size_t)rows_per_stmt <= n; i += (size_t)rows_per_stmt) {
 			for (int r = 0; r < rows_per_stmt; r++)
-				bind_row(many, r * 11, pl->p[i + (size_t)r], pl->len[i + (size_t)r], now);
+				bind_row(many, r * 11, pl->p[i + (size_t)r], pl->len[i + (size_t)r],
+				         now);
 			raw_step(db, many);
 		}
 	}
@@ -289,8 +290,9 @@ run_durability(const char *path, const struct payloads *pl, size_t n, size_t rep
 			durability_set((int)(i % 2));
 			v[i][r] = i < 2 ? one_store(path, pl, n) : one_raw(path, pl, n);
 		}
-		fprintf(stderr, "  durability rep %zu/%zu: store full %.0f fast %.0f, raw full %.0f "
-		                "fast %.0f jobs/s\n",
+		fprintf(stderr,
+		        "  durability rep %zu/%zu: store full %.0f fast %.0f, raw full %.0f "
+		        "fast %.0f jobs/s\n",
 		        r + 1, reps, v[0][r], v[1][r], v[2][r], v[3][r]);
 	}
 	for (size_t i = 0; i < 4; i++)
@@ -353,8 +355,9 @@ main(int argc, char **argv)
 		if (bulk) {
 			store[r] = bulk_store(path, &pl, bulk_n);
 			raw32[r] = bulk_raw(path, &pl, bulk_n, 32);
-			fprintf(stderr, "  bulk enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f, "
-			                "raw 32-row %.0f jobs/s\n",
+			fprintf(stderr,
+			        "  bulk enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f, "
+			        "raw 32-row %.0f jobs/s\n",
 			        r + 1, reps, lib[r], store[r], raw[r], raw32[r]);
 		}
 		/* Rotate the order of the three one-by-one measurements. */
@@ -371,8 +374,9 @@ main(int argc, char **argv)
 				break;
 			}
 		}
-		fprintf(stderr, "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f "
-		                "jobs/s\n",
+		fprintf(stderr,
+		        "  one-by-one enqueue rep %zu/%zu: libjobq %.0f, store %.0f, raw %.0f "
+		        "jobs/s\n",
 		        r + 1, reps, lib1[r], store1[r], raw1[r]);
 	}
 	if (bulk) {

@@ -36,11 +36,12 @@ main(int argc, char **argv)
 	                          : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
 	                  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db,
-		                        "INSERT INTO jobs (type, namespace, payload, priority, run_at, "
-		                        "max_attempts, timeout, resources, unique_key, batch, created_at) "
-		                        "VALUES (?1, 'default', '{}', 0, ?2, 3, NULL, NULL, NULL, NULL, ?2)",
-		                        -1, &stmt, NULL);
+		rc = sqlite3_prepare_v2(
+		        db,
+		        "INSERT INTO jobs (type, namespace, payload, priority, run_at, "
+		        "max_attempts, timeout, resources, unique_key, batch, created_at) "
+		        "VALUES (?1, 'default', '{}', 0, ?2, 3, NULL, NULL, NULL, NULL, ?2)",
+		        -1, &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(stmt, 1, argv[2], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(stmt, 2, now);

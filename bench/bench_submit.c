@@ -69,11 +69,12 @@ run_once(const struct cmd *c, int fifo, const posix_spawn_file_actions_t *fa, do
 		die("pidfd_open: %s", strerror(errno));
 	while (!got || !exited) {
 		struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
-				      {.fd = exited ? -1 : pidfd, .events = POLLIN}};
+		                      {.fd = exited ? -1 : pidfd, .events = POLLIN}};
 
 		if (poll(p, 2, 10000) == 0)
 			die("%s: the job did not start within 10 s", c->key);
-		if (p[0].revents != 0 && read(fifo, &stamp, sizeof(stamp)) == (ssize_t)sizeof(stamp))
+		if (p[0].revents != 0 &&
+		    read(fifo, &stamp, sizeof(stamp)) == (ssize_t)sizeof(stamp))
 			got = 1;
 		if (p[1].revents != 0) {
 			if (waitpid(pid, &status, 0) != pid)
@@ -81,7 +82,8 @@ run_once(const struct cmd *c, int fifo, const posix_spawn_file_actions_t *fa, do
 			t_exit = now_ns();
 			exited = 1;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				die("'%s' (%s) did not exit 0 (status %d)", c->argv[0], c->key, status);
+				die("'%s' (%s) did not exit 0 (status %d)", c->argv[0], c->key,
+				    status);
 		}
 	}
 	close(pidfd);

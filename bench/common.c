@@ -123,11 +123,13 @@ raw_open(const char *path)
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
-		die("sqlite3_open '%s': %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		die("sqlite3_open '%s': %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
 	sqlite3_busy_timeout(db, 5000);
 	raw_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF; "
 	             "PRAGMA temp_store = MEMORY;");
-	raw_exec(db, durability_fast() ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+	raw_exec(db,
+	         durability_fast() ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
 	return db;
 }
 

@@ -11,20 +11,20 @@
 #include "store.h"
 
 struct cli {
-	const char *prog;        /* "jobq" */
-	char db_path[4096];      /* --db, $JOBQ_DB, else ./jobq.db */
-	int db_named;            /* by --db or $JOBQ_DB, not the default ./jobq.db */
-	const char *config_arg;  /* --config or $JOBQ_CONFIG, may be NULL */
-	char config_path[4096];  /* resolved file, "" for the built-in default */
-	struct config cfg;       /* loaded by cli_load_config() */
+	const char *prog;       /* "jobq" */
+	char db_path[4096];     /* --db, $JOBQ_DB, else ./jobq.db */
+	int db_named;           /* by --db or $JOBQ_DB, not the default ./jobq.db */
+	const char *config_arg; /* --config or $JOBQ_CONFIG, may be NULL */
+	char config_path[4096]; /* resolved file, "" for the built-in default */
+	struct config cfg;      /* loaded by cli_load_config() */
 	int cfg_loaded;
-	struct store *st;        /* opened by cli_open_store() */
-	char *self_exe;          /* absolute path of this binary (/proc/self/exe), for re-exec; set
-				  * by main for the commands that re-execute (supervise, worker) */
-	int json;                /* --json (before or after the command) */
-	int quiet;               /* -q: no confirmations on stdout, errors only on stderr */
-	int verbose;             /* -v: more detail (log level debug) */
-	int argc0;               /* main's argc and argv, for setproctitle_init() */
+	struct store *st; /* opened by cli_open_store() */
+	char *self_exe;   /* absolute path of this binary (/proc/self/exe), for re-exec; set
+	                   * by main for the commands that re-execute (supervise, worker) */
+	int json;         /* --json (before or after the command) */
+	int quiet;        /* -q: no confirmations on stdout, errors only on stderr */
+	int verbose;      /* -v: more detail (log level debug) */
+	int argc0;        /* main's argc and argv, for setproctitle_init() */
 	char **argv0;
 };
 
@@ -34,9 +34,12 @@ struct cli {
 #define CLI_OPT_JSON 1000  /* long-only options of every command start here */
 
 /* The options every command accepts after its name: --json, --quiet, --verbose, --help. */
-#define CLI_COMMON_OPTIONS                                                                        \
-	{"json", no_argument, NULL, CLI_OPT_JSON}, {"quiet", no_argument, NULL, 'q'},            \
-		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_OPTIONS                                                                         \
+	{"json", no_argument, NULL, CLI_OPT_JSON}, {"quiet", no_argument, NULL, 'q'},              \
+	        {"verbose", no_argument, NULL, 'v'},                                               \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 /*
  * getopt_long for a subcommand (argv[0] is its name). shortopts must start with ":" and hold
@@ -46,7 +49,7 @@ struct cli {
  * Returns the option character, or -1 at the end (optind is then the first operand).
  */
 int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts, const char *usage);
+               const struct option *longopts, const char *usage);
 
 /* What a command returns after printing its --help: not an exit status; main exits 0. It lets
  * option parsers in helper functions stop the command with a non-zero return. */
@@ -115,7 +118,7 @@ int cli_store_fail(struct cli *c, int r, const char *what);
 struct cli_command {
 	const char *name;
 	int (*fn)(struct cli *c, int argc, char **argv);
-	int flags;    /* CLI_CMD_* */
+	int flags; /* CLI_CMD_* */
 };
 #define CLI_CMD_SELF_EXE 1 /* needs c->self_exe */
 #define CLI_CMD_HIDDEN 2   /* not listed nor suggested, no help: the supervisor's `jobq worker` */
@@ -145,19 +148,19 @@ int cmd_heartbeat(struct cli *c, int argc, char **argv);
 int cmd_complete(struct cli *c, int argc, char **argv);
 int cmd_fail(struct cli *c, int argc, char **argv);
 int cmd_wait(struct cli *c, int argc, char **argv);
-int cmd_supervise(struct cli *c, int argc, char **argv);  /* cmd_supervise.c */
-int cmd_reload(struct cli *c, int argc, char **argv);     /* cmd_supervise.c */
-int cmd_worker(struct cli *c, int argc, char **argv);     /* hidden: a supervised worker */
-int cmd_init(struct cli *c, int argc, char **argv);       /* cmd_init.c */
-int cmd_help(struct cli *c, int argc, char **argv);       /* help.c */
-int cmd_logs(struct cli *c, int argc, char **argv);       /* cmd_logs.c */
-int cmd_top(struct cli *c, int argc, char **argv);        /* cmd_top.c */
+int cmd_supervise(struct cli *c, int argc, char **argv); /* cmd_supervise.c */
+int cmd_reload(struct cli *c, int argc, char **argv);    /* cmd_supervise.c */
+int cmd_worker(struct cli *c, int argc, char **argv);    /* hidden: a supervised worker */
+int cmd_init(struct cli *c, int argc, char **argv);      /* cmd_init.c */
+int cmd_help(struct cli *c, int argc, char **argv);      /* help.c */
+int cmd_logs(struct cli *c, int argc, char **argv);      /* cmd_logs.c */
+int cmd_top(struct cli *c, int argc, char **argv);       /* cmd_top.c */
 
 /* After a prune: remove the output files (DB.logs) of the jobs no longer in the database.
  * Best effort: a folder that is missing or not ours is left alone. cmd_logs.c. */
 void cli_logs_prune(struct cli *c);
-int cmd_metrics(struct cli *c, int argc, char **argv);    /* cmd_metrics.c */
-int cmd_schedules(struct cli *c, int argc, char **argv);  /* cmd_schedules.c */
+int cmd_metrics(struct cli *c, int argc, char **argv);   /* cmd_metrics.c */
+int cmd_schedules(struct cli *c, int argc, char **argv); /* cmd_schedules.c */
 /* jobq show: print the parents of j (after, blocked_by) as lines, or add them to obj (--json:
  * "after": [{"id", "state"}], "blocked_by": [ids]). Returns 0 or an exit code. */
 struct cJSON;

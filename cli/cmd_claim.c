@@ -24,10 +24,10 @@ int
 cmd_claim(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 't'},
-		{"lease", required_argument, NULL, 'l'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"type", required_argument, NULL, 't'},
+	        {"lease", required_argument, NULL, 'l'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	struct claim_req req;
 	struct job j;
@@ -45,8 +45,10 @@ cmd_claim(struct cli *c, int argc, char **argv)
 			const char **n;
 
 			if (!name_type_valid(optarg)) {
-				code = cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-						"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(optarg));
+				code = cli_fail(EX_DATAERR,
+				                "invalid type name '%s': must match "
+				                "[a-z0-9][a-z0-9_-]{0,63}",
+				                CLI_SHOWN(optarg));
 				goto out;
 			}
 			if ((n = reallocarray(types, ntypes + 1, sizeof(*n))) == NULL) {
@@ -61,8 +63,10 @@ cmd_claim(struct cli *c, int argc, char **argv)
 			if ((code = cli_parse_duration("--lease", optarg, &lease)) != 0)
 				goto out;
 			if (lease <= 0) {
-				code = cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
-						"more than 0", CLI_SHOWN(optarg));
+				code = cli_fail(EX_USAGE,
+				                "invalid duration '%s' for --lease: must be "
+				                "more than 0",
+				                CLI_SHOWN(optarg));
 				goto out;
 			}
 			break;
@@ -72,8 +76,10 @@ cmd_claim(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		code = cli_usage_fail("claim", "claim: unexpected argument '%s' (types are given with "
-				      "--type)", CLI_SHOWN(argv[optind]));
+		code = cli_usage_fail("claim",
+		                      "claim: unexpected argument '%s' (types are given with "
+		                      "--type)",
+		                      CLI_SHOWN(argv[optind]));
 		goto out;
 	}
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
@@ -104,12 +110,14 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	if (code != 0) {
 		/* Nobody has the token: give the job back now, its attempt not counted, rather
 		 * than leave it running until its lease expires. */
-		struct job_outcome back = {.temporary = 1, .requeue_now = 1,
-					   .error = "claimed, but the claim could not be written out"};
+		struct job_outcome back = {
+		        .temporary = 1,
+		        .requeue_now = 1,
+		        .error = "claimed, but the claim could not be written out"};
 
 		if (store_finish(c->st, &c->cfg, j.id, j.token, &back) < 0)
 			cli_fail(code, "job %" PRId64 " stays claimed until its lease expires: %s",
-				 j.id, store_errmsg(c->st));
+			         j.id, store_errmsg(c->st));
 	}
 	cJSON_Delete(o);
 out:
@@ -130,35 +138,38 @@ struct token_args {
 	int64_t tokens;
 };
 
-#define TOKEN_OPTION {"token", required_argument, NULL, OPT_TOKEN}
+#define TOKEN_OPTION                                                                               \
+	{                                                                                          \
+		"token", required_argument, NULL, OPT_TOKEN                                        \
+	}
 
 static const struct option heartbeat_opts[] = {
-	TOKEN_OPTION,
-	{"lease", required_argument, NULL, 'l'},
-	CLI_COMMON_OPTIONS,
-	{NULL, 0, NULL, 0},
+        TOKEN_OPTION,
+        {"lease", required_argument, NULL, 'l'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option complete_opts[] = {
-	TOKEN_OPTION,
-	{"result", required_argument, NULL, OPT_RESULT},
-	{"tokens", required_argument, NULL, OPT_TOKENS},
-	CLI_COMMON_OPTIONS,
-	{NULL, 0, NULL, 0},
+        TOKEN_OPTION,
+        {"result", required_argument, NULL, OPT_RESULT},
+        {"tokens", required_argument, NULL, OPT_TOKENS},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option fail_opts[] = {
-	TOKEN_OPTION,
-	{"error", required_argument, NULL, OPT_ERROR},
-	{"temporary", no_argument, NULL, OPT_TEMPORARY},
-	{"tokens", required_argument, NULL, OPT_TOKENS},
-	CLI_COMMON_OPTIONS,
-	{NULL, 0, NULL, 0},
+        TOKEN_OPTION,
+        {"error", required_argument, NULL, OPT_ERROR},
+        {"temporary", no_argument, NULL, OPT_TEMPORARY},
+        {"tokens", required_argument, NULL, OPT_TOKENS},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
 };
 
 static int
 parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
-		 const struct option *opts, const char *usage, struct token_args *a)
+                 const struct option *opts, const char *usage, struct token_args *a)
 {
 	const char *cmd = argv[0];
 	int ch, code;
@@ -175,8 +186,10 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 			if ((code = cli_parse_duration("--lease", optarg, &a->lease)) != 0)
 				return code;
 			if (a->lease <= 0)
-				return cli_fail(EX_USAGE, "invalid duration '%s' for --lease: must be "
-						"more than 0", CLI_SHOWN(optarg));
+				return cli_fail(EX_USAGE,
+				                "invalid duration '%s' for --lease: must be "
+				                "more than 0",
+				                CLI_SHOWN(optarg));
 			break;
 		case OPT_RESULT:
 			a->result = optarg;
@@ -189,7 +202,7 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 			break;
 		case OPT_TOKENS:
 			if ((code = cli_parse_int("--tokens", optarg, 0, TOKENS_REPORT_MAX,
-						  &a->tokens)) != 0)
+			                          &a->tokens)) != 0)
 				return code;
 			break;
 		default:
@@ -200,12 +213,14 @@ parse_token_args(struct cli *c, int argc, char **argv, const char *shortopts,
 		return cli_usage_fail(cmd, "%s: missing job ID", cmd);
 	if (optind + 1 < argc)
 		return cli_usage_fail(cmd, "%s: unexpected argument '%s'", cmd,
-				      CLI_SHOWN(argv[optind + 1]));
+		                      CLI_SHOWN(argv[optind + 1]));
 	if ((code = cli_parse_id(argv[optind], &a->id)) != 0)
 		return code;
 	if (!a->has_token)
-		return cli_usage_fail(cmd, "%s: --token T is required (the token printed by 'jobq "
-				      "claim')", cmd);
+		return cli_usage_fail(cmd,
+		                      "%s: --token T is required (the token printed by 'jobq "
+		                      "claim')",
+		                      cmd);
 	return 0;
 }
 
@@ -238,8 +253,8 @@ cmd_heartbeat(struct cli *c, int argc, char **argv)
 	until = time_add(time_now_ms(), lease);
 	time_format_rfc3339(until, t, sizeof(t));
 	if (c->json)
-		printf("{\"id\":%" PRId64 ",\"lease_until\":\"%s\",\"cancel_requested\":%s}\n", a.id,
-		       t, cancel ? "true" : "false");
+		printf("{\"id\":%" PRId64 ",\"lease_until\":\"%s\",\"cancel_requested\":%s}\n",
+		       a.id, t, cancel ? "true" : "false");
 	else if (!c->quiet || cancel)
 		printf("job %" PRId64 ": lease renewed until %s%s\n", a.id, t,
 		       cancel ? "; cancel requested" : "");
@@ -283,8 +298,8 @@ cmd_complete(struct cli *c, int argc, char **argv)
 	if (a.result != NULL && strcmp(a.result, "-") == 0) {
 		if ((r = fd_read_all(STDIN_FILENO, c->cfg.output_max, &text, NULL)) < 0)
 			return cli_fail(r == -EFBIG ? EX_DATAERR : EX_IOERR,
-					"cannot read the result from stdin: %s",
-					r == -EFBIG ? "larger than output_max" : strerror(-r));
+			                "cannot read the result from stdin: %s",
+			                r == -EFBIG ? "larger than output_max" : strerror(-r));
 		o.result = text;
 	}
 	if ((code = cli_open_store(c, 1)) == 0)

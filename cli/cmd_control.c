@@ -106,8 +106,8 @@ kill_left(const struct job *j, enum job_lost why, void *arg)
 
 	(void)why;
 	jobenv_ident_init(&w, j->id, 0, o->db); /* ENOMEM: no env scan */
-	struct proc_job pj = {.pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start,
-			      .env = w.env};
+	struct proc_job pj = {
+	        .pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start, .env = w.env};
 	proc_kill_job(&pj, 0, SIGKILL);
 	jobenv_ident_release(&w);
 	o->cancelled += j->cancel_requested != 0;
@@ -136,11 +136,11 @@ int
 cmd_cancel(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 't'},
-		{"namespace", required_argument, NULL, 'n'},
-		{"batch", required_argument, NULL, 'b'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"type", required_argument, NULL, 't'},
+	        {"namespace", required_argument, NULL, 'n'},
+	        {"batch", required_argument, NULL, 'b'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	struct selection s;
 	int64_t n, running = 0, now_done = 0;
@@ -183,8 +183,8 @@ cmd_cancel(struct cli *c, int argc, char **argv)
 		printf("cancelled %" PRId64 " job%s", n - running + now_done,
 		       n - running + now_done == 1 ? "" : "s");
 		if (running - now_done > 0)
-			printf("; cancel requested for %" PRId64 " running job%s", running - now_done,
-			       running - now_done == 1 ? "" : "s");
+			printf("; cancel requested for %" PRId64 " running job%s",
+			       running - now_done, running - now_done == 1 ? "" : "s");
 		putchar('\n');
 	}
 	code = report_partial(c, &s, n, "queued or running");
@@ -199,12 +199,12 @@ int
 cmd_retry(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"type", required_argument, NULL, 't'},
-		{"namespace", required_argument, NULL, 'n'},
-		{"batch", required_argument, NULL, 'b'},
-		{"state", required_argument, NULL, 's'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"type", required_argument, NULL, 't'},
+	        {"namespace", required_argument, NULL, 'n'},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"state", required_argument, NULL, 's'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	struct selection s;
 	enum job_state st;
@@ -227,8 +227,10 @@ cmd_retry(struct cli *c, int argc, char **argv)
 		case 's':
 			if (job_state_parse(optarg, &st) < 0 ||
 			    (st != JOB_FAILED && st != JOB_CANCELLED))
-				return cli_usage_fail("retry", "retry: invalid state '%s': failed or "
-						      "cancelled", CLI_SHOWN(optarg));
+				return cli_usage_fail("retry",
+				                      "retry: invalid state '%s': failed or "
+				                      "cancelled",
+				                      CLI_SHOWN(optarg));
 			s.f.state = (int)st;
 			break;
 		default:
@@ -269,7 +271,7 @@ kind_name(enum pause_kind k)
 /* Shared parsing of what to pause or resume. */
 static int
 pause_target(const char *cmd, int all, const char *resource, int argc, char **argv,
-	     enum pause_kind *kind, const char **name)
+             enum pause_kind *kind, const char **name)
 {
 	int given = (all ? 1 : 0) + (resource != NULL ? 1 : 0) + (optind < argc ? 1 : 0);
 
@@ -282,14 +284,18 @@ pause_target(const char *cmd, int all, const char *resource, int argc, char **ar
 		*kind = PAUSE_RESOURCE;
 		*name = resource;
 		if (!name_tag_valid(resource))
-			return cli_fail(EX_DATAERR, "invalid resource name '%s': must match "
-					"[a-z0-9][a-z0-9_.-]{0,63}", CLI_SHOWN(resource));
+			return cli_fail(EX_DATAERR,
+			                "invalid resource name '%s': must match "
+			                "[a-z0-9][a-z0-9_.-]{0,63}",
+			                CLI_SHOWN(resource));
 	} else {
 		*kind = PAUSE_TYPE;
 		*name = argv[optind];
 		if (!name_type_valid(*name))
-			return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-					"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(*name));
+			return cli_fail(EX_DATAERR,
+			                "invalid type name '%s': must match "
+			                "[a-z0-9][a-z0-9_-]{0,63}",
+			                CLI_SHOWN(*name));
 	}
 	return 0;
 }
@@ -312,13 +318,13 @@ int
 cmd_pause(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"all", no_argument, NULL, OPT_ALL},
-		{"resource", required_argument, NULL, 'r'},
-		{"until", required_argument, NULL, OPT_UNTIL},
-		{"for", required_argument, NULL, OPT_FOR},
-		{"reason", required_argument, NULL, OPT_REASON},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"all", no_argument, NULL, OPT_ALL},
+	        {"resource", required_argument, NULL, 'r'},
+	        {"until", required_argument, NULL, OPT_UNTIL},
+	        {"for", required_argument, NULL, OPT_FOR},
+	        {"reason", required_argument, NULL, OPT_REASON},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	const char *resource = NULL, *reason = NULL, *name;
 	enum pause_kind kind;
@@ -343,8 +349,10 @@ cmd_pause(struct cli *c, int argc, char **argv)
 			if ((code = cli_parse_duration("--for", optarg, &dur)) != 0)
 				return code;
 			if (dur <= 0)
-				return cli_fail(EX_USAGE, "invalid duration '%s' for --for: must be "
-						"more than 0", CLI_SHOWN(optarg));
+				return cli_fail(EX_USAGE,
+				                "invalid duration '%s' for --for: must be "
+				                "more than 0",
+				                CLI_SHOWN(optarg));
 			has_for = 1;
 			break;
 		case OPT_REASON:
@@ -375,7 +383,8 @@ cmd_pause(struct cli *c, int argc, char **argv)
 		       kind == PAUSE_ALL ? "" : "\"", until > 0 ? "\"" : "", until > 0 ? t : "null",
 		       until > 0 ? "\"" : "");
 	else if (!c->quiet)
-		printf("paused %s%s%s%s until %s\n", kind == PAUSE_ALL ? "everything" : kind_name(kind),
+		printf("paused %s%s%s%s until %s\n",
+		       kind == PAUSE_ALL ? "everything" : kind_name(kind),
 		       kind == PAUSE_ALL ? "" : " '", name, kind == PAUSE_ALL ? "" : "'",
 		       until > 0 ? t : "resumed");
 	return 0;
@@ -385,10 +394,10 @@ int
 cmd_resume(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"all", no_argument, NULL, OPT_ALL},
-		{"resource", required_argument, NULL, 'r'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"all", no_argument, NULL, OPT_ALL},
+	        {"resource", required_argument, NULL, 'r'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	const char *resource = NULL, *name;
 	enum pause_kind kind;
@@ -434,11 +443,11 @@ int
 cmd_prune(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"older-than", required_argument, NULL, 'o'},
-		{"state", required_argument, NULL, 's'},
-		{"batch", required_argument, NULL, 'b'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"older-than", required_argument, NULL, 'o'},
+	        {"state", required_argument, NULL, 's'},
+	        {"batch", required_argument, NULL, 'b'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	struct job_filter f;
 	int states[JOB_NSTATES] = {0}, nstates = 0, has_age = 0, ch, code;
@@ -457,9 +466,12 @@ cmd_prune(struct cli *c, int argc, char **argv)
 			has_age = 1;
 			break;
 		case 's':
-			if (job_state_parse(optarg, &st) < 0 || st == JOB_QUEUED || st == JOB_RUNNING)
-				return cli_usage_fail("prune", "prune: invalid state '%s': succeeded, "
-						      "failed or cancelled", CLI_SHOWN(optarg));
+			if (job_state_parse(optarg, &st) < 0 || st == JOB_QUEUED ||
+			    st == JOB_RUNNING)
+				return cli_usage_fail("prune",
+				                      "prune: invalid state '%s': succeeded, "
+				                      "failed or cancelled",
+				                      CLI_SHOWN(optarg));
 			if (!states[st]++)
 				nstates++;
 			break;
@@ -471,7 +483,7 @@ cmd_prune(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("prune", "prune: --older-than DUR is required");
 	if (optind < argc)
 		return cli_usage_fail("prune", "prune: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 	memset(&f, 0, sizeof(f));

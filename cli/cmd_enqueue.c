@@ -18,8 +18,13 @@
 #include "fileio.h"
 #include "names.h"
 
-enum { OPT_RUN_AT = CLI_OPT_JSON + 1, OPT_JSONL, OPT_UNIQUE_FOR, OPT_NO_ENVELOPE,
-       OPT_ON_BATCH_DONE };
+enum {
+	OPT_RUN_AT = CLI_OPT_JSON + 1,
+	OPT_JSONL,
+	OPT_UNIQUE_FOR,
+	OPT_NO_ENVELOPE,
+	OPT_ON_BATCH_DONE
+};
 
 struct enqueue_args {
 	struct job_spec spec;
@@ -31,7 +36,7 @@ struct enqueue_args {
 	int has_delay;
 	int has_run_at;
 	int no_envelope;
-	int64_t *after;           /* --after */
+	int64_t *after; /* --after */
 	size_t nafter;
 	const char *on_batch_done; /* --on-batch-done */
 };
@@ -76,9 +81,9 @@ add_tag(struct enqueue_args *a, const char *s)
 	a->tags = n;
 	if (tag_parse(s, n[a->ntags].name, &n[a->ntags].units) < 0)
 		return cli_fail(EX_USAGE,
-				"invalid resource tag '%s' for --resource: must be NAME or NAME:N "
-				"(NAME [a-z0-9][a-z0-9_.-]{0,63}, N 1 to 1000000)",
-				CLI_SHOWN(s));
+		                "invalid resource tag '%s' for --resource: must be NAME or NAME:N "
+		                "(NAME [a-z0-9][a-z0-9_.-]{0,63}, N 1 to 1000000)",
+		                CLI_SHOWN(s));
 	a->ntags++;
 	return 0;
 }
@@ -87,22 +92,22 @@ static int
 parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 {
 	static const struct option opts[] = {
-		{"namespace", required_argument, NULL, 'n'},
-		{"priority", required_argument, NULL, 'p'},
-		{"delay", required_argument, NULL, 'd'},
-		{"run-at", required_argument, NULL, OPT_RUN_AT},
-		{"max-attempts", required_argument, NULL, 'm'},
-		{"timeout", required_argument, NULL, 't'},
-		{"resource", required_argument, NULL, 'r'},
-		{"unique", required_argument, NULL, 'u'},
-		{"batch", required_argument, NULL, 'b'},
-		{"jsonl", required_argument, NULL, OPT_JSONL},
-		{"unique-for", required_argument, NULL, OPT_UNIQUE_FOR},
-		{"no-envelope", no_argument, NULL, OPT_NO_ENVELOPE},
-		{"after", required_argument, NULL, 'a'},
-		{"on-batch-done", required_argument, NULL, OPT_ON_BATCH_DONE},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"namespace", required_argument, NULL, 'n'},
+	        {"priority", required_argument, NULL, 'p'},
+	        {"delay", required_argument, NULL, 'd'},
+	        {"run-at", required_argument, NULL, OPT_RUN_AT},
+	        {"max-attempts", required_argument, NULL, 'm'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"resource", required_argument, NULL, 'r'},
+	        {"unique", required_argument, NULL, 'u'},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"jsonl", required_argument, NULL, OPT_JSONL},
+	        {"unique-for", required_argument, NULL, OPT_UNIQUE_FOR},
+	        {"no-envelope", no_argument, NULL, OPT_NO_ENVELOPE},
+	        {"after", required_argument, NULL, 'a'},
+	        {"on-batch-done", required_argument, NULL, OPT_ON_BATCH_DONE},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	int ch, r;
 
@@ -113,7 +118,7 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 			break;
 		case 'p':
 			if ((r = cli_parse_int("--priority", optarg, INT64_MIN / 2, INT64_MAX / 2,
-					       &a->spec.priority)) != 0)
+			                       &a->spec.priority)) != 0)
 				return r;
 			break;
 		case 'd':
@@ -128,15 +133,17 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 			break;
 		case 'm':
 			if ((r = cli_parse_int("--max-attempts", optarg, 1, 1000000,
-					       &a->spec.max_attempts)) != 0)
+			                       &a->spec.max_attempts)) != 0)
 				return r;
 			break;
 		case 't':
 			if ((r = cli_parse_duration("--timeout", optarg, &a->spec.timeout_ms)) != 0)
 				return r;
 			if (a->spec.timeout_ms <= 0)
-				return cli_fail(EX_USAGE, "invalid duration '%s' for --timeout: must be "
-						"more than 0", CLI_SHOWN(optarg));
+				return cli_fail(EX_USAGE,
+				                "invalid duration '%s' for --timeout: must be "
+				                "more than 0",
+				                CLI_SHOWN(optarg));
 			break;
 		case 'r':
 			if ((r = add_tag(a, optarg)) != 0)
@@ -153,7 +160,7 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 			break;
 		case OPT_UNIQUE_FOR:
 			if ((r = cli_parse_duration("--unique-for", optarg,
-						    &a->spec.unique_for_ms)) != 0)
+			                            &a->spec.unique_for_ms)) != 0)
 				return r;
 			break;
 		case OPT_NO_ENVELOPE:
@@ -177,23 +184,28 @@ parse_args(struct cli *c, int argc, char **argv, struct enqueue_args *a)
 		a->json = argv[optind++];
 	if (optind < argc)
 		return cli_usage_fail("enqueue", "enqueue: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if (a->has_delay && a->has_run_at)
-		return cli_usage_fail("enqueue", "enqueue: --delay and --run-at exclude each other");
+		return cli_usage_fail("enqueue",
+		                      "enqueue: --delay and --run-at exclude each other");
 	if (a->jsonl != NULL && a->json != NULL)
-		return cli_usage_fail("enqueue", "enqueue: a JSON argument and --jsonl exclude each "
-				      "other");
+		return cli_usage_fail("enqueue",
+		                      "enqueue: a JSON argument and --jsonl exclude each "
+		                      "other");
 	if (a->jsonl != NULL && a->spec.unique_key != NULL)
-		return cli_usage_fail("enqueue", "enqueue: --unique names one job; it cannot be used "
-				      "with --jsonl (give each line its unique_key in an envelope)");
+		return cli_usage_fail(
+		        "enqueue", "enqueue: --unique names one job; it cannot be used "
+		                   "with --jsonl (give each line its unique_key in an envelope)");
 	if (a->jsonl == NULL && a->spec.unique_key == NULL && a->spec.unique_for_ms > 0)
 		return cli_usage_fail("enqueue", "enqueue: --unique-for needs --unique (or --jsonl "
-				      "lines with a unique_key)");
+		                                 "lines with a unique_key)");
 	if (a->jsonl == NULL && a->no_envelope)
 		return cli_usage_fail("enqueue", "enqueue: --no-envelope is for --jsonl");
 	if (!name_type_valid(a->spec.type))
-		return cli_fail(EX_DATAERR, "invalid type name '%s': must match "
-				"[a-z0-9][a-z0-9_-]{0,63}", CLI_SHOWN(a->spec.type));
+		return cli_fail(EX_DATAERR,
+		                "invalid type name '%s': must match "
+		                "[a-z0-9][a-z0-9_-]{0,63}",
+		                CLI_SHOWN(a->spec.type));
 	if (a->on_batch_done != NULL && a->spec.batch == NULL)
 		return cli_usage_fail("enqueue", "enqueue: --on-batch-done needs --batch");
 	a->spec.resources = a->tags;
@@ -226,13 +238,14 @@ read_payload(struct cli *c, struct enqueue_args *a, char **owned)
 	}
 	if ((r = fd_read_all(STDIN_FILENO, c->cfg.payload_max, owned, &len)) < 0) {
 		if (r == -EFBIG)
-			return cli_fail(EX_DATAERR, "payload exceeds %zu bytes", c->cfg.payload_max);
+			return cli_fail(EX_DATAERR, "payload exceeds %zu bytes",
+			                c->cfg.payload_max);
 		return cli_fail(EX_IOERR, "cannot read the payload from stdin: %s", strerror(-r));
 	}
 	/* A C string would end at it: refused rather than cut. */
 	if ((nul = memchr(*owned, '\0', len)) != NULL)
 		return cli_fail(EX_DATAERR, "payload: contains a NUL byte (at byte %zu)",
-				(size_t)(nul - *owned));
+		                (size_t)(nul - *owned));
 	if (!blank(*owned))
 		a->spec.payload = *owned;
 	return 0;
@@ -271,7 +284,8 @@ enqueue_one(struct cli *c, struct enqueue_args *a)
 	if (!existing)
 		cli_notify_supervisor(c, WAKE_ONE);
 	if (c->json)
-		printf(existing ? "{\"id\":%" PRId64 ",\"existing\":true}\n" : "{\"id\":%" PRId64 "}\n",
+		printf(existing ? "{\"id\":%" PRId64 ",\"existing\":true}\n"
+		                : "{\"id\":%" PRId64 "}\n",
 		       id);
 	else
 		printf(existing ? "%" PRId64 " (existing)\n" : "%" PRId64 "\n", id);
@@ -288,7 +302,7 @@ out:
 struct lines {
 	FILE *fp;
 	int owned_fp;
-	char *buf;      /* line_read buffer (streaming) */
+	char *buf; /* line_read buffer (streaming) */
 	size_t cap;
 	struct buf all; /* whole input, lines NUL-terminated (buffered) */
 	size_t pos;
@@ -356,13 +370,13 @@ line_error(struct cli *c, const char *name, struct lines *l, int r)
 {
 	if (r == -EMSGSIZE)
 		return cli_fail(EX_DATAERR, "line %ld: payload exceeds %zu bytes", l->lineno,
-				c->cfg.payload_max);
+		                c->cfg.payload_max);
 	if (r == -EILSEQ)
 		return cli_fail(EX_DATAERR, "line %ld: contains a NUL byte", l->lineno);
 	if (r == -ENOMEM)
 		return cli_fail(EX_OSERR, "out of memory");
 	return cli_fail(EX_IOERR, "cannot read '%s': %s", strcmp(name, "-") == 0 ? "stdin" : name,
-			strerror(-r));
+	                strerror(-r));
 }
 
 /* A line the store refused: its payload, or a field an envelope set. An invalid payload is
@@ -375,7 +389,7 @@ bad_line(struct cli *c, long lineno, size_t offset)
 
 	if (f.kind == STORE_FAULT_PAYLOAD_JSON && f.byte >= 0)
 		return cli_fail(EX_DATAERR, "line %ld: invalid JSON (at byte %llu)", lineno,
-				(unsigned long long)f.byte + offset);
+		                (unsigned long long)f.byte + offset);
 	return cli_fail(EX_DATAERR, "line %ld: %s", lineno, store_errmsg(c->st));
 }
 
@@ -398,8 +412,8 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 	} else if ((l.fp = fopen(a->jsonl, "re")) == NULL) {
 		/* A path is quoted whole, unless it is too long to be one. */
 		return cli_fail(EX_NOINPUT, "cannot open '%s': %s",
-				errno == ENAMETOOLONG ? CLI_SHOWN(a->jsonl) : a->jsonl,
-				strerror(errno));
+		                errno == ENAMETOOLONG ? CLI_SHOWN(a->jsonl) : a->jsonl,
+		                strerror(errno));
 	} else {
 		l.owned_fp = 1;
 	}
@@ -430,7 +444,7 @@ enqueue_bulk(struct cli *c, struct enqueue_args *a)
 		if (!a->no_envelope &&
 		    (e = envelope_parse(line, now, &spec, &env, err, sizeof(err))) < 0) {
 			code = e == -ENOMEM ? cli_fail(EX_OSERR, "out of memory")
-					    : cli_fail(EX_DATAERR, "line %ld: %s", l.lineno, err);
+			                    : cli_fail(EX_DATAERR, "line %ld: %s", l.lineno, err);
 			goto out;
 		}
 		offset = (size_t)(spec.payload - line);

@@ -94,7 +94,7 @@ open_dir(struct cli *c)
 		return -1;
 	if (fd == -EPERM)
 		return -cli_fail(77, "refusing '%s': not a folder of yours that only you may write",
-				 dir);
+		                 dir);
 	if (fd < 0)
 		return -cli_fail(EX_NOINPUT, "cannot open '%s': %s", dir, strerror(-fd));
 	return fd;
@@ -120,14 +120,15 @@ print_once(struct cli *c, const struct job *j, enum joblog_stream s)
 
 		if (kept != NULL) {
 			if (!c->quiet)
-				fprintf(stderr, "jobq: job %" PRId64 ": no output file, printing its "
-						"kept %s\n",
-					j->id, s == JOBLOG_OUT ? "result" : "stderr tail");
+				fprintf(stderr,
+				        "jobq: job %" PRId64 ": no output file, printing its "
+				        "kept %s\n",
+				        j->id, s == JOBLOG_OUT ? "result" : "stderr tail");
 			size_t n = strlen(kept);
 			if (fwrite(kept, 1, n, stdout) != n ||
 			    (n > 0 && kept[n - 1] != '\n' && putchar('\n') == EOF))
 				code = cli_fail(EX_IOERR, "cannot write the output: %s",
-						strerror(errno));
+				                strerror(errno));
 		}
 	}
 	if (dirfd >= 0)
@@ -137,11 +138,11 @@ print_once(struct cli *c, const struct job *j, enum joblog_stream s)
 
 struct follow {
 	int dirfd;
-	int fd;           /* the current file being followed, or -1 */
+	int fd; /* the current file being followed, or -1 */
 	dev_t dev;
 	ino_t ino;
-	int64_t attempt;  /* the job's attempts when fd was opened */
-	int first;        /* nothing opened yet: print the rotated files first */
+	int64_t attempt; /* the job's attempts when fd was opened */
+	int first;       /* nothing opened yet: print the rotated files first */
 };
 
 /* After the followed file was rotated: when it was rotated more than once since it was last
@@ -211,7 +212,7 @@ follow_step(struct cli *c, struct follow *f, const struct job *j, enum joblog_st
 			return code;
 		if (!f->first && j->attempts != f->attempt && !c->quiet)
 			fprintf(stderr, "--- job %" PRId64 " attempt %" PRId64 " ---\n", j->id,
-				j->attempts);
+			        j->attempts);
 		f->first = 0;
 		f->attempt = j->attempts;
 	}
@@ -256,10 +257,10 @@ int
 cmd_logs(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{"stderr", no_argument, NULL, 'e'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"follow", no_argument, NULL, 'f'},
+	        {"stderr", no_argument, NULL, 'e'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	enum joblog_stream s = JOBLOG_OUT;
 	struct job j;
@@ -282,7 +283,7 @@ cmd_logs(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("logs", "logs: missing job ID");
 	if (optind + 1 < argc)
 		return cli_usage_fail("logs", "logs: one job ID at a time ('%s' is one too many)",
-				      CLI_SHOWN(argv[optind + 1]));
+		                      CLI_SHOWN(argv[optind + 1]));
 	if ((code = cli_parse_id(argv[optind], &id)) != 0)
 		return code;
 	if ((code = cli_open_store(c, 1)) != 0)

@@ -20,9 +20,9 @@ struct list_ctx {
 	struct cli *c;
 	int64_t now;
 	int64_t shown;
-	int64_t limit;  /* 0: none */
-	int jsonl;      /* --jsonl: one object per line, no array */
-	int more;       /* a row beyond the limit exists */
+	int64_t limit; /* 0: none */
+	int jsonl;     /* --jsonl: one object per line, no array */
+	int more;      /* a row beyond the limit exists */
 	struct table t;
 	int err;
 };
@@ -83,14 +83,19 @@ int
 cmd_list(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'},  {"type", required_argument, NULL, 't'},
-		{"namespace", required_argument, NULL, 'n'}, {"batch", required_argument, NULL, 'b'},
-		{"limit", required_argument, NULL, 'l'},  {"jsonl", no_argument, NULL, OPT_JSONL},
-		CLI_COMMON_OPTIONS,                       {NULL, 0, NULL, 0},
+	        {"state", required_argument, NULL, 's'},
+	        {"type", required_argument, NULL, 't'},
+	        {"namespace", required_argument, NULL, 'n'},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"limit", required_argument, NULL, 'l'},
+	        {"jsonl", no_argument, NULL, OPT_JSONL},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
-	static const char *const hdr[] = {"ID", "TYPE", "STATE", "NS", "ATTEMPTS", "AGE", "SUMMARY"};
+	static const char *const hdr[] = {"ID",       "TYPE", "STATE",  "NS",
+	                                  "ATTEMPTS", "AGE",  "SUMMARY"};
 	static const enum col_align al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_LEFT,
-					    COL_RIGHT, COL_RIGHT, COL_LEFT};
+	                                    COL_RIGHT, COL_RIGHT, COL_LEFT};
 	struct job_filter f;
 	struct list_ctx l;
 	enum job_state st;
@@ -106,8 +111,10 @@ cmd_list(struct cli *c, int argc, char **argv)
 			break;
 		case 's':
 			if (job_state_parse(optarg, &st) < 0)
-				return cli_usage_fail("list", "list: invalid state '%s': queued, running, "
-						      "succeeded, failed or cancelled", CLI_SHOWN(optarg));
+				return cli_usage_fail("list",
+				                      "list: invalid state '%s': queued, running, "
+				                      "succeeded, failed or cancelled",
+				                      CLI_SHOWN(optarg));
 			f.state = (int)st;
 			break;
 		case 't':
@@ -120,7 +127,8 @@ cmd_list(struct cli *c, int argc, char **argv)
 			f.batch = optarg;
 			break;
 		case 'l':
-			if ((code = cli_parse_int("--limit", optarg, 0, INT64_MAX - 1, &limit)) != 0)
+			if ((code = cli_parse_int("--limit", optarg, 0, INT64_MAX - 1, &limit)) !=
+			    0)
 				return code;
 			break;
 		default:
@@ -129,7 +137,7 @@ cmd_list(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_fail("list", "list: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_open_store(c, 1)) != 0)
 		return code;
 
@@ -161,8 +169,10 @@ cmd_list(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (l.more && !c->json && !c->quiet)
-		fprintf(stderr, "jobq: showing the first %" PRId64 " jobs; --limit N or --limit 0 for "
-			"more\n", l.limit);
+		fprintf(stderr,
+		        "jobq: showing the first %" PRId64 " jobs; --limit N or --limit 0 for "
+		        "more\n",
+		        l.limit);
 	code = 0;
 out:
 	table_release(&l.t);
@@ -185,7 +195,7 @@ cmd_show(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("show", "show: missing job ID");
 	if (optind + 1 < argc)
 		return cli_usage_fail("show", "show: one job ID at a time ('%s' is one too many)",
-				      CLI_SHOWN(argv[optind + 1]));
+		                      CLI_SHOWN(argv[optind + 1]));
 	if ((code = cli_parse_id(argv[optind], &id)) != 0)
 		return code;
 	if ((code = cli_open_store(c, 1)) != 0)

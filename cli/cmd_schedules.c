@@ -36,7 +36,7 @@ int
 cmd_schedules(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const char *const headers[] = {"NAME", "SPEC",   "ZONE",     "TYPE",
+	static const char *const headers[] = {"NAME",   "SPEC",      "ZONE",     "TYPE",
 	                                      "MISSED", "LAST TICK", "NEXT TICK"};
 	static const enum col_align align[] = {COL_LEFT, COL_LEFT, COL_LEFT, COL_LEFT,
 	                                       COL_LEFT, COL_LEFT, COL_LEFT};
@@ -73,13 +73,16 @@ cmd_schedules(struct cli *c, int argc, char **argv)
 
 			if (o == NULL || !cJSON_AddItemToArray(arr, o) ||
 			    cJSON_AddStringToObject(o, "name", s->name) == NULL ||
-			    cJSON_AddStringToObject(o, s->is_cron ? "cron" : "every", s->spec) == NULL ||
+			    cJSON_AddStringToObject(o, s->is_cron ? "cron" : "every", s->spec) ==
+			            NULL ||
 			    cJSON_AddStringToObject(o, "timezone", s->zone) == NULL ||
 			    cJSON_AddStringToObject(o, "type", s->type) == NULL ||
 			    cJSON_AddStringToObject(o, "missed", missed_name(s->missed)) == NULL ||
 			    json_add_time(o, "last_tick", ss.fired_tick) < 0 ||
-			    (ss.last_job > 0 ? json_add_int(o, "last_job", ss.last_job)
-			                     : (cJSON_AddNullToObject(o, "last_job") == NULL ? -1 : 0)) < 0 ||
+			    (ss.last_job > 0
+			             ? json_add_int(o, "last_job", ss.last_job)
+			             : (cJSON_AddNullToObject(o, "last_job") == NULL ? -1 : 0)) <
+			            0 ||
 			    json_add_time(o, "next_tick", next) < 0) {
 				code = cli_fail(EX_OSERR, "out of memory");
 				goto out;
@@ -100,8 +103,8 @@ cmd_schedules(struct cli *c, int argc, char **argv)
 		else
 			snprintf(nxt, sizeof(nxt), "-");
 		{
-			const char *row[] = {s->name, spec, s->zone, s->type, missed_name(s->missed),
-			                     last, nxt};
+			const char *row[] = {
+			        s->name, spec, s->zone, s->type, missed_name(s->missed), last, nxt};
 
 			if (table_add(&t, row) < 0) {
 				code = cli_fail(EX_OSERR, "out of memory");
@@ -159,7 +162,7 @@ cli_print_next_tick(struct cli *c, int64_t now)
 
 struct parents {
 	cJSON *after, *blocked;
-	int queued;     /* the job is queued: parents not succeeded block it */
+	int queued; /* the job is queued: parents not succeeded block it */
 	char text[512], blocked_text[512];
 	int oom;
 };

@@ -30,17 +30,17 @@ struct pause_entry {
 
 struct status_ctx {
 	struct cli *c;
-	const char *batch;   /* --batch: NULL for every job */
+	const char *batch; /* --batch: NULL for every job */
 	int64_t now;
 	struct type_counts *types;
 	size_t ntypes;
 	struct pause_entry *pauses;
 	size_t npauses;
-	int64_t *pool_used;  /* per c->cfg.pools */
+	int64_t *pool_used;                       /* per c->cfg.pools */
 	struct rate_use *pool_rate, *pool_tokens; /* per c->cfg.pools: their windows */
-	cJSON *running;      /* --json: job objects */
+	cJSON *running;                           /* --json: job objects */
 	struct table run_table;
-	int64_t blocked;     /* queued jobs waiting for a parent (of every batch) */
+	int64_t blocked; /* queued jobs waiting for a parent (of every batch) */
 	int oom;
 };
 
@@ -199,10 +199,9 @@ supervisor_json(int have_rt, const struct runtime_info *ri)
 	r |= cJSON_AddBoolToObject(o, "stale", have_rt && ri->stale) != NULL ? 0 : -ENOMEM;
 	r |= json_add_time(o, "started_at", have_rt ? ri->started_at : 0);
 	r |= json_add_int(o, "workers", have_rt && !ri->stale ? ri->workers : 0);
-	r |= json_add_string_or_null(o, "workers_note", have_rt && !ri->stale &&
-							      ri->workers_note[0] != '\0'
-							  ? ri->workers_note
-							  : NULL);
+	r |= json_add_string_or_null(
+	        o, "workers_note",
+	        have_rt && !ri->stale && ri->workers_note[0] != '\0' ? ri->workers_note : NULL);
 	cJSON *pids = cJSON_AddArrayToObject(o, "worker_pids");
 	r |= pids != NULL ? 0 : -ENOMEM;
 	for (int i = 0; pids != NULL && have_rt && !ri->stale && i < ri->nworker_pids; i++) {
@@ -224,7 +223,7 @@ static void print_until(int64_t until, int64_t now, char *buf, size_t len);
 /* "rate" / "tokens" of pool i: {"limit", "window", "used", "frees_at"}, or null. */
 static int
 add_window(cJSON *pool, const char *key, const struct rate *limits, size_t i,
-	   const struct rate_use *use)
+           const struct rate_use *use)
 {
 	cJSON *w;
 	char d[32];
@@ -250,9 +249,10 @@ load_windows(struct status_ctx *s)
 	int r;
 
 	for (size_t i = 0; i < cfg->npools; i++) {
-		if ((r = store_rate_use(s->c->st, cfg, i, RATE_STARTS, s->now, &s->pool_rate[i])) < 0 ||
+		if ((r = store_rate_use(s->c->st, cfg, i, RATE_STARTS, s->now, &s->pool_rate[i])) <
+		            0 ||
 		    (r = store_rate_use(s->c->st, cfg, i, RATE_TOKENS, s->now,
-					&s->pool_tokens[i])) < 0)
+		                        &s->pool_tokens[i])) < 0)
 			return r;
 	}
 	return 0;
@@ -276,12 +276,13 @@ print_windows(const struct status_ctx *s)
 			const struct rate *lim = k == 0 ? cfg->pool_rates : cfg->pool_tokens;
 			const struct rate_use *use = k == 0 ? &s->pool_rate[i] : &s->pool_tokens[i];
 			char used[48], per[32], frees[96];
-			const char *row[] = {cfg->pools[i].name, k == 0 ? "rate" : "tokens", used, per,
-					     frees};
+			const char *row[] = {cfg->pools[i].name, k == 0 ? "rate" : "tokens", used,
+			                     per, frees};
 
 			if (lim == NULL || lim[i].limit == 0)
 				continue;
-			snprintf(used, sizeof(used), "%" PRId64 "/%" PRId64, use->used, lim[i].limit);
+			snprintf(used, sizeof(used), "%" PRId64 "/%" PRId64, use->used,
+			         lim[i].limit);
 			duration_format(lim[i].window_ms, per, sizeof(per));
 			if (use->frees_at > 0)
 				print_until(use->frees_at, s->now, frees, sizeof(frees));
@@ -298,7 +299,7 @@ print_windows(const struct status_ctx *s)
 
 static int
 status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
-	    const int64_t counts[JOB_NSTATES], int64_t oldest)
+            const int64_t counts[JOB_NSTATES], int64_t oldest)
 {
 	const struct config *cfg = &s->c->cfg;
 	cJSON *root = cJSON_CreateObject(), *types = NULL, *res = NULL, *paused = NULL;
@@ -319,7 +320,7 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	for (size_t i = 0; r == 0 && i < s->ntypes; i++) {
 		if (unhandled_queued(s, i))
 			r |= json_add_int(unhandled, s->types[i].type,
-					  s->types[i].counts[JOB_QUEUED]);
+			                  s->types[i].counts[JOB_QUEUED]);
 	}
 	r |= add_item(root, "resources", res = cJSON_CreateObject());
 	for (size_t i = 0; r == 0 && i < cfg->npools; i++) {
@@ -345,10 +346,10 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 			break;
 		}
 		r |= cJSON_AddStringToObject(p, "kind", pause_kind_name(s->pauses[i].kind)) != NULL
-			     ? 0
-			     : -ENOMEM;
-		r |= json_add_string_or_null(p, "name",
-					     s->pauses[i].kind == PAUSE_ALL ? NULL : s->pauses[i].name);
+		             ? 0
+		             : -ENOMEM;
+		r |= json_add_string_or_null(
+		        p, "name", s->pauses[i].kind == PAUSE_ALL ? NULL : s->pauses[i].name);
 		r |= json_add_time(p, "until", s->pauses[i].until);
 		r |= json_add_string_or_null(p, "reason", s->pauses[i].reason);
 	}
@@ -407,12 +408,12 @@ print_until(int64_t until, int64_t now, char *buf, size_t len)
 
 static int
 status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
-	     const int64_t counts[JOB_NSTATES], int64_t oldest)
+             const int64_t counts[JOB_NSTATES], int64_t oldest)
 {
-	static const char *const type_hdr[] = {"TYPE",   "QUEUED",    "RUNNING",
-						"SUCCEEDED", "FAILED", "CANCELLED"};
+	static const char *const type_hdr[] = {"TYPE",      "QUEUED", "RUNNING",
+	                                       "SUCCEEDED", "FAILED", "CANCELLED"};
 	static const enum col_align type_al[] = {COL_LEFT,  COL_RIGHT, COL_RIGHT,
-						 COL_RIGHT, COL_RIGHT, COL_RIGHT};
+	                                         COL_RIGHT, COL_RIGHT, COL_RIGHT};
 	static const char *const pool_hdr[] = {"POOL", "USED", "CAPACITY", "PAUSED UNTIL"};
 	static const enum col_align pool_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT, COL_LEFT};
 	static const char *const pause_hdr[] = {"PAUSED", "NAME", "UNTIL", "REASON"};
@@ -433,8 +434,8 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	       counts[JOB_QUEUED], counts[JOB_RUNNING], counts[JOB_SUCCEEDED], counts[JOB_FAILED],
 	       counts[JOB_CANCELLED]);
 	if (s->blocked > 0)
-		printf("blocked: %" PRId64 " queued job%s wait%s for a parent (--after)\n", s->blocked,
-		       s->blocked == 1 ? "" : "s", s->blocked == 1 ? "s" : "");
+		printf("blocked: %" PRId64 " queued job%s wait%s for a parent (--after)\n",
+		       s->blocked, s->blocked == 1 ? "" : "s", s->blocked == 1 ? "s" : "");
 	if (oldest >= 0) {
 		format_age(oldest, age, sizeof(age));
 		printf("oldest queued: %s\n", age);
@@ -458,7 +459,8 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 			char shown[NAME_SHOWN_SIZE];
 
 			if (unhandled_queued(s, i))
-				printf("%s%s", n++ == 0 ? "no handler in this configuration: " : ", ",
+				printf("%s%s",
+				       n++ == 0 ? "no handler in this configuration: " : ", ",
 				       name_shown(s->types[i].type, shown, sizeof(shown)));
 		}
 		if (n > 0)
@@ -488,13 +490,14 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 		table_init(&t, 4, pause_hdr, NULL);
 		for (size_t i = 0; i < s->npauses; i++) {
 			char until[96], reason[80], name[80];
-			const char *row[] = {pause_kind_name(s->pauses[i].kind), name, until, reason};
+			const char *row[] = {pause_kind_name(s->pauses[i].kind), name, until,
+			                     reason};
 
-			text_summary(s->pauses[i].kind == PAUSE_ALL ? "-" : s->pauses[i].name, 40, name,
-				     sizeof(name));
+			text_summary(s->pauses[i].kind == PAUSE_ALL ? "-" : s->pauses[i].name, 40,
+			             name, sizeof(name));
 			print_until(s->pauses[i].until, s->now, until, sizeof(until));
 			text_summary(s->pauses[i].reason != NULL ? s->pauses[i].reason : "-", 60,
-				     reason, sizeof(reason));
+			             reason, sizeof(reason));
 			table_add(&t, row);
 		}
 		putchar('\n');
@@ -512,11 +515,11 @@ int
 cmd_status(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"batch", required_argument, NULL, 'b'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	        {"batch", required_argument, NULL, 'b'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	static const char *const run_hdr[] = {"RUNNING", "TYPE",    "NAMESPACE", "ATTEMPT",
-					      "WORKER",  "ELAPSED", "LEASE"};
+	                                      "WORKER",  "ELAPSED", "LEASE"};
 	static const enum col_align run_al[] = {COL_RIGHT, COL_LEFT,  COL_LEFT, COL_RIGHT,
-						COL_RIGHT, COL_RIGHT, COL_LEFT};
+	                                        COL_RIGHT, COL_RIGHT, COL_LEFT};
 	struct status_ctx s;
 	struct runtime_info ri;
 	struct job_filter all;
@@ -531,7 +534,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_fail("status", "status: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 
@@ -546,9 +549,9 @@ cmd_status(struct cli *c, int argc, char **argv)
 	memset(&ri, 0, sizeof(ri));
 	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
 		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
-			have_rt == -EPERM ? "ignoring the" : "unreadable",
-			have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
-					  : strerror(-have_rt));
+		        have_rt == -EPERM ? "ignoring the" : "unreadable",
+		        have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
+		                          : strerror(-have_rt));
 		have_rt = 0;
 	}
 	if ((s.pool_used = calloc(c->cfg.npools + 1, sizeof(*s.pool_used))) == NULL ||

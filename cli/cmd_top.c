@@ -29,10 +29,10 @@
 #include "output.h"
 #include "runtime.h"
 
-#define TOP_FAILURES 5               /* recent failures shown */
-#define TOP_RATE_WINDOW_MS 300000    /* throughput: jobs ended in the last 5 minutes */
-#define TOP_TICK_MS 250              /* how often the database is asked whether it changed */
-#define TOP_FRAME_MS 1000            /* a frame at least this often (elapsed times move) */
+#define TOP_FAILURES 5            /* recent failures shown */
+#define TOP_RATE_WINDOW_MS 300000 /* throughput: jobs ended in the last 5 minutes */
+#define TOP_TICK_MS 250           /* how often the database is asked whether it changed */
+#define TOP_FRAME_MS 1000         /* a frame at least this often (elapsed times move) */
 
 /* The lines of one frame. */
 struct frame {
@@ -51,15 +51,14 @@ struct top {
 	int64_t now;
 	struct job *running;
 	size_t nrunning, caprunning;
-	struct table queue;   /* TYPE QUEUED RUNNING */
+	struct table queue; /* TYPE QUEUED RUNNING */
 	struct table batches;
 	struct table failures;
 	int64_t *pool_used;
 	int oom;
 };
 
-static void
-add_line(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_line(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 add_line(struct frame *f, const char *fmt, ...)
@@ -200,7 +199,7 @@ on_batch(const char *batch, const int64_t counts[JOB_NSTATES], int64_t ended, vo
 	snprintf(rate, sizeof(rate), "%.1f", (double)ended * 60000.0 / TOP_RATE_WINDOW_MS);
 	if (ended > 0)
 		format_age((int64_t)((double)left * TOP_RATE_WINDOW_MS / (double)ended), eta,
-			   sizeof(eta));
+		           sizeof(eta));
 	else
 		strlcpy(eta, "-", sizeof(eta));
 	if (table_add(&t->batches, row) < 0)
@@ -261,10 +260,10 @@ job_row(struct table *tb, const struct top *t, const struct job *j)
 static void
 add_workers(struct frame *f, struct top *t, const struct runtime_info *ri, int have_rt)
 {
-	static const char *const hdr[] = {"WORKER", "JOB",   "TYPE",    "NAMESPACE",
-					  "ATTEMPT", "ELAPSED", "BATCH"};
+	static const char *const hdr[] = {"WORKER",  "JOB",     "TYPE", "NAMESPACE",
+	                                  "ATTEMPT", "ELAPSED", "BATCH"};
 	static const enum col_align al[] = {COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT,
-					    COL_RIGHT, COL_RIGHT, COL_LEFT};
+	                                    COL_RIGHT, COL_RIGHT, COL_LEFT};
 	int nworkers = have_rt && !ri->stale ? ri->nworker_pids : 0;
 	char *shown = calloc(t->nrunning + 1, 1);
 	struct table tb;
@@ -309,7 +308,7 @@ build_frame(struct cli *c, struct frame *f)
 	static const enum col_align queue_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT};
 	static const char *const batch_hdr[] = {"BATCH", "DONE", "FAILED", "PER MIN", "ETA"};
 	static const enum col_align batch_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT, COL_RIGHT,
-						  COL_RIGHT};
+	                                          COL_RIGHT};
 	static const char *const fail_hdr[] = {"FAILED", "TYPE", "ENDED", "ERROR"};
 	static const enum col_align fail_al[] = {COL_RIGHT, COL_LEFT, COL_RIGHT, COL_LEFT};
 	static const char *const pool_hdr[] = {"POOL", "USED", "CAPACITY"};
@@ -350,7 +349,7 @@ build_frame(struct cli *c, struct frame *f)
 		add_line(f, "supervisor: not running (stale runtime file of pid %d)", (int)ri.pid);
 	else
 		add_line(f, "supervisor: pid %d, %d workers, %zu running jobs", (int)ri.pid,
-			 ri.nworker_pids, t.nrunning);
+		         ri.nworker_pids, t.nrunning);
 	add_workers(f, &t, &ri, have_rt);
 	if (cfg->npools > 0) {
 		struct table pt;
@@ -527,7 +526,7 @@ int
 cmd_top(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"once", no_argument, NULL, '1'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	        {"once", no_argument, NULL, '1'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	struct frame f = {0};
 	int ch, code, once = 0;
 
@@ -538,7 +537,7 @@ cmd_top(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_fail("top", "top: unexpected argument '%s'",
-				      CLI_SHOWN(argv[optind]));
+		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 1)) != 0)
 		return code;
 	if (!once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))

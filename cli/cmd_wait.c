@@ -80,9 +80,10 @@ progress_line(struct progress *p, const int64_t n[JOB_NSTATES], int final)
 	bar[BAR_WIDTH] = '\0';
 	if (n[JOB_CANCELLED] > 0)
 		snprintf(extra, sizeof(extra), ", %" PRId64 " cancelled", n[JOB_CANCELLED]);
-	fprintf(stderr, "%s[%s] %" PRId64 "/%" PRId64 " done, %" PRId64 " failed%s, %.1f/s, ETA %s%s",
-		p->tty ? "\r" : "", bar, done, total, n[JOB_FAILED], extra, rate, eta,
-		p->tty ? "\033[K" : "\n");
+	fprintf(stderr,
+	        "%s[%s] %" PRId64 "/%" PRId64 " done, %" PRId64 " failed%s, %.1f/s, ETA %s%s",
+	        p->tty ? "\r" : "", bar, done, total, n[JOB_FAILED], extra, rate, eta,
+	        p->tty ? "\033[K" : "\n");
 	if (p->tty && final)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -109,7 +110,7 @@ check_ids(struct cli *c, const struct job_filter *f)
 
 static int
 wait_loop(struct cli *c, const struct job_filter *f, int show, int64_t timeout_ms,
-	  int64_t n[JOB_NSTATES])
+          int64_t n[JOB_NSTATES])
 {
 	struct progress p;
 	int64_t deadline = timeout_ms > 0 ? time_add(time_mono_ms(), timeout_ms) : 0;
@@ -147,8 +148,10 @@ wait_loop(struct cli *c, const struct job_filter *f, int show, int64_t timeout_m
 		if (deadline > 0 && time_mono_ms() >= deadline) {
 			if (show && p.tty && p.drawn)
 				fputc('\n', stderr);
-			return cli_fail(EX_TEMPFAIL, "wait: timed out: %" PRId64 " of %" PRId64
-					" jobs not finished", n[JOB_QUEUED] + n[JOB_RUNNING], total);
+			return cli_fail(EX_TEMPFAIL,
+			                "wait: timed out: %" PRId64 " of %" PRId64
+			                " jobs not finished",
+			                n[JOB_QUEUED] + n[JOB_RUNNING], total);
 		}
 		sleep_ms(poll);
 		poll = poll * 3 / 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : poll * 3 / 2;
@@ -159,11 +162,11 @@ int
 cmd_wait(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"batch", required_argument, NULL, 'b'},
-		{"progress", no_argument, NULL, 'p'},
-		{"timeout", required_argument, NULL, 't'},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"progress", no_argument, NULL, 'p'},
+	        {"timeout", required_argument, NULL, 't'},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	struct job_filter f;
 	int64_t *ids = NULL, n[JOB_NSTATES], timeout = 0;

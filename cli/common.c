@@ -96,12 +96,12 @@ cli_open_store(struct cli *c, int readonly)
 		c->st = NULL;
 		if (r == -ENOENT && readonly)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
-					c->db_path);
+			                c->db_path);
 		/* the store's message says what failed and names the database */
 		if (err[0] != '\0')
 			return cli_fail(exitcode_open(r), "%s", err);
 		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_path,
-				strerror(-r));
+		                strerror(-r));
 	}
 	return 0;
 }
@@ -117,8 +117,10 @@ cli_may_create(struct cli *c)
 	if (path_dirname(c->db_path, dir, sizeof(dir)) == 0 &&
 	    path_join(dir, "jobq.json", beside, sizeof(beside)) == 0 && stat(beside, &sb) == 0)
 		return 0;
-	return cli_fail(EX_NOINPUT, "no database at '%s': name one with --db or JOBQ_DB, or create "
-			"it with 'jobq init'", c->db_path);
+	return cli_fail(EX_NOINPUT,
+	                "no database at '%s': name one with --db or JOBQ_DB, or create "
+	                "it with 'jobq init'",
+	                c->db_path);
 }
 
 int
@@ -134,8 +136,8 @@ cli_set_db(struct cli *c, const char *db, int named)
 	/* One name per database file (symbolic links resolved, each one checked): the supervisor's
 	 * lock, pid and wake-up files and JOBQ_DB are derived from it. A folder that does not
 	 * exist is left to the store to report. */
-	if ((r = trust_resolve(db, TRUST_DATA, c->db_path, sizeof(c->db_path), why,
-			       sizeof(why))) == -EPERM)
+	if ((r = trust_resolve(db, TRUST_DATA, c->db_path, sizeof(c->db_path), why, sizeof(why))) ==
+	    -EPERM)
 		return cli_fail(EX_NOPERM, "%s", why);
 	if (r < 0)
 		strlcpy(c->db_path, db, sizeof(c->db_path));
@@ -228,7 +230,7 @@ bad_option(char **argv, char *buf, size_t len)
 
 int
 cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
-	   const struct option *longopts, const char *usage)
+           const struct option *longopts, const char *usage)
 {
 	char name[NAME_SHOWN_SIZE];
 	int ch;
@@ -260,8 +262,9 @@ cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 
 			bad_option(argv, name, sizeof(name));
 			if ((near = suggest_option(name, longopts)) != NULL)
-				cli_usage_fail(argv[0], "%s: unknown option '%s' (did you mean '--%s'?)",
-					       argv[0], name, near);
+				cli_usage_fail(argv[0],
+				               "%s: unknown option '%s' (did you mean '--%s'?)",
+				               argv[0], name, near);
 			else
 				cli_usage_fail(argv[0], "%s: unknown option '%s'", argv[0], name);
 			return CLI_OPT_ERR;
@@ -289,8 +292,9 @@ cli_parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t 
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*digits < '0' || *digits > '9' || *end != '\0' || errno != 0 || v < min || v > max)
-		return cli_fail(EX_USAGE, "invalid value '%s' for %s: must be an integer from %lld to %lld",
-				CLI_SHOWN(s), opt, (long long)min, (long long)max);
+		return cli_fail(EX_USAGE,
+		                "invalid value '%s' for %s: must be an integer from %lld to %lld",
+		                CLI_SHOWN(s), opt, (long long)min, (long long)max);
 	*out = v;
 	return 0;
 }
@@ -301,11 +305,14 @@ cli_parse_duration(const char *opt, const char *s, int64_t *out_ms)
 	int r = duration_parse(s, out_ms);
 
 	if (r == -ERANGE)
-		return cli_fail(EX_USAGE, "invalid duration '%s' for %s: at most " DURATION_MAX_TEXT
-				" (10 years)", CLI_SHOWN(s), opt);
+		return cli_fail(EX_USAGE,
+		                "invalid duration '%s' for %s: at most " DURATION_MAX_TEXT
+		                " (10 years)",
+		                CLI_SHOWN(s), opt);
 	if (r < 0)
-		return cli_fail(EX_USAGE, "invalid duration '%s' for %s (examples: 500ms, 10s, 5m, 2h, 1d)",
-				CLI_SHOWN(s), opt);
+		return cli_fail(EX_USAGE,
+		                "invalid duration '%s' for %s (examples: 500ms, 10s, 5m, 2h, 1d)",
+		                CLI_SHOWN(s), opt);
 	return 0;
 }
 
@@ -315,13 +322,15 @@ cli_parse_time(const char *opt, const char *s, int64_t *out_ms)
 	int r = time_parse_when(s, out_ms);
 
 	if (r == -ERANGE)
-		return cli_fail(EX_USAGE, "invalid time '%s' for %s: must be from 1970-01-01T00:00:00Z "
-				"to " TIME_MAX_TEXT " (@0 to @%lld)", CLI_SHOWN(s), opt,
-				(long long)(TIME_MAX_MS / 1000));
-	if (r < 0)
 		return cli_fail(EX_USAGE,
-				"invalid time '%s' for %s (RFC 3339 with an offset, or @UNIXSECONDS)",
-				CLI_SHOWN(s), opt);
+		                "invalid time '%s' for %s: must be from 1970-01-01T00:00:00Z "
+		                "to " TIME_MAX_TEXT " (@0 to @%lld)",
+		                CLI_SHOWN(s), opt, (long long)(TIME_MAX_MS / 1000));
+	if (r < 0)
+		return cli_fail(
+		        EX_USAGE,
+		        "invalid time '%s' for %s (RFC 3339 with an offset, or @UNIXSECONDS)",
+		        CLI_SHOWN(s), opt);
 	return 0;
 }
 
@@ -336,7 +345,7 @@ cli_parse_id(const char *s, int64_t *out)
 	/* Digits only: no leading space or sign, which strtoll alone would take. */
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
 		return cli_fail(EX_USAGE, "invalid job id '%s': must be a positive integer",
-				CLI_SHOWN(s));
+		                CLI_SHOWN(s));
 	*out = v;
 	return 0;
 }

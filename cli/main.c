@@ -14,29 +14,29 @@
 
 /* The commands; their help is cli/help.c's table, one entry each. */
 const struct cli_command cli_commands[] = {
-	{"enqueue", cmd_enqueue, 0},
-	{"supervise", cmd_supervise, CLI_CMD_SELF_EXE},
-	{"status", cmd_status, 0},
-	{"list", cmd_list, 0},
-	{"show", cmd_show, 0},
-	{"cancel", cmd_cancel, 0},
-	{"retry", cmd_retry, 0},
-	{"wait", cmd_wait, 0},
-	{"pause", cmd_pause, 0},
-	{"resume", cmd_resume, 0},
-	{"prune", cmd_prune, 0},
-	{"claim", cmd_claim, 0},
-	{"heartbeat", cmd_heartbeat, 0},
-	{"complete", cmd_complete, 0},
-	{"fail", cmd_fail, 0},
-	{"reload", cmd_reload, 0},
-	{"init", cmd_init, 0},
-	{"help", cmd_help, 0},
-	{"logs", cmd_logs, 0},
-	{"top", cmd_top, 0},
-	{"metrics", cmd_metrics, 0},
-	{"schedules", cmd_schedules, 0},
-	{"worker", cmd_worker, CLI_CMD_SELF_EXE | CLI_CMD_HIDDEN}, /* a supervised worker */
+        {"enqueue", cmd_enqueue, 0},
+        {"supervise", cmd_supervise, CLI_CMD_SELF_EXE},
+        {"status", cmd_status, 0},
+        {"list", cmd_list, 0},
+        {"show", cmd_show, 0},
+        {"cancel", cmd_cancel, 0},
+        {"retry", cmd_retry, 0},
+        {"wait", cmd_wait, 0},
+        {"pause", cmd_pause, 0},
+        {"resume", cmd_resume, 0},
+        {"prune", cmd_prune, 0},
+        {"claim", cmd_claim, 0},
+        {"heartbeat", cmd_heartbeat, 0},
+        {"complete", cmd_complete, 0},
+        {"fail", cmd_fail, 0},
+        {"reload", cmd_reload, 0},
+        {"init", cmd_init, 0},
+        {"help", cmd_help, 0},
+        {"logs", cmd_logs, 0},
+        {"top", cmd_top, 0},
+        {"metrics", cmd_metrics, 0},
+        {"schedules", cmd_schedules, 0},
+        {"worker", cmd_worker, CLI_CMD_SELF_EXE | CLI_CMD_HIDDEN}, /* a supervised worker */
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
@@ -51,7 +51,7 @@ find_self_exe(struct cli *c)
 
 	if (n < 0)
 		return cli_fail(EX_OSERR, "cannot find this program: /proc/self/exe: %s",
-				strerror(errno));
+		                strerror(errno));
 	buf[n] = '\0';
 	if ((c->self_exe = strdup(buf)) == NULL)
 		return cli_fail(EX_OSERR, "out of memory");
@@ -76,7 +76,7 @@ unknown(const char *arg, const struct option *opts)
 		names[n++] = opts->name;
 	if (strncmp(shown, "--", 2) == 0 && (near = cli_suggest(shown + 2, names, n)) != NULL)
 		return cli_usage_fail(NULL, "unknown option '%s' (did you mean '--%s'?)", shown,
-				      near);
+		                      near);
 	return cli_usage_fail(NULL, "unknown option '%s'", shown);
 }
 
@@ -84,14 +84,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, OPT_DB},
-		{"config", required_argument, NULL, OPT_CONFIG},
-		{"json", no_argument, NULL, CLI_OPT_JSON},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	        {"db", required_argument, NULL, OPT_DB},
+	        {"config", required_argument, NULL, OPT_CONFIG},
+	        {"json", no_argument, NULL, CLI_OPT_JSON},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct cli c;
 	const char *db = getenv("JOBQ_DB");
@@ -134,7 +134,7 @@ main(int argc, char **argv)
 			return cli_finish_output(0);
 		case ':':
 			return cli_usage_fail(NULL, "option '%s' needs a value",
-					      CLI_SHOWN(argv[optind - 1]));
+			                      CLI_SHOWN(argv[optind - 1]));
 		default:
 			if (optopt > ' ' && optopt < 127 && strncmp(argv[optind - 1], "--", 2) != 0)
 				return cli_usage_fail(NULL, "unknown option '-%c'", optopt);

@@ -86,11 +86,11 @@ table_print(const struct table *t, FILE *fp)
 	}
 	for (size_t i = 0; i < t->ncols; i++)
 		print_cell(fp, t->headers[i], width[i], t->align != NULL ? t->align[i] : COL_LEFT,
-			   i + 1 == t->ncols);
+		           i + 1 == t->ncols);
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t i = 0; i < t->ncols; i++)
 			print_cell(fp, t->cells[r * t->ncols + i], width[i],
-				   t->align != NULL ? t->align[i] : COL_LEFT, i + 1 == t->ncols);
+			           t->align != NULL ? t->align[i] : COL_LEFT, i + 1 == t->ncols);
 	}
 	free(width);
 	return 0;
@@ -397,7 +397,8 @@ job_to_json(const struct job *j)
 	r |= json_add_int_or_null(o, "pgid", j->pgid);
 	r |= json_add_time(o, "lease_until", j->lease_until);
 	r |= json_add_int_or_null(o, "token", j->token);
-	r |= cJSON_AddBoolToObject(o, "cancel_requested", j->cancel_requested) != NULL ? 0 : -ENOMEM;
+	r |= cJSON_AddBoolToObject(o, "cancel_requested", j->cancel_requested) != NULL ? 0
+	                                                                               : -ENOMEM;
 	/* Keys added by schema version 2, after the first ones. */
 	r |= cJSON_AddBoolToObject(o, "truncated", j->truncated) != NULL ? 0 : -ENOMEM;
 	r |= json_add_string_or_null(o, "stderr", j->stderr_tail);

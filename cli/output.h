@@ -20,12 +20,12 @@ struct table {
 	char **cells;                /* nrows * ncols */
 	size_t nrows;
 	size_t cap;
-	int oom;                     /* an allocation failed: table_print reports -ENOMEM */
+	int oom; /* an allocation failed: table_print reports -ENOMEM */
 };
 
 /* Start a table of ncols columns; headers and align are borrowed and must outlive it. */
 void table_init(struct table *t, size_t ncols, const char *const *headers,
-		const enum col_align *align);
+                const enum col_align *align);
 
 /* Append one row of t->ncols cells (NULL is printed as "-"). Returns 0 or -ENOMEM. */
 int table_add(struct table *t, const char *const *cells);

@@ -177,8 +177,9 @@ get_duration(struct ctx *c, const cJSON *v, const char *path, int64_t *out)
 	if (!cJSON_IsString(v))
 		return fail(c, path, "must be a duration string such as \"30s\" or \"1h30m\"");
 	if (duration_parse(v->valuestring, out) == -ERANGE)
-		return fail(c, path, "duration '%s' is too long (at most " DURATION_MAX_TEXT
-		            ", 10 years)", SHOWN(v->valuestring));
+		return fail(c, path,
+		            "duration '%s' is too long (at most " DURATION_MAX_TEXT ", 10 years)",
+		            SHOWN(v->valuestring));
 	if (duration_parse(v->valuestring, out) < 0)
 		return fail(c, path,
 		            "invalid duration '%s' (expected e.g. 500ms, 10s, 5m, 2h, 1d, 1h30m)",
@@ -351,17 +352,22 @@ parse_rates(struct ctx *c, const cJSON *obj, const char *path, int64_t max,
 		path_key(p, sizeof(p), path, it->string);
 		if (i < 0) {
 			config_pool_known(cfg, it->string, known, sizeof(known));
-			return fail(c, p, "%s: a rate or token budget applies to a pool declared in "
-			            "concurrency.resources", known);
+			return fail(c, p,
+			            "%s: a rate or token budget applies to a pool declared in "
+			            "concurrency.resources",
+			            known);
 		}
 		if (!cJSON_IsString(it))
 			return fail(c, p, "must be a string such as \"500/min\" or \"5/2s\"");
 		r = rate_parse(it->valuestring, max, &(*out)[i]);
 		if (r == -ERANGE)
-			return fail(c, p, "'%s' is out of range (at most %lld per window, a window "
-			            "of at most 1d)", SHOWN(it->valuestring), (long long)max);
+			return fail(c, p,
+			            "'%s' is out of range (at most %lld per window, a window "
+			            "of at most 1d)",
+			            SHOWN(it->valuestring), (long long)max);
 		if (r < 0)
-			return fail(c, p, "invalid rate '%s' (expected N/s, N/min, N/h or "
+			return fail(c, p,
+			            "invalid rate '%s' (expected N/s, N/min, N/h or "
 			            "N/DURATION, such as \"500/min\" or \"5/2s\")",
 			            SHOWN(it->valuestring));
 	}
@@ -487,8 +493,9 @@ url_valid(const char *u)
 static int
 parse_http(struct ctx *c, const cJSON *obj, const char *path, struct http_spec *h)
 {
-	static const char *const keys[] = {"url",       "method",    "headers",     "body",
-	                                   "connect_timeout", "ca_bundle", "tokens_path", NULL};
+	static const char *const keys[] = {
+	        "url",       "method",      "headers", "body", "connect_timeout",
+	        "ca_bundle", "tokens_path", NULL};
 	char p[PATH_BUF], hp[PATH_BUF];
 	const cJSON *v, *it;
 	const char *s = NULL;
@@ -572,8 +579,10 @@ parse_http(struct ctx *c, const cJSON *obj, const char *path, struct http_spec *
 			return r;
 		if (*s == '\0' || *s == '.' || s[strlen(s) - 1] == '.' || strstr(s, "..") != NULL ||
 		    strlen(s) > TOKENS_PATH_MAX || has_control(s))
-			return fail(c, p, "invalid path '%s' (expected keys joined by dots, such as "
-			            "\"usage.total_tokens\")", SHOWN(s));
+			return fail(c, p,
+			            "invalid path '%s' (expected keys joined by dots, such as "
+			            "\"usage.total_tokens\")",
+			            SHOWN(s));
 		if ((r = dup_into(&h->tokens_path, s)) < 0)
 			return r;
 	}
@@ -840,8 +849,8 @@ parse_logs(struct ctx *c, const cJSON *v, struct config *cfg)
 	    (r = get_bytes(c, it, "logs.max", &cfg->log_max)) < 0)
 		return r;
 	if ((it = cJSON_GetObjectItemCaseSensitive(v, "keep")) != NULL) {
-		if ((r = get_int(c, it, "logs.keep", 0, JOBLOG_KEEP_MAX,
-		                 "an integer from 0 to 9", &n)) < 0)
+		if ((r = get_int(c, it, "logs.keep", 0, JOBLOG_KEEP_MAX, "an integer from 0 to 9",
+		                 &n)) < 0)
 			return r;
 		cfg->log_keep = (int)n;
 	}
@@ -862,7 +871,8 @@ parse_metrics(struct ctx *c, const cJSON *obj, struct config *cfg)
 	int r;
 
 	if (!cJSON_IsObject(obj))
-		return fail(c, "metrics", "must be an object (e.g. {\"listen\": \"127.0.0.1:9187\"})");
+		return fail(c, "metrics",
+		            "must be an object (e.g. {\"listen\": \"127.0.0.1:9187\"})");
 	if ((r = check_object(c, obj, "metrics", keys)) < 0)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "allow_remote")) != NULL) {
@@ -877,8 +887,10 @@ parse_metrics(struct ctx *c, const cJSON *obj, struct config *cfg)
 	if (netaddr_parse(s, &a, why, sizeof(why)) < 0)
 		return fail(c, "metrics.listen", "%s", why);
 	if (!cfg->metrics_allow_remote && !netaddr_is_loopback(&a))
-		return fail(c, "metrics.listen", "'%s' is not a loopback address (127.0.0.1, [::1]); "
-			    "set \"allow_remote\": true to listen on it", s);
+		return fail(c, "metrics.listen",
+		            "'%s' is not a loopback address (127.0.0.1, [::1]); "
+		            "set \"allow_remote\": true to listen on it",
+		            s);
 	return dup_into(&cfg->metrics_listen, s);
 }
 
@@ -887,8 +899,8 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
-	                                   "stderr_max",  "logs",       "rates",      "tokens",      "metrics",
-	                                   "schedules",   NULL};
+	                                   "stderr_max",  "logs",       "rates",       "tokens",
+	                                   "metrics",     "schedules",  NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -912,7 +924,8 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 		return r;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "workers")) != NULL) {
 		if ((r = get_int(c, v, "workers", 1, CONFIG_WORKERS_MAX,
-		                 "a positive integer (at most " CONFIG_STR(CONFIG_WORKERS_MAX) ")", &n)) < 0)
+		                 "a positive integer (at most " CONFIG_STR(CONFIG_WORKERS_MAX) ")",
+		                 &n)) < 0)
 			return r;
 		cfg->workers = (int)n;
 	}
@@ -1098,8 +1111,8 @@ config_load_fd(int fd, const char *name, struct config *cfg, char *err, size_t e
 }
 
 int
-config_load_text(const char *path, struct config *cfg, char **text_out, size_t *len_out,
-		 char *err, size_t errlen)
+config_load_text(const char *path, struct config *cfg, char **text_out, size_t *len_out, char *err,
+                 size_t errlen)
 {
 	struct ctx c = {err, errlen};
 	char *text = NULL, real[PATH_MAX];
@@ -1281,8 +1294,9 @@ config_workers(const struct config *cfg, int workers_arg, char *why, size_t whyl
 	}
 	if (n > CONFIG_WORKERS_MAX) {
 		n = CONFIG_WORKERS_MAX;
-		snprintf(buf, sizeof(buf), "global %ld capped at %d, the most workers a supervisor runs",
-		         global, CONFIG_WORKERS_MAX);
+		snprintf(buf, sizeof(buf),
+		         "global %ld capped at %d, the most workers a supervisor runs", global,
+		         CONFIG_WORKERS_MAX);
 	}
 	if (buf[0] != '\0')
 		strlcat(buf, "; set \"workers\" to run more", sizeof(buf));
@@ -1358,8 +1372,10 @@ config_type_known(const struct config *cfg, const char *type, char *err, size_t 
 		if (config_type(cfg, cfg->type_limits[i].name) == NULL)
 			names[n++] = cfg->type_limits[i].name;
 	}
-	r = unknown_name("type", type, names, n, "", "declare a type without a handler for "
-	                 "external workers", err, errlen);
+	r = unknown_name("type", type, names, n, "",
+	                 "declare a type without a handler for "
+	                 "external workers",
+	                 err, errlen);
 	free(names);
 	return r;
 }

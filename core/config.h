@@ -21,7 +21,7 @@
 #define CONFIG_DEFAULT_STDERR_MAX (64 * 1024)
 #define CONFIG_DEFAULT_PAYLOAD_MAX (1024 * 1024)
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define CONFIG_SECRET_MIN 8 /* bytes: the shortest non-empty ${ENV} value of an http header */
+#define CONFIG_SECRET_MIN 8     /* bytes: the shortest non-empty ${ENV} value of an http header */
 #define CONFIG_ENV_NAME_MAX 255 /* bytes of the NAME of a ${NAME} in an http header */
 #define CONFIG_WORKERS_MAX 256  /* workers of one supervisor (its table, the runtime file's) */
 #define CONFIG_STR(x) CONFIG_STR_(x)
@@ -49,66 +49,66 @@ struct http_header {
 };
 
 struct http_spec {
-	char *url;           /* may hold {payload.KEY} placeholders, percent-encoded on use */
-	char *method;        /* "POST" by default */
+	char *url;    /* may hold {payload.KEY} placeholders, percent-encoded on use */
+	char *method; /* "POST" by default */
 	struct http_header *headers;
 	size_t nheaders;
-	char *body;          /* JSON template text, or NULL: the payload is the body */
+	char *body;                 /* JSON template text, or NULL: the payload is the body */
 	int64_t connect_timeout_ms; /* CONFIG_DEFAULT_CONNECT_TIMEOUT_MS unless set */
-	char *ca_bundle;     /* NULL: the system's */
-	char *tokens_path;   /* "usage.total_tokens": where the response body says how many
-	                      * tokens the request used (charged to the job's token budgets);
-	                      * NULL: none */
+	char *ca_bundle;            /* NULL: the system's */
+	char *tokens_path;          /* "usage.total_tokens": where the response body says how many
+	                             * tokens the request used (charged to the job's token budgets);
+	                             * NULL: none */
 };
 
 struct type_config {
 	char *name;
 	enum handler_kind handler;
-	char **exec_argv;    /* NULL-terminated, for HANDLER_EXEC */
+	char **exec_argv; /* NULL-terminated, for HANDLER_EXEC */
 	size_t exec_argc;
 	enum builtin_kind builtin;
 	struct http_spec http;
 	struct tag *resources; /* the type's own tags */
 	size_t nresources;
 	int singleton_namespace; /* "singleton": "namespace" */
-	int64_t timeout_ms;  /* 0: none */
+	int64_t timeout_ms;      /* 0: none */
 	int max_attempts;
 	int64_t backoff_base_ms;
 	int64_t backoff_max_ms;
 	int64_t priority;
-	char **env;          /* "KEY=VALUE", NULL-terminated or NULL */
+	char **env; /* "KEY=VALUE", NULL-terminated or NULL */
 	size_t nenv;
-	char **env_remove;   /* names, NULL-terminated or NULL */
+	char **env_remove; /* names, NULL-terminated or NULL */
 	size_t nenv_remove;
 };
 
 struct schedule; /* schedule.h */
 
 struct config {
-	char *path;          /* the file it came from, NULL for the built-in default */
-	int global;          /* concurrency.global, default 1 */
+	char *path;                /* the file it came from, NULL for the built-in default */
+	int global;                /* concurrency.global, default 1 */
 	struct limit *type_limits; /* concurrency.types */
 	size_t ntype_limits;
-	struct limit *pools;       /* concurrency.resources */
+	struct limit *pools; /* concurrency.resources */
 	size_t npools;
 	/* "rates" and "tokens", parallel to pools (npools entries each; limit 0: none); NULL
 	 * when no pool has one. */
-	struct rate *pool_rates;   /* job starts per window */
-	struct rate *pool_tokens;  /* tokens reported per window */
+	struct rate *pool_rates;  /* job starts per window */
+	struct rate *pool_tokens; /* tokens reported per window */
 	struct type_config *types;
 	size_t ntypes;
-	int workers;         /* 0: derived from the policy */
-	int64_t grace_ms;    /* shutdown and cancel grace period */
-	int64_t lease_ms;    /* lease of a claimed job */
+	int workers;          /* 0: derived from the policy */
+	int64_t grace_ms;     /* shutdown and cancel grace period */
+	int64_t lease_ms;     /* lease of a claimed job */
 	int synchronous_full; /* "durability": 1 "full" (the default), 0 "fast" */
-	size_t payload_max;  /* "payload_max" bytes */
-	size_t output_max;   /* "output_max": cap of stdout / http body kept as result */
-	size_t stderr_max;   /* "stderr_max": cap of the stderr tail kept as error */
-	size_t log_max;      /* "logs.max": bytes of an output file before rotation; 0: no files */
-	int log_keep;        /* "logs.keep": rotated files kept per stream */
+	size_t payload_max;   /* "payload_max" bytes */
+	size_t output_max;    /* "output_max": cap of stdout / http body kept as result */
+	size_t stderr_max;    /* "stderr_max": cap of the stderr tail kept as error */
+	size_t log_max;       /* "logs.max": bytes of an output file before rotation; 0: no files */
+	int log_keep;         /* "logs.keep": rotated files kept per stream */
 	char *metrics_listen; /* "metrics.listen": HOST:PORT of the supervisor's /metrics
-			       * endpoint (core/netaddr.h), NULL: none */
-	int metrics_allow_remote; /* "metrics.allow_remote": a non-loopback address is allowed */
+	                       * endpoint (core/netaddr.h), NULL: none */
+	int metrics_allow_remote;   /* "metrics.allow_remote": a non-loopback address is allowed */
 	struct schedule *schedules; /* "schedules" (core/schedule.c) */
 	size_t nschedules;
 };
@@ -122,17 +122,17 @@ void config_init_default(struct config *cfg);
  * writes a one-line message into err naming the field path ("concurrency.types.enrich: must be
  * a positive integer", "invalid JSON near line 3", "cannot read: No such file or directory");
  * the message carries no file name: the caller adds "config 'PATH': ". A file jobq does not
- * trust (core/trust.h, TRUST_CODE) gives -EPERM, with a message that names it. Unknown and duplicate
- * keys are errors. The ${NAME} references of http header values are checked for syntax only:
- * whether they are set is config_check_env()'s business, asked only by the processes that make
- * requests. cfg is left released (the built-in default) on error.
+ * trust (core/trust.h, TRUST_CODE) gives -EPERM, with a message that names it. Unknown and
+ * duplicate keys are errors. The ${NAME} references of http header values are checked for syntax
+ * only: whether they are set is config_check_env()'s business, asked only by the processes that
+ * make requests. cfg is left released (the built-in default) on error.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 
 /* config_load() that also hands back the text it accepted (*text_out, *len_out; caller frees),
  * for a supervisor to give its workers exactly what it checked. */
 int config_load_text(const char *path, struct config *cfg, char **text_out, size_t *len_out,
-		     char *err, size_t errlen);
+                     char *err, size_t errlen);
 
 /* Parse the configuration text in the file open at fd, read from offset 0 with pread() (the
  * offset of a descriptor shared by several processes is left alone); name is for cfg->path. */
@@ -168,9 +168,9 @@ int config_type_check_env(const struct type_config *t, char *err, size_t errlen)
 
 /* Lookups; NULL / -1 when absent. */
 const struct type_config *config_type(const struct config *cfg, const char *type);
-int config_type_limit(const struct config *cfg, const char *type);  /* -1: no limit */
-int config_pool(const struct config *cfg, const char *tag);         /* -1: no such pool */
-int config_pool_index(const struct config *cfg, const char *tag);   /* in cfg->pools, or -1 */
+int config_type_limit(const struct config *cfg, const char *type); /* -1: no limit */
+int config_pool(const struct config *cfg, const char *tag);        /* -1: no such pool */
+int config_pool_index(const struct config *cfg, const char *tag);  /* in cfg->pools, or -1 */
 
 /* Number of worker processes: cfg->workers if set, else the largest concurrency the policy
  * allows (global), capped by online CPUs * 4, memory / 64 MiB and 256, at least 1. */

@@ -26,13 +26,13 @@ struct field {
 	const char *const *names; /* names[i] is value min + i, or NULL */
 };
 
-static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                          "jul", "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                          "aug", "sep", "oct", "nov", "dec", NULL};
 static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static const struct field fields[5] = {
-        {"minute", 0, 59, NULL},         {"hour", 0, 23, NULL},
-        {"day of month", 1, 31, NULL},   {"month", 1, 12, month_names},
+        {"minute", 0, 59, NULL},          {"hour", 0, 23, NULL},
+        {"day of month", 1, 31, NULL},    {"month", 1, 12, month_names},
         {"day of week", 0, 7, dow_names},
 };
 
@@ -112,8 +112,8 @@ parse_field(int idx, const char *text, uint64_t *bits, int *star, char *err, siz
 			s++;
 			if (!isdigit((unsigned char)*s) || parse_value(f, &s, &step) < 0 ||
 			    step < 1 || step > f->max - f->min + 1) {
-				snprintf(err, errlen, "field %d (%s): invalid step in '%s'", idx + 1,
-				         f->name, text);
+				snprintf(err, errlen, "field %d (%s): invalid step in '%s'",
+				         idx + 1, f->name, text);
 				return -EINVAL;
 			}
 			if (single) /* N/S: from N to the end, as N-MAX/S */
@@ -155,8 +155,10 @@ cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
 			if (strcmp(expr, macros[i].name) == 0)
 				return cron_parse(macros[i].expr, out, err, errlen);
 		}
-		snprintf(err, errlen, "unknown macro '%s' (expected @yearly, @monthly, @weekly, "
-		         "@daily or @hourly)", expr);
+		snprintf(err, errlen,
+		         "unknown macro '%s' (expected @yearly, @monthly, @weekly, "
+		         "@daily or @hourly)",
+		         expr);
 		return -EINVAL;
 	}
 	strcpy(buf, expr);
@@ -166,8 +168,10 @@ cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
 		tok[n++] = t;
 	}
 	if (n != 5) {
-		snprintf(err, errlen, "expected 5 fields (minute hour day-of-month month "
-		         "day-of-week), got %s%d", n == 6 ? "at least " : "", n);
+		snprintf(err, errlen,
+		         "expected 5 fields (minute hour day-of-month month "
+		         "day-of-week), got %s%d",
+		         n == 6 ? "at least " : "", n);
 		return -EINVAL;
 	}
 	for (int i = 0; i < 5; i++) {

@@ -18,16 +18,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRON_EXPR_MAX 256  /* bytes of an expression */
-#define CRON_ZONE_MAX 128  /* bytes of an IANA zone name */
+#define CRON_EXPR_MAX 256 /* bytes of an expression */
+#define CRON_ZONE_MAX 128 /* bytes of an IANA zone name */
 
 struct cron {
-	uint64_t minute;   /* bit m: minute m */
-	uint32_t hour;     /* bit h */
-	uint32_t dom;      /* bit d, 1..31 */
-	uint16_t month;    /* bit m, 1..12 */
-	uint8_t dow;       /* bit d, 0..6 (Sunday 0) */
-	int dom_star;      /* day of month unrestricted (starts with '*') */
+	uint64_t minute; /* bit m: minute m */
+	uint32_t hour;   /* bit h */
+	uint32_t dom;    /* bit d, 1..31 */
+	uint16_t month;  /* bit m, 1..12 */
+	uint8_t dow;     /* bit d, 0..6 (Sunday 0) */
+	int dom_star;    /* day of month unrestricted (starts with '*') */
 	int dow_star;
 };
 

@@ -89,9 +89,9 @@ int
 rate_parse(const char *s, int64_t max, struct rate *out)
 {
 	static const struct unit words[] = {
-	        {"s", 1000},          {"sec", 1000},     {"second", 1000}, {"min", 60000},
-	        {"minute", 60000},    {"h", 3600000},    {"hour", 3600000}, {"d", 86400000},
-	        {"day", 86400000},
+	        {"s", 1000},       {"sec", 1000},     {"second", 1000},
+	        {"min", 60000},    {"minute", 60000}, {"h", 3600000},
+	        {"hour", 3600000}, {"d", 86400000},   {"day", 86400000},
 	};
 	const char *w;
 	int64_t n = 0, window = -1;

@@ -41,7 +41,7 @@ void duration_format(int64_t ms, char *buf, size_t len);
  */
 #define RATE_WINDOW_MAX_MS 86400000LL
 struct rate {
-	int64_t limit;     /* 0: no limit */
+	int64_t limit; /* 0: no limit */
 	int64_t window_ms;
 };
 int rate_parse(const char *s, int64_t max, struct rate *out);

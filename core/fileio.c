@@ -59,7 +59,7 @@ read_bounded(int fd, int positional, size_t max, char **out, size_t *len_out)
 			cap = ncap;
 		}
 		n = positional ? pread(fd, buf + len, cap - len - 1, (off_t)len)
-			       : read(fd, buf + len, cap - len - 1);
+		               : read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -97,8 +97,8 @@ start_file(struct joblog *w)
 	joblog_name(w->id, w->stream, 0, name, sizeof(name));
 	if (unlinkat(w->dirfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
-	w->fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
-		       0600);
+	w->fd = openat(w->dirfd, name,
+	               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600);
 	w->len = 0;
 	return w->fd < 0 ? -errno : 0;
 }

@@ -15,7 +15,7 @@
 #define JOBLOG_DEFAULT_MAX (1024 * 1024) /* bytes of one file before it is rotated */
 #define JOBLOG_DEFAULT_KEEP 1            /* rotated files kept per stream */
 #define JOBLOG_KEEP_MAX 9
-#define JOBLOG_NAME_MAX 40               /* "9223372036854775807.out.9" and its NUL fit */
+#define JOBLOG_NAME_MAX 40 /* "9223372036854775807.out.9" and its NUL fit */
 
 enum joblog_stream { JOBLOG_OUT, JOBLOG_ERR };
 
@@ -37,14 +37,14 @@ int joblog_dir_open(const char *dir, int create);
 
 /* A stream file being written. Starts zeroed with fd -1 (joblog_init). */
 struct joblog {
-	int dirfd;       /* borrowed */
+	int dirfd; /* borrowed */
 	int fd;
 	int64_t id;
 	enum joblog_stream stream;
-	size_t max;      /* bytes per file; 0: no files */
+	size_t max; /* bytes per file; 0: no files */
 	int keep;
-	size_t len;      /* bytes in the current file */
-	int err;         /* errno of the first failure: nothing more is written */
+	size_t len; /* bytes in the current file */
+	int err;    /* errno of the first failure: nothing more is written */
 };
 
 void joblog_init(struct joblog *w);
@@ -52,7 +52,7 @@ void joblog_init(struct joblog *w);
 /* Start job id's stream anew in the folder open at dirfd (its older files removed), 0600.
  * max 0 writes nothing. Returns 0 or -errno (then w->err is set and writes do nothing). */
 int joblog_open(struct joblog *w, int dirfd, int64_t id, enum joblog_stream s, size_t max,
-		int keep);
+                int keep);
 
 /* Append buf[0..n), rotating at w->max. Returns 0, or -errno of the first failure (reported
  * once: later calls return 0 and write nothing). */

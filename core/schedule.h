@@ -21,19 +21,19 @@ enum schedule_missed { MISSED_SKIP, MISSED_ONCE, MISSED_ALL };
 
 struct schedule {
 	char *name;
-	char *spec;          /* the "cron" expression or the "every" duration, as written */
+	char *spec; /* the "cron" expression or the "every" duration, as written */
 	int is_cron;
 	struct cron cron;
-	int64_t every_ms;    /* interval schedules */
-	char *zone;          /* "timezone": an IANA name; "UTC" by default */
+	int64_t every_ms; /* interval schedules */
+	char *zone;       /* "timezone": an IANA name; "UTC" by default */
 	char *type;
-	char *payload;       /* JSON text, "{}" by default */
-	char *namespace;     /* NULL: "default" */
+	char *payload;   /* JSON text, "{}" by default */
+	char *namespace; /* NULL: "default" */
 	int64_t priority;
 	int has_priority;
 	enum schedule_missed missed;
 	int64_t missed_after_ms; /* a tick seen later than this after its time was missed */
-	int missed_max;      /* "all": at most this many missed ticks get a job (the newest) */
+	int missed_max;          /* "all": at most this many missed ticks get a job (the newest) */
 };
 
 struct cJSON;
@@ -45,7 +45,7 @@ struct config;
  * -EINVAL with "schedules.NAME.FIELD: reason" in err, -ENOMEM.
  */
 int schedules_parse(const struct cJSON *obj, const struct config *cfg, struct schedule **out,
-		    size_t *n, char *err, size_t errlen);
+                    size_t *n, char *err, size_t errlen);
 void schedules_release(struct schedule *s, size_t n);
 
 /* The first tick of s strictly after `after` (ms): a cron tick in its zone, or after +
@@ -56,8 +56,8 @@ int schedule_next(const struct schedule *s, int64_t after, int64_t *out);
 struct schedule_plan {
 	int64_t ticks[SCHEDULE_PLAN_MAX]; /* ticks to enqueue a job for, oldest first */
 	size_t n;
-	int64_t skipped;    /* due ticks that get no job */
-	int64_t new_last;   /* the last tick handled after this */
+	int64_t skipped;  /* due ticks that get no job */
+	int64_t new_last; /* the last tick handled after this */
 };
 
 /*

@@ -248,7 +248,8 @@ escape_len(const char *s, size_t n)
 	if (n < 2)
 		return n;
 	if (s[1] == '[') {
-		for (i = 2; i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7E); i++)
+		for (i = 2; i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7E);
+		     i++)
 			;
 		return i < n ? i + 1 : n;
 	}

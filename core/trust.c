@@ -16,8 +16,8 @@
 
 #define LINKS_MAX 40 /* as the kernel's own limit on a path */
 
-static int
-refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static int
 refuse(char *err, size_t errlen, const char *fmt, ...)
@@ -57,16 +57,17 @@ check_dir(const char *path, struct stat *dst, char *err, size_t errlen)
 	if (stat(dir, dst) < 0)
 		return -errno;
 	if ((dst->st_mode & S_IWOTH) != 0 && (dst->st_mode & S_ISVTX) == 0)
-		return refuse(err, errlen,
-			      "refusing '%s': its folder '%s' is writable by anyone (mode %04o) and "
-			      "not sticky, so anyone could replace it",
-			      path, dir, (unsigned)(dst->st_mode & 07777));
+		return refuse(
+		        err, errlen,
+		        "refusing '%s': its folder '%s' is writable by anyone (mode %04o) and "
+		        "not sticky, so anyone could replace it",
+		        path, dir, (unsigned)(dst->st_mode & 07777));
 	return 0;
 }
 
 static int
 check_owner(const struct stat *st, const struct stat *dst, const char *path, const char *what,
-	    enum trust_kind kind, char *err, size_t errlen)
+            enum trust_kind kind, char *err, size_t errlen)
 {
 	char who[300];
 
@@ -75,7 +76,8 @@ check_owner(const struct stat *st, const struct stat *dst, const char *path, con
 		return 0;
 	user_name(st->st_uid, who, sizeof(who));
 	return refuse(err, errlen, "refusing %s'%s': it belongs to user %s, not to you or root%s",
-		      what, path, who, kind == TRUST_DATA ? " (nor to the owner of its folder)" : "");
+	              what, path, who,
+	              kind == TRUST_DATA ? " (nor to the owner of its folder)" : "");
 }
 
 static int
@@ -88,23 +90,23 @@ check(const struct stat *st, const struct stat *dst, const char *path, enum trus
 		return r;
 	if (kind == TRUST_CODE && (st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return refuse(err, errlen,
-			      "refusing '%s': its group or others may write it (mode %04o); a "
-			      "configuration names commands to run, so only its owner may write it",
-			      path, (unsigned)(st->st_mode & 07777));
+		              "refusing '%s': its group or others may write it (mode %04o); a "
+		              "configuration names commands to run, so only its owner may write it",
+		              path, (unsigned)(st->st_mode & 07777));
 	if (kind == TRUST_DATA && (st->st_mode & S_IWOTH) != 0 && !S_ISDIR(st->st_mode))
 		return refuse(err, errlen, "refusing '%s': anyone may write it (mode %04o)", path,
-			      (unsigned)(st->st_mode & 07777));
+		              (unsigned)(st->st_mode & 07777));
 	if (kind == TRUST_DATA && S_ISREG(st->st_mode) && st->st_nlink > 1)
-		return refuse(err, errlen,
-			      "refusing '%s': it has %lu names (hard links); a database must have one, "
-			      "so that its lock and the files beside it are found by every name",
-			      path, (unsigned long)st->st_nlink);
+		return refuse(
+		        err, errlen,
+		        "refusing '%s': it has %lu names (hard links); a database must have one, "
+		        "so that its lock and the files beside it are found by every name",
+		        path, (unsigned long)st->st_nlink);
 	return 0;
 }
 
 int
-trust_stat(const struct stat *st, const char *path, enum trust_kind kind, char *err,
-	   size_t errlen)
+trust_stat(const struct stat *st, const char *path, enum trust_kind kind, char *err, size_t errlen)
 {
 	struct stat dst;
 	int r;
@@ -126,7 +128,7 @@ trust_fd(int fd, const char *path, enum trust_kind kind, char *err, size_t errle
 
 int
 trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, char *err,
-	      size_t errlen)
+              size_t errlen)
 {
 	char cur[PATH_MAX], next[PATH_MAX], target[PATH_MAX], dir[PATH_MAX];
 	struct stat st, dst;
@@ -143,9 +145,10 @@ trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, cha
 			if (errno != ENOENT)
 				return -errno;
 			if (hops > 0)
-				return refuse(err, errlen,
-					      "refusing '%s': a symbolic link to a missing file ('%s')",
-					      path, cur);
+				return refuse(
+				        err, errlen,
+				        "refusing '%s': a symbolic link to a missing file ('%s')",
+				        path, cur);
 			break; /* to be created: its folder is resolved, so is its name */
 		}
 		if (!S_ISLNK(st.st_mode)) {
@@ -163,14 +166,15 @@ trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, cha
 		if (target[0] == '/') {
 			strlcpy(next, target, sizeof(next));
 		} else if ((r = path_dirname(cur, dir, sizeof(dir))) < 0 ||
-			   (r = path_join(dir, target, next, sizeof(next))) < 0) {
+		           (r = path_join(dir, target, next, sizeof(next))) < 0) {
 			return r;
 		}
 		if ((r = path_absolute(next, cur, sizeof(cur))) < 0) {
 			if (r == -ENOENT)
-				return refuse(err, errlen,
-					      "refusing '%s': a symbolic link to a missing file ('%s')",
-					      path, next);
+				return refuse(
+				        err, errlen,
+				        "refusing '%s': a symbolic link to a missing file ('%s')",
+				        path, next);
 			return r;
 		}
 	}

@@ -34,7 +34,7 @@ int trust_fd(int fd, const char *path, enum trust_kind kind, char *err, size_t e
 
 /* The same check on a stat() result of the file at path. */
 int trust_stat(const struct stat *st, const char *path, enum trust_kind kind, char *err,
-	       size_t errlen);
+               size_t errlen);
 
 /*
  * The canonical absolute name of path (symbolic links resolved, each link checked as above, the
@@ -44,6 +44,6 @@ int trust_stat(const struct stat *st, const char *path, enum trust_kind kind, ch
  * left unset: the caller reports the missing file in its own words.
  */
 int trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, char *err,
-		  size_t errlen);
+                  size_t errlen);
 
 #endif

@@ -208,7 +208,8 @@ load_usage(struct claim *c)
 		if (tc != NULL && tc->singleton_namespace && ns != NULL &&
 		    !strlist_has(&tu->namespaces, ns) && strlist_add(&tu->namespaces, ns) < 0)
 			r = -ENOMEM;
-		pool_usage_add(c->cfg, (const char *)sqlite3_column_text(stmt, 2), c->use.pool_used);
+		pool_usage_add(c->cfg, (const char *)sqlite3_column_text(stmt, 2),
+		               c->use.pool_used);
 	}
 	stmt_done(c->st, stmt);
 	if (r < 0)
@@ -293,7 +294,8 @@ type_open(struct claim *c, const char *type)
 	for (size_t i = 0; c->tc != NULL && i < c->tc->nresources; i++) {
 		const struct tag *t = &c->tc->resources[i];
 
-		if (!pool_fits(c, t->name, t->units) || tagset_add(&c->type_tags, t->name, t->units) < 0)
+		if (!pool_fits(c, t->name, t->units) ||
+		    tagset_add(&c->type_tags, t->name, t->units) < 0)
 			return 0;
 	}
 	return 1;
@@ -420,7 +422,8 @@ walk_type(struct claim *c, const char *type)
 		}
 	}
 	stmt_done(c->st, stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+	                                             : store_fail(c->st, rc, "cannot claim from");
 }
 
 /* Step 3: every distinct queued type, one seek each; the row found is the type's first job. */
@@ -523,7 +526,7 @@ take(struct claim *c, const struct claim_req *req, struct job *out)
 
 int
 claim_in_tx(struct store *st, const struct config *cfg, const struct claim_req *req,
-	    struct job *out, int64_t *next_run_at)
+            struct job *out, int64_t *next_run_at)
 {
 	struct claim *c;
 	int r;
@@ -567,7 +570,7 @@ out:
 
 int
 store_claim(struct store *st, const struct config *cfg, const struct claim_req *req,
-	    struct job *out, int64_t *next_run_at)
+            struct job *out, int64_t *next_run_at)
 {
 	int r;
 

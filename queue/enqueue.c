@@ -44,7 +44,7 @@ struct prepared {
  * JSON of the job's own tags. */
 static int
 prepare_tags(const struct config *cfg, const struct type_config *tc, const struct job_spec *spec,
-	     struct prepared *p, char *err, size_t errlen)
+             struct prepared *p, char *err, size_t errlen)
 {
 	struct tagset own = {.n = 0};
 	char buf[64];
@@ -64,8 +64,8 @@ prepare_tags(const struct config *cfg, const struct type_config *tc, const struc
 			return -EINVAL;
 		}
 		if (config_pool(cfg, t->name) < 0) {
-			snprintf(err, errlen, "unknown resource '%s' (not in concurrency.resources)",
-			         t->name);
+			snprintf(err, errlen,
+			         "unknown resource '%s' (not in concurrency.resources)", t->name);
 			return -EINVAL;
 		}
 		if (tagset_add(&own, t->name, t->units) < 0) {
@@ -103,7 +103,7 @@ prepare_tags(const struct config *cfg, const struct type_config *tc, const struc
 
 static int
 prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, struct prepared *p,
-	char *err, size_t errlen)
+        char *err, size_t errlen)
 {
 	size_t payload_max = cfg->payload_max > 0 ? cfg->payload_max : CONFIG_DEFAULT_PAYLOAD_MAX;
 	const struct type_config *tc;
@@ -166,7 +166,8 @@ prepare(const struct config *cfg, const struct job_spec *spec, int64_t now, stru
 	}
 	p->unique_key = spec->unique_key;
 	if (spec->unique_for_ms < 0 || spec->unique_for_ms > DURATION_MAX_MS) {
-		snprintf(err, errlen, "unique_for must be from 0 to " DURATION_MAX_TEXT " (10 years)");
+		snprintf(err, errlen,
+		         "unique_for must be from 0 to " DURATION_MAX_TEXT " (10 years)");
 		return -EINVAL;
 	}
 	if (spec->unique_key != NULL && spec->unique_for_ms > 0)
@@ -221,8 +222,7 @@ refused(struct store *st, const struct prepared *p, int r)
 }
 
 int
-store_validate_spec(const struct config *cfg, const struct job_spec *spec, char *err,
-		    size_t errlen)
+store_validate_spec(const struct config *cfg, const struct job_spec *spec, char *err, size_t errlen)
 {
 	struct prepared p;
 	char scratch[8];
@@ -336,7 +336,7 @@ insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *exi
 
 int
 store_enqueue(struct store *st, const struct config *cfg, const struct job_spec *spec,
-	      int64_t *id_out, int *existing)
+              int64_t *id_out, int *existing)
 {
 	struct prepared p;
 	int64_t id = 0;
@@ -403,7 +403,8 @@ buffer_row(struct store *st, const struct prepared *p)
 	    (payload = arena_put(st, p->payload, p->payload_len)) < 0 ||
 	    (p->has_resources && (res = arena_put(st, p->resources, p->resources_len)) < 0) ||
 	    (p->batch != NULL && (batch = arena_put(st, p->batch, strlen(p->batch))) < 0))
-		return store_failx(st, -ENOMEM, "cannot enqueue into '%s': out of memory", st->path);
+		return store_failx(st, -ENOMEM, "cannot enqueue into '%s': out of memory",
+		                   st->path);
 	row->type = (size_t)type;
 	row->namespace = (size_t)ns;
 	row->payload = (size_t)payload;
@@ -524,7 +525,7 @@ store_bulk_begin(struct store *st)
 
 int
 store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec *spec,
-	       int64_t *id_out, int *existing)
+               int64_t *id_out, int *existing)
 {
 	struct prepared p;
 	int64_t id = 0;

@@ -24,9 +24,8 @@
 #define ATTEMPTS_MAX 1000000
 
 static const char *const keys[] = {
-        "payload", "unique_key", "namespace", "priority",     "run_at",
-        "delay",   "batch",      "resources", "max_attempts", "timeout",
-        "after",
+        "payload", "unique_key", "namespace",    "priority", "run_at", "delay",
+        "batch",   "resources",  "max_attempts", "timeout",  "after",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -330,7 +329,8 @@ apply(const cJSON *root, int64_t now, struct job_spec *spec, struct envelope *en
 			            STORE_AFTER_MAX);
 		if ((env->after = calloc((size_t)n, sizeof(*env->after))) == NULL)
 			return -ENOMEM;
-		cJSON_ArrayForEach(it, v) {
+		cJSON_ArrayForEach(it, v)
+		{
 			if ((r = get_int(it, "after", 1, PRIORITY_LIMIT, &env->after[i++], err,
 			                 errlen)) < 0)
 				return r;

@@ -22,8 +22,8 @@
 /* Chunk of rows one prune statement deletes (see PRUNE in sql.h). */
 #define PRUNE_CHUNK 10000
 
-static const char *const pause_kinds[] = {[PAUSE_ALL] = "all", [PAUSE_TYPE] = "type",
-                                          [PAUSE_RESOURCE] = "resource"};
+static const char *const pause_kinds[] = {
+        [PAUSE_ALL] = "all", [PAUSE_TYPE] = "type", [PAUSE_RESOURCE] = "resource"};
 
 /* Why a fenced change to job id matched no row: -ESRCH (no such job) or -ESTALE. */
 static int
@@ -74,7 +74,7 @@ store_backoff_ms(const struct config *cfg, const char *type, int64_t attempts)
 /* Mark a running job finished (succeeded, failed or cancelled). */
 int
 finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
-	   const struct job_outcome *o, const char *error, int64_t now)
+           const struct job_outcome *o, const char *error, int64_t now)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_FINISH);
 	int rc;
@@ -102,7 +102,7 @@ finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
 /* Put a running job back in the queue. */
 int
 requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
-	    const struct job_outcome *o, const char *error)
+            const struct job_outcome *o, const char *error)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_REQUEUE);
 	int rc;
@@ -129,7 +129,7 @@ requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64
 
 int
 finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-	     const struct job_outcome *o, int64_t now)
+             const struct job_outcome *o, int64_t now)
 {
 	sqlite3_stmt *stmt;
 	int64_t attempts, max_attempts, delay;
@@ -149,11 +149,13 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 		return st->errnum;
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(stmt, 0), "running") != 0 ||
+	if (rc != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(stmt, 0), "running") != 0 ||
 	    sqlite3_column_int64(stmt, 1) != token) {
 		stmt_done(st, stmt);
-		return rc == SQLITE_ROW || rc == SQLITE_DONE ? fence_error(st, id, "cannot finish")
-		                                             : store_fail(st, rc, "cannot finish a job in");
+		return rc == SQLITE_ROW || rc == SQLITE_DONE
+		               ? fence_error(st, id, "cannot finish")
+		               : store_fail(st, rc, "cannot finish a job in");
 	}
 	attempts = sqlite3_column_int64(stmt, 2);
 	max_attempts = sqlite3_column_int64(stmt, 3);
@@ -183,7 +185,7 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 
 int
 store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-	     const struct job_outcome *o)
+             const struct job_outcome *o)
 {
 	int r;
 
@@ -205,8 +207,8 @@ store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 
 int
 store_finish_and_claim(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-		       const struct job_outcome *o, const struct claim_req *req, struct job *out,
-		       int64_t *next_run_at)
+                       const struct job_outcome *o, const struct claim_req *req, struct job *out,
+                       int64_t *next_run_at)
 {
 	int64_t now = req->now > 0 ? req->now : time_now_ms();
 	int r;
@@ -232,7 +234,7 @@ store_finish_and_claim(struct store *st, const struct config *cfg, int64_t id, i
 
 int
 store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
-		int *cancel_requested)
+                int *cancel_requested)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_HEARTBEAT);
 	int rc, cancel = 0;
@@ -241,8 +243,9 @@ store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
 		return st->errnum;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, token);
-	sqlite3_bind_int64(stmt, 3, time_add(time_now_ms(),
-	                                     lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
+	sqlite3_bind_int64(
+	        stmt, 3,
+	        time_add(time_now_ms(), lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		cancel = sqlite3_column_int(stmt, 0) != 0;
 		rc = sqlite3_step(stmt);
@@ -307,7 +310,7 @@ filter_bind(sqlite3_stmt *stmt, const struct job_filter *f, int64_t id, int64_t 
  * of rows changed. */
 static int64_t
 filtered_change(struct store *st, const enum sql_id ids[3], const struct job_filter *f,
-		int64_t time, const char *what, int *err)
+                int64_t time, const char *what, int *err)
 {
 	enum filter_kind k = filter_kind(f);
 	size_t n = k == FILTER_ID ? f->nids : 1;
@@ -410,7 +413,7 @@ store_prune(struct store *st, const struct job_filter *f)
  * first drops the pauses that ended. Returns the rows the statement changed (0 or 1). */
 static int
 pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *name, int64_t until,
-	  const char *reason)
+          const char *reason)
 {
 	sqlite3_stmt *stmt;
 	char buf[64];
@@ -449,7 +452,8 @@ pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *na
 	stmt_done(st, stmt);
 	if (rc == SQLITE_DONE)
 		changed = sqlite3_changes(st->db) > 0;
-	r = rc == SQLITE_DONE ? tx_commit(st, "cannot pause in") : store_fail(st, rc, "cannot pause in");
+	r = rc == SQLITE_DONE ? tx_commit(st, "cannot pause in")
+	                      : store_fail(st, rc, "cannot pause in");
 out:
 	if (r < 0)
 		tx_rollback(st);
@@ -458,7 +462,7 @@ out:
 
 int
 store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
-	    const char *reason)
+            const char *reason)
 {
 	int r = pause_set(st, SQL_PAUSE, kind, name, until, reason);
 
@@ -467,7 +471,7 @@ store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t un
 
 int
 store_pause_longer(struct store *st, enum pause_kind kind, const char *name, int64_t until,
-		   const char *reason)
+                   const char *reason)
 {
 	return pause_set(st, SQL_PAUSE_LONGER, kind, name, until, reason);
 }

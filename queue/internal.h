@@ -26,7 +26,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	char err[STORE_ERR_MAX];
-	int errnum; /* the negative errno of the last failure recorded in err */
+	int errnum;               /* the negative errno of the last failure recorded in err */
 	struct store_fault fault; /* the same failure as data (store_fault()) */
 	int busy_timeout_ms;
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
@@ -96,13 +96,13 @@ void pool_usage_add(const struct config *cfg, const char *units, int64_t *used);
 
 /* The claim inside an open transaction (claim.c), shared with store_finish_and_claim. */
 int claim_in_tx(struct store *st, const struct config *cfg, const struct claim_req *req,
-		struct job *out, int64_t *next_run_at);
+                struct job *out, int64_t *next_run_at);
 /* A running job's row becomes finished in state, or queued again (finish.c); fenced by token
  * (-ESTALE / -ESRCH when it matches no running row). Inside a transaction. */
 int finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
-	       const struct job_outcome *o, const char *error, int64_t now);
+               const struct job_outcome *o, const char *error, int64_t now);
 int requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
-		const struct job_outcome *o, const char *error);
+                const struct job_outcome *o, const char *error);
 
 /* Recovery's two steps (recover.c, see there): recover_scan reads the running jobs req selects
  * and keeps, in out, those lost at now, without a write transaction; returns how many or a
@@ -120,13 +120,13 @@ struct recover_scan {
 	size_t n, cap;
 };
 int recover_scan(struct store *st, const struct recover_req *req, int64_t now,
-		 struct recover_scan *out);
+                 struct recover_scan *out);
 int recover_apply(struct store *st, int64_t now, struct recover_scan *s);
 void recover_scan_release(struct recover_scan *s);
 
 /* The finish inside an open transaction (finish.c). */
 int finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-		 const struct job_outcome *o, int64_t now);
+                 const struct job_outcome *o, int64_t now);
 
 /* The delay before retrying after attempt n (n >= 1) of a job of type: min(max, base *
  * 2^(n-1)) with the type's backoff (or the defaults), times a random factor in [0.5, 1]. */

@@ -23,11 +23,11 @@ struct jobq;
 
 /* Per-job options; a NULL pointer or zeroed struct takes the defaults. */
 struct jobq_enqueue_opts {
-	const char *namespace;      /* default "default" */
-	int64_t priority;           /* higher runs first */
-	int64_t run_at_ms;          /* epoch ms; 0: now */
-	int64_t max_attempts;       /* 0: the type's (default 3) */
-	int64_t timeout_ms;         /* 0: the type's */
+	const char *namespace;        /* default "default" */
+	int64_t priority;             /* higher runs first */
+	int64_t run_at_ms;            /* epoch ms; 0: now */
+	int64_t max_attempts;         /* 0: the type's (default 3) */
+	int64_t timeout_ms;           /* 0: the type's */
 	const char *const *resources; /* tags "name" or "name:N" */
 	size_t nresources;
 	const char *unique_key;
@@ -36,7 +36,7 @@ struct jobq_enqueue_opts {
 
 struct jobq_item {
 	const char *type;
-	const char *payload;        /* JSON text; NULL: {} */
+	const char *payload; /* JSON text; NULL: {} */
 	const struct jobq_enqueue_opts *opts;
 };
 
@@ -50,11 +50,11 @@ int jobq_open(const char *db_path, const char *config_path, struct jobq **out);
  * is a type the configuration does not declare, when it declares any (jobq_errmsg() names the
  * known ones). */
 int jobq_enqueue(struct jobq *q, const char *type, const char *payload,
-		 const struct jobq_enqueue_opts *opts, int64_t *id_out);
+                 const struct jobq_enqueue_opts *opts, int64_t *id_out);
 
 /* Enqueue n jobs in one transaction, all or nothing. first/last (may be NULL) get the ids. */
 int jobq_enqueue_many(struct jobq *q, const struct jobq_item *items, size_t n, int64_t *first_id,
-		      int64_t *last_id);
+                      int64_t *last_id);
 
 /* Message of the last failure on q ("" if none); valid until the next call on q. */
 const char *jobq_errmsg(const struct jobq *q);

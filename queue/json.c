@@ -110,7 +110,14 @@ escape(struct cursor *c)
 	if (c->p >= c->end)
 		return -1;
 	switch (*c->p++) {
-	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
 		return 0;
 	case 'u':
 		if (hex4(c, &u) < 0)

@@ -75,7 +75,7 @@ fail(struct jobq *q, int r, const char *prefix)
 /* Fill spec from the public arguments; tags must hold opts->nresources entries. */
 static int
 to_spec(struct jobq *q, const char *type, const char *payload, const struct jobq_enqueue_opts *o,
-	struct tag *tags, struct job_spec *spec)
+        struct tag *tags, struct job_spec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->type = type;
@@ -88,11 +88,12 @@ to_spec(struct jobq *q, const char *type, const char *payload, const struct jobq
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < o->nresources; i++) {
-		if (o->resources == NULL || tag_parse(o->resources[i], tags[i].name, &tags[i].units) < 0) {
+		if (o->resources == NULL ||
+		    tag_parse(o->resources[i], tags[i].name, &tags[i].units) < 0) {
 			snprintf(q->err, sizeof(q->err),
 			         "invalid resource tag '%.64s' (expected NAME or NAME:N)",
 			         o->resources != NULL && o->resources[i] != NULL ? o->resources[i]
-			                                                          : "");
+			                                                         : "");
 			return -EINVAL;
 		}
 	}
@@ -110,7 +111,7 @@ to_spec(struct jobq *q, const char *type, const char *payload, const struct jobq
 
 int
 jobq_enqueue(struct jobq *q, const char *type, const char *payload,
-	     const struct jobq_enqueue_opts *opts, int64_t *id_out)
+             const struct jobq_enqueue_opts *opts, int64_t *id_out)
 {
 	struct tag tags[JOB_TAGS_MAX];
 	struct job_spec spec;
@@ -132,7 +133,7 @@ jobq_enqueue(struct jobq *q, const char *type, const char *payload,
 
 int
 jobq_enqueue_many(struct jobq *q, const struct jobq_item *items, size_t n, int64_t *first_id,
-		  int64_t *last_id)
+                  int64_t *last_id)
 {
 	struct tag tags[JOB_TAGS_MAX];
 	struct job_spec spec;

@@ -48,7 +48,7 @@ store_job_exists(struct store *st, int64_t id)
  * no limit). Returns the number visited, -1 in *stop when cb asked to stop, or -errno. */
 static int64_t
 each_job(struct store *st, sqlite3_stmt *stmt, int64_t *left, int *stop,
-	 int (*cb)(const struct job *job, void *ctx), void *ctx)
+         int (*cb)(const struct job *job, void *ctx), void *ctx)
 {
 	int64_t n = 0;
 	int rc, r = 0;
@@ -80,7 +80,7 @@ is_finished_state(int state)
 
 int
 store_list(struct store *st, const struct job_filter *f,
-	   int (*cb)(const struct job *job, void *ctx), void *ctx)
+           int (*cb)(const struct job *job, void *ctx), void *ctx)
 {
 	static const struct job_filter none = {.state = -1};
 	enum filter_kind k;
@@ -146,20 +146,20 @@ store_count(struct store *st, const struct job_filter *f, int64_t counts[JOB_NST
 
 int
 store_count_by_type(struct store *st,
-		    void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
-		    void *ctx)
+                    void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
+                    void *ctx)
 {
 	return store_count_by_type_batch(st, NULL, cb, ctx);
 }
 
 int
 store_count_by_type_batch(struct store *st, const char *batch,
-			  void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
-				     void *ctx),
-			  void *ctx)
+                          void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
+                                     void *ctx),
+                          void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, batch != NULL ? SQL_COUNT_BY_TYPE_BATCH
-							: SQL_COUNT_BY_TYPE);
+	sqlite3_stmt *stmt =
+	        stmt_get(st, batch != NULL ? SQL_COUNT_BY_TYPE_BATCH : SQL_COUNT_BY_TYPE);
 	int64_t counts[JOB_NSTATES] = {0};
 	char *type = NULL;
 	int rc, r = 0;
@@ -218,7 +218,8 @@ earliest_run_at(struct store *st)
 		type = strdup((const char *)sqlite3_column_text(types, 0));
 		stmt_done(st, types);
 		if (type == NULL) {
-			r = store_failx(st, -ENOMEM, "cannot read from '%s': out of memory", st->path);
+			r = store_failx(st, -ENOMEM, "cannot read from '%s': out of memory",
+			                st->path);
 			break;
 		}
 		if ((head = stmt_get(st, SQL_TYPE_HEAD)) == NULL) {
@@ -314,9 +315,9 @@ store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx)
 
 int
 store_list_pauses(struct store *st, int64_t now,
-		  void (*cb)(enum pause_kind kind, const char *name, int64_t until,
-			     const char *reason, void *ctx),
-		  void *ctx)
+                  void (*cb)(enum pause_kind kind, const char *name, int64_t until,
+                             const char *reason, void *ctx),
+                  void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_PAUSES_ACTIVE);
 	int rc, n = 0;
@@ -348,8 +349,8 @@ store_list_pauses(struct store *st, int64_t now,
 
 int
 store_count_live(struct store *st,
-		 void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
-		 void *ctx)
+                 void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
+                 void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_LIVE);
 	int rc;
@@ -370,9 +371,9 @@ store_count_live(struct store *st,
 
 int
 store_batch_progress(struct store *st, int64_t since,
-		     void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
-				int64_t ended_since, void *ctx),
-		     void *ctx)
+                     void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
+                                int64_t ended_since, void *ctx),
+                     void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_BATCH_PROGRESS);
 	int64_t counts[JOB_NSTATES], ended = 0;
@@ -413,8 +414,8 @@ store_batch_progress(struct store *st, int64_t since,
 }
 
 int
-store_recent_failed(struct store *st, int64_t limit,
-		    int (*cb)(const struct job *job, void *ctx), void *ctx)
+store_recent_failed(struct store *st, int64_t limit, int (*cb)(const struct job *job, void *ctx),
+                    void *ctx)
 {
 	sqlite3_stmt *stmt = stmt_get(st, SQL_RECENT_FAILED);
 	int64_t left = -1, n;

@@ -53,7 +53,7 @@ record(struct store *st, const char *name, int64_t last_tick, int64_t fired_tick
 
 int
 store_schedule_run(struct store *st, const struct config *cfg, const struct schedule *s,
-		   int64_t now, int *fired, int *skipped, int64_t *next)
+                   int64_t now, int *fired, int *skipped, int64_t *next)
 {
 	struct schedule_state state;
 	struct schedule_plan plan;

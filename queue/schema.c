@@ -12,6 +12,8 @@
 /* Milliseconds since the epoch, as a column default for producers inserting by SQL. */
 #define NOW_MS "(CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER))"
 
+/* The SQL below is laid out by hand: clang-format would scatter its concatenated strings. */
+/* clang-format off */
 /*
  * Version 1. Notes on choices that matter for speed:
  * - the state CHECK and the partial index conditions use OR chains, not IN (...): SQLite builds
@@ -94,17 +96,17 @@ static const char schema_v2[] =
  * "when does it free" are two seeks of the primary key (queue/rate.c). Rows older than the
  * window are deleted as new ones come, all but the last (it carries the sum).
  */
-#define SCHEMA_V3_RATES \
-        "CREATE TABLE rate_events (" \
-        " pool TEXT NOT NULL," \
-        " kind TEXT NOT NULL CHECK (kind = 'start' OR kind = 'tokens')," \
-        " total INTEGER NOT NULL," \
-        " n INTEGER NOT NULL," \
-        " at INTEGER NOT NULL," \
-        " job INTEGER," \
-        " PRIMARY KEY (pool, kind, total)" \
-        ") WITHOUT ROWID;" \
-        "CREATE INDEX rate_events_at ON rate_events (pool, kind, at);"
+static const char schema_v3_rates[] =
+        "CREATE TABLE rate_events ("
+        " pool TEXT NOT NULL,"
+        " kind TEXT NOT NULL CHECK (kind = 'start' OR kind = 'tokens'),"
+        " total INTEGER NOT NULL,"
+        " n INTEGER NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " job INTEGER,"
+        " PRIMARY KEY (pool, kind, total)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX rate_events_at ON rate_events (pool, kind, at);";
 
 /*
  * Version 3, dependencies, batch callbacks and schedules (issue 10). Kept apart from other
@@ -137,114 +139,116 @@ static const char schema_v2[] =
 #define BATCH_OVER                                                                                 \
 	"NEW.batch IS NOT NULL AND " TERMINAL("NEW.new_state") " AND fired_job IS NULL"            \
 	" AND batch = NEW.batch AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch = NEW.batch AND " LIVE ")"
-#define SCHEMA_V3_DEPS \
-        "ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;" \
-        "ALTER TABLE jobs ADD COLUMN cancelled_by INTEGER;" \
-        "ALTER TABLE jobs ADD COLUMN watch INTEGER NOT NULL DEFAULT 0;" \
-        "DROP INDEX jobs_ready;" \
-        "CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id)" \
-        " WHERE state = 'queued' AND blockers = 0;" \
-        "CREATE INDEX jobs_blocked ON jobs (type) WHERE state = 'queued' AND blockers > 0;" \
-        "CREATE TABLE job_deps (" \
-        " parent INTEGER NOT NULL," \
-        " child INTEGER NOT NULL," \
-        " PRIMARY KEY (parent, child)" \
-        ") WITHOUT ROWID;" \
-        "CREATE INDEX job_deps_child ON job_deps (child, parent);" \
-        "CREATE TABLE batch_callbacks (" \
-        " batch TEXT PRIMARY KEY," \
-        " type TEXT NOT NULL," \
-        " namespace TEXT NOT NULL DEFAULT 'default'," \
-        " priority INTEGER NOT NULL DEFAULT 0," \
-        " max_attempts INTEGER NOT NULL DEFAULT 3," \
-        " timeout INTEGER," \
-        " fired_job INTEGER," \
-        " created_at INTEGER NOT NULL DEFAULT " NOW_MS \
-        ");" \
-        "CREATE TABLE schedules (" \
-        " name TEXT PRIMARY KEY," \
-        " last_tick INTEGER NOT NULL," \
-        " fired_tick INTEGER," \
-        " last_job INTEGER," \
-        " updated_at INTEGER NOT NULL" \
-        ");" \
-        "CREATE TABLE job_events (" \
-        " id INTEGER NOT NULL," \
-        " old_state TEXT NOT NULL," \
-        " new_state TEXT NOT NULL," \
-        " batch TEXT," \
-        " watch INTEGER NOT NULL" \
-        ");" \
-        /* An end (or a retry) of a watched job, or of a job of a batch: an event. */ \
-        "CREATE TRIGGER jobs_watch AFTER UPDATE OF state ON jobs" \
-        " WHEN (NEW.watch <> 0 OR NEW.batch IS NOT NULL) AND OLD.state <> NEW.state" \
-        " AND NEW.state <> 'running'" \
-        " AND (NEW.state <> 'queued' OR OLD.state = 'failed' OR OLD.state = 'cancelled') BEGIN" \
-        " INSERT INTO job_events (id, old_state, new_state, batch, watch)" \
-        "  VALUES (NEW.id, OLD.state, NEW.state, NEW.batch, NEW.watch);" \
-        " END;" \
-        "CREATE TRIGGER job_events_do AFTER INSERT ON job_events BEGIN" \
-        /* A parent succeeded: each queued child loses a blocker. */ \
-        " UPDATE jobs SET blockers = blockers - 1 WHERE NEW.new_state = 'succeeded'" \
-        "  AND NEW.watch & 1 AND state = 'queued' AND blockers > 0" \
-        "  AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id);" \
-        /* A parent failed or was cancelled: every queued descendant is cancelled. */ \
-        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS "," \
-        "  error = 'dependency ' || NEW.id || ' ' || NEW.new_state, cancelled_by = NEW.id" \
-        "  WHERE (NEW.new_state = 'failed' OR NEW.new_state = 'cancelled') AND NEW.watch & 1" \
-        "  AND state = 'queued' AND id IN (" \
-        "   WITH RECURSIVE d(id) AS (SELECT child FROM job_deps WHERE parent = NEW.id" \
-        "    UNION SELECT job_deps.child FROM job_deps JOIN d ON job_deps.parent = d.id)" \
-        "   SELECT id FROM d);" \
-        /* A child came back (jobq retry, or its parent's retry): it waits for its parents \
-         * again, or goes back to cancelled when one of them has failed. */ \
-        " UPDATE jobs SET cancelled_by = NULL, blockers = (SELECT count(*) FROM job_deps" \
-        "   JOIN jobs p ON p.id = job_deps.parent WHERE job_deps.child = NEW.id" \
-        "   AND p.state <> 'succeeded')" \
-        "  WHERE " EV_RETRY " AND NEW.watch & 2 AND id = NEW.id;" \
-        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS "," \
-        "  cancelled_by = (SELECT id FROM (" FAILED_PARENT("NEW.id") ") LIMIT 1)," \
-        "  error = (SELECT 'dependency ' || id || ' ' || state FROM (" FAILED_PARENT("NEW.id") ")" \
-        "   LIMIT 1)" \
-        "  WHERE " EV_RETRY " AND NEW.watch & 2 AND id = NEW.id AND state = 'queued'" \
-        "  AND EXISTS (" FAILED_PARENT("NEW.id") ");" \
-        /* A parent came back: the children its end cancelled come back (and theirs, through \
-         * their own events), unless another of their parents has failed. */ \
-        " UPDATE OR IGNORE jobs SET state = 'queued', attempts = 0, run_at = " NOW_MS "," \
-        "  error = NULL, finished_at = NULL" \
-        "  WHERE " EV_RETRY " AND NEW.watch & 1 AND cancelled_by IS NOT NULL" \
-        "  AND state = 'cancelled' AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id)" \
-        "  AND NOT EXISTS (" FAILED_PARENT("jobs.id") ");" \
-        /* The last live job of a batch ended: its callback job, once. */ \
-        " INSERT INTO jobs (type, namespace, payload, priority, max_attempts, timeout," \
-        "  run_at, created_at)" \
-        "  SELECT type, namespace, json_object('batch', NEW.batch, 'counts', json_object(" \
-        "    'succeeded', (SELECT count(*) FROM jobs WHERE batch = NEW.batch" \
-        "     AND state = 'succeeded')," \
-        "    'failed', (SELECT count(*) FROM jobs WHERE batch = NEW.batch" \
-        "     AND state = 'failed')," \
-        "    'cancelled', (SELECT count(*) FROM jobs WHERE batch = NEW.batch" \
-        "     AND state = 'cancelled'))," \
-        "   'total', (SELECT count(*) FROM jobs WHERE batch = NEW.batch))," \
-        "   priority, max_attempts, timeout, " NOW_MS ", " NOW_MS \
-        "  FROM batch_callbacks WHERE " BATCH_OVER ";" \
-        " UPDATE batch_callbacks SET fired_job = last_insert_rowid() WHERE " BATCH_OVER ";" \
-        " DELETE FROM job_events;" \
-        " END;" \
-        /* A pruned job takes its edges along. */ \
-        "CREATE TRIGGER jobs_deps_prune AFTER DELETE ON jobs WHEN OLD.watch <> 0 BEGIN" \
-        " DELETE FROM job_deps WHERE parent = OLD.id;" \
-        " DELETE FROM job_deps WHERE child = OLD.id;" \
+static const char schema_v3_deps[] =
+        "ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE jobs ADD COLUMN cancelled_by INTEGER;"
+        "ALTER TABLE jobs ADD COLUMN watch INTEGER NOT NULL DEFAULT 0;"
+        "DROP INDEX jobs_ready;"
+        "CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id)"
+        " WHERE state = 'queued' AND blockers = 0;"
+        "CREATE INDEX jobs_blocked ON jobs (type) WHERE state = 'queued' AND blockers > 0;"
+        "CREATE TABLE job_deps ("
+        " parent INTEGER NOT NULL,"
+        " child INTEGER NOT NULL,"
+        " PRIMARY KEY (parent, child)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX job_deps_child ON job_deps (child, parent);"
+        "CREATE TABLE batch_callbacks ("
+        " batch TEXT PRIMARY KEY,"
+        " type TEXT NOT NULL,"
+        " namespace TEXT NOT NULL DEFAULT 'default',"
+        " priority INTEGER NOT NULL DEFAULT 0,"
+        " max_attempts INTEGER NOT NULL DEFAULT 3,"
+        " timeout INTEGER,"
+        " fired_job INTEGER,"
+        " created_at INTEGER NOT NULL DEFAULT " NOW_MS
+        ");"
+        "CREATE TABLE schedules ("
+        " name TEXT PRIMARY KEY,"
+        " last_tick INTEGER NOT NULL,"
+        " fired_tick INTEGER,"
+        " last_job INTEGER,"
+        " updated_at INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE job_events ("
+        " id INTEGER NOT NULL,"
+        " old_state TEXT NOT NULL,"
+        " new_state TEXT NOT NULL,"
+        " batch TEXT,"
+        " watch INTEGER NOT NULL"
+        ");"
+        /* An end (or a retry) of a watched job, or of a job of a batch: an event. */
+        "CREATE TRIGGER jobs_watch AFTER UPDATE OF state ON jobs"
+        " WHEN (NEW.watch <> 0 OR NEW.batch IS NOT NULL) AND OLD.state <> NEW.state"
+        " AND NEW.state <> 'running'"
+        " AND (NEW.state <> 'queued' OR OLD.state = 'failed' OR OLD.state = 'cancelled') BEGIN"
+        " INSERT INTO job_events (id, old_state, new_state, batch, watch)"
+        "  VALUES (NEW.id, OLD.state, NEW.state, NEW.batch, NEW.watch);"
         " END;"
+        "CREATE TRIGGER job_events_do AFTER INSERT ON job_events BEGIN"
+        /* A parent succeeded: each queued child loses a blocker. */
+        " UPDATE jobs SET blockers = blockers - 1 WHERE NEW.new_state = 'succeeded'"
+        "  AND NEW.watch & 1 AND state = 'queued' AND blockers > 0"
+        "  AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id);"
+        /* A parent failed or was cancelled: every queued descendant is cancelled. */
+        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS ","
+        "  error = 'dependency ' || NEW.id || ' ' || NEW.new_state, cancelled_by = NEW.id"
+        "  WHERE (NEW.new_state = 'failed' OR NEW.new_state = 'cancelled') AND NEW.watch & 1"
+        "  AND state = 'queued' AND id IN ("
+        "   WITH RECURSIVE d(id) AS (SELECT child FROM job_deps WHERE parent = NEW.id"
+        "    UNION SELECT job_deps.child FROM job_deps JOIN d ON job_deps.parent = d.id)"
+        "   SELECT id FROM d);"
+        /* A child came back (jobq retry, or its parent's retry): it waits for its parents
+         * again, or goes back to cancelled when one of them has failed. */
+        " UPDATE jobs SET cancelled_by = NULL, blockers = (SELECT count(*) FROM job_deps"
+        "   JOIN jobs p ON p.id = job_deps.parent WHERE job_deps.child = NEW.id"
+        "   AND p.state <> 'succeeded')"
+        "  WHERE " EV_RETRY " AND NEW.watch & 2 AND id = NEW.id;"
+        " UPDATE jobs SET state = 'cancelled', finished_at = " NOW_MS ","
+        "  cancelled_by = (SELECT id FROM (" FAILED_PARENT("NEW.id") ") LIMIT 1),"
+        "  error = (SELECT 'dependency ' || id || ' ' || state FROM (" FAILED_PARENT("NEW.id") ")"
+        "   LIMIT 1)"
+        "  WHERE " EV_RETRY " AND NEW.watch & 2 AND id = NEW.id AND state = 'queued'"
+        "  AND EXISTS (" FAILED_PARENT("NEW.id") ");"
+        /* A parent came back: the children its end cancelled come back (and theirs, through
+         * their own events), unless another of their parents has failed. */
+        " UPDATE OR IGNORE jobs SET state = 'queued', attempts = 0, run_at = " NOW_MS ","
+        "  error = NULL, finished_at = NULL"
+        "  WHERE " EV_RETRY " AND NEW.watch & 1 AND cancelled_by IS NOT NULL"
+        "  AND state = 'cancelled' AND id IN (SELECT child FROM job_deps WHERE parent = NEW.id)"
+        "  AND NOT EXISTS (" FAILED_PARENT("jobs.id") ");"
+        /* The last live job of a batch ended: its callback job, once. */
+        " INSERT INTO jobs (type, namespace, payload, priority, max_attempts, timeout,"
+        "  run_at, created_at)"
+        "  SELECT type, namespace, json_object('batch', NEW.batch, 'counts', json_object("
+        "    'succeeded', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'succeeded'),"
+        "    'failed', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'failed'),"
+        "    'cancelled', (SELECT count(*) FROM jobs WHERE batch = NEW.batch"
+        "     AND state = 'cancelled')),"
+        "   'total', (SELECT count(*) FROM jobs WHERE batch = NEW.batch)),"
+        "   priority, max_attempts, timeout, " NOW_MS ", " NOW_MS
+        "  FROM batch_callbacks WHERE " BATCH_OVER ";"
+        " UPDATE batch_callbacks SET fired_job = last_insert_rowid() WHERE " BATCH_OVER ";"
+        " DELETE FROM job_events;"
+        " END;"
+        /* A pruned job takes its edges along. */
+        "CREATE TRIGGER jobs_deps_prune AFTER DELETE ON jobs WHEN OLD.watch <> 0 BEGIN"
+        " DELETE FROM job_deps WHERE parent = OLD.id;"
+        " DELETE FROM job_deps WHERE child = OLD.id;"
+        " END;"
+        "PRAGMA user_version = 3;";
 
-/* Version 3: both of the above, one step. */
-static const char schema_v3[] = SCHEMA_V3_RATES SCHEMA_V3_DEPS "PRAGMA user_version = 3;";
+/* clang-format on */
 
-/* The steps: steps[i] brings a database from version i to version i + 1. */
-static const char *const steps[] = {
-        schema_v1,
-        schema_v2,
-        schema_v3,
+/* The steps: steps[i] brings a database from version i to version i + 1, its parts run in order
+ * in the one transaction of the migration. */
+#define STEP_PARTS 2
+static const char *const steps[][STEP_PARTS] = {
+        {schema_v1, NULL},
+        {schema_v2, NULL},
+        {schema_v3_rates, schema_v3_deps},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,
@@ -272,10 +276,11 @@ static int
 check_version(struct store *st, int64_t version)
 {
 	if (version > STORE_SCHEMA_VERSION || version < 0)
-		return store_failx(st, -ENOTSUP,
-		                   "cannot open database '%s': database schema version %lld is newer "
-		                   "than this jobq (%d)",
-		                   st->path, (long long)version, STORE_SCHEMA_VERSION);
+		return store_failx(
+		        st, -ENOTSUP,
+		        "cannot open database '%s': database schema version %lld is newer "
+		        "than this jobq (%d)",
+		        st->path, (long long)version, STORE_SCHEMA_VERSION);
 	return 0;
 }
 
@@ -310,12 +315,16 @@ schema_migrate(struct store *st)
 		}
 	}
 	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
-		if ((rc = sqlite3_exec(st->db, steps[v], NULL, NULL, &msg)) != SQLITE_OK) {
-			r = store_failx(st, store_errno(rc),
-			                "cannot migrate database '%s' to schema version %lld: %s",
-			                st->path, (long long)v + 1, msg != NULL ? msg : "error");
-			sqlite3_free(msg);
-			goto out;
+		for (int k = 0; k < STEP_PARTS && steps[v][k] != NULL; k++) {
+			if ((rc = sqlite3_exec(st->db, steps[v][k], NULL, NULL, &msg)) !=
+			    SQLITE_OK) {
+				r = store_failx(
+				        st, store_errno(rc),
+				        "cannot migrate database '%s' to schema version %lld: %s",
+				        st->path, (long long)v + 1, msg != NULL ? msg : "error");
+				sqlite3_free(msg);
+				goto out;
+			}
 		}
 	}
 	r = tx_commit(st, "cannot open database");

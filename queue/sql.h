@@ -34,7 +34,9 @@
 #define SQL_BULK_ROWS 32
 #define SQL_INSERT_PARAMS 11
 
-#define F_REST "(?1 IS NULL OR type = ?1) AND (?2 IS NULL OR namespace = ?2) AND (?5 IS NULL OR state = ?5)"
+#define F_REST                                                                                     \
+	"(?1 IS NULL OR type = ?1) AND (?2 IS NULL OR namespace = ?2) AND (?5 IS NULL OR state = " \
+	"?5)"
 #define WHERE_ID "id = ?4 AND (?3 IS NULL OR batch = ?3) AND " F_REST
 #define WHERE_BATCH "batch = ?3 AND ?4 IS NULL AND " F_REST
 #define WHERE_ALL "?3 IS NULL AND ?4 IS NULL AND " F_REST
@@ -52,7 +54,7 @@
 	"WHERE (state = 'failed' OR state = 'cancelled') AND " w
 /* Prune deletes in chunks so a large prune never holds the write lock for long. */
 #define PRUNE(w)                                                                                   \
-	"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at < ?7 AND "             \
+	"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at < ?7 AND "            \
 	"state <> 'queued' AND state <> 'running' AND " w " LIMIT 10000)"
 
 /* What a job row leaves behind when it stops running. */
@@ -70,15 +72,21 @@
 	"finished_at IS NOT NULL THEN max(finished_at - started_at, 0) END"
 #define METRICS_LE(n) ", sum(d <= ?" #n ")"
 #define METRICS_JOBS                                                                               \
-	"SELECT type, state, count(*), total(attempts), total(orphans_reaped), count(d), total(d)" \
-	METRICS_LE(1) METRICS_LE(2) METRICS_LE(3) METRICS_LE(4) METRICS_LE(5) METRICS_LE(6)        \
-	METRICS_LE(7) METRICS_LE(8) METRICS_LE(9) METRICS_LE(10) METRICS_LE(11) METRICS_LE(12)     \
-	METRICS_LE(13) " FROM (SELECT type, state, attempts, orphans_reaped, " METRICS_D " AS d "  \
-	"FROM jobs) GROUP BY type, state ORDER BY type, state"
+	"SELECT type, state, count(*), total(attempts), total(orphans_reaped), count(d), "         \
+	"total(d)" METRICS_LE(1) METRICS_LE(2) METRICS_LE(3) METRICS_LE(4) METRICS_LE(             \
+	        5) METRICS_LE(6) METRICS_LE(7) METRICS_LE(8) METRICS_LE(9) METRICS_LE(10)          \
+	        METRICS_LE(11) METRICS_LE(12) METRICS_LE(                                          \
+	                13) " FROM (SELECT type, state, attempts, orphans_reaped, " METRICS_D      \
+	                    " AS d "                                                               \
+	                    "FROM jobs) GROUP BY type, state ORDER BY type, state"
 /* The units held per pool by the running jobs (their units column: ["cpu:2", "ollama"]); a
  * malformed column (written by hand) holds nothing, as in the claim. */
-#define METRICS_TAG_NAME "CASE WHEN instr(u.value, ':') > 0 THEN substr(u.value, 1, instr(u.value, ':') - 1) ELSE u.value END"
-#define METRICS_TAG_UNITS "CASE WHEN instr(u.value, ':') > 0 THEN CAST(substr(u.value, instr(u.value, ':') + 1) AS INTEGER) ELSE 1 END"
+#define METRICS_TAG_NAME                                                                           \
+	"CASE WHEN instr(u.value, ':') > 0 THEN substr(u.value, 1, instr(u.value, ':') - 1) ELSE " \
+	"u.value END"
+#define METRICS_TAG_UNITS                                                                          \
+	"CASE WHEN instr(u.value, ':') > 0 THEN CAST(substr(u.value, instr(u.value, ':') + 1) AS " \
+	"INTEGER) ELSE 1 END"
 #define METRICS_POOLS                                                                              \
 	"SELECT " METRICS_TAG_NAME " AS pool, total(" METRICS_TAG_UNITS ") FROM jobs, "            \
 	"json_each(CASE WHEN json_valid(jobs.units) THEN jobs.units ELSE '[]' END) AS u "          \
@@ -95,47 +103,50 @@
 	X(SQL_INSERT_MANY, INSERT_HEAD ROW16 "," ROW16)                                            \
 	X(SQL_UNIQUE_LIVE,                                                                         \
 	  "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL AND " LIVE)        \
-	/* --unique-for: the newest job with the key created since ?2, in any state: a search of \
-	 * jobs_key (schema version 2), newest first, no sort. */                                 \
-	X(SQL_UNIQUE_RECENT, "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL " \
-	                     "AND created_at >= ?2 ORDER BY created_at DESC, id DESC LIMIT 1")     \
-	/* Live jobs per type and state, through the partial indexes jobs_ready, jobs_running. */ \
+	/* --unique-for: the newest job with the key created since ?2, in any state: a search of   \
+	 * jobs_key (schema version 2), newest first, no sort. */                                  \
+	X(SQL_UNIQUE_RECENT,                                                                       \
+	  "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL "                  \
+	  "AND created_at >= ?2 ORDER BY created_at DESC, id DESC LIMIT 1")                        \
+	/* Live jobs per type and state, through the partial indexes jobs_ready, jobs_running. */  \
 	X(SQL_COUNT_LIVE, "SELECT type, 'queued', sum(n) FROM (SELECT type, count(*) AS n FROM "   \
 	                  "jobs WHERE " READY " GROUP BY type UNION ALL SELECT type, count(*) "    \
 	                  "FROM jobs WHERE state = 'queued' AND blockers > 0 GROUP BY type) "      \
 	                  "GROUP BY type UNION ALL SELECT type, 'running', count(*) FROM jobs "    \
 	                  "WHERE state = 'running' GROUP BY type")                                 \
-	X(SQL_NEXT_ID, "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), " \
-	               "0), coalesce((SELECT max(id) FROM jobs), 0)) + 1")                         \
+	X(SQL_NEXT_ID,                                                                             \
+	  "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), "            \
+	  "0), coalesce((SELECT max(id) FROM jobs), 0)) + 1")                                      \
 	/* claim */                                                                                \
 	X(SQL_RUNNING_USAGE, "SELECT type, namespace, units FROM jobs WHERE state = 'running'")    \
 	X(SQL_PAUSES_ACTIVE,                                                                       \
 	  "SELECT kind, name, until, reason FROM pauses WHERE until IS NULL OR until > ?1 "        \
 	  "ORDER BY kind, name")                                                                   \
 	X(SQL_TYPE_FIRST, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "     \
-	                  "WHERE " READY " ORDER BY type, priority DESC, run_at, id LIMIT 1") \
+	                  "WHERE " READY " ORDER BY type, priority DESC, run_at, id LIMIT 1")      \
 	X(SQL_TYPE_NEXT, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "      \
-	                 "WHERE " READY " AND type > ?1 "                                   \
+	                 "WHERE " READY " AND type > ?1 "                                          \
 	                 "ORDER BY type, priority DESC, run_at, id LIMIT 1")                       \
 	X(SQL_TYPE_HEAD, "SELECT type, id, namespace, resources, priority, run_at FROM jobs "      \
-	                 "WHERE " READY " AND type = ?1 AND priority <= ?2 "                \
+	                 "WHERE " READY " AND type = ?1 AND priority <= ?2 "                       \
 	                 "ORDER BY priority DESC, run_at, id")                                     \
-	X(SQL_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, " \
-	             "finished_at = NULL, worker_pid = ?3, worker_start = ?4, lease_until = ?5, "  \
-	             "token = ?6, units = ?7, pgid = NULL, pgid_start = NULL, cancel_requested = 0 " \
-	             "WHERE id = ?1 AND state = 'queued' RETURNING " JOB_COLS)                     \
+	X(SQL_CLAIM,                                                                               \
+	  "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, "          \
+	  "finished_at = NULL, worker_pid = ?3, worker_start = ?4, lease_until = ?5, "             \
+	  "token = ?6, units = ?7, pgid = NULL, pgid_start = NULL, cancel_requested = 0 "          \
+	  "WHERE id = ?1 AND state = 'queued' RETURNING " JOB_COLS)                                \
 	X(SQL_FAIL_QUEUED, "UPDATE jobs SET state = 'failed', error = ?2, finished_at = ?3 "       \
 	                   "WHERE id = ?1 AND state = 'queued'")                                   \
 	/* finish */                                                                               \
 	X(SQL_JOB_FENCE, "SELECT state, token, attempts, max_attempts, cancel_requested, type "    \
 	                 "FROM jobs WHERE id = ?1")                                                \
-	X(SQL_FINISH, "UPDATE jobs SET state = ?3, result = ?4, error = ?5, exit_code = ?6, "      \
-	              "orphans_reaped = orphans_reaped + ?7, finished_at = ?8, stderr = ?9, "      \
-	              "truncated = ?10, " NOT_RUNNING                                              \
-	              " WHERE id = ?1 AND token = ?2 AND state = 'running'")                       \
+	X(SQL_FINISH,                                                                              \
+	  "UPDATE jobs SET state = ?3, result = ?4, error = ?5, exit_code = ?6, "                  \
+	  "orphans_reaped = orphans_reaped + ?7, finished_at = ?8, stderr = ?9, "                  \
+	  "truncated = ?10, " NOT_RUNNING " WHERE id = ?1 AND token = ?2 AND state = 'running'")   \
 	X(SQL_REQUEUE, "UPDATE jobs SET state = 'queued', attempts = ?3, run_at = ?4, "            \
-	               "result = ?5, error = ?6, exit_code = ?7, orphans_reaped = orphans_reaped "  \
-	               "+ ?8, stderr = ?9, truncated = ?10, " NOT_RUNNING                            \
+	               "result = ?5, error = ?6, exit_code = ?7, orphans_reaped = orphans_reaped " \
+	               "+ ?8, stderr = ?9, truncated = ?10, " NOT_RUNNING                          \
 	               " WHERE id = ?1 AND token = ?2 AND state = 'running'")                      \
 	X(SQL_HEARTBEAT, "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND token = ?2 AND "      \
 	                 "state = 'running' RETURNING cancel_requested")                           \
@@ -150,14 +161,14 @@
 	                     "ORDER BY type")                                                      \
 	X(SQL_COUNT_BY_TYPE_BATCH, "SELECT type, state, count(*) FROM jobs WHERE batch = ?1 "      \
 	                           "GROUP BY type, state ORDER BY type")                           \
-	/* top: the batches with live jobs, their counts by state and how many of those ended  \
-	 * since ?1; the failed jobs, latest first */                                            \
-	X(SQL_BATCH_PROGRESS, "SELECT batch, state, count(*), sum(finished_at >= ?1) FROM jobs " \
-	                      "WHERE batch IN (SELECT DISTINCT batch FROM jobs WHERE "           \
-	                      "batch IS NOT NULL AND " LIVE ") GROUP BY batch, state "           \
-	                      "ORDER BY batch")                                                  \
-	X(SQL_RECENT_FAILED, "SELECT " JOB_COLS " FROM jobs WHERE state = 'failed' "             \
-	                     "ORDER BY finished_at DESC, id DESC LIMIT ?1")                      \
+	/* top: the batches with live jobs, their counts by state and how many of those ended      \
+	 * since ?1; the failed jobs, latest first */                                              \
+	X(SQL_BATCH_PROGRESS, "SELECT batch, state, count(*), sum(finished_at >= ?1) FROM jobs "   \
+	                      "WHERE batch IN (SELECT DISTINCT batch FROM jobs WHERE "             \
+	                      "batch IS NOT NULL AND " LIVE ") GROUP BY batch, state "             \
+	                      "ORDER BY batch")                                                    \
+	X(SQL_RECENT_FAILED, "SELECT " JOB_COLS " FROM jobs WHERE state = 'failed' "               \
+	                     "ORDER BY finished_at DESC, id DESC LIMIT ?1")                        \
 	X(SQL_OLDEST_QUEUED_BATCH, "SELECT min(run_at) FROM jobs WHERE batch = ?1 AND "            \
 	                           "state = 'queued' AND run_at <= ?2")                            \
 	/* metrics (metrics.c): one scan of the table, aggregated by SQLite, and the pools held */ \
@@ -189,12 +200,13 @@
 	             "ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, "             \
 	             "reason = excluded.reason")                                                   \
 	/* A quota pause: never shortens a pause in force (a longer one, or one until resumed). */ \
-	X(SQL_PAUSE_LONGER, "INSERT INTO pauses (kind, name, until, reason) VALUES (?1, ?2, ?3, ?4) " \
-	                    "ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, "      \
-	                    "reason = excluded.reason WHERE pauses.until IS NOT NULL AND "         \
-	                    "(excluded.until IS NULL OR pauses.until < excluded.until)")           \
+	X(SQL_PAUSE_LONGER,                                                                        \
+	  "INSERT INTO pauses (kind, name, until, reason) VALUES (?1, ?2, ?3, ?4) "                \
+	  "ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, "                        \
+	  "reason = excluded.reason WHERE pauses.until IS NOT NULL AND "                           \
+	  "(excluded.until IS NULL OR pauses.until < excluded.until)")                             \
 	X(SQL_PAUSES_EXPIRE, "DELETE FROM pauses WHERE until IS NOT NULL AND until <= ?1")         \
-	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")     \
+	X(SQL_RESUME, "DELETE FROM pauses WHERE kind = ?1 AND name = ?2 RETURNING until")          \
 	SQL_RATE_STATEMENTS(X)                                                                     \
 	DEPS_STATEMENTS(X)
 

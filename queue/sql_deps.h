@@ -23,18 +23,21 @@
 	                   "WHERE d.child = ?1 ORDER BY p.id")                                     \
 	X(SQL_DEP_CHILDREN, "SELECT child FROM job_deps WHERE parent = ?1 ORDER BY child")         \
 	X(SQL_COUNT_BLOCKED, "SELECT count(*) FROM jobs WHERE state = 'queued' AND blockers > 0")  \
-	X(SQL_BATCH_CALLBACK, "INSERT INTO batch_callbacks (batch, type, namespace, priority, "    \
-	                      "max_attempts, timeout, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, " \
-	                      "?7) ON CONFLICT (batch) DO UPDATE SET type = excluded.type, "        \
-	                      "namespace = excluded.namespace, priority = excluded.priority, "      \
-	                      "max_attempts = excluded.max_attempts, timeout = excluded.timeout, "  \
-	                      "fired_job = NULL")                                                  \
+	X(SQL_BATCH_CALLBACK,                                                                      \
+	  "INSERT INTO batch_callbacks (batch, type, namespace, priority, "                        \
+	  "max_attempts, timeout, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "                    \
+	  "?7) ON CONFLICT (batch) DO UPDATE SET type = excluded.type, "                           \
+	  "namespace = excluded.namespace, priority = excluded.priority, "                         \
+	  "max_attempts = excluded.max_attempts, timeout = excluded.timeout, "                     \
+	  "fired_job = NULL")                                                                      \
 	X(SQL_BATCH_CALLBACK_GET, "SELECT type, fired_job FROM batch_callbacks WHERE batch = ?1")  \
-	X(SQL_SCHEDULE_GET, "SELECT last_tick, fired_tick, last_job FROM schedules WHERE name = ?1") \
-	X(SQL_SCHEDULE_SET, "INSERT INTO schedules (name, last_tick, fired_tick, last_job, "        \
-	                    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE " \
-	                    "SET last_tick = excluded.last_tick, fired_tick = "                    \
-	                    "coalesce(excluded.fired_tick, fired_tick), last_job = "                \
-	                    "coalesce(excluded.last_job, last_job), updated_at = excluded.updated_at")
+	X(SQL_SCHEDULE_GET,                                                                        \
+	  "SELECT last_tick, fired_tick, last_job FROM schedules WHERE name = ?1")                 \
+	X(SQL_SCHEDULE_SET,                                                                        \
+	  "INSERT INTO schedules (name, last_tick, fired_tick, last_job, "                         \
+	  "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE "                  \
+	  "SET last_tick = excluded.last_tick, fired_tick = "                                      \
+	  "coalesce(excluded.fired_tick, fired_tick), last_job = "                                 \
+	  "coalesce(excluded.last_job, last_job), updated_at = excluded.updated_at")
 
 #endif

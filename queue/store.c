@@ -32,8 +32,8 @@ static const char *const sql_text[SQL_NSTATEMENTS] = {SQL_STATEMENTS(SQL_TEXT)};
 #define WAL_KEEP_FRAMES 48
 
 static const char *const state_names[JOB_NSTATES] = {
-        [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running", [JOB_SUCCEEDED] = "succeeded",
-        [JOB_FAILED] = "failed",       [JOB_CANCELLED] = "cancelled",
+        [JOB_QUEUED] = "queued", [JOB_RUNNING] = "running",     [JOB_SUCCEEDED] = "succeeded",
+        [JOB_FAILED] = "failed", [JOB_CANCELLED] = "cancelled",
 };
 
 const char *
@@ -140,7 +140,7 @@ store_fail(struct store *st, int rc, const char *what)
 		break;
 	default:
 		reason = st->db != NULL && sqlite3_errcode(st->db) == rc ? sqlite3_errmsg(st->db)
-		                                                          : sqlite3_errstr(rc);
+		                                                         : sqlite3_errstr(rc);
 		break;
 	}
 	/* "disk I/O error" alone does not say that the disk is full (growing -shm on a full
@@ -374,25 +374,31 @@ again:
 			                   strerror(errno));
 		if (!create)
 			return -ENOENT;
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		          0600);
 		if (fd < 0 && errno == EEXIST && tries++ == 0)
 			goto again; /* another process created it just now */
 		if (fd < 0) {
 			int e = errno;
 
-			r = e == EACCES || e == EPERM ? -EACCES : e == EROFS ? -EROFS : open_errno(path);
-			return store_failx(st, r, "cannot open database '%s': %s", path, strerror(e));
+			r = e == EACCES || e == EPERM ? -EACCES
+			    : e == EROFS              ? -EROFS
+			                              : open_errno(path);
+			return store_failx(st, r, "cannot open database '%s': %s", path,
+			                   strerror(e));
 		}
 		/* The umask may have narrowed the mode: SQLite gives -wal and -shm this one. */
 		if (fchmod(fd, 0600) < 0 || fstat(fd, out) < 0)
-			r = store_failx(st, -errno, "cannot create '%s': %s", path, strerror(errno));
+			r = store_failx(st, -errno, "cannot create '%s': %s", path,
+			                strerror(errno));
 		close(fd);
 		if (r < 0)
 			unlink(path);
 		return r;
 	}
 	if (S_ISLNK(out->st_mode))
-		return store_failx(st, -EPERM, "cannot open database '%s': refusing '%s': a symbolic link",
+		return store_failx(st, -EPERM,
+		                   "cannot open database '%s': refusing '%s': a symbolic link",
 		                   st->path, path);
 	if (!S_ISREG(out->st_mode))
 		return store_failx(st, S_ISDIR(out->st_mode) ? -EISDIR : -EINVAL,
@@ -417,15 +423,16 @@ open_files(struct store *st, const struct store_opts *opts)
 	int r;
 
 	for (int i = 0; i < 2; i++) {
-		if (snprintf(side, sizeof(side), "%s%s", st->path, suffixes[i]) >= (int)sizeof(side))
-			return store_failx(st, -ENAMETOOLONG, "cannot open database '%s': %s", st->path,
-			                   strerror(ENAMETOOLONG));
+		if (snprintf(side, sizeof(side), "%s%s", st->path, suffixes[i]) >=
+		    (int)sizeof(side))
+			return store_failx(st, -ENAMETOOLONG, "cannot open database '%s': %s",
+			                   st->path, strerror(ENAMETOOLONG));
 		if ((r = check_file(st, side, 0, &sb)) < 0 && r != -ENOENT)
 			return r;
 	}
 	if ((r = check_file(st, st->path, opts->create, &sb)) == -ENOENT)
-		return store_failx(st, open_errno(st->path),
-		                   "cannot open database '%s': %s", st->path, strerror(ENOENT));
+		return store_failx(st, open_errno(st->path), "cannot open database '%s': %s",
+		                   st->path, strerror(ENOENT));
 	return r;
 }
 
@@ -583,8 +590,9 @@ store_set_durability(struct store *st, int fast)
 
 	if (st == NULL)
 		return 0;
-	rc = sqlite3_exec(st->db, fast ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
-	                  NULL, NULL, NULL);
+	rc = sqlite3_exec(st->db,
+	                  fast ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", NULL,
+	                  NULL, NULL);
 	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot set the durability of");
 }
 

@@ -5,8 +5,8 @@
  * Functions return 0 (or a count) on success and a negative errno on failure; the message of the
  * last failure is in store_errmsg(). Codes: -EBUSY database locked (exit 75), -ESRCH no such job,
  * -ESTALE fencing token not current, -EINVAL bad data (65), -EEXIST state forbids the change,
- * -ENOSPC/-EIO disk (74), -ENOTSUP database from a newer jobq (69), -ENOENT/-EACCES cannot open (66).
- * A struct store is used by one thread; never across fork().
+ * -ENOSPC/-EIO disk (74), -ENOTSUP database from a newer jobq (69), -ENOENT/-EACCES cannot open
+ * (66). A struct store is used by one thread; never across fork().
  */
 #ifndef JOBQ_STORE_H
 #define JOBQ_STORE_H
@@ -33,15 +33,15 @@ struct job {
 	int64_t id;
 	char *type;
 	char *namespace;
-	char *payload;       /* JSON text */
+	char *payload; /* JSON text */
 	enum job_state state;
 	int64_t priority;
 	int64_t run_at;
 	int64_t attempts;
 	int64_t max_attempts;
-	int64_t timeout_ms;  /* 0: the type's */
-	char *resources;     /* JSON array of the job's own tags, e.g. ["cpu:2"], or NULL */
-	char *units;         /* while running: JSON array of every tag held (type's + job's) */
+	int64_t timeout_ms; /* 0: the type's */
+	char *resources;    /* JSON array of the job's own tags, e.g. ["cpu:2"], or NULL */
+	char *units;        /* while running: JSON array of every tag held (type's + job's) */
 	char *unique_key;
 	char *batch;
 	char *result;
@@ -52,15 +52,15 @@ struct job {
 	int64_t started_at;
 	int64_t finished_at;
 	int64_t orphans_reaped;
-	int64_t worker_pid;  /* owner; 0 none */
-	int64_t worker_start;/* owner's start time in clock ticks since boot */
-	int64_t pgid;        /* handler's process group; 0 none */
+	int64_t worker_pid;   /* owner; 0 none */
+	int64_t worker_start; /* owner's start time in clock ticks since boot */
+	int64_t pgid;         /* handler's process group; 0 none */
 	int64_t pgid_start;
 	int64_t lease_until;
 	int64_t token;
 	int cancel_requested;
-	char *stderr_tail;   /* column stderr: the tail of the last attempt's stderr, or NULL */
-	int truncated;       /* the result was cut at output_max */
+	char *stderr_tail; /* column stderr: the tail of the last attempt's stderr, or NULL */
+	int truncated;     /* the result was cut at output_max */
 };
 
 void job_release(struct job *job);
@@ -70,9 +70,9 @@ void job_release(struct job *job);
  * fast: synchronous=NORMAL, the WAL is synced only before a checkpoint, so a power loss can
  * roll back the commits since the last one (never a process crash; never a corrupt file). */
 struct store_opts {
-	int durability_fast;    /* 0: "full" (the default), 1: "fast" */
-	int busy_timeout_ms;    /* 0: 5000 */
-	int create;             /* create the file if missing (otherwise -ENOENT) */
+	int durability_fast; /* 0: "full" (the default), 1: "fast" */
+	int busy_timeout_ms; /* 0: 5000 */
+	int create;          /* create the file if missing (otherwise -ENOENT) */
 };
 
 /* For a program whose processes use SQLite from one thread only (the jobq command, not
@@ -83,7 +83,7 @@ int store_single_thread(void);
 /* Open (creating and migrating as needed) the database at path. *out is set on success and
  * released with store_close(). On failure *out is NULL and the message is copied to err. */
 int store_open(const char *path, const struct store_opts *opts, struct store **out, char *err,
-	       size_t errlen);
+               size_t errlen);
 void store_close(struct store *st);
 /* Switch an open store's level (fast: 1 "fast", 0 "full"), e.g. when a reload changed
  * "durability"; outside a transaction. NULL st: a no-op. Returns 0 or a store error. */
@@ -113,19 +113,19 @@ const char *store_path(const struct store *st);
 /* What a producer gives for one job. NULL / 0 fields take defaults. */
 struct job_spec {
 	const char *type;
-	const char *namespace;  /* NULL: "default" */
-	const char *payload;    /* JSON text; NULL: "{}" */
+	const char *namespace; /* NULL: "default" */
+	const char *payload;   /* JSON text; NULL: "{}" */
 	int64_t priority;
-	int64_t run_at;         /* 0: now */
-	int64_t max_attempts;   /* 0: the type's, else CONFIG_DEFAULT_MAX_ATTEMPTS */
-	int64_t timeout_ms;     /* 0: the type's */
+	int64_t run_at;       /* 0: now */
+	int64_t max_attempts; /* 0: the type's, else CONFIG_DEFAULT_MAX_ATTEMPTS */
+	int64_t timeout_ms;   /* 0: the type's */
 	const struct tag *resources;
 	size_t nresources;
 	const char *unique_key;
-	int64_t unique_for_ms;  /* > 0: a job holding unique_key created less than this long ago,
-	                         * in any state (finished too), also counts as existing */
+	int64_t unique_for_ms; /* > 0: a job holding unique_key created less than this long ago,
+	                        * in any state (finished too), also counts as existing */
 	const char *batch;
-	const int64_t *after;   /* parents (enqueue --after): the job runs once all succeeded */
+	const int64_t *after; /* parents (enqueue --after): the job runs once all succeeded */
 	size_t nafter;
 };
 
@@ -135,19 +135,19 @@ struct job_spec {
  * Returns 0 or -EINVAL with the message in err. Does not touch the database.
  */
 int store_validate_spec(const struct config *cfg, const struct job_spec *spec, char *err,
-			size_t errlen);
+                        size_t errlen);
 
 /* Enqueue one job in its own transaction. *existing is set to 1 when unique_key matched a live
  * (queued or running) job, or with unique_for_ms one created within that period, whose id is
  * returned instead (the live one first, else the newest). */
 int store_enqueue(struct store *st, const struct config *cfg, const struct job_spec *spec,
-		  int64_t *id_out, int *existing);
+                  int64_t *id_out, int *existing);
 
 /* Bulk enqueue: begin, add N times, then commit (or rollback: nothing is written). Ids of one
  * bulk are consecutive unless unique keys matched existing jobs. */
 int store_bulk_begin(struct store *st);
 int store_bulk_add(struct store *st, const struct config *cfg, const struct job_spec *spec,
-		   int64_t *id_out, int *existing);
+                   int64_t *id_out, int *existing);
 int store_bulk_commit(struct store *st);
 void store_bulk_rollback(struct store *st);
 
@@ -155,10 +155,10 @@ void store_bulk_rollback(struct store *st);
 struct claim_req {
 	const char *const *types; /* only these types; NULL: any type */
 	size_t ntypes;
-	int64_t lease_ms;         /* 0: cfg->lease_ms */
-	pid_t owner_pid;          /* 0: none (external claimer relying on its lease) */
+	int64_t lease_ms; /* 0: cfg->lease_ms */
+	pid_t owner_pid;  /* 0: none (external claimer relying on its lease) */
 	uint64_t owner_start;
-	int64_t now;              /* 0: time_now_ms() */
+	int64_t now; /* 0: time_now_ms() */
 };
 
 /*
@@ -170,12 +170,12 @@ struct claim_req {
  * job claimable (0 if none), for timed wake-ups.
  */
 int store_claim(struct store *st, const struct config *cfg, const struct claim_req *req,
-		struct job *out, int64_t *next_run_at);
+                struct job *out, int64_t *next_run_at);
 
 /* Renew a running job's lease. -ESTALE if token is not current, -ESRCH if no such job.
  * *cancel_requested (may be NULL) tells whether a cancel was requested meanwhile. */
 int store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
-		    int *cancel_requested);
+                    int *cancel_requested);
 
 /* Record the handler's process group (and its leader's start time) of a running job. */
 int store_set_pgid(struct store *st, int64_t id, int64_t token, pid_t pgid, uint64_t pgid_start);
@@ -183,20 +183,20 @@ int store_set_pgid(struct store *st, int64_t id, int64_t token, pid_t pgid, uint
 /* How an attempt ended. */
 struct job_outcome {
 	int succeeded;
-	const char *result;       /* JSON text or plain text kept as given */
+	const char *result; /* JSON text or plain text kept as given */
 	const char *error;
 	int has_exit_code;
 	int exit_code;
-	int temporary;            /* retry without counting the attempt */
-	int requeue_now;          /* with temporary: at once, no backoff (stopped by a shutdown) */
-	int no_retry;             /* fail at once (e.g. HTTP 400) */
-	int64_t retry_after_ms;   /* > 0: earliest retry delay asked by the handler */
+	int temporary;          /* retry without counting the attempt */
+	int requeue_now;        /* with temporary: at once, no backoff (stopped by a shutdown) */
+	int no_retry;           /* fail at once (e.g. HTTP 400) */
+	int64_t retry_after_ms; /* > 0: earliest retry delay asked by the handler */
 	int64_t orphans_reaped;
-	int cancelled;            /* the job was cancelled while running */
-	const char *stderr_tail;  /* what is kept of the attempt's stderr (its tail), or NULL */
-	int truncated;            /* result was cut at output_max: kept as text, flagged */
-	int64_t tokens;           /* > 0: tokens the attempt reported, charged to the token
-	                           * budgets of the pools it holds ("tokens" in the config) */
+	int cancelled;           /* the job was cancelled while running */
+	const char *stderr_tail; /* what is kept of the attempt's stderr (its tail), or NULL */
+	int truncated;           /* result was cut at output_max: kept as text, flagged */
+	int64_t tokens;          /* > 0: tokens the attempt reported, charged to the token
+	                          * budgets of the pools it holds ("tokens" in the config) */
 };
 
 /*
@@ -205,24 +205,24 @@ struct job_outcome {
  * Returns the job's new state (>= 0) or -ESTALE / -ESRCH / other errors.
  */
 int store_finish(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-		 const struct job_outcome *o);
+                 const struct job_outcome *o);
 
 /* Finish one job and claim the next in the same transaction (the worker's fast path).
  * Returns like store_claim; the finish is applied even when nothing is claimed. */
 int store_finish_and_claim(struct store *st, const struct config *cfg, int64_t id, int64_t token,
-			   const struct job_outcome *o, const struct claim_req *req,
-			   struct job *out, int64_t *next_run_at);
+                           const struct job_outcome *o, const struct claim_req *req,
+                           struct job *out, int64_t *next_run_at);
 
 /* Filter for list/cancel/retry/wait. NULL / -1 fields match everything. */
 struct job_filter {
 	const int64_t *ids;
 	size_t nids;
-	int state;                /* enum job_state or -1 */
+	int state; /* enum job_state or -1 */
 	const char *type;
 	const char *namespace;
 	const char *batch;
-	int64_t limit;            /* 0: no limit */
-	int64_t finished_before;  /* > 0: finished_at < this (prune) */
+	int64_t limit;           /* 0: no limit */
+	int64_t finished_before; /* > 0: finished_at < this (prune) */
 };
 
 /*
@@ -248,27 +248,27 @@ int store_get(struct store *st, int64_t id, struct job *out);
 /* Call cb for each matching job, newest id first for finished, by id otherwise; cb returns
  * non-zero to stop. Returns the number visited or -errno. */
 int store_list(struct store *st, const struct job_filter *f,
-	       int (*cb)(const struct job *job, void *ctx), void *ctx);
+               int (*cb)(const struct job *job, void *ctx), void *ctx);
 
 /* Counts by state for the filter (e.g. a batch): counts[JOB_NSTATES]. */
 int store_count(struct store *st, const struct job_filter *f, int64_t counts[JOB_NSTATES]);
 
 /* Counts per type and state: cb(type, counts) for each type present. */
 int store_count_by_type(struct store *st,
-			void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
-			void *ctx);
+                        void (*cb)(const char *type, const int64_t counts[JOB_NSTATES], void *ctx),
+                        void *ctx);
 
 /* The same for the jobs of one batch (batch NULL: every job). */
 int store_count_by_type_batch(struct store *st, const char *batch,
-			      void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
-					 void *ctx),
-			      void *ctx);
+                              void (*cb)(const char *type, const int64_t counts[JOB_NSTATES],
+                                         void *ctx),
+                              void *ctx);
 
 /* The queued and running jobs per type: cb(type, state, count) for each type and live state
  * that has jobs, queued ones first, each by type. Returns 0 or -errno. */
 int store_count_live(struct store *st,
-		     void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
-		     void *ctx);
+                     void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
+                     void *ctx);
 
 /* Age in ms of the oldest runnable queued job (run_at <= now), or -1 when none. */
 int64_t store_oldest_queued_age(struct store *st, int64_t now);
@@ -283,20 +283,20 @@ int store_pool_usage(struct store *st, const struct config *cfg, int64_t *used);
  * resumed. reason may be NULL. */
 enum pause_kind { PAUSE_ALL, PAUSE_TYPE, PAUSE_RESOURCE };
 int store_pause(struct store *st, enum pause_kind kind, const char *name, int64_t until,
-		const char *reason);
+                const char *reason);
 /* The same, but never shortening a pause in force: one that lasts until `until` or longer,
  * or until resumed, is kept as it is (a quota pause that meets an operator's). One statement,
  * so two workers meeting a quota at once keep the longer of their pauses. Returns 1 if the
  * pause was set, 0 if the one in force was kept, or a store error. */
 int store_pause_longer(struct store *st, enum pause_kind kind, const char *name, int64_t until,
-		       const char *reason);
+                       const char *reason);
 /* Returns 1 if a pause was lifted, 0 if there was none. */
 int store_resume(struct store *st, enum pause_kind kind, const char *name);
 /* cb for each pause in force at now. */
 int store_list_pauses(struct store *st, int64_t now,
-		      void (*cb)(enum pause_kind kind, const char *name, int64_t until,
-				 const char *reason, void *ctx),
-		      void *ctx);
+                      void (*cb)(enum pause_kind kind, const char *name, int64_t until,
+                                 const char *reason, void *ctx),
+                      void *ctx);
 
 /* Why recovery takes a running job back. */
 enum job_lost { JOB_NOT_LOST, JOB_LEASE_EXPIRED, JOB_OWNER_GONE };
@@ -334,14 +334,14 @@ int store_recover(struct store *st, const struct recover_req *req);
 /* The batches that have queued or running jobs, by name: cb(batch, counts by state, how many
  * of its jobs ended at or after since) for each. Returns 0 or -errno. */
 int store_batch_progress(struct store *st, int64_t since,
-			 void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
-				    int64_t ended_since, void *ctx),
-			 void *ctx);
+                         void (*cb)(const char *batch, const int64_t counts[JOB_NSTATES],
+                                    int64_t ended_since, void *ctx),
+                         void *ctx);
 
 /* The failed jobs, latest finished first, at most limit: cb for each (non-zero stops).
  * Returns 0 or -errno. */
 int store_recent_failed(struct store *st, int64_t limit,
-			int (*cb)(const struct job *job, void *ctx), void *ctx);
+                        int (*cb)(const struct job *job, void *ctx), void *ctx);
 
 /* Rate limits and token budgets of pools: what the sliding window of pool index `pool` (of
  * cfg->pools) holds at now. kind: RATE_STARTS for "rates", RATE_TOKENS for "tokens". */
@@ -352,7 +352,7 @@ struct rate_use {
 };
 /* Returns 0 with *out filled (zeros for a pool without that limit), or -errno. */
 int store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rate_kind kind,
-		   int64_t now, struct rate_use *out);
+                   int64_t now, struct rate_use *out);
 
 /* Running jobs (for status and the supervisor), by started_at. */
 int store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx);
@@ -378,11 +378,11 @@ int64_t store_data_version(struct store *st);
  * "total": N}. Inside an open bulk enqueue, or in its own transaction. Registering again
  * replaces the type and re-arms it. -EINVAL for an unknown type or a bad batch name. */
 int store_batch_on_done(struct store *st, const struct config *cfg, const char *batch,
-			const char *type, const char *namespace);
+                        const char *type, const char *namespace);
 
 /* cb(parent id, its state, ctx) for each parent of job id, by id. Returns the count. */
 int store_job_parents(struct store *st, int64_t id,
-		      void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx);
+                      void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx);
 
 /* Queued jobs waiting for a parent (blocked), or -errno. */
 int64_t store_count_blocked(struct store *st);
@@ -408,6 +408,6 @@ int store_schedule_get(struct store *st, const char *name, struct schedule_state
  * dropped; *next the following tick (0: none). Returns 0 or a store error.
  */
 int store_schedule_run(struct store *st, const struct config *cfg, const struct schedule *s,
-		       int64_t now, int *fired, int *skipped, int64_t *next);
+                       int64_t now, int *fired, int *skipped, int64_t *next);
 
 #endif

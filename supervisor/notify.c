@@ -178,7 +178,8 @@ notify_loop(struct notify *n, struct store *st, int workers, int stopping, int64
 	if (!n->on)
 		return -1;
 	if (now >= n->next_status) {
-		int r = recount(n, st, workers, stopping, now, status, sizeof(status)), was = n->healthy;
+		int r = recount(n, st, workers, stopping, now, status, sizeof(status)),
+		    was = n->healthy;
 		n->healthy = r >= 0;
 		if (r > 0 && strcmp(status, n->status) != 0) {
 			char msg[300];

@@ -51,8 +51,9 @@ schedules_run(struct store *st, const struct config *cfg, int64_t *next_in_ms)
 		if (skipped > 0)
 			log_warnx("schedule '%s': %d missed tick%s skipped (\"missed\": \"%s\")",
 			          s->name, skipped, skipped == 1 ? "" : "s",
-			          s->missed == MISSED_SKIP ? "skip"
-			          : s->missed == MISSED_ONCE ? "once" : "all");
+			          s->missed == MISSED_SKIP   ? "skip"
+			          : s->missed == MISSED_ONCE ? "once"
+			                                     : "all");
 		if (next > 0 && next - now < wait)
 			wait = next - now < 0 ? 0 : next - now;
 	}

@@ -50,15 +50,15 @@
 extern char **environ;
 
 struct wproc {
-	pid_t pid;           /* 0: not running */
+	pid_t pid; /* 0: not running */
 	uint64_t start;
-	int ctl;             /* our end of the control socket, -1 */
-	int64_t started;     /* monotonic ms */
+	int ctl;         /* our end of the control socket, -1 */
+	int64_t started; /* monotonic ms */
 	int restarts;
-	int64_t restart_at;  /* monotonic ms; 0: none scheduled */
-	int retired;         /* not to be restarted (fewer workers after a reload) */
-	int idle;            /* said its last claim found nothing, and was not woken since */
-	int listens;         /* idle, it waits on the FIFO itself (WORKER_MSG_LISTENING) */
+	int64_t restart_at; /* monotonic ms; 0: none scheduled */
+	int retired;        /* not to be restarted (fewer workers after a reload) */
+	int idle;           /* said its last claim found nothing, and was not woken since */
+	int listens;        /* idle, it waits on the FIFO itself (WORKER_MSG_LISTENING) */
 };
 
 struct sup {
@@ -67,28 +67,28 @@ struct sup {
 	struct store *st;
 	struct pidfh *pfh;
 	int sigfd, wakefd;
-	int lockfd;          /* the database file, flock()ed: one supervisor per file */
-	int cfgfd;           /* the configuration in force, sealed in memory, for the workers */
+	int lockfd; /* the database file, flock()ed: one supervisor per file */
+	int cfgfd;  /* the configuration in force, sealed in memory, for the workers */
 	struct wproc w[CONFIG_WORKERS_MAX];
-	int nworkers;            /* slots used in w[] */
-	int target;              /* workers wanted now (fewer than nworkers after a reload) */
+	int nworkers; /* slots used in w[] */
+	int target;   /* workers wanted now (fewer than nworkers after a reload) */
 	int stopping;
-	int64_t kill_at;     /* monotonic ms: SIGKILL workers still alive */
+	int64_t kill_at; /* monotonic ms: SIGKILL workers still alive */
 	int64_t next_recover, next_drain_check;
 	int64_t next_schedules; /* monotonic ms of the next look at the schedules; -1: none */
 	int check_drain;
-	int ready;           /* the runtime file was written: keep it up to date */
-	int pending;         /* single-job wake-ups that found no idle worker, for the next one */
-	int kill_strays;     /* a worker died or an orphan came back: kill non-worker children */
-	int64_t started_at;  /* epoch ms, for the runtime file */
-	int unfinished;      /* workers that exited WORKER_EXIT_UNFINISHED: an outcome was lost */
-	int left_unhandled;  /* --drain stopped with jobs queued that no handler here runs */
-	char workers_note[160]; /* why fewer workers than concurrency.global, or "" */
-	struct notify notify;      /* systemd's Type=notify (notify.h) */
-	struct metrics_http http;  /* "metrics": {"listen": ...} (metrics_http.h) */
-	int64_t worker_restarts;   /* for the metrics, through the runtime file */
+	int ready;          /* the runtime file was written: keep it up to date */
+	int pending;        /* single-job wake-ups that found no idle worker, for the next one */
+	int kill_strays;    /* a worker died or an orphan came back: kill non-worker children */
+	int64_t started_at; /* epoch ms, for the runtime file */
+	int unfinished;     /* workers that exited WORKER_EXIT_UNFINISHED: an outcome was lost */
+	int left_unhandled; /* --drain stopped with jobs queued that no handler here runs */
+	char workers_note[160];   /* why fewer workers than concurrency.global, or "" */
+	struct notify notify;     /* systemd's Type=notify (notify.h) */
+	struct metrics_http http; /* "metrics": {"listen": ...} (metrics_http.h) */
+	int64_t worker_restarts;  /* for the metrics, through the runtime file */
 	int64_t orphans_reaped;
-	int runtime_dirty;         /* the runtime file's counters changed */
+	int runtime_dirty; /* the runtime file's counters changed */
 };
 
 static int write_runtime(struct sup *s);
@@ -145,7 +145,7 @@ load_config(const struct sup *s, struct config *out, int *fd_out)
 		config_release(out);
 	} else if ((r = *fd_out = config_memfd(text, len)) < 0) {
 		log_errorx("config '%s': cannot keep it for the workers: %s", s->o->config_path,
-			   strerror(-r));
+		           strerror(-r));
 		config_release(out);
 	} else {
 		r = 0;
@@ -168,7 +168,7 @@ struct live {
 	const struct config *cfg;
 	int64_t running, handled, unhandled; /* running: any type; the others: queued */
 	int ntypes;
-	char types[512];                     /* "enrch 2, ext 1" */
+	char types[512]; /* "enrch 2, ext 1" */
 };
 
 static void
@@ -189,8 +189,8 @@ on_live(const char *type, enum job_state state, int64_t n, void *ctx)
 	l->unhandled += n;
 	/* A type a producer inserted by SQL may hold anything: quoted the safe way. */
 	if (l->ntypes++ < 20)
-		snprintf(l->types + len, sizeof(l->types) - len, "%s%s %" PRId64, len > 0 ? ", " : "",
-			 name_shown(type, shown, sizeof(shown)), n);
+		snprintf(l->types + len, sizeof(l->types) - len, "%s%s %" PRId64,
+		         len > 0 ? ", " : "", name_shown(type, shown, sizeof(shown)), n);
 	else if (l->ntypes == 21)
 		strlcat(l->types, ", ...", sizeof(l->types));
 }
@@ -216,9 +216,10 @@ warn_unhandled(struct sup *s)
 	struct live l;
 
 	if (live_scan(s, &l) == 0 && l.unhandled > 0)
-		log_warnx("%" PRId64 " queued job%s that no handler here runs: %s (external workers: "
-			  "jobq claim --type TYPE)", l.unhandled, l.unhandled == 1 ? "" : "s",
-			  l.types);
+		log_warnx("%" PRId64
+		          " queued job%s that no handler here runs: %s (external workers: "
+		          "jobq claim --type TYPE)",
+		          l.unhandled, l.unhandled == 1 ? "" : "s", l.types);
 }
 
 static void
@@ -327,8 +328,12 @@ spawn_worker(struct sup *s, int i)
 		return -errno;
 	}
 	struct proc_spawn sp = {
-		.argv = (char *const *)argv, .envp = notify_child_env(&s->notify),
-		.stdin_fd = s->cfgfd, .stdout_fd = 2, .stderr_fd = 2, .extra_fd = sv[1],
+	        .argv = (char *const *)argv,
+	        .envp = notify_child_env(&s->notify),
+	        .stdin_fd = s->cfgfd,
+	        .stdout_fd = 2,
+	        .stderr_fd = 2,
+	        .extra_fd = sv[1],
 	};
 	r = proc_spawn(&sp, &w->pid);
 	close(sv[1]);
@@ -360,14 +365,15 @@ on_lost(const struct job *job, enum job_lost why, void *ctx)
 
 	if (why == JOB_LEASE_EXPIRED)
 		log_warnx("job %" PRId64 ": lease expired: requeued, killing what the attempt left",
-			  job->id);
+		          job->id);
 	else
 		log_warnx("job %" PRId64 ": worker %" PRId64 " is gone: requeued, killing what it "
-			  "left", job->id, job->worker_pid);
+		          "left",
+		          job->id, job->worker_pid);
 	struct jobenv_ident w;
 	jobenv_ident_init(&w, job->id, job->attempts, s->o->db_path); /* ENOMEM: no env scan */
-	struct proc_job pj = {.pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start,
-			      .env = w.env};
+	struct proc_job pj = {
+	        .pgid = (pid_t)job->pgid, .pgid_start = (uint64_t)job->pgid_start, .env = w.env};
 	proc_kill_job(&pj, 0, SIGKILL);
 	jobenv_ident_release(&w);
 }
@@ -375,8 +381,8 @@ on_lost(const struct job *job, enum job_lost why, void *ctx)
 static void
 recover(struct sup *s)
 {
-	struct recover_req req = {.what = RECOVER_LEASES | RECOVER_OWNERS, .on_lost = on_lost,
-				  .ctx = s};
+	struct recover_req req = {
+	        .what = RECOVER_LEASES | RECOVER_OWNERS, .on_lost = on_lost, .ctx = s};
 	int n = store_recover(s->st, &req);
 
 	if (n == -EBUSY && s->ready && !s->stopping) {
@@ -411,8 +417,9 @@ on_reaped(pid_t pid, int status, void *ctx)
 		if (s->stopping || w->retired) {
 			if (proc_status_code(status) == WORKER_EXIT_UNFINISHED) {
 				s->unfinished++; /* it logged which job */
-				log_warnx("worker %d exited %d: its job's outcome could not be recorded",
-					  i + 1, WORKER_EXIT_UNFINISHED);
+				log_warnx("worker %d exited %d: its job's outcome could not be "
+				          "recorded",
+				          i + 1, WORKER_EXIT_UNFINISHED);
 			} else {
 				log_debug("worker %d exited", i + 1);
 			}
@@ -428,7 +435,7 @@ on_reaped(pid_t pid, int status, void *ctx)
 		s->worker_restarts++;
 		w->restart_at = now + delay;
 		log_warnx("worker %d (pid %d) died with status %d: restarting in %" PRId64 "ms",
-			  i + 1, (int)pid, proc_status_code(status), delay);
+		          i + 1, (int)pid, proc_status_code(status), delay);
 		write_runtime(s);
 		s->next_recover = 0; /* its job goes back to the queue now */
 		s->kill_strays = 1;
@@ -525,8 +532,8 @@ reload(struct sup *s)
 		if (s->w[i].pid == 0 && s->w[i].restart_at == 0)
 			s->w[i].restart_at = time_mono_ms();
 	log_info("configuration reloaded: %d worker%s%s%s%s", want, want == 1 ? "" : "s",
-		 s->workers_note[0] != '\0' ? " (" : "", s->workers_note,
-		 s->workers_note[0] != '\0' ? ")" : "");
+	         s->workers_note[0] != '\0' ? " (" : "", s->workers_note,
+	         s->workers_note[0] != '\0' ? ")" : "");
 	s->target = want;
 	write_runtime(s);
 	notify_ready(&s->notify, "configuration reloaded");
@@ -571,9 +578,10 @@ drain_check(struct sup *s)
 	if (live_scan(s, &l) < 0 || l.running > 0 || l.handled > 0)
 		return;
 	if (l.unhandled > 0) {
-		log_warnx("drained what this configuration can run: %" PRId64 " job%s left queued "
-			  "that no handler here runs: %s (external workers: jobq claim --type TYPE)",
-			  l.unhandled, l.unhandled == 1 ? "" : "s", l.types);
+		log_warnx(
+		        "drained what this configuration can run: %" PRId64 " job%s left queued "
+		        "that no handler here runs: %s (external workers: jobq claim --type TYPE)",
+		        l.unhandled, l.unhandled == 1 ? "" : "s", l.types);
 		s->left_unhandled = 1;
 	}
 	begin_stop(s, "drained");
@@ -603,7 +611,8 @@ pidfile_check(const char *path)
 	/* lstat first: with fs.protected_symlinks, open() of a planted link fails with EACCES */
 	int link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 
-	if (link || (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
+	if (link ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0) {
 		if (link || errno == ELOOP) {
 			log_errorx("refusing '%s': a symbolic link", path);
 			return EX_NOPERM;
@@ -635,7 +644,8 @@ lock_database(struct sup *s)
 
 	if ((s->lockfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
 		if (errno == ENOENT && s->st == NULL)
-			return 0; /* a new file has no other name: the store creates it, then we lock */
+			return 0; /* a new file has no other name: the store creates it, then we
+			             lock */
 		if (errno == ELOOP) {
 			log_errorx("refusing '%s': a symbolic link", path);
 			return EX_NOPERM;
@@ -645,7 +655,8 @@ lock_database(struct sup *s)
 	}
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK) {
-			log_errorx("a supervisor is already running for '%s' under another name", path);
+			log_errorx("a supervisor is already running for '%s' under another name",
+			           path);
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot lock database '%s'", path);
@@ -669,7 +680,7 @@ setup(struct sup *s)
 	if ((s->pfh = pidfile_open(path, 0600, &other)) == NULL) {
 		if (errno == EEXIST) {
 			log_errorx("a supervisor is already running for '%s' (pid %d)",
-				   s->o->db_path, (int)other);
+			           s->o->db_path, (int)other);
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot create pid file '%s'", path);
@@ -700,13 +711,13 @@ setup(struct sup *s)
 	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
 		if (s->wakefd == -EPERM || s->wakefd == -ELOOP) {
 			log_errorx("refusing the wake-up FIFO of '%s': %s", s->o->db_path,
-				   s->wakefd == -EPERM ? "it belongs to another user"
-						       : "a symbolic link");
+			           s->wakefd == -EPERM ? "it belongs to another user"
+			                               : "a symbolic link");
 			return EX_NOPERM;
 		}
 		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
-			   s->wakefd == -EEXIST ? "a file that is not a FIFO is in the way"
-						: strerror(-s->wakefd));
+		           s->wakefd == -EEXIST ? "a file that is not a FIFO is in the way"
+		                                : strerror(-s->wakefd));
 		return EX_CANTCREAT;
 	}
 	if ((r = metrics_http_listen(&s->http, s->cfg.metrics_listen, err, sizeof(err))) < 0) {
@@ -841,7 +852,7 @@ struct watch {
 	unsigned char src[WATCH_MAX]; /* enum sup_source */
 	int arg[WATCH_MAX];           /* SRC_WORKER: the worker's index */
 	int n;
-	int metrics0, nmetrics;       /* the metrics endpoint's fds: last, handled together */
+	int metrics0, nmetrics; /* the metrics endpoint's fds: last, handled together */
 };
 
 static void
@@ -1056,7 +1067,7 @@ on_running(const struct job *job, void *ctx)
 		return 0; /* an external claimer's (its lease counts), or a live worker's */
 	if (l->n++ < 20)
 		snprintf(l->ids + len, sizeof(l->ids) - len, "%s%" PRId64, len > 0 ? ", " : "",
-			 job->id);
+		         job->id);
 	else if (l->n == 21)
 		snprintf(l->ids + len, sizeof(l->ids) - len, ", ...");
 	return 0;
@@ -1076,9 +1087,9 @@ report_left_running(struct sup *s)
 	}
 	if (l.n > 0)
 		log_errorx("job%s %s left running: %s not be finished or requeued; the next "
-			   "supervisor's recovery requeues %s, the attempt counted",
-			   l.n == 1 ? "" : "s", l.ids, l.n == 1 ? "it could" : "they could",
-			   l.n == 1 ? "it" : "them");
+		           "supervisor's recovery requeues %s, the attempt counted",
+		           l.n == 1 ? "" : "s", l.ids, l.n == 1 ? "it could" : "they could",
+		           l.n == 1 ? "it" : "them");
 	return l.n;
 }
 
@@ -1104,13 +1115,13 @@ supervisor_run(const struct supervisor_opts *o)
 		if (spawn_worker(&s, i) < 0)
 			s.w[i].restart_at = time_mono_ms() + RESTART_MIN_MS;
 	setproctitle("supervisor: %d worker%s, %s", s.nworkers, s.nworkers == 1 ? "" : "s",
-		     o->db_path);
+	             o->db_path);
 	write_runtime(&s);
 	s.ready = 1;
 	notify_ready(&s.notify, "recovered; workers started");
 	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", o->db_path, s.nworkers,
-		 s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
-		 s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
+	         s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
+	         s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
 	warn_unhandled(&s);
 	s.check_drain = o->drain;
 	/* The loop never sits in the busy handler (up to 5 s deaf to signals and workers): a
@@ -1124,9 +1135,10 @@ supervisor_run(const struct supervisor_opts *o)
 	int left = report_left_running(&s);
 	runtime_remove(o->db_path);
 	if (lc == 0 && (left > 0 || s.unfinished > 0)) {
-		/* Neither finished nor requeued, or finished without its outcome: not a clean stop */
+		/* Neither finished nor requeued, or finished without its outcome: not a clean stop
+		 */
 		log_errorx("stopped: %d job outcome%s not recorded, %d job%s left running",
-			   s.unfinished, s.unfinished == 1 ? "" : "s", left, left == 1 ? "" : "s");
+		           s.unfinished, s.unfinished == 1 ? "" : "s", left, left == 1 ? "" : "s");
 		lc = EX_IOERR;
 	} else {
 		log_info("stopped");

@@ -12,7 +12,7 @@ struct supervisor_opts {
 	const char *self_exe;    /* this binary, re-executed as `jobq worker` */
 	int workers;             /* 0: from the configuration */
 	int drain;               /* exit once nothing is queued or running (1 when only jobs of
-				  * types without a handler here are left queued) */
+	                          * types without a handler here are left queued) */
 	int verbose;
 	int quiet;
 };

@@ -65,7 +65,10 @@ b_free(struct handler *h)
 }
 
 static const struct handler_ops builtin_ops = {
-	.pollfds = b_pollfds, .step = b_step, .stop = b_stop, .free = b_free,
+        .pollfds = b_pollfds,
+        .step = b_step,
+        .stop = b_stop,
+        .free = b_free,
 };
 
 int
@@ -76,12 +79,13 @@ builtin_start(const struct handler_env *env, struct handler **out, char *err, si
 
 	if (env->type->builtin == BUILTIN_SLEEP) {
 		cJSON *p = cJSON_ParseWithOpts(env->job->payload != NULL ? env->job->payload : "{}",
-					       NULL, 1);
+		                               NULL, 1);
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "ms");
 		if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > SLEEP_MAX_MS) {
 			cJSON_Delete(p);
-			snprintf(err, errlen, "payload.ms: must be a number of milliseconds from 0 to %lld",
-				 SLEEP_MAX_MS);
+			snprintf(err, errlen,
+			         "payload.ms: must be a number of milliseconds from 0 to %lld",
+			         SLEEP_MAX_MS);
 			return -EINVAL;
 		}
 		ms = (int64_t)v->valuedouble;

@@ -27,7 +27,7 @@ curl_dl_load(char *err, size_t errlen)
 	}
 #define CURL_DL_LOAD(ret, name, args)                                                              \
 	if ((*(void **)&curl_dl.name = dlsym(h, "curl_" #name)) == NULL) {                         \
-		snprintf(err, errlen, "http: libcurl has no curl_" #name);                        \
+		snprintf(err, errlen, "http: libcurl has no curl_" #name);                         \
 		dlclose(h);                                                                        \
 		return -ENOENT;                                                                    \
 	}

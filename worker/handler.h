@@ -14,15 +14,15 @@
 #include "config.h"
 #include "store.h"
 
-struct handler;  /* one running job's handler state */
+struct handler; /* one running job's handler state */
 
 /* Environment of a handler run: what the worker knows. */
 struct handler_env {
-	const char *db_path;   /* absolute; exported as JOBQ_DB so leftovers can be found */
+	const char *db_path; /* absolute; exported as JOBQ_DB so leftovers can be found */
 	const struct config *cfg;
 	const struct type_config *type;
-	const struct job *job; /* the claimed job; must outlive the handler */
-	char *const *base_envp;/* environment to start from (environ) */
+	const struct job *job;  /* the claimed job; must outlive the handler */
+	char *const *base_envp; /* environment to start from (environ) */
 };
 
 /*
@@ -31,7 +31,7 @@ struct handler_env {
  * For exec, *pgid_out / *pgid_start_out receive the new process group to record in the store.
  */
 int handler_start(const struct handler_env *env, struct handler **out, pid_t *pgid_out,
-		  uint64_t *pgid_start_out, char *err, size_t errlen);
+                  uint64_t *pgid_start_out, char *err, size_t errlen);
 
 /* The fds the handler wants polled (pipes, curl sockets); returns how many were written
  * (at most max). *timeout_ms is lowered to the handler's next deadline. */

@@ -40,10 +40,10 @@
 #define PGID_RECORD_MS 20
 #define FINISH_RETRY_MIN_MS 50
 #define FINISH_RETRY_MAX_MS 2000
-#define IDLE_CHECK_MS 1000    /* an idle worker looks for commits it was not told of */
+#define IDLE_CHECK_MS 1000 /* an idle worker looks for commits it was not told of */
 #define RETRY_BUSY_MS 100
-#define RETRY_FAILED_MS 1000  /* claim again after a failure other than a lock (disk full) */
-#define WARN_EVERY_MS 30000   /* a warning repeated at every try is logged at most this often */
+#define RETRY_FAILED_MS 1000 /* claim again after a failure other than a lock (disk full) */
+#define WARN_EVERY_MS 30000  /* a warning repeated at every try is logged at most this often */
 #define SHUTDOWN_KILL_GRACE_MS 2000
 #define MAX_POLLFDS 8
 
@@ -144,19 +144,19 @@ struct warn_limit {
 
 struct worker {
 	const struct worker_opts *o;
-	enum wstate state;       /* moved by transition() only */
-	int code;                /* the exit code once WS_STOPPED */
+	enum wstate state; /* moved by transition() only */
+	int code;          /* the exit code once WS_STOPPED */
 	struct store *st;
 	struct config cfg;
-	const char **types;      /* the types this worker can run: those with a handler */
+	const char **types; /* the types this worker can run: those with a handler */
 	size_t ntypes;
 	int sigfd;
 	pid_t pid;
 	uint64_t start;
-	struct job job;          /* held in RUNNING ... STOP_FINISHING (has_job()) */
+	struct job job; /* held in RUNNING ... STOP_FINISHING (has_job()) */
 	struct handler *h;
-	int64_t next_heartbeat;  /* monotonic ms */
-	pid_t pgid;              /* the handler's process group, not yet recorded in the store */
+	int64_t next_heartbeat; /* monotonic ms */
+	pid_t pgid;             /* the handler's process group, not yet recorded in the store */
 	uint64_t pgid_start;
 	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
 	int64_t idle_check_at;   /* monotonic ms */
@@ -166,10 +166,10 @@ struct worker {
 	char finish_err[256];    /* why the last finish failed */
 	struct warn_limit lease_warn, finish_warn, claim_warn;
 	int64_t data_version;
-	int64_t stop_deadline;   /* monotonic ms: then stop the running handler */
+	int64_t stop_deadline; /* monotonic ms: then stop the running handler */
 	int stop_sent;
-	int reload;              /* latched: reload the configuration when no job is held */
-	int told_idle;           /* the supervisor counts us idle (we said 'i' or 'I') */
+	int reload;                /* latched: reload the configuration when no job is held */
+	int told_idle;             /* the supervisor counts us idle (we said 'i' or 'I') */
 	struct wake_listener wake; /* fifo -1: wake-ups come through the supervisor only */
 };
 
@@ -181,7 +181,7 @@ transition(struct worker *w, enum wevent ev)
 
 	if (to == WS_NONE) {
 		log_warnx("worker state machine: event '%s' in state '%s' ignored", event_names[ev],
-			  state_names[w->state]);
+		          state_names[w->state]);
 		return;
 	}
 	w->state = to;
@@ -345,8 +345,10 @@ pause_pools(struct worker *w, int64_t until, const char *reason)
 static int
 finish(struct worker *w, const struct job_outcome *o, int claim_next)
 {
-	struct claim_req req = {.types = w->types, .ntypes = w->ntypes, .owner_pid = w->pid,
-				.owner_start = w->start};
+	struct claim_req req = {.types = w->types,
+	                        .ntypes = w->ntypes,
+	                        .owner_pid = w->pid,
+	                        .owner_start = w->start};
 	struct job next;
 	const char *reason;
 	int64_t until;
@@ -358,7 +360,7 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 		pause_pools(w, until, reason);
 	if (claim_next)
 		r = store_finish_and_claim(w->st, &w->cfg, w->job.id, w->job.token, o, &req, &next,
-					   &w->next_run_at);
+		                           &w->next_run_at);
 	else
 		r = store_finish(w->st, &w->cfg, w->job.id, w->job.token, o);
 	if (r < 0 && r != -ESTALE && r != -ESRCH) {
@@ -366,7 +368,8 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 		 * is renewed meanwhile) and try again, 50 ms doubling up to 2 s. Giving up would
 		 * leave it running until its lease expired, holding capacity, and lose its result.
 		 * A stopping worker tries until it must give up (worker_run()). */
-		int64_t delay = FINISH_RETRY_MIN_MS << (w->finish_retries < 6 ? w->finish_retries : 6);
+		int64_t delay = FINISH_RETRY_MIN_MS
+		                << (w->finish_retries < 6 ? w->finish_retries : 6);
 		int64_t give_up = w->stop_deadline + WORKER_FINISH_MARGIN_MS;
 		if (delay > FINISH_RETRY_MAX_MS)
 			delay = FINISH_RETRY_MAX_MS;
@@ -390,7 +393,8 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	} else {
 		if (o->truncated)
 			log_warnx("result cut at output_max (%zu bytes): kept as text, marked "
-				  "truncated", w->cfg.output_max);
+			          "truncated",
+			          w->cfg.output_max);
 		if (o->succeeded)
 			log_debug("succeeded");
 		else if (!o->cancelled && o->has_exit_code && o->exit_code == 127)
@@ -399,7 +403,7 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 			log_errorx("attempt failed: %s", o->error ? o->error : "");
 		else
 			log_info("%s: %s", o->cancelled ? "cancelled" : "attempt failed",
-				 o->error ? o->error : "");
+			         o->error ? o->error : "");
 	}
 	handler_free(w->h);
 	w->h = NULL;
@@ -425,8 +429,11 @@ start(struct worker *w)
 {
 	const struct type_config *t = config_type(&w->cfg, w->job.type);
 	struct handler_env env = {
-		.db_path = w->o->db_path, .cfg = &w->cfg, .type = t, .job = &w->job,
-		.base_envp = environ,
+	        .db_path = w->o->db_path,
+	        .cfg = &w->cfg,
+	        .type = t,
+	        .job = &w->job,
+	        .base_envp = environ,
 	};
 	char err[512] = "";
 	int r;
@@ -465,7 +472,7 @@ check_lease(struct worker *w)
 		}
 		if (r < 0)
 			log_warnx("cannot record process group %d: %s", (int)w->pgid,
-				  store_errmsg(w->st));
+			          store_errmsg(w->st));
 		w->pgid = 0;
 	}
 	r = store_heartbeat(w->st, w->job.id, w->job.token, w->cfg.lease_ms, &cancel);
@@ -534,7 +541,9 @@ recv_ctl(struct worker *w, char *buf, size_t len)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = u.buf,
 	                    .msg_controllen = sizeof(u.buf)};
 	ssize_t n = recvmsg(w->o->ctl_fd, &mh, MSG_CMSG_CLOEXEC);
 	struct cmsghdr *c;
@@ -623,8 +632,10 @@ read_wake(struct worker *w, int keep_one)
 static void
 claim(struct worker *w)
 {
-	struct claim_req req = {.types = w->types, .ntypes = w->ntypes, .owner_pid = w->pid,
-				.owner_start = w->start};
+	struct claim_req req = {.types = w->types,
+	                        .ntypes = w->ntypes,
+	                        .owner_pid = w->pid,
+	                        .owner_start = w->start};
 	int r;
 
 	/* Jobs of types without a handler here are for external workers (jobq claim). */
@@ -762,15 +773,15 @@ static void
 give_up(struct worker *w)
 {
 	const struct job_outcome *oc = w->h != NULL ? handler_outcome(w->h) : NULL;
-	const char *what = oc == NULL ? "failed"
-			   : oc->succeeded ? "succeeded"
-			   : oc->cancelled ? "cancelled"
-			   : oc->temporary ? "interrupted"
-					   : "failed";
+	const char *what = oc == NULL      ? "failed"
+	                   : oc->succeeded ? "succeeded"
+	                   : oc->cancelled ? "cancelled"
+	                   : oc->temporary ? "interrupted"
+	                                   : "failed";
 
 	log_errorx("giving up: its outcome (%s) could not be recorded after %d tries: %s; it stays "
-		   "running until the next recovery requeues it, its attempt counted",
-		   what, w->finish_retries, w->finish_err);
+	           "running until the next recovery requeues it, its attempt counted",
+	           what, w->finish_retries, w->finish_err);
 	w->code = WORKER_EXIT_UNFINISHED;
 	transition(w, WE_EXIT);
 }
@@ -833,8 +844,9 @@ tick(struct worker *w)
 			if (w->state == WS_CLAIMING)
 				handler_deadline(w->retry_at > now ? w->retry_at : now, &timeout);
 			if (w->next_run_at > 0)
-				handler_deadline(time_add(now, time_sub(w->next_run_at, time_now_ms())),
-				                 &timeout);
+				handler_deadline(
+				        time_add(now, time_sub(w->next_run_at, time_now_ms())),
+				        &timeout);
 		}
 		return timeout;
 	}

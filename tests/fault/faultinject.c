@@ -31,7 +31,7 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 
-static long fail_malloc, fail_io;     /* 0: never */
+static long fail_malloc, fail_io; /* 0: never */
 static long n_malloc, n_io;
 static int ready;
 

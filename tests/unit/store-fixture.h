@@ -22,13 +22,14 @@
 
 /* SQL that takes a version 3 database back to version 2 (what version 3 added goes). */
 #define V3_DOWN                                                                                    \
-	"DROP TABLE rate_events;"                                                                   \
-	"DROP TRIGGER jobs_watch; DROP TRIGGER job_events_do; DROP TRIGGER jobs_deps_prune;"      \
-	"DROP TABLE job_events; DROP TABLE job_deps; DROP TABLE batch_callbacks;"                 \
-	"DROP TABLE schedules; DROP INDEX jobs_blocked; DROP INDEX jobs_ready;"                   \
-	"ALTER TABLE jobs DROP COLUMN blockers; ALTER TABLE jobs DROP COLUMN cancelled_by;"       \
+	"DROP TABLE rate_events;"                                                                  \
+	"DROP TRIGGER jobs_watch; DROP TRIGGER job_events_do; DROP TRIGGER jobs_deps_prune;"       \
+	"DROP TABLE job_events; DROP TABLE job_deps; DROP TABLE batch_callbacks;"                  \
+	"DROP TABLE schedules; DROP INDEX jobs_blocked; DROP INDEX jobs_ready;"                    \
+	"ALTER TABLE jobs DROP COLUMN blockers; ALTER TABLE jobs DROP COLUMN cancelled_by;"        \
 	"ALTER TABLE jobs DROP COLUMN watch;"                                                      \
-	"CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id) WHERE state = 'queued';" \
+	"CREATE INDEX jobs_ready ON jobs (type, priority DESC, run_at, id) WHERE state = "         \
+	"'queued';"                                                                                \
 	"PRAGMA user_version = 2;"
 
 struct fx {
@@ -161,10 +162,11 @@ fx_add(struct fx *f, const char *type, const char *ns, const char *tags, int64_t
 
 	if (tags != NULL) {
 		snprintf(buf, sizeof(buf), "%s", tags);
-		for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
-			assert_int_equal(tag_parse(s, t[spec.nresources].name,
-			                           &t[spec.nresources].units),
-			                 0);
+		for (char *s = strtok_r(buf, ",", &save); s != NULL;
+		     s = strtok_r(NULL, ",", &save)) {
+			assert_int_equal(
+			        tag_parse(s, t[spec.nresources].name, &t[spec.nresources].units),
+			        0);
 			spec.nresources++;
 		}
 		spec.resources = t;

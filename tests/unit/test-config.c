@@ -418,8 +418,9 @@ test_errors_types(void **state)
 	             "types.x.timeout: duration '3651d' is too long (at most 3650d, 10 years)");
 	assert_error("{'lease': '106751991166d'}",
 	             "lease: duration '106751991166d' is too long (at most 3650d, 10 years)");
-	assert_error("{'grace': '9223372036854775807ms'}",
-	             "grace: duration '9223372036854775807ms' is too long (at most 3650d, 10 years)");
+	assert_error(
+	        "{'grace': '9223372036854775807ms'}",
+	        "grace: duration '9223372036854775807ms' is too long (at most 3650d, 10 years)");
 	assert_error("{'types': {'x': {'priority': 1.5}}}", "types.x.priority: must be an integer");
 	assert_error("{'types': {'x': {'priority': '1'}}}", "types.x.priority: must be an integer");
 	assert_error("{'types': {'x': {'priority': 1e300}}}",
@@ -539,7 +540,8 @@ test_check_env(void **state)
 	        "{'types': {'run': {'exec': ['x'], 'env': {'K': '${JOBQ_TEST_UNSET}'}},"
 	        " 'ping': {'builtin': 'noop'},"
 	        " 'chat': {'http': {'url': 'http://h', 'headers': {'X-Plain': '$NOT ${}x',"
-	        "   'Authorization': 'Bearer ${JOBQ_TEST_KEY}', 'X-Both': '${JOBQ_TEST_KEY}:${JOBQ_TEST_KEY2}'}}}}}";
+	        "   'Authorization': 'Bearer ${JOBQ_TEST_KEY}', 'X-Both': "
+	        "'${JOBQ_TEST_KEY}:${JOBQ_TEST_KEY2}'}}}}}";
 	struct config cfg;
 	char err[512] = "";
 
@@ -648,9 +650,10 @@ test_nul(void **state)
 	assert_error("{'types': {'t': {'exec': ['echo'],\n 'env': {'X': 'v\\u0000w'}}}}",
 	             "types.t.env.X: contains \\u0000 (a NUL character, line 2), which jobq cannot "
 	             "pass on");
-	assert_error("{'types': {'t': {'exec': ['echo'], 'env_remove': ['HOME', 'A\\u0000']}}}",
-	             "types.t.env_remove[1]: contains \\u0000 (a NUL character, line 1), which jobq "
-	             "cannot pass on");
+	assert_error(
+	        "{'types': {'t': {'exec': ['echo'], 'env_remove': ['HOME', 'A\\u0000']}}}",
+	        "types.t.env_remove[1]: contains \\u0000 (a NUL character, line 1), which jobq "
+	        "cannot pass on");
 	assert_error("{'types': {'t\\u0000x': {'exec': ['echo']}}}",
 	             "types.t\\u0000x: contains \\u0000 (a NUL character, line 1), which jobq "
 	             "cannot pass on");
@@ -795,8 +798,10 @@ test_workers_note(void **state)
 	assert_int_equal(n, config_worker_count(&cfg));
 	assert_true(n <= 256);
 	if (cpus * 4 <= 256 && n == cpus * 4) {
-		snprintf(want, sizeof(want), "global 100000 capped at 4 × %ld CPU%s; set \"workers\" to "
-			 "run more", cpus, cpus == 1 ? "" : "s");
+		snprintf(want, sizeof(want),
+		         "global 100000 capped at 4 × %ld CPU%s; set \"workers\" to "
+		         "run more",
+		         cpus, cpus == 1 ? "" : "s");
 		assert_string_equal(why, want);
 	} else {
 		assert_non_null(strstr(why, "global 100000 capped at "));
@@ -834,13 +839,15 @@ test_known_names(void **state)
 	config_release(&cfg);
 
 	parse_ok("{'concurrency': {'types': {'limited': 1, 'enrich': 2}, 'resources': {'cpu': 2, "
-		 "'gpu': 1}}, 'types': {'enrich': {'builtin': 'noop'}, 'ext': {}}}", &cfg);
+	         "'gpu': 1}}, 'types': {'enrich': {'builtin': 'noop'}, 'ext': {}}}",
+	         &cfg);
 	assert_int_equal(config_type_known(&cfg, "enrich", err, sizeof(err)), 0);
 	assert_int_equal(config_type_known(&cfg, "ext", err, sizeof(err)), 0);
 	assert_int_equal(config_type_known(&cfg, "limited", NULL, 0), 0);
 	assert_int_equal(config_type_known(&cfg, "enrch", err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "unknown type 'enrch', did you mean 'enrich'? (known: enrich, ext, "
-				 "limited; declare a type without a handler for external workers)");
+	assert_string_equal(err,
+	                    "unknown type 'enrch', did you mean 'enrich'? (known: enrich, ext, "
+	                    "limited; declare a type without a handler for external workers)");
 	assert_int_equal(config_type_known(&cfg, "zzz", NULL, 0), -ENOENT);
 	assert_int_equal(config_type_known(&cfg, "zzz\x1b[2J", err, sizeof(err)), -ENOENT);
 	assert_null(strchr(err, '\x1b'));
@@ -957,8 +964,7 @@ test_metrics(void **state)
 	             "metrics.listen: invalid port '+80' (0 to 65535; 0 picks a free one)");
 	assert_error("{'metrics': {'listen': '::1:9187'}}",
 	             "metrics.listen: '::1:9187': an IPv6 address is written [ADDRESS]:PORT");
-	assert_error("{'metrics': {'listen': ''}}",
-	             "metrics.listen: empty (e.g. 127.0.0.1:9187)");
+	assert_error("{'metrics': {'listen': ''}}", "metrics.listen: empty (e.g. 127.0.0.1:9187)");
 	assert_error("{'metrics': {'listen': 9187}}", "metrics.listen: must be a string");
 	assert_error("{'metrics': {'listen': '127.0.0.1:1', 'allow_remote': 1}}",
 	             "metrics.allow_remote: must be true or false");

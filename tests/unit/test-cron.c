@@ -64,7 +64,8 @@ test_basic(void **state)
 	assert_next("*/15 * * * *", NULL, "2026-01-01T10:07:59Z", "2026-01-01T10:15:00Z");
 	assert_next("5,35 9-10 * * *", NULL, "2026-01-01T10:36:00Z", "2026-01-02T09:05:00Z");
 	assert_next("0 9 * jan-mar mon-fri", NULL, "2026-03-31T09:00:00Z", "2027-01-01T09:00:00Z");
-	assert_next("0 0 * * 7", NULL, "2026-03-01T00:00:00Z", "2026-03-08T00:00:00Z"); /* 7 = Sun */
+	assert_next("0 0 * * 7", NULL, "2026-03-01T00:00:00Z",
+	            "2026-03-08T00:00:00Z"); /* 7 = Sun */
 	assert_next("0 0 * * SUN", NULL, "2026-03-01T00:00:00Z", "2026-03-08T00:00:00Z");
 	assert_next("10/20 * * * *", NULL, "2026-01-01T00:31:00Z", "2026-01-01T00:50:00Z");
 	assert_next("@hourly", NULL, "2026-01-01T00:31:00Z", "2026-01-01T01:00:00Z");
@@ -83,8 +84,7 @@ test_feb29(void **state)
 	assert_next("0 0 29 2 *", NULL, "2026-01-01T00:00:00Z", "2028-02-29T00:00:00Z");
 	/* 2100 is not a leap year */
 	assert_next("0 0 29 2 *", NULL, "2096-03-01T00:00:00Z", "2104-02-29T00:00:00Z");
-	assert_next("0 0 28 2 *", NULL, "2027-02-28T00:00:00Z",
-	            "2028-02-28T00:00:00Z");
+	assert_next("0 0 28 2 *", NULL, "2027-02-28T00:00:00Z", "2028-02-28T00:00:00Z");
 }
 
 /* Both day fields restricted: either matches (OR); one starting with '*': both must (AND). */
@@ -187,9 +187,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_basic),     cmocka_unit_test(test_feb29),
-	        cmocka_unit_test(test_dom_dow),   cmocka_unit_test(test_dst),
-	        cmocka_unit_test(test_errors),    cmocka_unit_test(test_zone_check),
+	        cmocka_unit_test(test_basic),       cmocka_unit_test(test_feb29),
+	        cmocka_unit_test(test_dom_dow),     cmocka_unit_test(test_dst),
+	        cmocka_unit_test(test_errors),      cmocka_unit_test(test_zone_check),
 	        cmocka_unit_test(test_tz_restored),
 	};
 

@@ -20,10 +20,13 @@
 
 static int64_t
 add_after(struct fx *f, const char *type, const int64_t *after, size_t n, int64_t max_attempts,
-	  int64_t priority)
+          int64_t priority)
 {
-	struct job_spec spec = {.type = type, .after = after, .nafter = n,
-	                        .max_attempts = max_attempts, .priority = priority};
+	struct job_spec spec = {.type = type,
+	                        .after = after,
+	                        .nafter = n,
+	                        .max_attempts = max_attempts,
+	                        .priority = priority};
 	int64_t id = 0;
 
 	if (store_enqueue(f->st, &f->cfg, &spec, &id, NULL) < 0)
@@ -260,8 +263,9 @@ test_batch_callback(void **state)
 	assert_int_equal(claim_id(f, &job), ids[2] + 1);
 	assert_string_equal(job.type, "done");
 	assert_int_equal(job.priority, 7);
-	assert_string_equal(job.payload, "{\"batch\":\"b1\",\"counts\":{\"succeeded\":1,\"failed\":1,"
-	                                 "\"cancelled\":1},\"total\":3}");
+	assert_string_equal(job.payload,
+	                    "{\"batch\":\"b1\",\"counts\":{\"succeeded\":1,\"failed\":1,"
+	                    "\"cancelled\":1},\"total\":3}");
 	fx_succeed(f, &job);
 	job_release(&job);
 	/* Nothing else ends the batch again: still one callback. */
@@ -298,7 +302,8 @@ run_at(struct fx *f, int64_t now, int *skipped)
 	int fired = -1;
 	int64_t next = 0;
 
-	if (store_schedule_run(f->st, &f->cfg, &f->cfg.schedules[0], now, &fired, skipped, &next) < 0)
+	if (store_schedule_run(f->st, &f->cfg, &f->cfg.schedules[0], now, &fired, skipped, &next) <
+	    0)
 		fail_msg("schedule: %s", store_errmsg(f->st));
 	return fired;
 }
@@ -355,9 +360,9 @@ test_schedule_two_connections(void **state)
 	load_schedule(f, "all");
 	assert_int_equal(store_open(f->db, NULL, &other, err, sizeof(err)), 0);
 	assert_int_equal(run_at(f, T0, NULL), 1);
-	assert_int_equal(store_schedule_run(other, &f->cfg, &f->cfg.schedules[0], T0, &fired, NULL,
-	                                    NULL),
-	                 0);
+	assert_int_equal(
+	        store_schedule_run(other, &f->cfg, &f->cfg.schedules[0], T0, &fired, NULL, NULL),
+	        0);
 	assert_int_equal(fired, 0);
 	assert_int_equal(store_schedule_run(other, &f->cfg, &f->cfg.schedules[0], T0 + 2000, &fired,
 	                                    NULL, NULL),
@@ -400,10 +405,12 @@ main(void)
 	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_cancel_propagates, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_parent, fx_setup, fx_teardown),
-	        cmocka_unit_test_setup_teardown(test_claim_skips_blocked_flat, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_claim_skips_blocked_flat, fx_setup,
+	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_batch_callback, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_schedule_ticks, fx_setup, fx_teardown),
-	        cmocka_unit_test_setup_teardown(test_schedule_two_connections, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_schedule_two_connections, fx_setup,
+	                                        fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_migrate_from_version_2, fx_setup, fx_teardown),
 	};
 

@@ -311,14 +311,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_duration_good),
-	        cmocka_unit_test(test_duration_bad),
-	        cmocka_unit_test(test_duration_format),
-	        cmocka_unit_test(test_time_add),
-	        cmocka_unit_test(test_rfc3339_good),
-	        cmocka_unit_test(test_rfc3339_bad),
-	        cmocka_unit_test(test_rfc3339_format),
-	        cmocka_unit_test(test_when),
+	        cmocka_unit_test(test_duration_good),   cmocka_unit_test(test_duration_bad),
+	        cmocka_unit_test(test_duration_format), cmocka_unit_test(test_time_add),
+	        cmocka_unit_test(test_rfc3339_good),    cmocka_unit_test(test_rfc3339_bad),
+	        cmocka_unit_test(test_rfc3339_format),  cmocka_unit_test(test_when),
 	        cmocka_unit_test(test_clocks),
 	};
 

@@ -133,7 +133,8 @@ test_errors(void **state)
 	        {"{\"payload\": 1, \"uniqe_key\": \"k\"}",
 	         "unknown envelope key 'uniqe_key' (known: payload, unique_key, namespace, "
 	         "priority, "
-	         "run_at, delay, batch, resources, max_attempts, timeout, after; --no-envelope takes "
+	         "run_at, delay, batch, resources, max_attempts, timeout, after; --no-envelope "
+	         "takes "
 	         "every "
 	         "line as a payload)"},
 	        {"{\"payload\": 1, \"payload\": 2}", "duplicate envelope key 'payload'"},
@@ -174,13 +175,15 @@ test_errors(void **state)
 	        {"{\"payload\": 1, \"x\\u0000\": 1}",
 	         "unknown envelope key 'x' (known: payload, unique_key, namespace, priority, "
 	         "run_at, "
-	         "delay, batch, resources, max_attempts, timeout, after; --no-envelope takes every line "
+	         "delay, batch, resources, max_attempts, timeout, after; --no-envelope takes every "
+	         "line "
 	         "as a "
 	         "payload)"},
 	        {"{\"payload\": 1, \"bad\\u001bkey\": 1}",
 	         "unknown envelope key 'bad?key' (known: payload, unique_key, namespace, priority, "
 	         "run_at, "
-	         "delay, batch, resources, max_attempts, timeout, after; --no-envelope takes every line "
+	         "delay, batch, resources, max_attempts, timeout, after; --no-envelope takes every "
+	         "line "
 	         "as a "
 	         "payload)"},
 	};

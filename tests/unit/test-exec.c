@@ -58,9 +58,10 @@ run(struct run *x, const char *type_json, const char *payload, int64_t stop_afte
 	int64_t t0 = time_mono_ms();
 
 	memset(x, 0, sizeof(*x));
-	snprintf(conf, sizeof(conf), "{\"grace\": \"1s\", \"output_max\": 64, \"stderr_max\": 16, "
-		 "\"logs\": %s, \"types\": {\"t\": %s}}",
-		 test_db != NULL ? "{\"max\": 400, \"keep\": 1}" : "false", type_json);
+	snprintf(conf, sizeof(conf),
+	         "{\"grace\": \"1s\", \"output_max\": 64, \"stderr_max\": 16, "
+	         "\"logs\": %s, \"types\": {\"t\": %s}}",
+	         test_db != NULL ? "{\"max\": 400, \"keep\": 1}" : "false", type_json);
 	assert_int_equal(config_parse(conf, NULL, &x->cfg, x->err, sizeof(x->err)), 0);
 	x->job.id = 42;
 	x->job.type = "t";
@@ -68,9 +69,10 @@ run(struct run *x, const char *type_json, const char *payload, int64_t stop_afte
 	x->job.payload = (char *)payload;
 	x->job.attempts = 2;
 	env = (struct handler_env){.db_path = test_db != NULL ? test_db : "/tmp/jobq-test-exec.db",
-				   .cfg = &x->cfg,
-				   .type = config_type(&x->cfg, "t"), .job = &x->job,
-				   .base_envp = environ};
+	                           .cfg = &x->cfg,
+	                           .type = config_type(&x->cfg, "t"),
+	                           .job = &x->job,
+	                           .base_envp = environ};
 	x->r = handler_start(&env, &x->h, &pgid, &start, x->err, sizeof(x->err));
 	if (x->r < 0)
 		return;
@@ -105,14 +107,16 @@ test_placeholders_stdin_env(void **state)
 	struct run x;
 	const struct job_outcome *o;
 
-	run(&x, "{\"exec\": [\"sh\", \"-c\", \"printf '%s|%s|%s|' \\\"$1\\\" \\\"$JOBQ_JOB_ID\\\" "
-		"\\\"$JOBQ_ATTEMPT\\\"; cat\", \"sh\", \"{payload.a.b}-{job.id}-{job.type}-"
-		"{job.namespace}-{job.attempt}-{{-{other}-${HOME}\"]}",
+	run(&x,
+	    "{\"exec\": [\"sh\", \"-c\", \"printf '%s|%s|%s|' \\\"$1\\\" \\\"$JOBQ_JOB_ID\\\" "
+	    "\\\"$JOBQ_ATTEMPT\\\"; cat\", \"sh\", \"{payload.a.b}-{job.id}-{job.type}-"
+	    "{job.namespace}-{job.attempt}-{{-{other}-${HOME}\"]}",
 	    "{\"a\": {\"b\": \"x y\"}}", -1, 0);
 	assert_int_equal(x.r, 0);
 	o = handler_outcome(x.h);
 	assert_true(o->succeeded);
-	assert_string_equal(o->result, "x y-42-t-ns-2-{-{other}-${HOME}|42|2|{\"a\": {\"b\": \"x y\"}}");
+	assert_string_equal(o->result,
+	                    "x y-42-t-ns-2-{-{other}-${HOME}|42|2|{\"a\": {\"b\": \"x y\"}}");
 	done(&x);
 }
 
@@ -138,8 +142,10 @@ test_caps_and_exit_codes(void **state)
 	const struct job_outcome *o;
 
 	/* stdout over output_max (64) is cut; the stderr tail keeps the last 16 bytes */
-	run(&x, "{\"exec\": [\"sh\", \"-c\", \"head -c 1000 /dev/zero | tr '\\\\0' a; "
-		"echo 0123456789abcdefXYZ >&2; exit 3\"]}", "{}", -1, 0);
+	run(&x,
+	    "{\"exec\": [\"sh\", \"-c\", \"head -c 1000 /dev/zero | tr '\\\\0' a; "
+	    "echo 0123456789abcdefXYZ >&2; exit 3\"]}",
+	    "{}", -1, 0);
 	o = handler_outcome(x.h);
 	assert_false(o->succeeded);
 	assert_int_equal(o->exit_code, 3);
@@ -182,8 +188,10 @@ test_output_files(void **state)
 	test_db = db;
 	/* The files get all of it (rotated at 400 bytes, one rotated file kept), the outcome its
 	 * caps: 64 bytes of result, 16 of stderr tail. */
-	run(&x, "{\"exec\": [\"sh\", \"-c\", \"head -c 1000 /dev/zero | tr '\\\\0' a; "
-		"echo 0123456789abcdefXYZ >&2; exit 3\"]}", "{}", -1, 0);
+	run(&x,
+	    "{\"exec\": [\"sh\", \"-c\", \"head -c 1000 /dev/zero | tr '\\\\0' a; "
+	    "echo 0123456789abcdefXYZ >&2; exit 3\"]}",
+	    "{}", -1, 0);
 	o = handler_outcome(x.h);
 	assert_int_equal(strlen(o->result), 64);
 	assert_string_equal(o->error, "exit status 3: 456789abcdefXYZ");
@@ -214,7 +222,8 @@ test_leftovers_reaped(void **state)
 	struct run x;
 	const struct job_outcome *o;
 
-	run(&x, "{\"exec\": [\"sh\", \"-c\", \"sleep 30 & setsid sleep 31 & (sleep 32 &); echo ok\"]}",
+	run(&x,
+	    "{\"exec\": [\"sh\", \"-c\", \"sleep 30 & setsid sleep 31 & (sleep 32 &); echo ok\"]}",
 	    "{}", -1, 0);
 	o = handler_outcome(x.h);
 	assert_true(o->succeeded);
@@ -239,9 +248,11 @@ test_timeout_kills_what_ignores_term(void **state)
 	getrusage(RUSAGE_SELF, &ru1);
 	/* waiting out the grace period must not spin (a passed deadline kept polling at once) */
 	long cpu_ms = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
-		       ru0.ru_stime.tv_sec) * 1000 +
-		      (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-		       ru0.ru_stime.tv_usec) / 1000;
+	               ru0.ru_stime.tv_sec) *
+	                      1000 +
+	              (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+	               ru0.ru_stime.tv_usec) /
+	                      1000;
 	assert_true(cpu_ms < 300);
 	o = handler_outcome(x.h);
 	assert_false(o->succeeded);
@@ -291,14 +302,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_placeholders_stdin_env),
-		cmocka_unit_test(test_missing_field_and_command),
-		cmocka_unit_test(test_caps_and_exit_codes),
-		cmocka_unit_test(test_output_files),
-		cmocka_unit_test(test_leftovers_reaped),
-		cmocka_unit_test(test_timeout_kills_what_ignores_term),
-		cmocka_unit_test(test_cancel_and_shutdown),
-		cmocka_unit_test(test_builtins),
+	        cmocka_unit_test(test_placeholders_stdin_env),
+	        cmocka_unit_test(test_missing_field_and_command),
+	        cmocka_unit_test(test_caps_and_exit_codes),
+	        cmocka_unit_test(test_output_files),
+	        cmocka_unit_test(test_leftovers_reaped),
+	        cmocka_unit_test(test_timeout_kills_what_ignores_term),
+	        cmocka_unit_test(test_cancel_and_shutdown),
+	        cmocka_unit_test(test_builtins),
 	};
 
 	if (proc_subreaper() < 0)

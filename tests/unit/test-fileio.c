@@ -369,14 +369,14 @@ test_line_read_nul(void **state)
 	in_dir(state, "nul", path);
 	write_plain(path, data, sizeof(data) - 1);
 	assert_non_null(fp = fopen(path, "r"));
-	assert_int_equal(line_read(fp, 10, &buf, &cap), 3);              /* line 1 */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), 3); /* line 1 */
 	assert_string_equal(buf, "one");
-	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* line 2 */
-	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* line 3: only a NUL */
-	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* 4: too long too */
-	assert_int_equal(line_read(fp, 10, &buf, &cap), 5);              /* line 5 */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ); /* line 2 */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ); /* line 3: only a NUL */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ); /* 4: too long too */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), 5);       /* line 5 */
 	assert_string_equal(buf, "three");
-	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ);        /* 6: no newline */
+	assert_int_equal(line_read(fp, 10, &buf, &cap), -EILSEQ); /* 6: no newline */
 	assert_int_equal(line_read(fp, 10, &buf, &cap), -1);
 	fclose(fp);
 	free(buf);
@@ -404,7 +404,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_absolute),
+	        cmocka_unit_test(test_path_absolute),
 	        cmocka_unit_test_setup_teardown(test_file_read, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_file_read_big, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fd_read_all_pipe, setup, teardown),

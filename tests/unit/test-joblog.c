@@ -43,7 +43,8 @@ teardown(void **state)
 		chmod(cmd, 0700);
 		for (int s = 0; s < 2; s++)
 			for (int g = 0; g <= JOBLOG_KEEP_MAX; g++) {
-				char name[JOBLOG_NAME_MAX], path[PATH_MAX + 2 * JOBLOG_NAME_MAX + 32];
+				char name[JOBLOG_NAME_MAX],
+				        path[PATH_MAX + 2 * JOBLOG_NAME_MAX + 32];
 
 				joblog_name(7, (enum joblog_stream)s, g, name, sizeof(name));
 				snprintf(path, sizeof(path), "%s/%s", cmd, name);
@@ -74,10 +75,11 @@ test_names(void **state)
 	assert_true(id == INT64_MAX && s == JOBLOG_ERR && gen == 9);
 	assert_int_equal(joblog_parse("41.out.1", &id, &s, &gen), 0);
 	assert_true(id == 41 && s == JOBLOG_OUT && gen == 1);
-	static const char *const bad[] = {"",        "0.out",    "01.out",     "41",
-					  "41.txt",  "41.out.0", "41.out.10",  "41.outx",
-					  "-1.out",  "41.out.",  "../41.out",  "99999999999999999999.out",
-					  ".41.out", "41.err.a"};
+	static const char *const bad[] = {"",          "0.out",     "01.out",
+	                                  "41",        "41.txt",    "41.out.0",
+	                                  "41.out.10", "41.outx",   "-1.out",
+	                                  "41.out.",   "../41.out", "99999999999999999999.out",
+	                                  ".41.out",   "41.err.a"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(joblog_parse(bad[i], &id, &s, &gen), -EINVAL);
 	assert_int_equal(joblog_dir("/a/q.db", name, sizeof(name)), 0);
@@ -185,9 +187,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,7 +226,7 @@ test_escapes(void **state)
 	log_init("jobq", LOG_LVL_INFO);
 	log_set_job(7);
 	log_info("attempt failed: %s", "err\033[2J\033]0;pwned\007\nfake: info: line\r\x9b"
-	                                "\xc2\x9b\x7f\ttab");
+	                               "\xc2\x9b\x7f\ttab");
 	log_set_job(0);
 	text = logged(state);
 	snprintf(want, sizeof(want),

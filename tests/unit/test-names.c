@@ -268,8 +268,8 @@ test_closest(void **state)
 	const char *const types[] = {"enrich", "story", "research", NULL, "summarize"};
 	const char *const pools[] = {"cpu", "gpu", "claude-api"};
 
-	assert_string_equal(name_closest("enrch", types, 5), "enrich");   /* a letter left out */
-	assert_string_equal(name_closest("enrihc", types, 5), "enrich");  /* two swapped */
+	assert_string_equal(name_closest("enrch", types, 5), "enrich");  /* a letter left out */
+	assert_string_equal(name_closest("enrihc", types, 5), "enrich"); /* two swapped */
 	assert_string_equal(name_closest("stroy", types, 5), "story");
 	assert_string_equal(name_closest("reserach", types, 5), "research");
 	assert_string_equal(name_closest("summarise", types, 5), "summarize");

@@ -165,8 +165,8 @@ test_migrate_from_version_1(void **state)
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('jobs') "
 	                               "WHERE name IN ('stderr', 'truncated')"),
 	                 2);
-	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_key'"),
-	                 1);
+	assert_int_equal(
+	        sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'jobs_key'"), 1);
 	assert_int_equal(store_get(st, id, &got), 0);
 	assert_string_equal(got.payload, "{\"n\": 1}");
 	assert_string_equal(got.unique_key, "k");
@@ -290,7 +290,8 @@ test_enqueue_defaults(void **state)
 	int existing = -1;
 
 	/* "plain": declared without a handler or settings (an undeclared type is refused). */
-	fx_config(f, "{\"types\": {\"plain\": {}, \"tuned\": {\"builtin\": \"noop\", \"max_attempts\": 7, "
+	fx_config(f, "{\"types\": {\"plain\": {}, \"tuned\": {\"builtin\": \"noop\", "
+	             "\"max_attempts\": 7, "
 	             "\"priority\": 5}}}");
 	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, &existing), 0);
 	assert_int_equal(existing, 0);
@@ -387,9 +388,9 @@ test_enqueue_validation(void **state)
 {
 	struct fx *f = *state;
 	const char *bad_types[] = {"", "Bad", "a/b", "../x", "-a", "a b"};
-	const char *bad_json[] = {"",     "{",        "{\"a\":}",    "[1,]",    "01",
-	                          "1.",   "'x'",      "{\"a\" 1}",   "nul",     "\"\\x\"",
-	                          "[1]x", "\"a\nb\"", "\"\\ud800\"", "\xff",    "{} {}",
+	const char *bad_json[] = {"",     "{",        "{\"a\":}",    "[1,]",        "01",
+	                          "1.",   "'x'",      "{\"a\" 1}",   "nul",         "\"\\x\"",
+	                          "[1]x", "\"a\nb\"", "\"\\ud800\"", "\xff",        "{} {}",
 	                          "+1",   ".5",       "[",           "\"\xc0\xaf\""};
 	struct tag tags[3];
 	struct job_spec spec = {.type = "a"};
@@ -531,10 +532,22 @@ test_fault(void **state)
 static void
 test_json_check(void **state)
 {
-	const char *good[] = {"{}", "[]", "0", "-0", "1.5e-3", "-12E+9", "true", "false", "null",
-	                      "\"\"", " {\"a\" : [1, 2, {\"b\": null}], \"c\": \"\\u00e9\\n\"} ",
-	                      "\"\\ud83d\\ude00\"", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
-	                      "[[[[[]]]]]", "\t\r\n[1]\n", "123456789012345678901234567890"};
+	const char *good[] = {"{}",
+	                      "[]",
+	                      "0",
+	                      "-0",
+	                      "1.5e-3",
+	                      "-12E+9",
+	                      "true",
+	                      "false",
+	                      "null",
+	                      "\"\"",
+	                      " {\"a\" : [1, 2, {\"b\": null}], \"c\": \"\\u00e9\\n\"} ",
+	                      "\"\\ud83d\\ude00\"",
+	                      "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+	                      "[[[[[]]]]]",
+	                      "\t\r\n[1]\n",
+	                      "123456789012345678901234567890"};
 	static char deep[2 * 1001 + 1];
 	size_t where;
 
@@ -718,13 +731,14 @@ test_unique_for_index(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, query, -1, &stmt, NULL), SQLITE_OK);
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		strncat(plan, (const char *)sqlite3_column_text(stmt, 3),
-			sizeof(plan) - strlen(plan) - 2);
+		        sizeof(plan) - strlen(plan) - 2);
 		strcat(plan, ";");
 	}
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	if (strstr(plan, "SEARCH jobs USING COVERING INDEX jobs_key (unique_key=? AND "
-			 "created_at>?)") == NULL || strstr(plan, "TEMP B-TREE") != NULL)
+	                 "created_at>?)") == NULL ||
+	    strstr(plan, "TEMP B-TREE") != NULL)
 		fail_msg("plan: %s", plan);
 }
 
@@ -735,7 +749,7 @@ on_live(const char *type, enum job_state state, int64_t n, void *ctx)
 	char *out = ctx;
 
 	snprintf(out + strlen(out), 256 - strlen(out), "%s/%s=%lld;", type, job_state_name(state),
-		 (long long)n);
+	         (long long)n);
 }
 
 static void
@@ -764,8 +778,8 @@ test_count_live_and_types(void **state)
 	fx_config(f, "{\"types\": {\"enrich\": {\"builtin\": \"noop\"}, \"ext\": {}}}");
 	assert_int_equal(store_enqueue(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
 	assert_string_equal(store_errmsg(f->st), "unknown type 'enrch', did you mean 'enrich'? "
-						 "(known: enrich, ext; declare a type without a "
-						 "handler for external workers)");
+	                                         "(known: enrich, ext; declare a type without a "
+	                                         "handler for external workers)");
 	assert_int_equal(store_validate_spec(&f->cfg, &spec, err, sizeof(err)), -EINVAL);
 	assert_int_equal(store_bulk_begin(f->st), 0);
 	assert_int_equal(store_bulk_add(f->st, &f->cfg, &spec, &id, NULL), -EINVAL);
@@ -866,9 +880,14 @@ static void
 test_finish_success(void **state)
 {
 	struct fx *f = *state;
-	struct job_outcome o = {.succeeded = 1, .result = "{\"ok\": true}", .error = "warn",
-	                        .has_exit_code = 1, .exit_code = 0, .orphans_reaped = 2,
-	                        .stderr_tail = "starting\nwarning: slow", .truncated = 1};
+	struct job_outcome o = {.succeeded = 1,
+	                        .result = "{\"ok\": true}",
+	                        .error = "warn",
+	                        .has_exit_code = 1,
+	                        .exit_code = 0,
+	                        .orphans_reaped = 2,
+	                        .stderr_tail = "starting\nwarning: slow",
+	                        .truncated = 1};
 	struct job job, got;
 	int64_t id = fx_add(f, "a", NULL, NULL, 0);
 
@@ -943,10 +962,12 @@ test_finish_failures(void **state)
 	assert_int_equal(fx_claim(f, &job, t0 + 60000), 1);
 	assert_int_equal(job.attempts, 3);
 	{
-		struct job_outcome temp = {.temporary = 1, .retry_after_ms = 3600000, .error = "429"};
+		struct job_outcome temp = {
+		        .temporary = 1, .retry_after_ms = 3600000, .error = "429"};
 
 		t0 = time_now_ms();
-		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &temp), JOB_QUEUED);
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &temp),
+		                 JOB_QUEUED);
 	}
 	job_release(&job);
 	assert_int_equal(store_get(f->st, id, &got), 0);
@@ -982,7 +1003,8 @@ test_finish_failures(void **state)
 	{
 		struct job_outcome c = {.cancelled = 1};
 
-		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &c), JOB_CANCELLED);
+		assert_int_equal(store_finish(f->st, &f->cfg, job.id, job.token, &c),
+		                 JOB_CANCELLED);
 	}
 	job_release(&job);
 	id = fx_add(f, "a", NULL, NULL, 0);
@@ -1005,7 +1027,8 @@ test_backoff(void **state)
 	struct fx *f = *state;
 
 	for (int i = 0; i < 200; i++) {
-		int64_t b1 = store_backoff_ms(&f->cfg, "x", 1), b3 = store_backoff_ms(&f->cfg, "x", 3);
+		int64_t b1 = store_backoff_ms(&f->cfg, "x", 1),
+		        b3 = store_backoff_ms(&f->cfg, "x", 3);
 		int64_t big = store_backoff_ms(&f->cfg, "x", 200);
 
 		assert_true(b1 >= CONFIG_DEFAULT_BACKOFF_BASE_MS / 2 &&
@@ -1071,8 +1094,9 @@ test_on_lost_after_commit(void **state)
 	fx_add(f, "g", NULL, NULL, 0);
 	claim_one(f, &j);
 	assert_int_equal(store_recover(f->st, &(struct recover_req){.what = RECOVER_LEASES,
-	                                                           .now = j.lease_until + 1,
-	                                                           .on_lost = see_lost, .ctx = &ls}),
+	                                                            .now = j.lease_until + 1,
+	                                                            .on_lost = see_lost,
+	                                                            .ctx = &ls}),
 	                 1);
 	assert_int_equal(ls.calls, 1);
 	assert_int_equal(ls.state, JOB_QUEUED);
@@ -1098,9 +1122,9 @@ test_stale_token_after_recovery(void **state)
 	assert_string_equal(first.units, "[\"gpu\"]");
 	/* The lease expires: recovery requeues it (the attempt counted). */
 	assert_int_equal(store_recover(f->st, &(struct recover_req){.what = RECOVER_LEASES,
-	                                                           .now = first.lease_until + 1,
-	                                                           .on_lost = count_lost,
-	                                                           .ctx = &lost}),
+	                                                            .now = first.lease_until + 1,
+	                                                            .on_lost = count_lost,
+	                                                            .ctx = &lost}),
 	                 1);
 	assert_int_equal(lost, 1);
 	{
@@ -1236,15 +1260,17 @@ test_recover_rechecks(void **state)
 		assert_int_equal(store_open(f->db, &o, &other, err, sizeof(err)), 0);
 		assert_int_equal(store_heartbeat(other, a.id, a.token, 3600000, NULL), 0);
 		assert_int_equal(store_finish(other, &f->cfg, b.id, b.token, &ok), JOB_SUCCEEDED);
-		assert_int_equal(store_retry(other, &(struct job_filter){.state = -1, .ids = &b.id,
-		                                                         .nids = 1}),
-		                 0); /* succeeded: stays */
+		assert_int_equal(
+		        store_retry(other,
+		                    &(struct job_filter){.state = -1, .ids = &b.id, .nids = 1}),
+		        0); /* succeeded: stays */
 		store_close(other);
 	}
 	/* Step 2 takes back c only. */
 	assert_int_equal(recover_apply(f->st, now, &scan), 1);
 	for (size_t i = 0; i < scan.n; i++)
-		assert_int_equal(scan.v[i].why, scan.v[i].id == c.id ? JOB_OWNER_GONE : JOB_NOT_LOST);
+		assert_int_equal(scan.v[i].why,
+		                 scan.v[i].id == c.id ? JOB_OWNER_GONE : JOB_NOT_LOST);
 	recover_scan_release(&scan);
 	assert_int_equal(fx_state(f, a.id), JOB_RUNNING);
 	assert_int_equal(fx_state(f, b.id), JOB_SUCCEEDED);
@@ -1595,8 +1621,7 @@ test_queries(void **state)
 }
 
 static void
-record_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason,
-	     void *ctx)
+record_pause(enum pause_kind kind, const char *name, int64_t until, const char *reason, void *ctx)
 {
 	char *out = ctx;
 	char line[160];

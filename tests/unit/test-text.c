@@ -251,7 +251,8 @@ test_last_line(void **state)
 	(void)state;
 	/* The cause comes last, not the banner of the first line (issue 12, item 2). */
 	assert_string_equal(last_line("fake-claude: starting job 487 ...\nworking\n"
-	                              "Error: rate limit exceeded\n", 256),
+	                              "Error: rate limit exceeded\n",
+	                              256),
 	                    "Error: rate limit exceeded");
 	/* Blank lines, trailing white space and CRLF endings are passed over. */
 	assert_string_equal(last_line("first\r\n  the cause \t\r\n\n  \n", 256), "the cause");
@@ -259,7 +260,8 @@ test_last_line(void **state)
 	assert_string_equal(last_line("upload failed: 502\n[#####.....] 50%\n=====\n3/10\n", 256),
 	                    "upload failed: 502");
 	assert_string_equal(last_line("bad token\n\xe2\x96\x88\xe2\x96\x88\xe2\x96\x91 42%\n"
-	                              "\xe2\xa0\x8b\n", 256),
+	                              "\xe2\xa0\x8b\n",
+	                              256),
 	                    "bad token");
 	/* A progress bar redrawn with \r: its last state is one line among others. */
 	assert_string_equal(last_line("done 1\rdone 2\rdone 3", 256), "done 3");
@@ -283,9 +285,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_escape_controls), cmocka_unit_test(test_last_line), cmocka_unit_test(test_escape_bad_utf8),
-	        cmocka_unit_test(test_escape_bounds),   cmocka_unit_test(test_utf8_decode),
-	        cmocka_unit_test(test_json_nul),        cmocka_unit_test(test_json_nul_deep),
+	        cmocka_unit_test(test_escape_controls), cmocka_unit_test(test_last_line),
+	        cmocka_unit_test(test_escape_bad_utf8), cmocka_unit_test(test_escape_bounds),
+	        cmocka_unit_test(test_utf8_decode),     cmocka_unit_test(test_json_nul),
+	        cmocka_unit_test(test_json_nul_deep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

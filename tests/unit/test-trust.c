@@ -224,12 +224,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_own_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hard_link, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_world_writable_folder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_users, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_own_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_hard_link, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_world_writable_folder, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_other_users, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
