@@ -58,22 +58,3 @@ store_metrics_jobs(struct store *st, void (*cb)(const struct store_metrics_row *
 	stmt_done(st, stmt);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot count jobs in");
 }
-
-int
-store_metrics_pools(struct store *st, void (*cb)(const char *pool, int64_t used, void *ctx),
-                    void *ctx)
-{
-	sqlite3_stmt *stmt = stmt_get(st, SQL_METRICS_POOLS);
-	int rc;
-
-	if (stmt == NULL)
-		return st->errnum;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *pool = (const char *)sqlite3_column_text(stmt, 0);
-
-		if (pool != NULL)
-			cb(pool, (int64_t)sqlite3_column_double(stmt, 1), ctx);
-	}
-	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot count the pools' units in");
-}

@@ -79,19 +79,6 @@
 	                13) " FROM (SELECT type, state, attempts, orphans_reaped, " METRICS_D      \
 	                    " AS d "                                                               \
 	                    "FROM jobs) GROUP BY type, state ORDER BY type, state"
-/* The units held per pool by the running jobs (their units column: ["cpu:2", "ollama"]); a
- * malformed column (written by hand) holds nothing, as in the claim. */
-#define METRICS_TAG_NAME                                                                           \
-	"CASE WHEN instr(u.value, ':') > 0 THEN substr(u.value, 1, instr(u.value, ':') - 1) ELSE " \
-	"u.value END"
-#define METRICS_TAG_UNITS                                                                          \
-	"CASE WHEN instr(u.value, ':') > 0 THEN CAST(substr(u.value, instr(u.value, ':') + 1) AS " \
-	"INTEGER) ELSE 1 END"
-#define METRICS_POOLS                                                                              \
-	"SELECT " METRICS_TAG_NAME " AS pool, total(" METRICS_TAG_UNITS ") FROM jobs, "            \
-	"json_each(CASE WHEN json_valid(jobs.units) THEN jobs.units ELSE '[]' END) AS u "          \
-	"WHERE jobs.state = 'running' AND u.type = 'text' GROUP BY pool ORDER BY pool"
-
 #define SQL_STATEMENTS(X)                                                                          \
 	X(SQL_BEGIN, "BEGIN IMMEDIATE")                                                            \
 	X(SQL_COMMIT, "COMMIT")                                                                    \
@@ -174,7 +161,6 @@
 	/* metrics (metrics.c): one scan of the table, aggregated by SQLite, and the pools held */ \
 	X(SQL_BEGIN_READ, "BEGIN")                                                                 \
 	X(SQL_METRICS_JOBS, METRICS_JOBS)                                                          \
-	X(SQL_METRICS_POOLS, METRICS_POOLS)                                                        \
 	/* filters */                                                                              \
 	X(SQL_LIST_ID, LIST(WHERE_ID, "ASC"))                                                      \
 	X(SQL_LIST_BATCH_ASC, LIST(WHERE_BATCH, "ASC"))                                            \

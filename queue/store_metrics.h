@@ -41,9 +41,4 @@ void store_read_end(struct store *st);
 int store_metrics_jobs(struct store *st, void (*cb)(const struct store_metrics_row *row, void *ctx),
                        void *ctx);
 
-/* Call cb with the units the running jobs hold in each pool (any tag a running job holds, a pool
- * of the configuration or not), ordered by name. Returns 0 or a store error. */
-int store_metrics_pools(struct store *st, void (*cb)(const char *pool, int64_t used, void *ctx),
-                        void *ctx);
-
 #endif

@@ -393,6 +393,7 @@ metrics_render(struct store *st, const struct config *cfg, const struct runtime_
 {
 	struct gather g;
 	int64_t oldest = -1, now = time_now_ms();
+	int64_t *used;
 	char *text = NULL;
 	size_t size = 0;
 	FILE *f = NULL;
@@ -402,13 +403,21 @@ metrics_render(struct store *st, const struct config *cfg, const struct runtime_
 	*len = 0;
 	memset(&g, 0, sizeof(g));
 	g.other.type = OTHER;
+	if ((used = calloc(cfg->npools + 1, sizeof(*used))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* Pool use is counted by the store's one rule (store_pool_usage), as the claim sees it. */
 	if ((r = store_read_begin(st)) == 0 && (r = store_metrics_jobs(st, on_row, &g)) == 0 &&
-	    (r = store_metrics_pools(st, on_pool, &g)) == 0 &&
+	    (r = store_pool_usage(st, cfg, used)) == 0 &&
 	    (r = store_list_pauses(st, now, on_pause, &g)) >= 0) {
 		r = 0;
 		oldest = store_oldest_queued_age(st, now);
+		for (size_t i = 0; i < cfg->npools; i++)
+			on_pool(cfg->pools[i].name, used[i], &g);
 	}
 	store_read_end(st);
+	free(used);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", store_errmsg(st));
 		goto out;
