@@ -114,6 +114,11 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Map a store error to its exit code and print it with context ("cannot claim: ..."). */
 int cli_store_fail(struct cli *c, int r, const char *what);
 
+/* The supervisor's runtime file of c's database (core/runtime.h) for a report: 1 read, 0 none.
+ * One that cannot be read or is not trusted is named in a warning on stderr and counts as none. */
+struct runtime_info;
+int cli_runtime_read(struct cli *c, struct runtime_info *ri);
+
 /* One command of main's table (cli/main.c), in the order of main's dispatch. */
 struct cli_command {
 	const char *name;

@@ -28,13 +28,7 @@ cmd_metrics(struct cli *c, int argc, char **argv)
 		return cli_usage_fail("metrics", "metrics: --json: the output is Prometheus text");
 	if ((r = cli_load_config(c)) != 0 || (r = cli_open_store(c, 1)) != 0)
 		return r;
-	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
-		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
-		        have_rt == -EPERM ? "ignoring the" : "unreadable",
-		        have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
-		                          : strerror(-have_rt));
-		have_rt = 0;
-	}
+	have_rt = cli_runtime_read(c, &ri);
 	if ((r = metrics_render(c->st, &c->cfg, have_rt > 0 ? &ri : NULL, &text, &len, err,
 	                        sizeof(err))) < 0)
 		return cli_fail(exitcode_from_errno(r), "cannot read the metrics: %s", err);

@@ -547,13 +547,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	all.state = -1;
 	all.batch = batch;
 	memset(&ri, 0, sizeof(ri));
-	if ((have_rt = runtime_read(c->db_path, &ri)) < 0) {
-		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
-		        have_rt == -EPERM ? "ignoring the" : "unreadable",
-		        have_rt == -EPERM ? "not a file jobq trusts (another user's?)"
-		                          : strerror(-have_rt));
-		have_rt = 0;
-	}
+	have_rt = cli_runtime_read(c, &ri);
 	if ((s.pool_used = calloc(c->cfg.npools + 1, sizeof(*s.pool_used))) == NULL ||
 	    (s.pool_rate = calloc(c->cfg.npools + 1, sizeof(*s.pool_rate))) == NULL ||
 	    (s.pool_tokens = calloc(c->cfg.npools + 1, sizeof(*s.pool_tokens))) == NULL ||

@@ -17,6 +17,7 @@
 #include "exitcode.h"
 #include "fileio.h"
 #include "log.h"
+#include "runtime.h"
 #include "trust.h"
 
 int
@@ -385,4 +386,16 @@ cli_finish_output(int code)
 		return code != 0 ? code : EX_IOERR;
 	}
 	return code;
+}
+
+int
+cli_runtime_read(struct cli *c, struct runtime_info *ri)
+{
+	int r = runtime_read(c->db_path, ri);
+
+	if (r < 0)
+		fprintf(stderr, "jobq: warning: %s supervisor runtime file: %s\n",
+		        r == -EPERM ? "ignoring the" : "unreadable",
+		        r == -EPERM ? "not a file jobq trusts (another user's?)" : strerror(-r));
+	return r > 0;
 }
