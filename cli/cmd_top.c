@@ -110,6 +110,33 @@ add_table(struct frame *f, const struct table *t)
 	free(buf);
 }
 
+/* "USED/LIMIT per WINDOW" of pool i's rate or token window, "-" without one, with "(frees in
+ * DUR)" while it is full. Returns 0 or a store error. */
+static int
+window_cell(struct cli *c, size_t i, enum rate_kind kind, const struct rate *lim, int64_t now,
+            char *buf, size_t len)
+{
+	struct rate_use use;
+	char per[32], wait[32];
+	int r;
+
+	if (lim == NULL || lim[i].limit == 0) {
+		strlcpy(buf, "-", len);
+		return 0;
+	}
+	if ((r = store_rate_use(c->st, &c->cfg, i, kind, now, &use)) < 0)
+		return r;
+	duration_format(lim[i].window_ms, per, sizeof(per));
+	if (use.frees_at > now) {
+		format_age(use.frees_at - now, wait, sizeof(wait));
+		snprintf(buf, len, "%" PRId64 "/%" PRId64 " per %s (frees in %s)", use.used,
+		         lim[i].limit, per, wait);
+	} else {
+		snprintf(buf, len, "%" PRId64 "/%" PRId64 " per %s", use.used, lim[i].limit, per);
+	}
+	return 0;
+}
+
 static void
 frame_release(struct frame *f)
 {
@@ -311,8 +338,9 @@ build_frame(struct cli *c, struct frame *f)
 	                                          COL_RIGHT};
 	static const char *const fail_hdr[] = {"FAILED", "TYPE", "ENDED", "ERROR"};
 	static const enum col_align fail_al[] = {COL_RIGHT, COL_LEFT, COL_RIGHT, COL_LEFT};
-	static const char *const pool_hdr[] = {"POOL", "USED", "CAPACITY"};
-	static const enum col_align pool_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT};
+	static const char *const pool_hdr[] = {"POOL", "USED", "CAPACITY", "RATE", "TOKENS"};
+	static const enum col_align pool_al[] = {COL_LEFT, COL_RIGHT, COL_RIGHT, COL_RIGHT,
+	                                         COL_RIGHT};
 	const struct config *cfg = &c->cfg;
 	struct runtime_info ri;
 	struct top t;
@@ -354,13 +382,23 @@ build_frame(struct cli *c, struct frame *f)
 	if (cfg->npools > 0) {
 		struct table pt;
 
-		table_init(&pt, 3, pool_hdr, pool_al);
+		/* The rate and token windows only when the configuration has some (as status). */
+		table_init(&pt, cfg->pool_rates != NULL || cfg->pool_tokens != NULL ? 5 : 3,
+		           pool_hdr, pool_al);
 		for (size_t i = 0; i < cfg->npools; i++) {
-			char used[24], cap[24];
-			const char *row[] = {cfg->pools[i].name, used, cap};
+			char used[24], cap[24], rate[160], tokens[160];
+			const char *row[] = {cfg->pools[i].name, used, cap, rate, tokens};
 
 			snprintf(used, sizeof(used), "%" PRId64, t.pool_used[i]);
 			snprintf(cap, sizeof(cap), "%d", cfg->pools[i].value);
+			if ((r = window_cell(c, i, RATE_STARTS, cfg->pool_rates, t.now, rate,
+			                     sizeof(rate))) < 0 ||
+			    (r = window_cell(c, i, RATE_TOKENS, cfg->pool_tokens, t.now, tokens,
+			                     sizeof(tokens))) < 0) {
+				code = cli_store_fail(c, r, "cannot read the queue");
+				table_release(&pt);
+				goto out;
+			}
 			table_add(&pt, row);
 		}
 		add_table(f, &pt);

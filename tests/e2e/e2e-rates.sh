@@ -123,6 +123,12 @@ line=$(printf '%s\n' "$OUT" | grep '^ext  *rate ')
 assert_contains "$line" "2/2"
 assert_contains "$line" "1h"
 assert_contains "$line" "(in 59m"
+# top shows the same windows beside each pool's use.
+expect_code 0 jobq top --once
+line=$(printf '%s\n' "$OUT" | grep '^ext  ')
+assert_contains "$line" "2/2 per 1h (frees in 59m"
+line=$(printf '%s\n' "$OUT" | grep '^exttok  ')
+assert_contains "$line" "0/10 per 1h"
 # Racing claimers, each its own process and transaction: together they get exactly the rate.
 cat >race.json <<'JSON'
 {"concurrency": {"global": 100, "resources": {"ext": 100}}, "rates": {"ext": "10/1h"},
