@@ -208,8 +208,7 @@ load_usage(struct claim *c)
 		if (tc != NULL && tc->singleton_namespace && ns != NULL &&
 		    !strlist_has(&tu->namespaces, ns) && strlist_add(&tu->namespaces, ns) < 0)
 			r = -ENOMEM;
-		pool_usage_add(c->cfg, db_col_text(stmt, 2),
-		               c->use.pool_used);
+		pool_usage_add(c->cfg, db_col_text(stmt, 2), c->use.pool_used);
 	}
 	stmt_done(c->st, stmt);
 	if (r < 0)
@@ -423,8 +422,7 @@ walk_type(struct claim *c, const char *type)
 		}
 	}
 	stmt_done(c->st, stmt);
-	return rc == DB_ROW || rc == DB_DONE ? 0
-	                                             : store_fail(c->st, rc, "cannot claim from");
+	return rc == DB_ROW || rc == DB_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
 }
 
 /* Step 3: every distinct queued type, one seek each; the row found is the type's first job. */

@@ -502,7 +502,8 @@ bulk_flush(struct store *st)
 		return store_fail(st, rc, "cannot enqueue into");
 	if (!consecutive)
 		return store_failx(st, -EPROTO,
-		                   "cannot enqueue into '%s': job ids are not consecutive", st->path);
+		                   "cannot enqueue into '%s': job ids are not consecutive",
+		                   st->path);
 	return 0;
 }
 

@@ -149,13 +149,11 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 		return st->errnum;
 	db_bind_int(stmt, 1, id);
 	rc = db_step(stmt);
-	if (rc != DB_ROW ||
-	    strcmp(db_col_text(stmt, 0), "running") != 0 ||
+	if (rc != DB_ROW || strcmp(db_col_text(stmt, 0), "running") != 0 ||
 	    db_col_int(stmt, 1) != token) {
 		stmt_done(st, stmt);
-		return rc == DB_ROW || rc == DB_DONE
-		               ? fence_error(st, id, "cannot finish")
-		               : store_fail(st, rc, "cannot finish a job in");
+		return rc == DB_ROW || rc == DB_DONE ? fence_error(st, id, "cannot finish")
+		                                     : store_fail(st, rc, "cannot finish a job in");
 	}
 	attempts = db_col_int(stmt, 2);
 	max_attempts = db_col_int(stmt, 3);
@@ -243,9 +241,8 @@ store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
 		return st->errnum;
 	db_bind_int(stmt, 1, id);
 	db_bind_int(stmt, 2, token);
-	db_bind_int(
-	        stmt, 3,
-	        time_add(time_now_ms(), lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
+	db_bind_int(stmt, 3,
+	            time_add(time_now_ms(), lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
 	if ((rc = db_step(stmt)) == DB_ROW) {
 		cancel = (int)db_col_int(stmt, 0) != 0;
 		rc = db_step(stmt);
@@ -453,7 +450,7 @@ pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *na
 	if (rc == DB_DONE)
 		changed = st->ops->changes(st) > 0;
 	r = rc == DB_DONE ? tx_commit(st, "cannot pause in")
-	                      : store_fail(st, rc, "cannot pause in");
+	                  : store_fail(st, rc, "cannot pause in");
 out:
 	if (r < 0)
 		tx_rollback(st);
@@ -489,8 +486,7 @@ store_resume(struct store *st, enum pause_kind kind, const char *name)
 	db_bind_text(stmt, 1, pause_kinds[kind]);
 	db_bind_text(stmt, 2, kind == PAUSE_ALL || name == NULL ? "" : name);
 	while ((rc = db_step(stmt)) == DB_ROW) {
-		if (db_col_is_null(stmt, 0) ||
-		    db_col_int(stmt, 0) > time_now_ms())
+		if (db_col_is_null(stmt, 0) || db_col_int(stmt, 0) > time_now_ms())
 			in_force = 1;
 	}
 	stmt_done(st, stmt);

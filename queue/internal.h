@@ -72,8 +72,8 @@ bind_int_or_null(struct db_stmt *stmt, int i, int64_t v)
 	return v != 0 ? db_bind_int(stmt, i, v) : db_bind_null(stmt, i);
 }
 
-/* Map a result code (SQLite's vocabulary, db.h) to a negative errno and record "what 'path': reason" as the
- * message. Returns the negative errno. */
+/* Map a result code (SQLite's vocabulary, db.h) to a negative errno and record "what 'path':
+ * reason" as the message. Returns the negative errno. */
 int store_fail(struct store *st, int rc, const char *what);
 /* Record a formatted message and return err (a negative errno). */
 int store_failx(struct store *st, int err, const char *fmt, ...)

@@ -22,8 +22,7 @@ store_metrics_jobs(struct store *st, void (*cb)(const struct store_metrics_row *
 
 		memset(&row, 0, sizeof(row));
 		row.type = db_col_text(stmt, 0);
-		if (row.type == NULL ||
-		    job_state_parse(db_col_text(stmt, 1), &row.state) < 0)
+		if (row.type == NULL || job_state_parse(db_col_text(stmt, 1), &row.state) < 0)
 			continue;
 		row.jobs = db_col_int(stmt, 2);
 		row.attempts = (int64_t)db_col_double(stmt, 3);

@@ -340,8 +340,7 @@ store_list_pauses(struct store *st, int64_t now,
 			k = PAUSE_RESOURCE;
 		else
 			continue;
-		cb(k, db_col_text(stmt, 1), db_col_int(stmt, 2),
-		   db_col_text(stmt, 3), ctx);
+		cb(k, db_col_text(stmt, 1), db_col_int(stmt, 2), db_col_text(stmt, 3), ctx);
 		n++;
 	}
 	stmt_done(st, stmt);
@@ -362,8 +361,7 @@ store_count_live(struct store *st,
 		const char *type = db_col_text(stmt, 0);
 		enum job_state s;
 
-		if (type != NULL &&
-		    job_state_parse(db_col_text(stmt, 1), &s) == 0)
+		if (type != NULL && job_state_parse(db_col_text(stmt, 1), &s) == 0)
 			cb(type, s, db_col_int(stmt, 2), ctx);
 	}
 	stmt_done(st, stmt);
@@ -388,8 +386,7 @@ store_batch_progress(struct store *st, int64_t since,
 		const char *batch = db_col_text(stmt, 0);
 		enum job_state s;
 
-		if (batch == NULL ||
-		    job_state_parse(db_col_text(stmt, 1), &s) < 0)
+		if (batch == NULL || job_state_parse(db_col_text(stmt, 1), &s) < 0)
 			continue;
 		if (cur == NULL || strcmp(cur, batch) != 0) {
 			if (cur != NULL)

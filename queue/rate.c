@@ -61,9 +61,7 @@ last_event(struct store *st, const char *pool, enum rate_kind kind, int64_t *tot
 		*at = db_col_int(stmt, 1);
 	}
 	stmt_done(st, stmt);
-	return rc == DB_ROW || rc == DB_DONE
-	               ? 0
-	               : store_fail(st, rc, "cannot read the rates of");
+	return rc == DB_ROW || rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read the rates of");
 }
 
 /* Whether the window of pool and kind is full at now: 1 with *frees_at, 0 room, < 0 error.

@@ -81,7 +81,7 @@
 	                    "FROM jobs) GROUP BY type, state ORDER BY type, state"
 #define SQL_STATEMENTS(X)                                                                          \
 	/* enqueue */                                                                              \
-	/* RETURNING id: the new job's id; no row when the unique key is live (conflict). */    \
+	/* RETURNING id: the new job's id; no row when the unique key is live (conflict). */       \
 	X(SQL_INSERT, INSERT_HEAD ROW1 " ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL "   \
 	                               "AND " LIVE " DO NOTHING RETURNING id")                     \
 	X(SQL_INSERT_MANY, INSERT_HEAD ROW16 "," ROW16 " RETURNING id")                            \

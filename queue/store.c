@@ -304,10 +304,19 @@ shown(const char *s, char *buf, size_t len)
 int
 db_target_is_pg(const char *target)
 {
-	static const char *const keys[] = {"host",     "hostaddr", "port",    "dbname",
-	                                   "user",     "password", "service", "passfile",
-	                                   "sslmode",  "options",  "connect_timeout",
-	                                   "application_name", "target_session_attrs"};
+	static const char *const keys[] = {"host",
+	                                   "hostaddr",
+	                                   "port",
+	                                   "dbname",
+	                                   "user",
+	                                   "password",
+	                                   "service",
+	                                   "passfile",
+	                                   "sslmode",
+	                                   "options",
+	                                   "connect_timeout",
+	                                   "application_name",
+	                                   "target_session_attrs"};
 	size_t n;
 
 	if (target == NULL)
