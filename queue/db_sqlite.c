@@ -402,18 +402,31 @@ lite_changes(struct store *st)
 	return sqlite3_changes(st->db);
 }
 
-/* Step one of the cached statements without parameters: DB_OK, or the result code. */
+/* One of the cached statements without parameters (prepared on first use): SQLITE_OK, or the
+ * result code of the prepare. */
+static int
+tx_stmt(struct store *st, int which, sqlite3_stmt **out)
+{
+	int rc = SQLITE_OK;
+
+	if (st->lite_tx[which] == NULL)
+		rc = sqlite3_prepare_v3(st->db, tx_text[which], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &st->lite_tx[which], NULL);
+	*out = st->lite_tx[which];
+	return rc;
+}
+
+/* Step one of them that returns no row: SQLITE_OK, or the result code. */
 static int
 exec_tx(struct store *st, int which)
 {
+	sqlite3_stmt *stmt;
 	int rc;
 
-	if (st->lite_tx[which] == NULL &&
-	    (rc = sqlite3_prepare_v3(st->db, tx_text[which], -1, SQLITE_PREPARE_PERSISTENT,
-	                             &st->lite_tx[which], NULL)) != SQLITE_OK)
+	if ((rc = tx_stmt(st, which, &stmt)) != SQLITE_OK)
 		return rc;
-	rc = sqlite3_step(st->lite_tx[which]);
-	sqlite3_reset(st->lite_tx[which]);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -479,14 +492,11 @@ lite_set_durability(struct store *st, int fast)
 static int64_t
 lite_data_version(struct store *st)
 {
-	sqlite3_stmt *stmt = st->lite_tx[LITE_DATA_VERSION];
+	sqlite3_stmt *stmt;
 	int64_t v = -1;
 
-	if (stmt == NULL &&
-	    sqlite3_prepare_v3(st->db, tx_text[LITE_DATA_VERSION], -1, SQLITE_PREPARE_PERSISTENT,
-	                       &st->lite_tx[LITE_DATA_VERSION], NULL) != SQLITE_OK)
+	if (tx_stmt(st, LITE_DATA_VERSION, &stmt) != SQLITE_OK)
 		return -1;
-	stmt = st->lite_tx[LITE_DATA_VERSION];
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		v = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
