@@ -3,7 +3,7 @@
  * thread. Statements are prepared once per connection under a name of their own and executed
  * with text parameters and text results (PQexecPrepared); the server infers the parameters'
  * types (sql_pg.h adds casts where it cannot). A write transaction is BEGIN and a
- * transaction-level advisory lock (DB_PG_TX_LOCK), so writers on every host take turns as
+ * transaction-level advisory lock (DB_PG_WRITE_LOCK), so writers on every host take turns as
  * SQLite's BEGIN IMMEDIATE makes them; lock_timeout, kept at the store's busy timeout, turns a
  * long wait into SQLITE_BUSY as SQLite's busy timeout does.
  *
@@ -998,7 +998,7 @@ begin_with(struct store *st, const char *begin)
 static int
 pg_begin(struct store *st)
 {
-	return begin_with(st, "BEGIN; SELECT pg_advisory_xact_lock(" DB_PG_TX_LOCK ")");
+	return begin_with(st, "BEGIN; SELECT pg_advisory_xact_lock(" DB_PG_WRITE_LOCK ")");
 }
 
 static int
@@ -1173,12 +1173,21 @@ const struct db_ops db_pg_ops = {
 
 /* ---- for schema_pg.c (db_pg.h) ---- */
 
+/* No reconnection here: the migration's statements belong to its one transaction. */
+static int
+connected(struct store *st)
+{
+	if (PQstatus(st->pg->conn) == CONNECTION_OK)
+		return DB_OK;
+	return fail_with(st->pg, SQLITE_BUSY, "the connection to the server was lost");
+}
+
 int
 db_pg_exec(struct store *st, const char *sql)
 {
 	int rc;
 
-	if ((rc = ready(st)) == DB_OK)
+	if ((rc = connected(st)) == DB_OK)
 		rc = exec_simple(st->pg, sql);
 	return rc == DB_OK ? 0 : store_fail(st, rc, "cannot open database");
 }
@@ -1190,7 +1199,7 @@ db_pg_query_int(struct store *st, const char *sql, int64_t *out)
 	int rc;
 
 	*out = 0;
-	if ((rc = ready(st)) != DB_OK)
+	if ((rc = connected(st)) != DB_OK)
 		return store_fail(st, rc, "cannot open database");
 	res = PQexec(st->pg->conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
