@@ -411,6 +411,34 @@ test_unreachable(void **state)
 	disconnect(st);
 }
 
+/* A role at its connection limit: busy (53300, exit 75), a server briefly full; a role
+ * without the right: SQLITE_PERM (42501). */
+static void
+test_limits_and_rights(void **state)
+{
+	struct store *su = must_connect(), *st;
+	char target[256];
+
+	(void)state;
+	assert_int_equal(db_pg_exec(su, "DROP ROLE IF EXISTS jq_full; DROP ROLE IF EXISTS jq_user; "
+	                                "CREATE ROLE jq_full LOGIN CONNECTION LIMIT 0; "
+	                                "CREATE ROLE jq_user LOGIN"),
+	                 0);
+	snprintf(target, sizeof(target), "host=%s/sock user=jq_full dbname=jobq", dir);
+	assert_int_equal(connect_to(target, 5000, &st), -EBUSY);
+	assert_int_equal(exitcode_open(-EBUSY), 75);
+	assert_non_null(strstr(st->err, "too many connections"));
+	disconnect(st);
+	snprintf(target, sizeof(target), "host=%s/sock user=jq_user dbname=jobq", dir);
+	assert_int_equal(connect_to(target, 5000, &st), 0);
+	assert_int_equal(run(st, "CREATE TABLE public.jq_forbidden (x int)"), SQLITE_PERM);
+	assert_int_equal(store_errno(SQLITE_PERM), -EACCES);
+	assert_non_null(strstr(st->ops->errmsg(st, SQLITE_PERM), "permission denied"));
+	disconnect(st);
+	assert_int_equal(db_pg_exec(su, "DROP ROLE jq_full; DROP ROLE jq_user"), 0);
+	disconnect(su);
+}
+
 /* After a server restart: outside a transaction the next call connects again (statements
  * prepared again, LISTEN again); inside one, busy until rolled back. */
 static void
@@ -499,7 +527,7 @@ main(void)
 	        cmocka_unit_test(test_password_not_shown), cmocka_unit_test(test_statement),
 	        cmocka_unit_test(test_changes_and_errors), cmocka_unit_test(test_writers_serialised),
 	        cmocka_unit_test(test_notify),            cmocka_unit_test(test_unreachable),
-	        cmocka_unit_test(test_reconnect),
+	        cmocka_unit_test(test_limits_and_rights), cmocka_unit_test(test_reconnect),
 	};
 	const char *env = getenv("JOBQ_PG_CLUSTER"), *src = getenv("JOBQ_SRC");
 	struct stat sb;
