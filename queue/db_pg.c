@@ -12,7 +12,6 @@
  * the next call (PQreset), with its prepared statements, LISTEN and settings; inside one, every
  * call fails with SQLITE_BUSY until the caller rolls back, and tries again at its next tick.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -29,6 +28,11 @@
 
 /* How long a connection may take when the target sets no connect_timeout. */
 #define CONNECT_TIMEOUT_MS 10000
+/* A session left idle inside a transaction this long is ended by the server, which releases
+ * the writers' lock: a host cut off from the network (or powered off) in the middle of a
+ * transaction, whose socket the server would otherwise keep for hours, stops every other host
+ * from writing for at most this long. jobq's transactions take milliseconds. */
+#define IDLE_IN_TX_TIMEOUT_MS 10000
 
 #define PG_TEXT(id, text) [id] = text,
 static const char *const sql_pg_text[SQL_NSTATEMENTS] = {SQL_PG_STATEMENTS(PG_TEXT)};
@@ -84,11 +88,10 @@ static const struct {
         {"55P03", SQLITE_BUSY}, /* lock_not_available: lock_timeout */
         {"57014", SQLITE_BUSY}, /* query_canceled: statement_timeout */
         {"08", SQLITE_BUSY},    /* connection_exception */
-        {"23", SQLITE_CONSTRAINT},
-        {"53100", SQLITE_FULL},   /* disk_full */
-        {"53200", SQLITE_NOMEM},  /* out_of_memory */
-        {"42501", SQLITE_PERM},   /* insufficient_privilege */
-        {"28", SQLITE_AUTH},      /* invalid_authorization_specification */
+        {"23", SQLITE_CONSTRAINT},  {"53100", SQLITE_FULL}, /* disk_full */
+        {"53200", SQLITE_NOMEM},                            /* out_of_memory */
+        {"42501", SQLITE_PERM},                             /* insufficient_privilege */
+        {"28", SQLITE_AUTH},        /* invalid_authorization_specification */
         {"3D000", SQLITE_CANTOPEN}, /* invalid_catalog_name: no such database */
         {"25006", SQLITE_READONLY}, /* read_only_sql_transaction: a standby */
         {"58030", SQLITE_IOERR},    /* io_error */
@@ -281,7 +284,8 @@ session_setup(struct db_pg *pg)
 	pg->lock_timeout_ms = -1;
 	pg->in_tx = 0;
 	pg->notify = 0;
-	snprintf(sql, sizeof(sql), "SET synchronous_commit = %s%s", pg->fast ? "off" : "on",
+	snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %d%s%s",
+	         IDLE_IN_TX_TIMEOUT_MS, pg->fast ? "; SET synchronous_commit = off" : "",
 	         pg->listening ? "; LISTEN " DB_PG_CHANNEL : "");
 	return exec_simple(pg, sql);
 }
@@ -330,183 +334,19 @@ sync_timeout(struct store *st)
 	return rc;
 }
 
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/* Append "key=value" to out (len bytes), quoting value as a conninfo does. */
-static void
-append_kv(char *out, size_t len, const char *key, const char *value)
-{
-	size_t n = strlen(out);
-	int quote = *value == '\0';
-
-	for (const char *p = value; *p != '\0'; p++)
-		quote |= is_space(*p) || *p == '\'' || *p == '\\';
-	n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s=%s", n > 0 ? " " : "", key,
-	                      quote ? "'" : "");
-	for (const char *p = value; *p != '\0' && n + 3 < len; p++) {
-		if (*p == '\'' || *p == '\\')
-			out[n++] = '\\';
-		out[n++] = *p;
-	}
-	if (n + 2 < len) {
-		if (quote)
-			out[n++] = '\'';
-		out[n] = '\0';
-	}
-}
-
-/* A conninfo of the parameters in opts but the password: host, port, user and dbname first. */
-static char *
-conninfo_without_password(const PQconninfoOption *opts, size_t cap)
-{
-	static const char *const first[] = {"host", "hostaddr", "port", "user", "dbname"};
-	char *out = calloc(1, cap);
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
-		for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
-			if (o->val != NULL && strcmp(o->keyword, first[i]) == 0)
-				append_kv(out, cap, o->keyword, o->val);
-	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		int shown = strcmp(o->keyword, "password") == 0;
-
-		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
-			shown |= strcmp(o->keyword, first[i]) == 0;
-		if (o->val != NULL && !shown)
-			append_kv(out, cap, o->keyword, o->val);
-	}
-	return out;
-}
-
-static int
-hex(int c)
-{
-	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
-/* Is the URI query key [k, k + n) "password", percent-decoded? */
-static int
-is_password_key(const char *k, size_t n)
-{
-	static const char want[] = "password";
-	size_t j = 0;
-
-	for (size_t i = 0; i < n; i++, j++) {
-		int c = (unsigned char)k[i];
-
-		if (c == '%' && i + 2 < n && hex(k[i + 1]) >= 0 && hex(k[i + 2]) >= 0) {
-			c = hex(k[i + 1]) * 16 + hex(k[i + 2]);
-			i += 2;
-		}
-		if (j >= sizeof(want) - 1 || c != want[j])
-			return 0;
-	}
-	return j == sizeof(want) - 1;
-}
-
-/* A URI with the password of its user part and of its query ("password=") replaced by ***,
- * as libpq splits them (conninfo_uri_parse_options). */
-static char *
-uri_masked(const char *uri)
-{
-	const char *p = strstr(uri, "://") + 3, *q, *at;
-	size_t cap = strlen(uri) * 4 + 16, n;
-	char *out = malloc(cap);
-
-	if (out == NULL)
-		return NULL;
-	n = (size_t)(p - uri);
-	memcpy(out, uri, n);
-	for (at = p; *at != '\0' && *at != '@' && *at != '/'; at++)
-		;
-	if (*at == '@') {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-
-		if (colon != NULL) {
-			memcpy(out + n, p, (size_t)(colon + 1 - p));
-			n += (size_t)(colon + 1 - p);
-			memcpy(out + n, "***", 3);
-			n += 3;
-			p = at;
-		}
-	}
-	if ((q = strchr(p, '?')) == NULL)
-		q = p + strlen(p);
-	memcpy(out + n, p, (size_t)(q - p));
-	n += (size_t)(q - p);
-	while (*q != '\0') {
-		const char *key = q + 1, *end = key + strcspn(key, "&"), *eq;
-
-		out[n++] = *q; /* '?' or '&' */
-		eq = memchr(key, '=', (size_t)(end - key));
-		if (eq != NULL && is_password_key(key, (size_t)(eq - key))) {
-			memcpy(out + n, key, (size_t)(eq + 1 - key));
-			n += (size_t)(eq + 1 - key);
-			memcpy(out + n, "***", 3);
-			n += 3;
-		} else {
-			memcpy(out + n, key, (size_t)(end - key));
-			n += (size_t)(end - key);
-		}
-		q = end;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-static const char *
-opt_val(const PQconninfoOption *opts, const char *key)
-{
-	for (const PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, key) == 0)
-			return o->val;
-	return NULL;
-}
-
-char *
-db_pg_display(const char *target, char **why)
-{
-	PQconninfoOption *opts, *check = NULL;
-	const char *pw;
-	char *out = NULL;
-
-	if (why != NULL)
-		*why = NULL;
-	if ((opts = PQconninfoParse(target, why)) == NULL)
-		return NULL;
-	if (opt_val(opts, "password") == NULL) {
-		out = strdup(target);
-	} else if (strncmp(target, "postgresql://", 13) == 0 ||
-	           strncmp(target, "postgres://", 11) == 0) {
-		/* The URI as given, but with ***: unless libpq would read it another way, which
-		 * the check catches, and the conninfo form serves. */
-		out = uri_masked(target);
-		if (out != NULL && (check = PQconninfoParse(out, NULL)) != NULL &&
-		    (pw = opt_val(check, "password")) != NULL && strcmp(pw, "***") != 0) {
-			free(out);
-			out = NULL;
-		}
-		if (out == NULL || check == NULL)
-			free(out), out = conninfo_without_password(opts, strlen(target) * 2 + 64);
-		PQconninfoFree(check);
-	} else {
-		out = conninfo_without_password(opts, strlen(target) * 2 + 64);
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
 int
 db_pg_connect(struct store *st, const struct store_opts *opts)
 {
-	static const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding",
+	/* Before dbname, the target's own values win; after it, ours. TCP keepalives notice a
+	 * server gone silent (a network cut) in about 25 s instead of the system's 2 hours. */
+	static const char *const keys[] = {"keepalives_idle",
+	                                   "keepalives_interval",
+	                                   "keepalives_count",
+	                                   "dbname",
+	                                   "fallback_application_name",
+	                                   "client_encoding",
 	                                   NULL};
-	const char *vals[] = {st->path, "jobq", "UTF8", NULL};
+	const char *vals[] = {"10", "5", "3", st->path, "jobq", "UTF8", NULL};
 	struct db_pg *pg;
 	char *display, *why = NULL;
 	int r;
@@ -530,7 +370,8 @@ db_pg_connect(struct store *st, const struct store_opts *opts)
 	free(st->path);
 	st->path = display;
 	if (pg->conn == NULL)
-		return store_failx(st, -ENOMEM, "cannot open database '%s': out of memory", st->path);
+		return store_failx(st, -ENOMEM, "cannot open database '%s': out of memory",
+		                   st->path);
 	PQsetNoticeProcessor(pg->conn, quiet, NULL);
 	PQsetErrorVerbosity(pg->conn, PQERRORS_VERBOSE);
 	if ((r = connect_wait(pg->conn, 0)) != 0) {
@@ -568,108 +409,6 @@ pg_close(struct store *st)
 }
 
 /* ---- statements ---- */
-
-static int
-ident_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
-}
-
-/* Copy the quoted text, comment or dollar-quoted string at *p to out (when not NULL) and
- * advance past it. Returns 1 if there was one, 0 otherwise. */
-static int
-skip_literal(const char **p, char **out)
-{
-	const char *s = *p, *e;
-	char close;
-
-	if (*s == '\'' || *s == '"') {
-		close = *s;
-		for (e = s + 1; *e != '\0'; e++) {
-			if (*e == close && e[1] == close)
-				e++; /* doubled: a quote inside */
-			else if (*e == close)
-				break;
-		}
-		e += *e != '\0';
-	} else if (s[0] == '-' && s[1] == '-') {
-		e = s + strcspn(s, "\n");
-	} else if (s[0] == '/' && s[1] == '*') {
-		e = strstr(s + 2, "*/");
-		e = e != NULL ? e + 2 : s + strlen(s);
-	} else if (s[0] == '$' && (s[1] == '$' || isalpha((unsigned char)s[1]) || s[1] == '_')) {
-		/* $tag$ ... $tag$ (PostgreSQL text only) */
-		const char *tag_end = s + 1 + strspn(s + 1, "abcdefghijklmnopqrstuvwxyz"
-		                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-		size_t tag;
-
-		if (*tag_end != '$')
-			return 0;
-		tag = (size_t)(tag_end + 1 - s);
-		for (e = tag_end + 1; *e != '\0' && strncmp(e, s, tag) != 0; e++)
-			;
-		e += *e != '\0' ? tag : 0;
-	} else {
-		return 0;
-	}
-	if (out != NULL) {
-		memcpy(*out, s, (size_t)(e - s));
-		*out += e - s;
-	}
-	*p = e;
-	return 1;
-}
-
-/* Scan sql: translate (SQLite's ?N and ? into $N, into out) or only count PostgreSQL's $N.
- * Returns the largest parameter number. */
-static int
-scan_params(const char *sql, char *out, int translate)
-{
-	const char *p = sql;
-	int max = 0;
-
-	while (*p != '\0') {
-		int n;
-
-		if ((p == sql || !ident_char(p[-1])) && skip_literal(&p, out != NULL ? &out : NULL))
-			continue;
-		if (translate && *p == '?') {
-			p++;
-			if (isdigit((unsigned char)*p)) {
-				n = (int)strtol(p, (char **)&p, 10);
-			} else {
-				n = max + 1;
-			}
-			if (n > max)
-				max = n;
-			if (out != NULL)
-				out += sprintf(out, "$%d", n);
-			continue;
-		}
-		if (!translate && *p == '$' && isdigit((unsigned char)p[1]) &&
-		    (p == sql || !ident_char(p[-1]))) {
-			n = (int)strtol(p + 1, NULL, 10);
-			if (n > max)
-				max = n;
-		}
-		if (out != NULL)
-			*out++ = *p;
-		p++;
-	}
-	if (out != NULL)
-		*out = '\0';
-	return max;
-}
-
-int
-db_pg_translate(const char *sql, char **out, int *nparams)
-{
-	/* "?" becomes at most "$65535": the text grows at most sixfold. */
-	if ((*out = malloc(strlen(sql) * 6 + 1)) == NULL)
-		return -ENOMEM;
-	*nparams = scan_params(sql, *out, 1);
-	return 0;
-}
 
 /* PQprepare stmt on the current connection. A result code. */
 static int
@@ -711,8 +450,7 @@ stmt_new(struct store *st, enum sql_id id, char *text, int nparams, struct db_st
 	s->nparams = nparams;
 	/* Prepared now when the connection is up, so that a bad text fails here as in SQLite;
 	 * else (or on a later connection) at its first step. */
-	if (PQstatus(st->pg->conn) == CONNECTION_OK &&
-	    (rc = stmt_prepare(st->pg, s)) != DB_OK) {
+	if (PQstatus(st->pg->conn) == CONNECTION_OK && (rc = stmt_prepare(st->pg, s)) != DB_OK) {
 		pg_finalize(&s->base);
 		return rc;
 	}
@@ -729,7 +467,7 @@ db_pg_prepare_text(struct store *st, const char *text, struct db_stmt **out)
 		*out = NULL;
 		return fail_with(st->pg, SQLITE_NOMEM, "out of memory");
 	}
-	return stmt_new(st, SQL_NSTATEMENTS, copy, scan_params(copy, NULL, 0), out);
+	return stmt_new(st, SQL_NSTATEMENTS, copy, db_pg_count_params(copy), out);
 }
 
 static int
@@ -844,8 +582,8 @@ cell(struct db_stmt *stmt, int i)
 {
 	struct pg_stmt *s = P(stmt);
 
-	if (s->res == NULL || s->row < 1 || s->row > s->nrows || i < 0 ||
-	    i >= PQnfields(s->res) || PQgetisnull(s->res, s->row - 1, i))
+	if (s->res == NULL || s->row < 1 || s->row > s->nrows || i < 0 || i >= PQnfields(s->res) ||
+	    PQgetisnull(s->res, s->row - 1, i))
 		return NULL;
 	return PQgetvalue(s->res, s->row - 1, i);
 }
@@ -1016,8 +754,9 @@ pg_commit(struct store *st)
 
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg->in_tx = 0;
-		return fail_with(pg, SQLITE_BUSY, "the connection to the server was lost: the "
-		                                  "transaction was rolled back");
+		return fail_with(pg, SQLITE_BUSY,
+		                 "the connection to the server was lost: the "
+		                 "transaction was rolled back");
 	}
 	switch (PQtransactionStatus(pg->conn)) {
 	case PQTRANS_IDLE:
@@ -1036,8 +775,9 @@ pg_commit(struct store *st)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = fail_res(pg, res);
 		if (PQstatus(pg->conn) == CONNECTION_BAD)
-			fail_with(pg, SQLITE_BUSY, "the connection to the server was lost during the "
-			                           "commit: the transaction may not have committed");
+			fail_with(pg, SQLITE_BUSY,
+			          "the connection to the server was lost during the "
+			          "commit: the transaction may not have committed");
 	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
 		rc = fail_with(pg, SQLITE_ABORT, "the transaction was rolled back");
 	}
@@ -1080,7 +820,8 @@ pg_set_durability(struct store *st, int fast)
 	pg->fast = fast; /* kept for the next connection */
 	if ((rc = ready(st)) != DB_OK)
 		return rc;
-	return exec_simple(pg, fast ? "SET synchronous_commit = off" : "SET synchronous_commit = on");
+	/* full: the server's (or role's) own level, "on" unless its administrator chose another */
+	return exec_simple(pg, fast ? "SET synchronous_commit = off" : "RESET synchronous_commit");
 }
 
 /* LISTEN once per connection (session_setup repeats it on a new one), outside a transaction:

@@ -21,6 +21,8 @@
  * comments are copied as they are. *out (malloc'd, caller frees) and *nparams, the largest
  * parameter number. Returns 0 or -ENOMEM. */
 int db_pg_translate(const char *sql, char **out, int *nparams);
+/* The largest $N of PostgreSQL's text sql (not translated: a ? there is an operator). */
+int db_pg_count_params(const char *sql);
 
 /* Connect st (st->path: the target as given, replaced by its display form without any
  * password) and set the session up, without the schema. Returns 0 or a negative errno with the

@@ -11,6 +11,8 @@
 int
 schema_pg_migrate(struct store *st)
 {
-	return store_failx(st, -ENOTSUP, "cannot open database '%s': the PostgreSQL schema is "
-	                                 "not built (queue/schema_pg.c)", st->path);
+	return store_failx(st, -ENOTSUP,
+	                   "cannot open database '%s': the PostgreSQL schema is "
+	                   "not built (queue/schema_pg.c)",
+	                   st->path);
 }

@@ -134,8 +134,8 @@ test_translate(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(db_pg_translate("SELECT ?1, ?, '?', 'it''s ?', \"a?\" -- ?\n, ?", &out, &n),
-	                 0);
+	assert_int_equal(
+	        db_pg_translate("SELECT ?1, ?, '?', 'it''s ?', \"a?\" -- ?\n, ?", &out, &n), 0);
 	assert_string_equal(out, "SELECT $1, $2, '?', 'it''s ?', \"a?\" -- ?\n, $3");
 	assert_int_equal(n, 3);
 	free(out);
@@ -197,8 +197,9 @@ test_password_not_shown(void **state)
 	struct store *st = must_connect(), *st2;
 
 	(void)state;
-	snprintf(sql, sizeof(sql), "DROP ROLE IF EXISTS jq_pw; CREATE ROLE jq_pw LOGIN "
-	                           "PASSWORD 'hunter2secret'");
+	snprintf(sql, sizeof(sql),
+	         "DROP ROLE IF EXISTS jq_pw; CREATE ROLE jq_pw LOGIN "
+	         "PASSWORD 'hunter2secret'");
 	assert_int_equal(db_pg_exec(st, sql), 0);
 	snprintf(uri, sizeof(uri), "postgresql://jq_pw:hunter2secret@/jobq?host=%s/sock", dir);
 	assert_int_equal(connect_to(uri, 5000, &st2), 0);
@@ -278,6 +279,17 @@ test_changes_and_errors(void **state)
 	assert_string_equal(db_col_text(s, 0), "c");
 	assert_int_equal(db_step(s), DB_DONE);
 	assert_int_equal(st->ops->changes(st), 1);
+	st->ops->finalize(s);
+	/* The session: named jobq, a server-side end to a transaction left idle. */
+	assert_int_equal(
+	        db_pg_prepare_text(st,
+	                           "SELECT current_setting('application_name'), "
+	                           "current_setting('idle_in_transaction_session_timeout')",
+	                           &s),
+	        DB_OK);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_string_equal(db_col_text(s, 0), "jobq");
+	assert_string_equal(db_col_text(s, 1), "10s");
 	st->ops->finalize(s);
 	/* Errors in SQLite's vocabulary. */
 	assert_int_equal(run(st, "INSERT INTO t VALUES (1, 'dup')"), SQLITE_CONSTRAINT);
@@ -523,11 +535,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_translate),         cmocka_unit_test(test_display),
-	        cmocka_unit_test(test_password_not_shown), cmocka_unit_test(test_statement),
-	        cmocka_unit_test(test_changes_and_errors), cmocka_unit_test(test_writers_serialised),
-	        cmocka_unit_test(test_notify),            cmocka_unit_test(test_unreachable),
-	        cmocka_unit_test(test_limits_and_rights), cmocka_unit_test(test_reconnect),
+	        cmocka_unit_test(test_translate),
+	        cmocka_unit_test(test_display),
+	        cmocka_unit_test(test_password_not_shown),
+	        cmocka_unit_test(test_statement),
+	        cmocka_unit_test(test_changes_and_errors),
+	        cmocka_unit_test(test_writers_serialised),
+	        cmocka_unit_test(test_notify),
+	        cmocka_unit_test(test_unreachable),
+	        cmocka_unit_test(test_limits_and_rights),
+	        cmocka_unit_test(test_reconnect),
 	};
 	const char *env = getenv("JOBQ_PG_CLUSTER"), *src = getenv("JOBQ_SRC");
 	struct stat sb;
