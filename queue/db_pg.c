@@ -458,8 +458,9 @@ stmt_new(struct store *st, enum sql_id id, char *text, int nparams, struct db_st
 	return DB_OK;
 }
 
-int
-db_pg_prepare_text(struct store *st, const char *text, struct db_stmt **out)
+/* A statement of PostgreSQL's text (copied), with its $N counted. */
+static int
+stmt_from_text(struct store *st, enum sql_id id, const char *text, struct db_stmt **out)
 {
 	char *copy = strdup(text);
 
@@ -467,20 +468,23 @@ db_pg_prepare_text(struct store *st, const char *text, struct db_stmt **out)
 		*out = NULL;
 		return fail_with(st->pg, SQLITE_NOMEM, "out of memory");
 	}
-	return stmt_new(st, SQL_NSTATEMENTS, copy, db_pg_count_params(copy), out);
+	return stmt_new(st, id, copy, db_pg_count_params(copy), out);
+}
+
+int
+db_pg_prepare_text(struct store *st, const char *text, struct db_stmt **out)
+{
+	return stmt_from_text(st, SQL_NSTATEMENTS, text, out);
 }
 
 static int
 pg_prepare(struct store *st, enum sql_id id, struct db_stmt **out)
 {
 	char *text;
-	int n, rc;
+	int n;
 
-	if (sql_pg_text[id] != NULL) {
-		if ((rc = db_pg_prepare_text(st, sql_pg_text[id], out)) == DB_OK)
-			(*out)->id = id;
-		return rc;
-	}
+	if (sql_pg_text[id] != NULL)
+		return stmt_from_text(st, id, sql_pg_text[id], out);
 	if (db_pg_translate(sql_text[id], &text, &n) < 0) {
 		*out = NULL;
 		return fail_with(st->pg, SQLITE_NOMEM, "out of memory");
