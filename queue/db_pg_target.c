@@ -150,6 +150,26 @@ opt_val(const PQconninfoOption *opts, const char *key)
 	return NULL;
 }
 
+/* libpq's complaint about a target quotes the piece it could not read, which may be a
+ * password ("invalid percent-encoded token: \"pa%zz\""): every quoted piece becomes ***. */
+static void
+redact_quoted(char *why)
+{
+	char *open, *close;
+
+	for (char *p = why; (open = strchr(p, '"')) != NULL && (close = strchr(open + 1, '"'));) {
+		size_t rest = strlen(close);
+
+		if (close - open - 1 < 3)
+			break; /* no room to write *** over it: cut the message there */
+		memcpy(open + 1, "***", 3);
+		memmove(open + 4, close, rest + 1);
+		p = open + 5;
+	}
+	if (open != NULL)
+		*open = '\0';
+}
+
 char *
 db_pg_display(const char *target, char **why)
 {
@@ -159,8 +179,13 @@ db_pg_display(const char *target, char **why)
 
 	if (why != NULL)
 		*why = NULL;
-	if ((opts = PQconninfoParse(target, why)) == NULL)
+	if ((opts = PQconninfoParse(target, why)) == NULL) {
+		/* A target that may hold a password: a user part, or a password parameter. */
+		if (why != NULL && *why != NULL &&
+		    (strchr(target, '@') != NULL || strcasestr(target, "password") != NULL))
+			redact_quoted(*why);
 		return NULL;
+	}
 	if (opt_val(opts, "password") == NULL) {
 		out = strdup(target);
 	} else if (strncmp(target, "postgresql://", 13) == 0 ||

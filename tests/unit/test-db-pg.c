@@ -185,7 +185,15 @@ test_display(void **state)
 	assert_string_equal(d, "host=/run/pg dbname=jobq");
 	free(d);
 	assert_null(db_pg_display("host=x bogus=1", &why));
+	assert_non_null(strstr(why, "bogus"));
+	PQfreemem(why);
+	/* libpq's complaint about a target does not quote its password back. */
+	assert_null(db_pg_display("postgresql://u:s3cr%zzet@h/d", &why));
 	assert_non_null(why);
+	assert_null(strstr(why, "s3cr"));
+	PQfreemem(why);
+	assert_null(db_pg_display("host=h password='s3cret", &why));
+	assert_null(strstr(why, "s3cret"));
 	PQfreemem(why);
 }
 
