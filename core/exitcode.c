@@ -32,6 +32,7 @@ exitcode_from_errno(int neg_errno)
 	case EUCLEAN: /* a corrupt database */
 		return EX_IOERR;
 	case ENOTSUP:
+	case EHOSTUNREACH: /* a database server that cannot be reached */
 		return EX_UNAVAILABLE;
 	case EPERM:
 		return EX_NOPERM; /* a file jobq does not trust (core/trust.h) */
