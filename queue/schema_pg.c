@@ -333,18 +333,20 @@ schema_pg_migrate(struct store *st)
 		goto out;
 	in_tx = 0;
 out:
-	if (in_tx)
-		(void)db_pg_exec(st, r < 0 ? "ROLLBACK" : "COMMIT");
-	if (locked) {
-		/* The error of the migration, if any, is the one to keep. */
+	if (in_tx || locked) {
+		/* The cleanup's own errors are not the ones to report. */
 		char err[sizeof(st->err)];
+		struct store_fault fault = st->fault;
 		int errnum = st->errnum;
 
 		memcpy(err, st->err, sizeof(err));
-		if (db_pg_exec(st, "SELECT pg_advisory_unlock(" DB_PG_MIGRATE_LOCK ")") < 0 && r < 0) {
-			memcpy(st->err, err, sizeof(err));
-			st->errnum = errnum;
-		}
+		if (in_tx)
+			(void)db_pg_exec(st, r < 0 ? "ROLLBACK" : "COMMIT");
+		if (locked)
+			(void)db_pg_exec(st, "SELECT pg_advisory_unlock(" DB_PG_MIGRATE_LOCK ")");
+		memcpy(st->err, err, sizeof(err));
+		st->fault = fault;
+		st->errnum = errnum;
 	}
 	return r;
 }

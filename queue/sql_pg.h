@@ -26,6 +26,7 @@
 
 #include "sql.h"
 
+/* clang-format off */
 /* sql.h's filters, with the parameters typed (see sql.h for what each means). */
 #define PG_F_REST                                                                                  \
 	"($1::text IS NULL OR type = $1) AND ($2::text IS NULL OR namespace = $2) AND "            \
@@ -74,7 +75,6 @@
 	"greatest(finished_at - started_at, 0) END AS d FROM jobs) m "                             \
 	"GROUP BY type, state ORDER BY type, state"
 
-/* clang-format off */
 #define SQL_PG_STATEMENTS(X)                                                                       \
 	X(SQL_COUNT_LIVE, "SELECT type, 'queued', sum(n)::bigint FROM (SELECT type, count(*) AS n " \
 	                  "FROM jobs WHERE " READY " GROUP BY type UNION ALL SELECT type, "        \

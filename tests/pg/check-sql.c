@@ -155,8 +155,7 @@ pg_text(enum sql_id id, int *lite_params)
 
 static int failures, checks;
 
-static void __attribute__((format(printf, 1, 2)))
-fail(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -193,7 +192,8 @@ pg_connect(const char *conninfo)
 	PGconn *c = PQconnectdb(conninfo);
 
 	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "check-sql: cannot connect to '%s': %s", conninfo, PQerrorMessage(c));
+		fprintf(stderr, "check-sql: cannot connect to '%s': %s", conninfo,
+		        PQerrorMessage(c));
 		exit(1);
 	}
 	PQclear(PQexec(c, "SET client_min_messages = warning"));
@@ -231,7 +231,10 @@ pg_rows(PGconn *c, const char *sql)
 
 			if (need > cap && (out = realloc(out, cap = need * 2)) == NULL)
 				abort();
-			len += (size_t)sprintf(out + len, "%s%s", r > 0 && k == 0 ? ";" : k > 0 ? "|" : "",
+			len += (size_t)sprintf(out + len, "%s%s",
+			                       r > 0 && k == 0 ? ";"
+			                       : k > 0         ? "|"
+			                                       : "",
 			                       v);
 		}
 	PQclear(res);
@@ -335,6 +338,16 @@ check_schema(PGconn *admin, const char *base)
 		fail("not a jobq database message: '%s'", err);
 	pg_expect(c, "no jobq table created in it", "SELECT to_regclass('jobs') IS NULL", "t");
 	PQfinish(c);
+	/* A step that fails leaves nothing behind. */
+	c = pg_connect(other);
+	pg_do(c, "DROP TABLE accounts");
+	pg_do(c, "CREATE FUNCTION jobq_job_pruned() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+	r = migrate(other, err, sizeof(err));
+	expect_int("a failed step: an error", r < 0, 1);
+	pg_expect(c, "a failed step: rolled back", "SELECT to_regclass('jobs') IS NULL", "t");
+	pg_do(c, "DROP FUNCTION jobq_job_pruned()");
+	expect_int("then it migrates", migrate(other, NULL, 0), 0);
+	PQfinish(c);
 	pg_do(admin, "DROP DATABASE jobq_check_race WITH (FORCE)");
 	pg_do(admin, "DROP DATABASE jobq_check_other WITH (FORCE)");
 	free(race);
@@ -372,8 +385,8 @@ check_prepare(PGconn *c)
 		checks++;
 		res = PQprepare(c, names[id], text, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fail("%s does not prepare: %s  text: %s", names[id], PQresultErrorMessage(res),
-			     text);
+			fail("%s does not prepare: %s  text: %s", names[id],
+			     PQresultErrorMessage(res), text);
 			PQclear(res);
 			free(text);
 			continue;
@@ -381,8 +394,8 @@ check_prepare(PGconn *c)
 		PQclear(res);
 		res = PQdescribePrepared(c, names[id]);
 		if (PQnparams(res) != lite_params)
-			fail("%s: %d parameters on PostgreSQL, %d on SQLite", names[id], PQnparams(res),
-			     lite_params);
+			fail("%s: %d parameters on PostgreSQL, %d on SQLite", names[id],
+			     PQnparams(res), lite_params);
 		for (int i = 0; i < PQnparams(res); i++)
 			if (PQparamtype(res, i) == OID_UNKNOWN)
 				fail("%s: parameter $%d has no type", names[id], i + 1);
@@ -392,8 +405,11 @@ check_prepare(PGconn *c)
 			if (t == OID_INT8 || t == OID_INT4 || t == OID_TEXT ||
 			    (t == OID_FLOAT8 && double_ok((enum sql_id)id, k)))
 				continue;
-			fail("%s: column %d (%s) has type oid %u (%s)", names[id], k, PQfname(res, k), t,
-			     t == OID_NUMERIC ? "numeric" : t == OID_BOOL ? "boolean" : "not an integer");
+			fail("%s: column %d (%s) has type oid %u (%s)", names[id], k,
+			     PQfname(res, k), t,
+			     t == OID_NUMERIC ? "numeric"
+			     : t == OID_BOOL  ? "boolean"
+			                      : "not an integer");
 		}
 		PQclear(res);
 		free(text);
@@ -412,7 +428,8 @@ normalise(char *s)
 	for (char *p = s; *p != '\0';) {
 		size_t n = strspn(p, "0123456789");
 
-		if (n == 13 && (p == s || p[-1] == '|' || p[-1] == ';') && strncmp(p, "16", 2) >= 0) {
+		if (n == 13 && (p == s || p[-1] == '|' || p[-1] == ';') &&
+		    strncmp(p, "16", 2) >= 0) {
 			o += sprintf(o, "NOW");
 			p += n;
 		} else if (n > 0) {
@@ -454,12 +471,17 @@ run(struct both *b, enum sql_id id, int n, const char *const *params)
 	} else {
 		for (int r = 0; r < PQntuples(res); r++)
 			for (int k = 0; k < PQnfields(res); k++) {
-				const char *v = PQgetisnull(res, r, k) ? "NULL" : PQgetvalue(res, r, k);
+				const char *v =
+				        PQgetisnull(res, r, k) ? "NULL" : PQgetvalue(res, r, k);
 
-				if (len + strlen(v) + 3 > cap && (got = realloc(got, cap = (len + strlen(v)) * 2 + 3)) == NULL)
+				if (len + strlen(v) + 3 > cap &&
+				    (got = realloc(got, cap = (len + strlen(v)) * 2 + 3)) == NULL)
 					abort();
 				len += (size_t)sprintf(got + len, "%s%s",
-				                       r > 0 && k == 0 ? ";" : k > 0 ? "|" : "", v);
+				                       r > 0 && k == 0 ? ";"
+				                       : k > 0         ? "|"
+				                                       : "",
+				                       v);
 			}
 		if (PQcmdTuples(res)[0] != '\0' && PQnfields(res) == 0)
 			len += (size_t)sprintf(got + len, "changes=%s", PQcmdTuples(res));
@@ -492,12 +514,18 @@ run(struct both *b, enum sql_id id, int n, const char *const *params)
 			if (sqlite3_column_type(s, k) == SQLITE_NULL)
 				v = "NULL";
 			else if (sqlite3_column_type(s, k) == SQLITE_FLOAT)
-				v = (snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(s, k)), num);
+				v = (snprintf(num, sizeof(num), "%.17g",
+				              sqlite3_column_double(s, k)),
+				     num);
 			else
 				v = (const char *)sqlite3_column_text(s, k);
-			if (len + strlen(v) + 3 > cap && (lite = realloc(lite, cap = (len + strlen(v)) * 2 + 3)) == NULL)
+			if (len + strlen(v) + 3 > cap &&
+			    (lite = realloc(lite, cap = (len + strlen(v)) * 2 + 3)) == NULL)
 				abort();
-			len += (size_t)sprintf(lite + len, "%s%s", r > 0 && k == 0 ? ";" : k > 0 ? "|" : "",
+			len += (size_t)sprintf(lite + len, "%s%s",
+			                       r > 0 && k == 0 ? ";"
+			                       : k > 0         ? "|"
+			                                       : "",
 			                       v);
 		}
 	if (rc != SQLITE_DONE)
@@ -523,7 +551,7 @@ run(struct both *b, enum sql_id id, int n, const char *const *params)
 /* Both databases' jobs, compared: the columns the triggers and statements write, times only as
  * set or not (they are "now" on each side). */
 #define JOBS_STATE                                                                                 \
-	"SELECT id, type, state, attempts, blockers, cancelled_by, error, watch, batch, payload, "  \
+	"SELECT id, type, state, attempts, blockers, cancelled_by, error, watch, batch, payload, " \
 	"unique_key, finished_at IS NULL, run_at IS NULL FROM jobs ORDER BY id"
 
 static char *
@@ -545,9 +573,13 @@ lite_rows(sqlite3 *db, const char *sql)
 			                        ? "NULL"
 			                        : (const char *)sqlite3_column_text(s, k);
 
-			if (len + strlen(v) + 3 > cap && (out = realloc(out, cap = (len + strlen(v)) * 2 + 3)) == NULL)
+			if (len + strlen(v) + 3 > cap &&
+			    (out = realloc(out, cap = (len + strlen(v)) * 2 + 3)) == NULL)
 				abort();
-			len += (size_t)sprintf(out + len, "%s%s", r > 0 && k == 0 ? ";" : k > 0 ? "|" : "",
+			len += (size_t)sprintf(out + len, "%s%s",
+			                       r > 0 && k == 0 ? ";"
+			                       : k > 0         ? "|"
+			                                       : "",
 			                       v);
 		}
 	if (rc != SQLITE_DONE)
@@ -574,8 +606,8 @@ same_jobs(struct both *b, const char *what)
 }
 
 #define INS(b, type, key, batch)                                                                   \
-	RUN(b, SQL_INSERT, "t" type, "tdefault", "t{}", "i0", "i1000", "i3", NULL, NULL, key, batch, \
-	    "i1000")
+	RUN(b, SQL_INSERT, "t" type, "tdefault", "t{}", "i0", "i1000", "i3", NULL, NULL, key,      \
+	    batch, "i1000")
 
 /* A job claimed (token 7) and finished as state. */
 static void
@@ -636,8 +668,8 @@ check_semantics(struct both *b)
 	          "cancelled");
 	RUN(b, SQL_RETRY_ID, NULL, NULL, NULL, "i5", NULL, "i-1", "i5000");
 	same_jobs(b, "both parents retried");
-	pg_expect(b->pg, "the child waits for both", "SELECT state, blockers FROM jobs WHERE id = 6",
-	          "queued|2");
+	pg_expect(b->pg, "the child waits for both",
+	          "SELECT state, blockers FROM jobs WHERE id = 6", "queued|2");
 	/* The child itself retried while a parent has failed: straight back to cancelled. */
 	claim_finish(b, "i4", "tfailed");
 	RUN(b, SQL_RETRY_ALL, NULL, NULL, NULL, NULL, "tcancelled", "i-1", "i5000");
@@ -657,8 +689,7 @@ check_semantics(struct both *b)
 	claim_finish(b, "i8", "tfailed");
 	RUN(b, SQL_CANCEL_QUEUED_BATCH, NULL, NULL, "tb1", NULL, NULL, "i-1", "i6000");
 	same_jobs(b, "a batch ended");
-	pg_expect(b->pg, "one callback job",
-	          "SELECT type, payload FROM jobs WHERE type = 'done'",
+	pg_expect(b->pg, "one callback job", "SELECT type, payload FROM jobs WHERE type = 'done'",
 	          "done|{\"batch\":\"b1\",\"counts\":{\"succeeded\":1,\"failed\":1,"
 	          "\"cancelled\":2},\"total\":4}");
 	RUN(b, SQL_BATCH_CALLBACK_GET, "tb1");
