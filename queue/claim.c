@@ -184,17 +184,17 @@ claim_release(struct claim *c)
 static int
 load_usage(struct claim *c)
 {
-	sqlite3_stmt *stmt = stmt_get(c->st, SQL_RUNNING_USAGE);
-	int rc = SQLITE_DONE, r = 0;
+	struct db_stmt *stmt = stmt_get(c->st, SQL_RUNNING_USAGE);
+	int rc = DB_DONE, r = 0;
 
 	if (stmt == NULL)
 		return c->st->errnum;
 	if (c->cfg->npools > 0 &&
 	    (c->use.pool_used = calloc(c->cfg->npools, sizeof(*c->use.pool_used))) == NULL)
 		r = -ENOMEM;
-	while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(stmt, 0);
-		const char *ns = (const char *)sqlite3_column_text(stmt, 1);
+	while (r == 0 && (rc = db_step(stmt)) == DB_ROW) {
+		const char *type = db_col_text(stmt, 0);
+		const char *ns = db_col_text(stmt, 1);
 		const struct type_config *tc;
 		struct type_use *tu;
 
@@ -208,29 +208,28 @@ load_usage(struct claim *c)
 		if (tc != NULL && tc->singleton_namespace && ns != NULL &&
 		    !strlist_has(&tu->namespaces, ns) && strlist_add(&tu->namespaces, ns) < 0)
 			r = -ENOMEM;
-		pool_usage_add(c->cfg, (const char *)sqlite3_column_text(stmt, 2),
-		               c->use.pool_used);
+		pool_usage_add(c->cfg, db_col_text(stmt, 2), c->use.pool_used);
 	}
 	stmt_done(c->st, stmt);
 	if (r < 0)
 		return store_failx(c->st, r, "cannot claim from '%s': out of memory", c->st->path);
-	return rc == SQLITE_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
+	return rc == DB_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
 }
 
 /* Step 2: the pauses in force. */
 static int
 load_pauses(struct claim *c)
 {
-	sqlite3_stmt *stmt = stmt_get(c->st, SQL_PAUSES_ACTIVE);
-	int rc = SQLITE_DONE, r = 0;
+	struct db_stmt *stmt = stmt_get(c->st, SQL_PAUSES_ACTIVE);
+	int rc = DB_DONE, r = 0;
 
 	if (stmt == NULL)
 		return c->st->errnum;
-	sqlite3_bind_int64(stmt, 1, c->now);
-	while (r == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
-		const char *name = (const char *)sqlite3_column_text(stmt, 1);
-		int64_t until = sqlite3_column_int64(stmt, 2);
+	db_bind_int(stmt, 1, c->now);
+	while (r == 0 && (rc = db_step(stmt)) == DB_ROW) {
+		const char *kind = db_col_text(stmt, 0);
+		const char *name = db_col_text(stmt, 1);
+		int64_t until = db_col_int(stmt, 2);
 
 		if (kind == NULL || name == NULL)
 			continue;
@@ -246,7 +245,7 @@ load_pauses(struct claim *c)
 	stmt_done(c->st, stmt);
 	if (r < 0)
 		return store_failx(c->st, r, "cannot claim from '%s': out of memory", c->st->path);
-	return rc == SQLITE_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
+	return rc == DB_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
 }
 
 static void saw_future(struct claim *c, int64_t run_at);
@@ -321,18 +320,18 @@ invalid(struct claim *c, int64_t id, const char *msg)
 /* Judge one queued row (columns type, id, namespace, resources, priority, run_at) of the type
  * being walked; on ROW_ACCEPT c->cur holds it. */
 static enum verdict
-judge(struct claim *c, sqlite3_stmt *stmt)
+judge(struct claim *c, struct db_stmt *stmt)
 {
-	int64_t id = sqlite3_column_int64(stmt, 1);
-	const char *ns = (const char *)sqlite3_column_text(stmt, 2);
-	const char *res = (const char *)sqlite3_column_text(stmt, 3);
+	int64_t id = db_col_int(stmt, 1);
+	const char *ns = db_col_text(stmt, 2);
+	const char *res = db_col_text(stmt, 3);
 	struct tagset all;
 	char msg[160];
 	int r;
 
 	c->cur.id = id;
-	c->cur.priority = sqlite3_column_int64(stmt, 4);
-	c->cur.run_at = sqlite3_column_int64(stmt, 5);
+	c->cur.priority = db_col_int(stmt, 4);
+	c->cur.run_at = db_col_int(stmt, 5);
 	if (c->cur.run_at > c->now)
 		return ROW_FUTURE;
 	if (c->tc != NULL && c->tc->singleton_namespace && c->tuse != NULL && ns != NULL &&
@@ -398,14 +397,14 @@ saw_future(struct claim *c, int64_t run_at)
 static int
 walk_type(struct claim *c, const char *type)
 {
-	sqlite3_stmt *stmt = stmt_get(c->st, SQL_TYPE_HEAD);
+	struct db_stmt *stmt = stmt_get(c->st, SQL_TYPE_HEAD);
 	int rc;
 
 	if (stmt == NULL)
 		return c->st->errnum;
-	bind_text(stmt, 1, type);
-	sqlite3_bind_int64(stmt, 2, INT64_MAX);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	db_bind_text(stmt, 1, type);
+	db_bind_int(stmt, 2, INT64_MAX);
+	while ((rc = db_step(stmt)) == DB_ROW) {
 		enum verdict v = judge(c, stmt);
 
 		if (v == ROW_ACCEPT) {
@@ -417,29 +416,29 @@ walk_type(struct claim *c, const char *type)
 			saw_future(c, c->cur.run_at);
 			if (c->cur.priority == INT64_MIN)
 				break;
-			sqlite3_reset(stmt);
-			sqlite3_bind_int64(stmt, 2, c->cur.priority - 1);
+			stmt_done(c->st, stmt);
+			db_bind_text(stmt, 1, type);
+			db_bind_int(stmt, 2, c->cur.priority - 1);
 		}
 	}
 	stmt_done(c->st, stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-	                                             : store_fail(c->st, rc, "cannot claim from");
+	return rc == DB_ROW || rc == DB_DONE ? 0 : store_fail(c->st, rc, "cannot claim from");
 }
 
 /* Step 3: every distinct queued type, one seek each; the row found is the type's first job. */
 static int
 walk_all_types(struct claim *c)
 {
-	sqlite3_stmt *stmt = stmt_get(c->st, SQL_TYPE_FIRST);
+	struct db_stmt *stmt = stmt_get(c->st, SQL_TYPE_FIRST);
 	char *type = NULL;
-	int rc = SQLITE_DONE, r = 0;
+	int rc = DB_DONE, r = 0;
 
-	while (stmt != NULL && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (stmt != NULL && (rc = db_step(stmt)) == DB_ROW) {
 		enum verdict v = ROW_BLOCKED;
 		int open;
 
 		free(type);
-		if ((type = strdup((const char *)sqlite3_column_text(stmt, 0))) == NULL) {
+		if ((type = strdup(db_col_text(stmt, 0))) == NULL) {
 			r = store_failx(c->st, -ENOMEM, "cannot claim from '%s': out of memory",
 			                c->st->path);
 			break;
@@ -451,11 +450,11 @@ walk_all_types(struct claim *c)
 		if (open && v != ROW_ACCEPT && (r = walk_type(c, type)) < 0)
 			break;
 		if ((stmt = stmt_get(c->st, SQL_TYPE_NEXT)) != NULL)
-			bind_text(stmt, 1, type);
+			db_bind_text(stmt, 1, type);
 	}
 	if (stmt == NULL)
 		r = c->st->errnum;
-	else if (r == 0 && rc != SQLITE_DONE)
+	else if (r == 0 && rc != DB_DONE)
 		r = store_fail(c->st, rc, "cannot claim from");
 	stmt_done(c->st, stmt);
 	free(type);
@@ -466,19 +465,19 @@ walk_all_types(struct claim *c)
 static int
 fail_invalid(struct claim *c)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 
 	for (size_t i = 0; i < c->ninvalid; i++) {
 		int rc;
 
 		if ((stmt = stmt_get(c->st, SQL_FAIL_QUEUED)) == NULL)
 			return c->st->errnum;
-		sqlite3_bind_int64(stmt, 1, c->invalid[i].id);
-		bind_text(stmt, 2, c->invalid[i].error);
-		sqlite3_bind_int64(stmt, 3, c->now);
-		rc = sqlite3_step(stmt);
+		db_bind_int(stmt, 1, c->invalid[i].id);
+		db_bind_text(stmt, 2, c->invalid[i].error);
+		db_bind_int(stmt, 3, c->now);
+		rc = db_step(stmt);
 		stmt_done(c->st, stmt);
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			return store_fail(c->st, rc, "cannot claim from");
 	}
 	return 0;
@@ -499,7 +498,7 @@ charge_start(struct claim *c, struct job *out)
 static int
 take(struct claim *c, const struct claim_req *req, struct job *out)
 {
-	sqlite3_stmt *stmt = stmt_get(c->st, SQL_CLAIM);
+	struct db_stmt *stmt = stmt_get(c->st, SQL_CLAIM);
 	int64_t lease = req->lease_ms > 0 ? req->lease_ms : c->cfg->lease_ms;
 	int rc, r = 0;
 
@@ -507,19 +506,19 @@ take(struct claim *c, const struct claim_req *req, struct job *out)
 		return c->st->errnum;
 	if (lease <= 0)
 		lease = CONFIG_DEFAULT_LEASE_MS;
-	sqlite3_bind_int64(stmt, 1, c->best.id);
-	sqlite3_bind_int64(stmt, 2, c->now);
+	db_bind_int(stmt, 1, c->best.id);
+	db_bind_int(stmt, 2, c->now);
 	bind_int_or_null(stmt, 3, req->owner_pid);
 	bind_int_or_null(stmt, 4, (int64_t)req->owner_start);
-	sqlite3_bind_int64(stmt, 5, time_add(c->now, lease));
-	sqlite3_bind_int64(stmt, 6, store_token());
-	bind_text(stmt, 7, c->best.has_units ? c->best.units : NULL);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	db_bind_int(stmt, 5, time_add(c->now, lease));
+	db_bind_int(stmt, 6, store_token());
+	db_bind_text(stmt, 7, c->best.has_units ? c->best.units : NULL);
+	if ((rc = db_step(stmt)) == DB_ROW)
 		r = job_from_row(stmt, out) < 0 ? -ENOMEM : 1;
 	stmt_done(c->st, stmt);
 	if (r == -ENOMEM)
 		return store_failx(c->st, r, "cannot claim from '%s': out of memory", c->st->path);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(c->st, rc, "cannot claim from");
 	return r;
 }

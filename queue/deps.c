@@ -35,27 +35,27 @@ deps_check(const int64_t *after, size_t nafter, char *err, size_t errlen)
 static int
 parent_state(struct store *st, int64_t id, enum job_state *state)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_DEP_PARENT_STATE);
+	struct db_stmt *stmt = stmt_get(st, SQL_DEP_PARENT_STATE);
 	int rc, found = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		found = job_state_parse((const char *)sqlite3_column_text(stmt, 0), state) == 0;
-		rc = SQLITE_DONE;
+	db_bind_int(stmt, 1, id);
+	if ((rc = db_step(stmt)) == DB_ROW) {
+		found = job_state_parse(db_col_text(stmt, 0), state) == 0;
+		rc = DB_DONE;
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? found : store_fail(st, rc, "cannot enqueue into");
+	return rc == DB_DONE ? found : store_fail(st, rc, "cannot enqueue into");
 }
 
 static int
-step_done(struct store *st, sqlite3_stmt *stmt)
+step_done(struct store *st, struct db_stmt *stmt)
 {
-	int rc = sqlite3_step(stmt);
+	int rc = db_step(stmt);
 
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
 }
 
 int
@@ -63,7 +63,7 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 {
 	int64_t blockers = 0, failed = 0;
 	enum job_state failed_state = JOB_FAILED;
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int r;
 
 	for (size_t i = 0; i < nafter; i++) {
@@ -76,15 +76,15 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 			                   (long long)after[i]);
 		if ((stmt = stmt_get(st, SQL_DEP_ADD)) == NULL)
 			return st->errnum;
-		sqlite3_bind_int64(stmt, 1, after[i]);
-		sqlite3_bind_int64(stmt, 2, child);
+		db_bind_int(stmt, 1, after[i]);
+		db_bind_int(stmt, 2, child);
 		if ((r = step_done(st, stmt)) < 0)
 			return r;
-		if (sqlite3_changes(st->db) == 0) /* the same parent twice */
+		if (st->ops->changes(st) == 0) /* the same parent twice */
 			continue;
 		if ((stmt = stmt_get(st, SQL_DEP_WATCH_PARENT)) == NULL)
 			return st->errnum;
-		sqlite3_bind_int64(stmt, 1, after[i]);
+		db_bind_int(stmt, 1, after[i]);
 		if ((r = step_done(st, stmt)) < 0)
 			return r;
 		if (state != JOB_SUCCEEDED)
@@ -97,17 +97,17 @@ deps_attach(struct store *st, int64_t child, const int64_t *after, size_t nafter
 	/* Watched (and blocked) before a cancel, so that its parent's retry brings it back. */
 	if ((stmt = stmt_get(st, SQL_DEP_BLOCK)) == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, child);
-	sqlite3_bind_int64(stmt, 2, failed > 0 ? 0 : blockers);
+	db_bind_int(stmt, 1, child);
+	db_bind_int(stmt, 2, failed > 0 ? 0 : blockers);
 	if ((r = step_done(st, stmt)) < 0)
 		return r;
 	if (failed > 0) {
 		if ((stmt = stmt_get(st, SQL_DEP_CANCEL_NEW)) == NULL)
 			return st->errnum;
-		sqlite3_bind_int64(stmt, 1, child);
-		sqlite3_bind_int64(stmt, 2, failed);
-		sqlite3_bind_int64(stmt, 3, time_now_ms());
-		bind_text(stmt, 4, job_state_name(failed_state));
+		db_bind_int(stmt, 1, child);
+		db_bind_int(stmt, 2, failed);
+		db_bind_int(stmt, 3, time_now_ms());
+		db_bind_text(stmt, 4, job_state_name(failed_state));
 		if ((r = step_done(st, stmt)) < 0)
 			return r;
 	}
@@ -119,7 +119,7 @@ store_batch_on_done(struct store *st, const struct config *cfg, const char *batc
                     const char *namespace)
 {
 	const struct type_config *tc;
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int own = !st->in_bulk, r;
 
 	if (batch == NULL || !text_valid(batch, NAME_TEXT_MAX))
@@ -140,13 +140,13 @@ store_batch_on_done(struct store *st, const struct config *cfg, const char *batc
 		r = st->errnum;
 		goto out;
 	}
-	bind_text(stmt, 1, batch);
-	bind_text(stmt, 2, type);
-	bind_text(stmt, 3, namespace != NULL ? namespace : "default");
-	sqlite3_bind_int64(stmt, 4, tc != NULL ? tc->priority : 0);
-	sqlite3_bind_int64(stmt, 5, tc != NULL ? tc->max_attempts : CONFIG_DEFAULT_MAX_ATTEMPTS);
+	db_bind_text(stmt, 1, batch);
+	db_bind_text(stmt, 2, type);
+	db_bind_text(stmt, 3, namespace != NULL ? namespace : "default");
+	db_bind_int(stmt, 4, tc != NULL ? tc->priority : 0);
+	db_bind_int(stmt, 5, tc != NULL ? tc->max_attempts : CONFIG_DEFAULT_MAX_ATTEMPTS);
 	bind_int_or_null(stmt, 6, 0);
-	sqlite3_bind_int64(stmt, 7, time_now_ms());
+	db_bind_int(stmt, 7, time_now_ms());
 	if ((r = step_done(st, stmt)) == 0 && own)
 		r = tx_commit(st, "cannot enqueue into");
 out:
@@ -159,35 +159,35 @@ int
 store_job_parents(struct store *st, int64_t id,
                   void (*cb)(int64_t parent, enum job_state state, void *ctx), void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_DEP_PARENTS);
+	struct db_stmt *stmt = stmt_get(st, SQL_DEP_PARENTS);
 	int rc, n = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	db_bind_int(stmt, 1, id);
+	while ((rc = db_step(stmt)) == DB_ROW) {
 		enum job_state state;
 
-		if (job_state_parse((const char *)sqlite3_column_text(stmt, 1), &state) < 0)
+		if (job_state_parse(db_col_text(stmt, 1), &state) < 0)
 			continue;
-		cb(sqlite3_column_int64(stmt, 0), state, ctx);
+		cb(db_col_int(stmt, 0), state, ctx);
 		n++;
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot read from");
+	return rc == DB_DONE ? n : store_fail(st, rc, "cannot read from");
 }
 
 int64_t
 store_count_blocked(struct store *st)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_BLOCKED);
+	struct db_stmt *stmt = stmt_get(st, SQL_COUNT_BLOCKED);
 	int64_t n = 0;
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		n = sqlite3_column_int64(stmt, 0);
+	if ((rc = db_step(stmt)) == DB_ROW)
+		n = db_col_int(stmt, 0);
 	stmt_done(st, stmt);
-	return rc == SQLITE_ROW ? n : store_fail(st, rc, "cannot read from");
+	return rc == DB_ROW ? n : store_fail(st, rc, "cannot read from");
 }

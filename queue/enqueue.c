@@ -237,40 +237,37 @@ store_validate_spec(const struct config *cfg, const struct job_spec *spec, char 
 
 /* Bind one row's parameters starting at parameter base + 1. */
 static void
-bind_row(sqlite3_stmt *stmt, int base, const struct prepared *p)
+bind_row(struct db_stmt *stmt, int base, const struct prepared *p)
 {
-	sqlite3_bind_text(stmt, base + 1, p->type, (int)p->type_len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, base + 2, p->namespace, (int)p->namespace_len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, base + 3, p->payload, (int)p->payload_len, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, base + 4, p->priority);
-	sqlite3_bind_int64(stmt, base + 5, p->run_at);
-	sqlite3_bind_int64(stmt, base + 6, p->max_attempts);
+	db_bind_text(stmt, base + 1, p->type);
+	db_bind_text(stmt, base + 2, p->namespace);
+	db_bind_text(stmt, base + 3, p->payload);
+	db_bind_int(stmt, base + 4, p->priority);
+	db_bind_int(stmt, base + 5, p->run_at);
+	db_bind_int(stmt, base + 6, p->max_attempts);
 	bind_int_or_null(stmt, base + 7, p->timeout_ms);
-	if (p->has_resources)
-		sqlite3_bind_text(stmt, base + 8, p->res, (int)p->resources_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, base + 8);
-	bind_text(stmt, base + 9, p->unique_key);
-	bind_text(stmt, base + 10, p->batch);
-	sqlite3_bind_int64(stmt, base + 11, p->created_at);
+	db_bind_text(stmt, base + 8, p->has_resources ? p->res : NULL);
+	db_bind_text(stmt, base + 9, p->unique_key);
+	db_bind_text(stmt, base + 10, p->batch);
+	db_bind_int(stmt, base + 11, p->created_at);
 }
 
 /* The id of the live (queued or running) job holding unique_key: 1 found, 0 none, < 0 error. */
 static int
 unique_live(struct store *st, const char *unique_key, int64_t *id_out)
 {
-	sqlite3_stmt *live = stmt_get(st, SQL_UNIQUE_LIVE);
+	struct db_stmt *live = stmt_get(st, SQL_UNIQUE_LIVE);
 	int rc;
 
 	if (live == NULL)
 		return st->errnum;
-	bind_text(live, 1, unique_key);
-	if ((rc = sqlite3_step(live)) == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(live, 0);
+	db_bind_text(live, 1, unique_key);
+	if ((rc = db_step(live)) == DB_ROW)
+		*id_out = db_col_int(live, 0);
 	stmt_done(st, live);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
 }
 
 /* The newest job holding unique_key created at or after since, in any state: 1 found, 0 none,
@@ -278,19 +275,19 @@ unique_live(struct store *st, const char *unique_key, int64_t *id_out)
 static int
 unique_recent(struct store *st, const char *unique_key, int64_t since, int64_t *id_out)
 {
-	sqlite3_stmt *recent = stmt_get(st, SQL_UNIQUE_RECENT);
+	struct db_stmt *recent = stmt_get(st, SQL_UNIQUE_RECENT);
 	int rc;
 
 	if (recent == NULL)
 		return st->errnum;
-	bind_text(recent, 1, unique_key);
-	sqlite3_bind_int64(recent, 2, since);
-	if ((rc = sqlite3_step(recent)) == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(recent, 0);
+	db_bind_text(recent, 1, unique_key);
+	db_bind_int(recent, 2, since);
+	if ((rc = db_step(recent)) == DB_ROW)
+		*id_out = db_col_int(recent, 0);
 	stmt_done(st, recent);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot enqueue into");
 }
 
 /*
@@ -306,8 +303,8 @@ unique_recent(struct store *st, const char *unique_key, int64_t since, int64_t *
 static int
 insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *existing)
 {
-	sqlite3_stmt *ins;
-	int rc, r;
+	struct db_stmt *ins;
+	int rc, r, inserted = 0;
 
 	*existing = 0;
 	if (p->unique_key != NULL) {
@@ -321,14 +318,16 @@ insert_one(struct store *st, const struct prepared *p, int64_t *id_out, int *exi
 	if ((ins = stmt_get(st, SQL_INSERT)) == NULL)
 		return st->errnum;
 	bind_row(ins, 0, p);
-	rc = sqlite3_step(ins);
-	stmt_done(st, ins);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, rc, "cannot enqueue into");
-	if (sqlite3_changes(st->db) > 0) {
-		*id_out = sqlite3_last_insert_rowid(st->db);
-		return p->nafter > 0 ? deps_attach(st, *id_out, p->after, p->nafter) : 0;
+	if ((rc = db_step(ins)) == DB_ROW) {
+		inserted = 1;
+		*id_out = db_col_int(ins, 0);
+		rc = db_step(ins);
 	}
+	stmt_done(st, ins);
+	if (rc != DB_DONE)
+		return store_fail(st, rc, "cannot enqueue into");
+	if (inserted)
+		return p->nafter > 0 ? deps_attach(st, *id_out, p->after, p->nafter) : 0;
 	return store_failx(st, -EPROTO,
 	                   "cannot enqueue into '%s': unique key conflict without a live job",
 	                   st->path);
@@ -444,7 +443,7 @@ row_prepared(const struct store *st, const struct bulk_row *row, struct prepared
 }
 
 static void
-bind_buffered(const struct store *st, sqlite3_stmt *stmt, int base, const struct bulk_row *row)
+bind_buffered(const struct store *st, struct db_stmt *stmt, int base, const struct bulk_row *row)
 {
 	struct prepared p;
 
@@ -452,40 +451,58 @@ bind_buffered(const struct store *st, sqlite3_stmt *stmt, int base, const struct
 	bind_row(stmt, base, &p);
 }
 
+/* Step an INSERT ... RETURNING id to its end; each id must be the next of expect's run. */
+static int
+insert_ids(struct db_stmt *stmt, int64_t *expect, int64_t n, int *consecutive)
+{
+	int64_t got = 0, lo = INT64_MAX, hi = INT64_MIN;
+	int rc;
+
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		int64_t id = db_col_int(stmt, 0);
+
+		lo = id < lo ? id : lo;
+		hi = id > hi ? id : hi;
+		got++;
+	}
+	/* Ids are distinct (the primary key): n of them from expect to expect + n - 1 are the
+	 * run, whatever order they came back in. */
+	if (rc == DB_DONE && (got != n || lo != *expect || hi != *expect + n - 1))
+		*consecutive = 0;
+	*expect += n;
+	return rc;
+}
+
 /* Write the buffered rows; their ids were handed out as next_id - nrows ... next_id - 1. */
 static int
 bulk_flush(struct store *st)
 {
 	int64_t expect = st->next_id - (int64_t)st->nrows;
-	sqlite3_stmt *stmt;
-	int rc = SQLITE_DONE, r = 0;
+	struct db_stmt *stmt;
+	int rc = DB_DONE, consecutive = 1;
 
 	if (st->nrows == SQL_BULK_ROWS) {
 		if ((stmt = stmt_get(st, SQL_INSERT_MANY)) == NULL)
 			return st->errnum;
 		for (size_t i = 0; i < st->nrows; i++)
 			bind_buffered(st, stmt, (int)i * SQL_INSERT_PARAMS, &st->rows[i]);
-		rc = sqlite3_step(stmt);
+		rc = insert_ids(stmt, &expect, SQL_BULK_ROWS, &consecutive);
 		stmt_done(st, stmt);
-		expect = st->next_id - 1;
-		if (rc == SQLITE_DONE && sqlite3_last_insert_rowid(st->db) != expect)
-			r = -EPROTO;
 	} else {
 		if ((stmt = stmt_get(st, SQL_INSERT)) == NULL)
 			return st->errnum;
-		for (size_t i = 0; i < st->nrows && rc == SQLITE_DONE && r == 0; i++, expect++) {
+		for (size_t i = 0; i < st->nrows && rc == DB_DONE && consecutive; i++) {
 			bind_buffered(st, stmt, 0, &st->rows[i]);
-			rc = sqlite3_step(stmt);
+			rc = insert_ids(stmt, &expect, 1, &consecutive);
 			stmt_done(st, stmt);
-			if (rc == SQLITE_DONE && sqlite3_last_insert_rowid(st->db) != expect)
-				r = -EPROTO;
 		}
 	}
 	bulk_reset(st);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, rc, "cannot enqueue into");
-	if (r < 0)
-		return store_failx(st, r, "cannot enqueue into '%s': job ids are not consecutive",
+	if (!consecutive)
+		return store_failx(st, -EPROTO,
+		                   "cannot enqueue into '%s': job ids are not consecutive",
 		                   st->path);
 	return 0;
 }
@@ -494,15 +511,15 @@ bulk_flush(struct store *st)
 static int
 read_next_id(struct store *st)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_NEXT_ID);
+	struct db_stmt *stmt = stmt_get(st, SQL_NEXT_ID);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		st->next_id = sqlite3_column_int64(stmt, 0);
+	if ((rc = db_step(stmt)) == DB_ROW)
+		st->next_id = db_col_int(stmt, 0);
 	stmt_done(st, stmt);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, rc, "cannot enqueue into");
+	return rc == DB_ROW ? 0 : store_fail(st, rc, "cannot enqueue into");
 }
 
 int

@@ -29,19 +29,19 @@ static const char *const pause_kinds[] = {
 static int
 fence_error(struct store *st, int64_t id, const char *what)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_JOB_FENCE);
+	struct db_stmt *stmt = stmt_get(st, SQL_JOB_FENCE);
 	char state[16] = "";
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		strlcpy(state, (const char *)sqlite3_column_text(stmt, 0), sizeof(state));
+	db_bind_int(stmt, 1, id);
+	if ((rc = db_step(stmt)) == DB_ROW)
+		strlcpy(state, db_col_text(stmt, 0), sizeof(state));
 	stmt_done(st, stmt);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return store_failx(st, -ESRCH, "%s job %lld: no such job", what, (long long)id);
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return store_fail(st, rc, what);
 	return store_failx(st, -ESTALE,
 	                   "%s job %lld: its fencing token is not current (the job is %s; it was "
@@ -76,27 +76,27 @@ int
 finish_row(struct store *st, int64_t id, int64_t token, enum job_state state,
            const struct job_outcome *o, const char *error, int64_t now)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_FINISH);
+	struct db_stmt *stmt = stmt_get(st, SQL_FINISH);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, token);
-	bind_text(stmt, 3, job_state_name(state));
-	bind_text(stmt, 4, o != NULL ? o->result : NULL);
-	bind_text(stmt, 5, error);
+	db_bind_int(stmt, 1, id);
+	db_bind_int(stmt, 2, token);
+	db_bind_text(stmt, 3, job_state_name(state));
+	db_bind_text(stmt, 4, o != NULL ? o->result : NULL);
+	db_bind_text(stmt, 5, error);
 	if (o != NULL && o->has_exit_code)
-		sqlite3_bind_int(stmt, 6, o->exit_code);
-	sqlite3_bind_int64(stmt, 7, o != NULL ? o->orphans_reaped : 0);
-	sqlite3_bind_int64(stmt, 8, now);
-	bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
-	sqlite3_bind_int(stmt, 10, o != NULL && o->truncated);
-	rc = sqlite3_step(stmt);
+		db_bind_int(stmt, 6, o->exit_code);
+	db_bind_int(stmt, 7, o != NULL ? o->orphans_reaped : 0);
+	db_bind_int(stmt, 8, now);
+	db_bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
+	db_bind_int(stmt, 10, o != NULL && o->truncated);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, rc, "cannot finish a job in");
-	return sqlite3_changes(st->db) > 0 ? (int)state : fence_error(st, id, "cannot finish");
+	return st->ops->changes(st) > 0 ? (int)state : fence_error(st, id, "cannot finish");
 }
 
 /* Put a running job back in the queue. */
@@ -104,34 +104,34 @@ int
 requeue_row(struct store *st, int64_t id, int64_t token, int64_t attempts, int64_t run_at,
             const struct job_outcome *o, const char *error)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_REQUEUE);
+	struct db_stmt *stmt = stmt_get(st, SQL_REQUEUE);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, token);
-	sqlite3_bind_int64(stmt, 3, attempts);
-	sqlite3_bind_int64(stmt, 4, run_at);
-	bind_text(stmt, 5, o != NULL ? o->result : NULL);
-	bind_text(stmt, 6, error);
+	db_bind_int(stmt, 1, id);
+	db_bind_int(stmt, 2, token);
+	db_bind_int(stmt, 3, attempts);
+	db_bind_int(stmt, 4, run_at);
+	db_bind_text(stmt, 5, o != NULL ? o->result : NULL);
+	db_bind_text(stmt, 6, error);
 	if (o != NULL && o->has_exit_code)
-		sqlite3_bind_int(stmt, 7, o->exit_code);
-	sqlite3_bind_int64(stmt, 8, o != NULL ? o->orphans_reaped : 0);
-	bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
-	sqlite3_bind_int(stmt, 10, o != NULL && o->truncated);
-	rc = sqlite3_step(stmt);
+		db_bind_int(stmt, 7, o->exit_code);
+	db_bind_int(stmt, 8, o != NULL ? o->orphans_reaped : 0);
+	db_bind_text(stmt, 9, o != NULL ? o->stderr_tail : NULL);
+	db_bind_int(stmt, 10, o != NULL && o->truncated);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, rc, "cannot finish a job in");
-	return sqlite3_changes(st->db) > 0 ? (int)JOB_QUEUED : fence_error(st, id, "cannot finish");
+	return st->ops->changes(st) > 0 ? (int)JOB_QUEUED : fence_error(st, id, "cannot finish");
 }
 
 int
 finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t token,
              const struct job_outcome *o, int64_t now)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int64_t attempts, max_attempts, delay;
 	int rc, cancel_requested;
 	char *type = NULL;
@@ -147,20 +147,18 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 	/* A failed attempt: what happens next depends on the attempts made. */
 	if ((stmt = stmt_get(st, SQL_JOB_FENCE)) == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(stmt, 0), "running") != 0 ||
-	    sqlite3_column_int64(stmt, 1) != token) {
+	db_bind_int(stmt, 1, id);
+	rc = db_step(stmt);
+	if (rc != DB_ROW || strcmp(db_col_text(stmt, 0), "running") != 0 ||
+	    db_col_int(stmt, 1) != token) {
 		stmt_done(st, stmt);
-		return rc == SQLITE_ROW || rc == SQLITE_DONE
-		               ? fence_error(st, id, "cannot finish")
-		               : store_fail(st, rc, "cannot finish a job in");
+		return rc == DB_ROW || rc == DB_DONE ? fence_error(st, id, "cannot finish")
+		                                     : store_fail(st, rc, "cannot finish a job in");
 	}
-	attempts = sqlite3_column_int64(stmt, 2);
-	max_attempts = sqlite3_column_int64(stmt, 3);
-	cancel_requested = sqlite3_column_int(stmt, 4);
-	type = strdup((const char *)sqlite3_column_text(stmt, 5));
+	attempts = db_col_int(stmt, 2);
+	max_attempts = db_col_int(stmt, 3);
+	cancel_requested = (int)db_col_int(stmt, 4);
+	type = strdup(db_col_text(stmt, 5));
 	stmt_done(st, stmt);
 	if (type == NULL)
 		return store_failx(st, -ENOMEM, "cannot finish job %lld: out of memory",
@@ -236,26 +234,25 @@ int
 store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
                 int *cancel_requested)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_HEARTBEAT);
+	struct db_stmt *stmt = stmt_get(st, SQL_HEARTBEAT);
 	int rc, cancel = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, token);
-	sqlite3_bind_int64(
-	        stmt, 3,
-	        time_add(time_now_ms(), lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		cancel = sqlite3_column_int(stmt, 0) != 0;
-		rc = sqlite3_step(stmt);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_ROW;
+	db_bind_int(stmt, 1, id);
+	db_bind_int(stmt, 2, token);
+	db_bind_int(stmt, 3,
+	            time_add(time_now_ms(), lease_ms > 0 ? lease_ms : CONFIG_DEFAULT_LEASE_MS));
+	if ((rc = db_step(stmt)) == DB_ROW) {
+		cancel = (int)db_col_int(stmt, 0) != 0;
+		rc = db_step(stmt);
+		if (rc == DB_DONE)
+			rc = DB_ROW;
 	}
 	stmt_done(st, stmt);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return fence_error(st, id, "cannot renew the lease of");
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return store_fail(st, rc, "cannot renew a lease in");
 	if (cancel_requested != NULL)
 		*cancel_requested = cancel;
@@ -265,20 +262,20 @@ store_heartbeat(struct store *st, int64_t id, int64_t token, int64_t lease_ms,
 int
 store_set_pgid(struct store *st, int64_t id, int64_t token, pid_t pgid, uint64_t pgid_start)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_SET_PGID);
+	struct db_stmt *stmt = stmt_get(st, SQL_SET_PGID);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, token);
+	db_bind_int(stmt, 1, id);
+	db_bind_int(stmt, 2, token);
 	bind_int_or_null(stmt, 3, pgid);
 	bind_int_or_null(stmt, 4, (int64_t)pgid_start);
-	rc = sqlite3_step(stmt);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, rc, "cannot update a job in");
-	return sqlite3_changes(st->db) > 0 ? 0 : fence_error(st, id, "cannot update");
+	return st->ops->changes(st) > 0 ? 0 : fence_error(st, id, "cannot update");
 }
 
 /* Filters */
@@ -292,18 +289,18 @@ filter_kind(const struct job_filter *f)
 }
 
 void
-filter_bind(sqlite3_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time)
+filter_bind(struct db_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time)
 {
-	bind_text(stmt, 1, f != NULL ? f->type : NULL);
-	bind_text(stmt, 2, f != NULL ? f->namespace : NULL);
-	bind_text(stmt, 3, f != NULL ? f->batch : NULL);
+	db_bind_text(stmt, 1, f != NULL ? f->type : NULL);
+	db_bind_text(stmt, 2, f != NULL ? f->namespace : NULL);
+	db_bind_text(stmt, 3, f != NULL ? f->batch : NULL);
 	bind_int_or_null(stmt, 4, id);
 	if (f != NULL && f->state >= 0 && f->state < JOB_NSTATES)
-		bind_text(stmt, 5, job_state_name((enum job_state)f->state));
+		db_bind_text(stmt, 5, job_state_name((enum job_state)f->state));
 	else
-		sqlite3_bind_null(stmt, 5);
-	sqlite3_bind_int64(stmt, 6, f != NULL && f->limit > 0 ? f->limit : -1);
-	sqlite3_bind_int64(stmt, 7, time);
+		db_bind_null(stmt, 5);
+	db_bind_int(stmt, 6, f != NULL && f->limit > 0 ? f->limit : -1);
+	db_bind_int(stmt, 7, time);
 }
 
 /* Run the variant of a filtered change that fits f (once, or once per id); returns the number
@@ -317,7 +314,7 @@ filtered_change(struct store *st, const enum sql_id ids[3], const struct job_fil
 	int64_t changed = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *stmt = stmt_get(st, ids[k]);
+		struct db_stmt *stmt = stmt_get(st, ids[k]);
 		int rc;
 
 		if (stmt == NULL) {
@@ -325,13 +322,13 @@ filtered_change(struct store *st, const enum sql_id ids[3], const struct job_fil
 			return 0;
 		}
 		filter_bind(stmt, f, k == FILTER_ID ? f->ids[i] : 0, time);
-		rc = sqlite3_step(stmt);
+		rc = db_step(stmt);
 		stmt_done(st, stmt);
-		if (rc != SQLITE_DONE) {
+		if (rc != DB_DONE) {
 			*err = store_fail(st, rc, what);
 			return 0;
 		}
-		changed += sqlite3_changes(st->db);
+		changed += st->ops->changes(st);
 	}
 	*err = 0;
 	return changed;
@@ -415,7 +412,7 @@ static int
 pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *name, int64_t until,
           const char *reason)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	char buf[64];
 	int rc, r, changed = 0;
 
@@ -433,10 +430,10 @@ pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *na
 		r = st->errnum;
 		goto out;
 	}
-	sqlite3_bind_int64(stmt, 1, time_now_ms());
-	rc = sqlite3_step(stmt);
+	db_bind_int(stmt, 1, time_now_ms());
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		r = store_fail(st, rc, "cannot pause in");
 		goto out;
 	}
@@ -444,16 +441,16 @@ pause_set(struct store *st, enum sql_id id, enum pause_kind kind, const char *na
 		r = st->errnum;
 		goto out;
 	}
-	bind_text(stmt, 1, pause_kinds[kind]);
-	bind_text(stmt, 2, name);
+	db_bind_text(stmt, 1, pause_kinds[kind]);
+	db_bind_text(stmt, 2, name);
 	bind_int_or_null(stmt, 3, until);
-	bind_text(stmt, 4, reason);
-	rc = sqlite3_step(stmt);
+	db_bind_text(stmt, 4, reason);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc == SQLITE_DONE)
-		changed = sqlite3_changes(st->db) > 0;
-	r = rc == SQLITE_DONE ? tx_commit(st, "cannot pause in")
-	                      : store_fail(st, rc, "cannot pause in");
+	if (rc == DB_DONE)
+		changed = st->ops->changes(st) > 0;
+	r = rc == DB_DONE ? tx_commit(st, "cannot pause in")
+	                  : store_fail(st, rc, "cannot pause in");
 out:
 	if (r < 0)
 		tx_rollback(st);
@@ -479,20 +476,19 @@ store_pause_longer(struct store *st, enum pause_kind kind, const char *name, int
 int
 store_resume(struct store *st, enum pause_kind kind, const char *name)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RESUME);
+	struct db_stmt *stmt = stmt_get(st, SQL_RESUME);
 	int in_force = 0, rc;
 
 	if ((unsigned)kind > PAUSE_RESOURCE)
 		return store_failx(st, -EINVAL, "invalid pause kind");
 	if (stmt == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, pause_kinds[kind]);
-	bind_text(stmt, 2, kind == PAUSE_ALL || name == NULL ? "" : name);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (sqlite3_column_type(stmt, 0) == SQLITE_NULL ||
-		    sqlite3_column_int64(stmt, 0) > time_now_ms())
+	db_bind_text(stmt, 1, pause_kinds[kind]);
+	db_bind_text(stmt, 2, kind == PAUSE_ALL || name == NULL ? "" : name);
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		if (db_col_is_null(stmt, 0) || db_col_int(stmt, 0) > time_now_ms())
 			in_force = 1;
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? in_force : store_fail(st, rc, "cannot resume in");
+	return rc == DB_DONE ? in_force : store_fail(st, rc, "cannot resume in");
 }

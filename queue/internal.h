@@ -8,8 +8,7 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "sql.h"
 #include "store.h"
 
@@ -22,16 +21,27 @@ struct bulk_row {
 	int has_resources, has_batch;
 };
 
+/* The PostgreSQL driver's state (db_pg.c). */
+struct db_pg;
+
+/* The SQLite driver's cached transaction statements (db_sqlite.c). */
+enum { LITE_BEGIN, LITE_BEGIN_READ, LITE_COMMIT, LITE_ROLLBACK, LITE_DATA_VERSION, LITE_NTX };
+
 struct store {
-	sqlite3 *db;
+	const struct db_ops *ops; /* the backend: db_sqlite_ops or db_pg_ops */
+	sqlite3 *db;              /* SQLite only (NULL on PostgreSQL) */
+	struct db_pg *pg;         /* PostgreSQL only (NULL on SQLite) */
+	/* What messages name: the SQLite file, or the PostgreSQL target without its password. */
 	char *path;
 	char err[STORE_ERR_MAX];
 	int errnum;               /* the negative errno of the last failure recorded in err */
 	struct store_fault fault; /* the same failure as data (store_fault()) */
 	int busy_timeout_ms;
+	struct db_stmt *stmt[SQL_NSTATEMENTS]; /* prepared on first use (stmt_get) */
+	/* SQLite only (db_sqlite.c) */
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
 	int wal_frames;        /* frames in the WAL after this connection's last commit */
-	sqlite3_stmt *stmt[SQL_NSTATEMENTS];
+	sqlite3_stmt *lite_tx[LITE_NTX];
 	/* bulk enqueue */
 	int in_bulk;
 	int64_t next_id;
@@ -43,18 +53,27 @@ struct store {
 };
 
 /* The prepared statement id (prepared on first use), or NULL with the error recorded. */
-sqlite3_stmt *stmt_get(struct store *st, enum sql_id id);
+struct db_stmt *stmt_get(struct store *st, enum sql_id id);
 
-/* Reset stmt, clear its bindings and add its VM steps to st->vm_steps. NULL is a no-op. */
-void stmt_done(struct store *st, sqlite3_stmt *stmt);
+/* Reset stmt, clear its bindings and (SQLite) add its VM steps to st->vm_steps. NULL is a
+ * no-op. */
+static inline void
+stmt_done(struct store *st, struct db_stmt *stmt)
+{
+	(void)st;
+	if (stmt != NULL)
+		stmt->ops->reset(stmt);
+}
 
-/* Bind text or NULL (s NULL) as a static string: s must outlive the step. */
-int bind_text(sqlite3_stmt *stmt, int i, const char *s);
 /* Bind v, or NULL when v is 0. */
-int bind_int_or_null(sqlite3_stmt *stmt, int i, int64_t v);
+static inline int
+bind_int_or_null(struct db_stmt *stmt, int i, int64_t v)
+{
+	return v != 0 ? db_bind_int(stmt, i, v) : db_bind_null(stmt, i);
+}
 
-/* Map a SQLite result code to a negative errno and record "what 'path': reason" as the
- * message. Returns the negative errno. */
+/* Map a result code (SQLite's vocabulary, db.h) to a negative errno and record "what 'path':
+ * reason" as the message. Returns the negative errno. */
 int store_fail(struct store *st, int rc, const char *what);
 /* Record a formatted message and return err (a negative errno). */
 int store_failx(struct store *st, int err, const char *fmt, ...)
@@ -62,14 +81,15 @@ int store_failx(struct store *st, int err, const char *fmt, ...)
 /* The negative errno for a SQLite result code. */
 int store_errno(int rc);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. tx_rollback is a no-op outside a transaction. */
+/* A write transaction (db_ops.begin), its commit and rollback. tx_rollback is a no-op outside a
+ * transaction. */
 int tx_begin(struct store *st, const char *what);
 int tx_commit(struct store *st, const char *what);
 void tx_rollback(struct store *st);
 
 /* Fill job from a row whose first columns are JOB_COLS, starting at column 0. Returns 0 or
  * -ENOMEM (job is then released). */
-int job_from_row(sqlite3_stmt *stmt, struct job *job);
+int job_from_row(struct db_stmt *stmt, struct job *job);
 
 /* A random fencing token in [1, 2^53): exact as a JSON number (a double). */
 int64_t store_token(void);
@@ -77,7 +97,8 @@ int64_t store_token(void);
 /* Copy at most 48 bytes of s into a short printable form for messages ("..." when cut). */
 const char *shown(const char *s, char *buf, size_t len);
 
-/* Schema: create or migrate to STORE_SCHEMA_VERSION (schema.c). */
+/* The SQLite schema: create or migrate to STORE_SCHEMA_VERSION (schema.c), the SQLite
+ * driver's db_ops.migrate. */
 int schema_migrate(struct store *st);
 
 /* JSON text check used for payloads (json.c): one RFC 8259 value in UTF-8, nested at most
@@ -136,10 +157,13 @@ int64_t store_backoff_ms(const struct config *cfg, const char *type, int64_t att
  * none; time: ?7). */
 enum filter_kind { FILTER_ID, FILTER_BATCH, FILTER_ALL };
 enum filter_kind filter_kind(const struct job_filter *f);
-void filter_bind(sqlite3_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time);
+void filter_bind(struct db_stmt *stmt, const struct job_filter *f, int64_t id, int64_t time);
 
 /* The VM steps of every statement this connection ran, summed: what a query cost, for tests
  * that check a cost does not grow with the queue (deterministic, unlike a time). */
 uint64_t store_vm_steps(const struct store *st);
+
+/* The SQLite text of every statement (store.c); PostgreSQL's differs where sql_pg.h says. */
+extern const char *const sql_text[SQL_NSTATEMENTS];
 
 #endif

@@ -11,49 +11,49 @@
 int
 store_get(struct store *st, int64_t id, struct job *out)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_GET);
+	struct db_stmt *stmt = stmt_get(st, SQL_GET);
 	int rc, r = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	db_bind_int(stmt, 1, id);
+	if ((rc = db_step(stmt)) == DB_ROW)
 		r = job_from_row(stmt, out);
 	stmt_done(st, stmt);
 	if (r < 0)
 		return store_failx(st, r, "cannot read job %lld: out of memory", (long long)id);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return store_failx(st, -ESRCH, "no job %lld", (long long)id);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, rc, "cannot read from");
+	return rc == DB_ROW ? 0 : store_fail(st, rc, "cannot read from");
 }
 
 int
 store_job_exists(struct store *st, int64_t id)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_EXISTS);
+	struct db_stmt *stmt = stmt_get(st, SQL_EXISTS);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
+	db_bind_int(stmt, 1, id);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read from");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read from");
 }
 
 /* Call cb for every row of stmt (positioned before its first row), at most *left rows (-1:
  * no limit). Returns the number visited, -1 in *stop when cb asked to stop, or -errno. */
 static int64_t
-each_job(struct store *st, sqlite3_stmt *stmt, int64_t *left, int *stop,
+each_job(struct store *st, struct db_stmt *stmt, int64_t *left, int *stop,
          int (*cb)(const struct job *job, void *ctx), void *ctx)
 {
 	int64_t n = 0;
 	int rc, r = 0;
 
-	while (*left != 0 && !*stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (*left != 0 && !*stop && (rc = db_step(stmt)) == DB_ROW) {
 		struct job job;
 
 		if ((r = job_from_row(stmt, &job)) < 0)
@@ -65,11 +65,11 @@ each_job(struct store *st, sqlite3_stmt *stmt, int64_t *left, int *stop,
 		job_release(&job);
 	}
 	if (*left == 0 || *stop)
-		rc = SQLITE_DONE;
+		rc = DB_DONE;
 	stmt_done(st, stmt);
 	if (r < 0)
 		return store_failx(st, r, "cannot list jobs: out of memory");
-	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot list jobs in");
+	return rc == DB_DONE ? n : store_fail(st, rc, "cannot list jobs in");
 }
 
 static int
@@ -101,7 +101,7 @@ store_list(struct store *st, const struct job_filter *f,
 		                       : (desc ? SQL_LIST_ALL_DESC : SQL_LIST_ALL_ASC);
 	}
 	for (size_t i = 0; i < (k == FILTER_ID ? f->nids : 1) && left != 0 && !stop; i++) {
-		sqlite3_stmt *stmt = stmt_get(st, id);
+		struct db_stmt *stmt = stmt_get(st, id);
 
 		if (stmt == NULL)
 			return st->errnum;
@@ -125,20 +125,20 @@ store_count(struct store *st, const struct job_filter *f, int64_t counts[JOB_NST
 	k = filter_kind(f);
 	memset(counts, 0, sizeof(int64_t) * JOB_NSTATES);
 	for (size_t i = 0; i < (k == FILTER_ID ? f->nids : 1); i++) {
-		sqlite3_stmt *stmt = stmt_get(st, ids[k]);
+		struct db_stmt *stmt = stmt_get(st, ids[k]);
 		int rc;
 
 		if (stmt == NULL)
 			return st->errnum;
 		filter_bind(stmt, f, k == FILTER_ID ? f->ids[i] : 0, 0);
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		while ((rc = db_step(stmt)) == DB_ROW) {
 			enum job_state s;
 
-			if (job_state_parse((const char *)sqlite3_column_text(stmt, 0), &s) == 0)
-				counts[s] += sqlite3_column_int64(stmt, 1);
+			if (job_state_parse(db_col_text(stmt, 0), &s) == 0)
+				counts[s] += db_col_int(stmt, 1);
 		}
 		stmt_done(st, stmt);
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			return store_fail(st, rc, "cannot count jobs in");
 	}
 	return 0;
@@ -158,7 +158,7 @@ store_count_by_type_batch(struct store *st, const char *batch,
                                      void *ctx),
                           void *ctx)
 {
-	sqlite3_stmt *stmt =
+	struct db_stmt *stmt =
 	        stmt_get(st, batch != NULL ? SQL_COUNT_BY_TYPE_BATCH : SQL_COUNT_BY_TYPE);
 	int64_t counts[JOB_NSTATES] = {0};
 	char *type = NULL;
@@ -167,9 +167,9 @@ store_count_by_type_batch(struct store *st, const char *batch,
 	if (stmt == NULL)
 		return st->errnum;
 	if (batch != NULL)
-		bind_text(stmt, 1, batch);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(stmt, 0);
+		db_bind_text(stmt, 1, batch);
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		const char *t = db_col_text(stmt, 0);
 		enum job_state s;
 
 		if (t == NULL)
@@ -184,11 +184,11 @@ store_count_by_type_batch(struct store *st, const char *batch,
 				break;
 			}
 		}
-		if (job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) == 0)
-			counts[s] += sqlite3_column_int64(stmt, 2);
+		if (job_state_parse(db_col_text(stmt, 1), &s) == 0)
+			counts[s] += db_col_int(stmt, 2);
 	}
 	stmt_done(st, stmt);
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != DB_DONE)
 		r = store_fail(st, rc, "cannot count jobs in");
 	else if (r < 0)
 		store_failx(st, r, "cannot count jobs: out of memory");
@@ -206,16 +206,16 @@ store_count_by_type_batch(struct store *st, const char *batch,
 static int64_t
 earliest_run_at(struct store *st)
 {
-	sqlite3_stmt *types = stmt_get(st, SQL_TYPE_FIRST), *head;
+	struct db_stmt *types = stmt_get(st, SQL_TYPE_FIRST), *head;
 	int64_t min = 0, r = 0;
 	char *type = NULL;
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
-	while (types != NULL && (rc = sqlite3_step(types)) == SQLITE_ROW) {
+	while (types != NULL && (rc = db_step(types)) == DB_ROW) {
 		int64_t prio = INT64_MAX;
 
 		free(type);
-		type = strdup((const char *)sqlite3_column_text(types, 0));
+		type = strdup(db_col_text(types, 0));
 		stmt_done(st, types);
 		if (type == NULL) {
 			r = store_failx(st, -ENOMEM, "cannot read from '%s': out of memory",
@@ -226,35 +226,36 @@ earliest_run_at(struct store *st)
 			r = st->errnum;
 			break;
 		}
-		bind_text(head, 1, type);
+		db_bind_text(head, 1, type);
 		for (;;) {
 			int64_t run_at;
 
-			sqlite3_bind_int64(head, 2, prio);
-			if ((rc = sqlite3_step(head)) != SQLITE_ROW)
+			db_bind_int(head, 2, prio);
+			if ((rc = db_step(head)) != DB_ROW)
 				break;
-			run_at = sqlite3_column_int64(head, 5);
-			prio = sqlite3_column_int64(head, 4);
+			run_at = db_col_int(head, 5);
+			prio = db_col_int(head, 4);
 			if (min == 0 || run_at < min)
 				min = run_at;
-			sqlite3_reset(head);
+			stmt_done(st, head);
+			db_bind_text(head, 1, type);
 			if (prio == INT64_MIN)
 				break;
 			prio--;
 		}
 		stmt_done(st, head);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		if (rc != DB_ROW && rc != DB_DONE) {
 			r = store_fail(st, rc, "cannot read from");
 			break;
 		}
-		rc = SQLITE_DONE;
+		rc = DB_DONE;
 		if ((types = stmt_get(st, SQL_TYPE_NEXT)) != NULL)
-			bind_text(types, 1, type);
+			db_bind_text(types, 1, type);
 	}
 	if (r == 0 && types == NULL)
 		r = st->errnum;
 	stmt_done(st, types);
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != DB_DONE)
 		r = store_fail(st, rc, "cannot read from");
 	free(type);
 	return r < 0 ? r : min;
@@ -275,7 +276,7 @@ store_oldest_queued_age(struct store *st, int64_t now)
 int64_t
 store_oldest_queued_age_batch(struct store *st, const char *batch, int64_t now)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int64_t min = -1;
 
 	if (batch == NULL)
@@ -284,10 +285,10 @@ store_oldest_queued_age_batch(struct store *st, const char *batch, int64_t now)
 		now = time_now_ms();
 	if ((stmt = stmt_get(st, SQL_OLDEST_QUEUED_BATCH)) == NULL)
 		return -1;
-	bind_text(stmt, 1, batch);
-	sqlite3_bind_int64(stmt, 2, now);
-	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-		min = sqlite3_column_int64(stmt, 0);
+	db_bind_text(stmt, 1, batch);
+	db_bind_int(stmt, 2, now);
+	if (db_step(stmt) == DB_ROW && !db_col_is_null(stmt, 0))
+		min = db_col_int(stmt, 0);
 	stmt_done(st, stmt);
 	return min >= 0 && min <= now ? now - min : -1;
 }
@@ -303,7 +304,7 @@ store_next_run_at(struct store *st)
 int
 store_list_running(struct store *st, int (*cb)(const struct job *job, void *ctx), void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RUNNING_JOBS);
+	struct db_stmt *stmt = stmt_get(st, SQL_RUNNING_JOBS);
 	int64_t left = -1, n;
 	int stop = 0;
 
@@ -319,14 +320,14 @@ store_list_pauses(struct store *st, int64_t now,
                              const char *reason, void *ctx),
                   void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_PAUSES_ACTIVE);
+	struct db_stmt *stmt = stmt_get(st, SQL_PAUSES_ACTIVE);
 	int rc, n = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, now > 0 ? now : time_now_ms());
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
+	db_bind_int(stmt, 1, now > 0 ? now : time_now_ms());
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		const char *kind = db_col_text(stmt, 0);
 		enum pause_kind k;
 
 		if (kind == NULL)
@@ -339,12 +340,11 @@ store_list_pauses(struct store *st, int64_t now,
 			k = PAUSE_RESOURCE;
 		else
 			continue;
-		cb(k, (const char *)sqlite3_column_text(stmt, 1), sqlite3_column_int64(stmt, 2),
-		   (const char *)sqlite3_column_text(stmt, 3), ctx);
+		cb(k, db_col_text(stmt, 1), db_col_int(stmt, 2), db_col_text(stmt, 3), ctx);
 		n++;
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? n : store_fail(st, rc, "cannot read pauses from");
+	return rc == DB_DONE ? n : store_fail(st, rc, "cannot read pauses from");
 }
 
 int
@@ -352,21 +352,20 @@ store_count_live(struct store *st,
                  void (*cb)(const char *type, enum job_state state, int64_t n, void *ctx),
                  void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_COUNT_LIVE);
+	struct db_stmt *stmt = stmt_get(st, SQL_COUNT_LIVE);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(stmt, 0);
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		const char *type = db_col_text(stmt, 0);
 		enum job_state s;
 
-		if (type != NULL &&
-		    job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) == 0)
-			cb(type, s, sqlite3_column_int64(stmt, 2), ctx);
+		if (type != NULL && job_state_parse(db_col_text(stmt, 1), &s) == 0)
+			cb(type, s, db_col_int(stmt, 2), ctx);
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot count jobs in");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot count jobs in");
 }
 
 int
@@ -375,20 +374,19 @@ store_batch_progress(struct store *st, int64_t since,
                                 int64_t ended_since, void *ctx),
                      void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_BATCH_PROGRESS);
+	struct db_stmt *stmt = stmt_get(st, SQL_BATCH_PROGRESS);
 	int64_t counts[JOB_NSTATES], ended = 0;
 	char *cur = NULL;
 	int rc, r = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, since);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *batch = (const char *)sqlite3_column_text(stmt, 0);
+	db_bind_int(stmt, 1, since);
+	while ((rc = db_step(stmt)) == DB_ROW) {
+		const char *batch = db_col_text(stmt, 0);
 		enum job_state s;
 
-		if (batch == NULL ||
-		    job_state_parse((const char *)sqlite3_column_text(stmt, 1), &s) < 0)
+		if (batch == NULL || job_state_parse(db_col_text(stmt, 1), &s) < 0)
 			continue;
 		if (cur == NULL || strcmp(cur, batch) != 0) {
 			if (cur != NULL)
@@ -401,29 +399,29 @@ store_batch_progress(struct store *st, int64_t since,
 			memset(counts, 0, sizeof(counts));
 			ended = 0;
 		}
-		counts[s] = sqlite3_column_int64(stmt, 2);
-		ended += sqlite3_column_int64(stmt, 3);
+		counts[s] = db_col_int(stmt, 2);
+		ended += db_col_int(stmt, 3);
 	}
-	if (r == 0 && cur != NULL && rc == SQLITE_DONE)
+	if (r == 0 && cur != NULL && rc == DB_DONE)
 		cb(cur, counts, ended, ctx);
 	free(cur);
 	stmt_done(st, stmt);
 	if (r < 0)
 		return store_failx(st, r, "cannot read the batches: out of memory");
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read the batches in");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read the batches in");
 }
 
 int
 store_recent_failed(struct store *st, int64_t limit, int (*cb)(const struct job *job, void *ctx),
                     void *ctx)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RECENT_FAILED);
+	struct db_stmt *stmt = stmt_get(st, SQL_RECENT_FAILED);
 	int64_t left = -1, n;
 	int stop = 0;
 
 	if (stmt == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, limit);
+	db_bind_int(stmt, 1, limit);
 	n = each_job(st, stmt, &left, &stop, cb, ctx);
 	return n < 0 ? (int)n : 0;
 }

@@ -48,22 +48,20 @@ limit_of(const struct config *cfg, size_t p, enum rate_kind kind)
 static int
 last_event(struct store *st, const char *pool, enum rate_kind kind, int64_t *total, int64_t *at)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RATE_LAST);
+	struct db_stmt *stmt = stmt_get(st, SQL_RATE_LAST);
 	int rc;
 
 	*total = *at = 0;
 	if (stmt == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, pool);
-	bind_text(stmt, 2, kind_names[kind]);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		*total = sqlite3_column_int64(stmt, 0);
-		*at = sqlite3_column_int64(stmt, 1);
+	db_bind_text(stmt, 1, pool);
+	db_bind_text(stmt, 2, kind_names[kind]);
+	if ((rc = db_step(stmt)) == DB_ROW) {
+		*total = db_col_int(stmt, 0);
+		*at = db_col_int(stmt, 1);
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE
-	               ? 0
-	               : store_fail(st, rc, "cannot read the rates of");
+	return rc == DB_ROW || rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read the rates of");
 }
 
 /* Whether the window of pool and kind is full at now: 1 with *frees_at, 0 room, < 0 error.
@@ -72,7 +70,7 @@ static int
 window_full(struct store *st, const char *pool, enum rate_kind kind, const struct rate *lim,
             int64_t now, int64_t *frees_at, int64_t *last_out, int64_t *last_at)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int64_t last, at, before;
 	int rc, r;
 
@@ -84,19 +82,19 @@ window_full(struct store *st, const char *pool, enum rate_kind kind, const struc
 		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_FIRST_ABOVE)) == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, pool);
-	bind_text(stmt, 2, kind_names[kind]);
-	sqlite3_bind_int64(stmt, 3, last - lim->limit);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		at = sqlite3_column_int64(stmt, 0);
-		before = sqlite3_column_int64(stmt, 1);
+	db_bind_text(stmt, 1, pool);
+	db_bind_text(stmt, 2, kind_names[kind]);
+	db_bind_int(stmt, 3, last - lim->limit);
+	if ((rc = db_step(stmt)) == DB_ROW) {
+		at = db_col_int(stmt, 0);
+		before = db_col_int(stmt, 1);
 		if (before <= last - lim->limit && at > time_sub(now, lim->window_ms)) {
 			*frees_at = time_add(at, lim->window_ms);
 			r = 1;
 		}
 	}
 	stmt_done(st, stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(st, rc, "cannot read the rates of");
 	return r;
 }
@@ -157,7 +155,7 @@ charge(struct store *st, const struct config *cfg, const struct rate_view *v, in
 {
 	const struct rate *lim = limit_of(cfg, (size_t)p, kind);
 	const char *pool = cfg->pools[p].name;
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int64_t last, at;
 	int rc, r;
 
@@ -173,15 +171,15 @@ charge(struct store *st, const struct config *cfg, const struct rate_view *v, in
 	}
 	if ((stmt = stmt_get(st, SQL_RATE_ADD)) == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, pool);
-	bind_text(stmt, 2, kind_names[kind]);
-	sqlite3_bind_int64(stmt, 3, last + n);
-	sqlite3_bind_int64(stmt, 4, n);
-	sqlite3_bind_int64(stmt, 5, now > at ? now : at);
+	db_bind_text(stmt, 1, pool);
+	db_bind_text(stmt, 2, kind_names[kind]);
+	db_bind_int(stmt, 3, last + n);
+	db_bind_int(stmt, 4, n);
+	db_bind_int(stmt, 5, now > at ? now : at);
 	bind_int_or_null(stmt, 6, job);
-	rc = sqlite3_step(stmt);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, rc, "cannot record a rate in");
 	/* What no window can hold any more, but the new last row: after every token report, and
 	 * every RATE_PRUNE_EVERY starts. */
@@ -189,13 +187,13 @@ charge(struct store *st, const struct config *cfg, const struct rate_view *v, in
 		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_PRUNE)) == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, pool);
-	bind_text(stmt, 2, kind_names[kind]);
-	sqlite3_bind_int64(stmt, 3, time_sub(now, lim->window_ms));
-	sqlite3_bind_int64(stmt, 4, last + n);
-	rc = sqlite3_step(stmt);
+	db_bind_text(stmt, 1, pool);
+	db_bind_text(stmt, 2, kind_names[kind]);
+	db_bind_int(stmt, 3, time_sub(now, lim->window_ms));
+	db_bind_int(stmt, 4, last + n);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot record a rate in");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot record a rate in");
 }
 
 /* Charge n of kind to every pool of units that has that kind of limit. */
@@ -231,7 +229,7 @@ int
 rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64_t token,
                    int64_t tokens, int64_t now)
 {
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	char *units = NULL;
 	int rc, r = 0;
 
@@ -239,14 +237,14 @@ rate_charge_tokens(struct store *st, const struct config *cfg, int64_t id, int64
 		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_JOB_UNITS)) == NULL)
 		return st->errnum;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, token);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != NULL &&
-	    (units = strdup((const char *)sqlite3_column_text(stmt, 0))) == NULL)
+	db_bind_int(stmt, 1, id);
+	db_bind_int(stmt, 2, token);
+	if ((rc = db_step(stmt)) == DB_ROW && db_col_text(stmt, 0) != NULL &&
+	    (units = strdup(db_col_text(stmt, 0))) == NULL)
 		r = store_failx(st, -ENOMEM, "cannot finish job %lld: out of memory",
 		                (long long)id);
 	stmt_done(st, stmt);
-	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (r == 0 && rc != DB_ROW && rc != DB_DONE)
 		r = store_fail(st, rc, "cannot finish a job in");
 	if (r == 0)
 		r = charge_units(st, cfg, NULL, units, RATE_TOKENS, tokens, id, now);
@@ -259,7 +257,7 @@ store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rat
                int64_t now, struct rate_use *out)
 {
 	const struct rate *lim = limit_of(cfg, pool, kind);
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 	int rc, r;
 
 	memset(out, 0, sizeof(*out));
@@ -267,13 +265,13 @@ store_rate_use(struct store *st, const struct config *cfg, size_t pool, enum rat
 		return 0;
 	if ((stmt = stmt_get(st, SQL_RATE_USED)) == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, cfg->pools[pool].name);
-	bind_text(stmt, 2, kind_names[kind]);
-	sqlite3_bind_int64(stmt, 3, time_sub(now, lim->window_ms));
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		out->used = sqlite3_column_int64(stmt, 0);
+	db_bind_text(stmt, 1, cfg->pools[pool].name);
+	db_bind_text(stmt, 2, kind_names[kind]);
+	db_bind_int(stmt, 3, time_sub(now, lim->window_ms));
+	if ((rc = db_step(stmt)) == DB_ROW)
+		out->used = db_col_int(stmt, 0);
 	stmt_done(st, stmt);
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return store_fail(st, rc, "cannot read the rates of");
 	{
 		int64_t last, last_at;

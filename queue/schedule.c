@@ -15,40 +15,40 @@
 int
 store_schedule_get(struct store *st, const char *name, struct schedule_state *out)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_SCHEDULE_GET);
+	struct db_stmt *stmt = stmt_get(st, SQL_SCHEDULE_GET);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (stmt == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, name);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		out->last_tick = sqlite3_column_int64(stmt, 0);
-		out->fired_tick = sqlite3_column_int64(stmt, 1);
-		out->last_job = sqlite3_column_int64(stmt, 2);
-		rc = SQLITE_DONE;
+	db_bind_text(stmt, 1, name);
+	if ((rc = db_step(stmt)) == DB_ROW) {
+		out->last_tick = db_col_int(stmt, 0);
+		out->fired_tick = db_col_int(stmt, 1);
+		out->last_job = db_col_int(stmt, 2);
+		rc = DB_DONE;
 	}
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read from");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read from");
 }
 
 static int
 record(struct store *st, const char *name, int64_t last_tick, int64_t fired_tick, int64_t job,
        int64_t now)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_SCHEDULE_SET);
+	struct db_stmt *stmt = stmt_get(st, SQL_SCHEDULE_SET);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
-	bind_text(stmt, 1, name);
-	sqlite3_bind_int64(stmt, 2, last_tick);
+	db_bind_text(stmt, 1, name);
+	db_bind_int(stmt, 2, last_tick);
 	bind_int_or_null(stmt, 3, fired_tick);
 	bind_int_or_null(stmt, 4, job);
-	sqlite3_bind_int64(stmt, 5, now);
-	rc = sqlite3_step(stmt);
+	db_bind_int(stmt, 5, now);
+	rc = db_step(stmt);
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot write to");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot write to");
 }
 
 int

@@ -80,14 +80,11 @@
 	                    " AS d "                                                               \
 	                    "FROM jobs) GROUP BY type, state ORDER BY type, state"
 #define SQL_STATEMENTS(X)                                                                          \
-	X(SQL_BEGIN, "BEGIN IMMEDIATE")                                                            \
-	X(SQL_COMMIT, "COMMIT")                                                                    \
-	X(SQL_ROLLBACK, "ROLLBACK")                                                                \
-	X(SQL_DATA_VERSION, "PRAGMA data_version")                                                 \
 	/* enqueue */                                                                              \
+	/* RETURNING id: the new job's id; no row when the unique key is live (conflict). */       \
 	X(SQL_INSERT, INSERT_HEAD ROW1 " ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL "   \
-	                               "AND " LIVE " DO NOTHING")                                  \
-	X(SQL_INSERT_MANY, INSERT_HEAD ROW16 "," ROW16)                                            \
+	                               "AND " LIVE " DO NOTHING RETURNING id")                     \
+	X(SQL_INSERT_MANY, INSERT_HEAD ROW16 "," ROW16 " RETURNING id")                            \
 	X(SQL_UNIQUE_LIVE,                                                                         \
 	  "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL AND " LIVE)        \
 	/* --unique-for: the newest job with the key created since ?2, in any state: a search of   \
@@ -159,7 +156,6 @@
 	X(SQL_OLDEST_QUEUED_BATCH, "SELECT min(run_at) FROM jobs WHERE batch = ?1 AND "            \
 	                           "state = 'queued' AND run_at <= ?2")                            \
 	/* metrics (metrics.c): one scan of the table, aggregated by SQLite, and the pools held */ \
-	X(SQL_BEGIN_READ, "BEGIN")                                                                 \
 	X(SQL_METRICS_JOBS, METRICS_JOBS)                                                          \
 	/* filters */                                                                              \
 	X(SQL_LIST_ID, LIST(WHERE_ID, "ASC"))                                                      \

@@ -28,15 +28,15 @@ pool_usage_add(const struct config *cfg, const char *units, int64_t *used)
 int
 store_pool_usage(struct store *st, const struct config *cfg, int64_t *used)
 {
-	sqlite3_stmt *stmt = stmt_get(st, SQL_RUNNING_USAGE);
+	struct db_stmt *stmt = stmt_get(st, SQL_RUNNING_USAGE);
 	int rc;
 
 	if (stmt == NULL)
 		return st->errnum;
 	for (size_t i = 0; i < cfg->npools; i++)
 		used[i] = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		pool_usage_add(cfg, (const char *)sqlite3_column_text(stmt, 2), used);
+	while ((rc = db_step(stmt)) == DB_ROW)
+		pool_usage_add(cfg, db_col_text(stmt, 2), used);
 	stmt_done(st, stmt);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, rc, "cannot read the pools' usage in");
+	return rc == DB_DONE ? 0 : store_fail(st, rc, "cannot read the pools' usage in");
 }

@@ -34,6 +34,38 @@ repeat(char c, size_t n)
 
 /* Schema and open */
 
+/* Which backend a target names: URIs and conninfo strings are PostgreSQL, paths SQLite, even
+ * with '=' in them. */
+static void
+test_target_kind(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = NULL;
+	char path[PATH_MAX], err[512];
+
+	assert_true(db_target_is_pg("postgresql://u@h/db"));
+	assert_true(db_target_is_pg("postgres://h"));
+	assert_true(db_target_is_pg("host=/tmp/pg port=5432 dbname=jobq"));
+	assert_true(db_target_is_pg("dbname = jobq"));
+	assert_true(db_target_is_pg(" service=jobq"));
+	assert_false(db_target_is_pg("q.db"));
+	assert_false(db_target_is_pg("/var/lib/jobq/host=a.db"));
+	assert_false(db_target_is_pg("./dbname=x"));
+	assert_false(db_target_is_pg("data/user=me.db"));
+	assert_false(db_target_is_pg("hosts=2.db"));
+	assert_false(db_target_is_pg("=x"));
+	assert_false(db_target_is_pg("postgresql:/x"));
+	assert_false(db_target_is_pg(""));
+	assert_false(db_target_is_pg(NULL));
+
+	/* A file with '=' in its name is a SQLite database. */
+	snprintf(path, sizeof(path), "%s/host=a.db", f->dir);
+	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), 0);
+	assert_non_null(st->db);
+	assert_string_equal(st->ops->name, "sqlite");
+	store_close(st);
+}
+
 static void
 test_open_creates_schema(void **state)
 {
@@ -1696,6 +1728,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_prune_many, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_queries, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_pauses, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_target_kind, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,540 @@
+/*
+ * The SQLite backend of db.h: the embedded default. A database is one file (and its -wal and
+ * -shm), checked before SQLite opens it; writers are serialised by BEGIN IMMEDIATE; the WAL is
+ * checkpointed by whoever writes and emptied by the last connection to close it. Its schema and
+ * migrations are in schema.c (schema_migrate).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "fileio.h"
+#include "internal.h"
+#include "trust.h"
+
+/* SQLite's own wal_autocheckpoint: a commit that leaves the WAL this long checkpoints it. */
+#define WAL_CHECKPOINT_FRAMES 1000
+/* A connection closing with a WAL longer than this checkpoints and empties it, when it is the
+ * last one (see lite_close()). */
+#define WAL_KEEP_FRAMES 48
+
+/* A prepared statement: db.h's part, then SQLite's. */
+struct lite_stmt {
+	struct db_stmt base;
+	sqlite3_stmt *stmt;
+};
+
+static inline sqlite3_stmt *
+S(struct db_stmt *s)
+{
+	return ((struct lite_stmt *)s)->stmt;
+}
+
+static const char *const tx_text[LITE_NTX] = {
+        [LITE_BEGIN] = "BEGIN IMMEDIATE",
+        [LITE_BEGIN_READ] = "BEGIN",
+        [LITE_COMMIT] = "COMMIT",
+        [LITE_ROLLBACK] = "ROLLBACK",
+        [LITE_DATA_VERSION] = "PRAGMA data_version",
+};
+
+/* Why the database cannot be opened: a missing or unwritable folder, or another reason. */
+static int
+open_errno(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (path_dirname(path, dir, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	if (stat(dir, &sb) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -EACCES;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOENT;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return -EISDIR;
+	if (access(dir, W_OK | X_OK) < 0)
+		return -EACCES;
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0)
+		return -EACCES;
+	return -ENOENT;
+}
+
+/*
+ * Check one of the database's files before SQLite opens it, creating it (mode 0600) when create
+ * is set and it is missing: no symbolic link, a regular file, one jobq trusts (core/trust.h). An
+ * existing file is only looked at, never opened: closing a descriptor of a file drops every
+ * POSIX lock this process holds on it, SQLite's included (another connection of this process may
+ * have it open). Returns 0, or a negative errno with the message set (-ENOENT when it is missing
+ * and not to be created).
+ */
+static int
+check_file(struct store *st, const char *path, int create, struct stat *out)
+{
+	char why[512];
+	int fd, r = 0, tries = 0;
+
+again:
+	if (lstat(path, out) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return store_failx(st, -errno, "cannot open database '%s': %s", path,
+			                   strerror(errno));
+		if (!create)
+			return -ENOENT;
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		          0600);
+		if (fd < 0 && errno == EEXIST && tries++ == 0)
+			goto again; /* another process created it just now */
+		if (fd < 0) {
+			int e = errno;
+
+			r = e == EACCES || e == EPERM ? -EACCES
+			    : e == EROFS              ? -EROFS
+			                              : open_errno(path);
+			return store_failx(st, r, "cannot open database '%s': %s", path,
+			                   strerror(e));
+		}
+		/* The umask may have narrowed the mode: SQLite gives -wal and -shm this one. */
+		if (fchmod(fd, 0600) < 0 || fstat(fd, out) < 0)
+			r = store_failx(st, -errno, "cannot create '%s': %s", path,
+			                strerror(errno));
+		close(fd);
+		if (r < 0)
+			unlink(path);
+		return r;
+	}
+	if (S_ISLNK(out->st_mode))
+		return store_failx(st, -EPERM,
+		                   "cannot open database '%s': refusing '%s': a symbolic link",
+		                   st->path, path);
+	if (!S_ISREG(out->st_mode))
+		return store_failx(st, S_ISDIR(out->st_mode) ? -EISDIR : -EINVAL,
+		                   "cannot open database '%s': not a regular file", path);
+	if (trust_stat(out, path, TRUST_DATA, why, sizeof(why)) < 0)
+		return store_failx(st, -EPERM, "cannot open database '%s': %s", st->path, why);
+	return 0;
+}
+
+/*
+ * The database file and its -wal and -shm, checked before SQLite opens them: no symbolic link,
+ * one name, an owner jobq trusts. SQLite itself opens every file with O_NOFOLLOW, so a link
+ * planted where it would create -wal or -shm makes the open fail; what must be caught here is a
+ * regular file another user planted there, which SQLite would write the database's pages into.
+ */
+static int
+open_files(struct store *st, const struct store_opts *opts)
+{
+	static const char *const suffixes[] = {"-wal", "-shm"};
+	char side[PATH_MAX];
+	struct stat sb;
+	int r;
+
+	for (int i = 0; i < 2; i++) {
+		if (snprintf(side, sizeof(side), "%s%s", st->path, suffixes[i]) >=
+		    (int)sizeof(side))
+			return store_failx(st, -ENAMETOOLONG, "cannot open database '%s': %s",
+			                   st->path, strerror(ENAMETOOLONG));
+		if ((r = check_file(st, side, 0, &sb)) < 0 && r != -ENOENT)
+			return r;
+	}
+	if ((r = check_file(st, st->path, opts->create, &sb)) == -ENOENT)
+		return store_failx(st, open_errno(st->path), "cannot open database '%s': %s",
+		                   st->path, strerror(ENOENT));
+	return r;
+}
+
+/*
+ * WAL with synchronous=FULL syncs the WAL at each commit, so what a caller was told is done (an
+ * enqueue, a result, a cancel) survives power loss; NORMAL ("fast") syncs only around
+ * checkpoints. Either keeps a checkpoint safe: the WAL is synced before it copies pages into the
+ * database, the database after. tests/unit/test-powerloss.c checks both.
+ */
+static int
+set_pragmas(struct store *st, const struct store_opts *opts)
+{
+	static const char normal[] = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
+	                             "PRAGMA temp_store = MEMORY; " RECURSIVE_TRIGGERS;
+	static const char full[] = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; "
+	                           "PRAGMA temp_store = MEMORY; " RECURSIVE_TRIGGERS;
+	int rc;
+
+	if ((rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK)
+		return store_fail(st, rc, "cannot open database");
+	rc = sqlite3_exec(st->db, opts->durability_fast ? normal : full, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot open database");
+}
+
+/*
+ * After each commit of this connection: note the WAL's length, and checkpoint it (PASSIVE, as
+ * SQLite's wal_autocheckpoint does, which this hook replaces) once it is long.
+ */
+static int
+wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = ctx;
+
+	st->wal_frames = frames;
+	if (frames >= WAL_CHECKPOINT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+/*
+ * SQLite's own busy handler sleeps 1, 2, 5, 10 ms... between tries: fine for a human, but a write
+ * transaction of a worker lasts tens of microseconds, so two workers taking turns would spend
+ * most of their time asleep. Wait 20 us first, doubling up to 1 ms, until the timeout.
+ */
+static int
+busy_wait(void *ctx, int count)
+{
+	struct store *st = ctx;
+	struct timespec now, ts;
+	int64_t ns, delay_us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (count == 0)
+		st->busy_since_ns = ns;
+	else if (ns - st->busy_since_ns >= (int64_t)st->busy_timeout_ms * 1000000)
+		return 0;
+	delay_us = count < 6 ? 20LL << count : 1000;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)delay_us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+int
+store_single_thread(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		return -EBUSY;
+	return 0;
+}
+
+static int
+lite_open(struct store *st, const struct store_opts *opts)
+{
+	char canonical[PATH_MAX], why[512];
+	int flags, rc, r, persist = 1;
+
+	/* One name for the file, whatever way it was named: SQLite derives -wal and -shm from it,
+	 * the supervisor its lock, pid and wake-up files. */
+	r = trust_resolve(st->path, TRUST_DATA, canonical, sizeof(canonical), why, sizeof(why));
+	if (r == 0) {
+		char *p = strdup(canonical);
+
+		if (p == NULL)
+			return store_failx(st, -ENOMEM, "cannot open database: out of memory");
+		free(st->path);
+		st->path = p;
+	}
+	if (r == -EPERM)
+		return store_failx(st, r, "cannot open database '%s': %s", st->path, why);
+	if ((r = open_files(st, opts)) < 0)
+		return r;
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	if ((rc = sqlite3_open_v2(st->path, &st->db, flags, NULL)) != SQLITE_OK) {
+		r = store_fail(st, rc, "cannot open database");
+		goto out;
+	}
+	/* Short-lived processes (one `jobq enqueue`) would otherwise checkpoint and delete the WAL
+	 * at close and recreate it at the next open: four syncs per command on a disk. The WAL
+	 * is checkpointed as it grows (wal_autocheckpoint) by whoever writes. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_busy_handler(st->db, busy_wait, st);
+	sqlite3_wal_hook(st->db, wal_committed, st);
+	/* Two processes opening a new database at once: switching it to WAL can report it busy
+	 * without waiting in the busy handler, so the whole set-up is tried again until the busy
+	 * timeout. */
+	for (int64_t waited_us = 0;; waited_us += 1000) {
+		if ((r = set_pragmas(st, opts)) == 0)
+			r = schema_migrate(st);
+		if (r != -EBUSY || waited_us >= (int64_t)st->busy_timeout_ms * 1000)
+			break;
+		usleep(1000);
+	}
+out:
+	if (r == -ENOENT && st->db != NULL)
+		r = open_errno(st->path);
+	return r;
+}
+
+static void
+lite_finalize(struct db_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(S(s));
+	free(s);
+}
+
+static void
+lite_close(struct store *st)
+{
+	for (int i = 0; i < SQL_NSTATEMENTS; i++) {
+		lite_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	for (int i = 0; i < LITE_NTX; i++) {
+		sqlite3_finalize(st->lite_tx[i]);
+		st->lite_tx[i] = NULL;
+	}
+	/*
+	 * The WAL is kept across processes, but only a connection that stays open remembers how
+	 * much of it was checkpointed: the next process to open the database alone reads the whole
+	 * WAL to rebuild its index, and a checkpoint by a short process is never followed by a
+	 * write that would start the WAL over. Without a long-lived process (no supervisor),
+	 * one `jobq enqueue` after another grew the WAL without end, each reading all of it
+	 * (14 MB and 11 ms after some thousand enqueues). So a connection that leaves a long WAL
+	 * checkpoints and empties it at close, which SQLite does only when no other connection
+	 * has the database open; a short one stays, to spare the syncs of a checkpoint.
+	 */
+	if (st->db != NULL && st->wal_frames > WAL_KEEP_FRAMES) {
+		sqlite3_exec(st->db, "PRAGMA journal_size_limit = 0", NULL, NULL, NULL);
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	}
+	sqlite3_close(st->db);
+	st->db = NULL;
+}
+
+static int
+lite_prepare(struct store *st, enum sql_id id, struct db_stmt **out)
+{
+	struct lite_stmt *s;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SQLITE_NOMEM;
+	rc = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt,
+	                        NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(s->stmt);
+		free(s);
+		return rc;
+	}
+	s->base.ops = &db_sqlite_ops;
+	s->base.st = st;
+	s->base.id = id;
+	*out = &s->base;
+	return SQLITE_OK;
+}
+
+static int
+lite_bind_int(struct db_stmt *s, int i, int64_t v)
+{
+	return sqlite3_bind_int64(S(s), i, v);
+}
+
+static int
+lite_bind_text(struct db_stmt *s, int i, const char *t)
+{
+	return sqlite3_bind_text(S(s), i, t, -1, SQLITE_STATIC);
+}
+
+static int
+lite_bind_null(struct db_stmt *s, int i)
+{
+	return sqlite3_bind_null(S(s), i);
+}
+
+static int
+lite_step(struct db_stmt *s)
+{
+	return sqlite3_step(S(s));
+}
+
+static int64_t
+lite_col_int(struct db_stmt *s, int i)
+{
+	return sqlite3_column_int64(S(s), i);
+}
+
+static double
+lite_col_double(struct db_stmt *s, int i)
+{
+	return sqlite3_column_double(S(s), i);
+}
+
+static const char *
+lite_col_text(struct db_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(S(s), i);
+}
+
+static int
+lite_col_bytes(struct db_stmt *s, int i)
+{
+	return sqlite3_column_bytes(S(s), i);
+}
+
+static int
+lite_col_is_null(struct db_stmt *s, int i)
+{
+	return sqlite3_column_type(S(s), i) == SQLITE_NULL;
+}
+
+/* Also adds the statement's VM steps to the connection's (store_vm_steps). */
+static void
+lite_reset(struct db_stmt *s)
+{
+	sqlite3_stmt *stmt = S(s);
+
+	s->st->vm_steps += (uint64_t)sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+static int64_t
+lite_changes(struct store *st)
+{
+	return sqlite3_changes(st->db);
+}
+
+/* Step one of the cached statements without parameters: DB_OK, or the result code. */
+static int
+exec_tx(struct store *st, int which)
+{
+	int rc;
+
+	if (st->lite_tx[which] == NULL &&
+	    (rc = sqlite3_prepare_v3(st->db, tx_text[which], -1, SQLITE_PREPARE_PERSISTENT,
+	                             &st->lite_tx[which], NULL)) != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st->lite_tx[which]);
+	sqlite3_reset(st->lite_tx[which]);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+lite_begin(struct store *st)
+{
+	return exec_tx(st, LITE_BEGIN);
+}
+
+static int
+lite_begin_read(struct store *st)
+{
+	return exec_tx(st, LITE_BEGIN_READ);
+}
+
+static int
+lite_commit(struct store *st)
+{
+	return exec_tx(st, LITE_COMMIT);
+}
+
+static int
+lite_rollback(struct store *st)
+{
+	return exec_tx(st, LITE_ROLLBACK);
+}
+
+static int
+lite_in_tx(struct store *st)
+{
+	return st->db != NULL && !sqlite3_get_autocommit(st->db);
+}
+
+/* "disk I/O error" alone does not say that the disk is full (growing -shm on a full disk) or
+ * failing: add what the system said. */
+static const char *
+lite_errmsg(struct store *st, int rc)
+{
+	static __thread char buf[STORE_ERR_MAX];
+	const char *msg;
+
+	if (st->db == NULL)
+		return sqlite3_errstr(rc);
+	msg = sqlite3_errcode(st->db) == rc ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    sqlite3_system_errno(st->db) != 0) {
+		snprintf(buf, sizeof(buf), "%s (%s)", msg, strerror(sqlite3_system_errno(st->db)));
+		return buf;
+	}
+	return msg;
+}
+
+static int
+lite_set_durability(struct store *st, int fast)
+{
+	int rc = sqlite3_exec(st->db,
+	                      fast ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+	                      NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_fail(st, rc, "cannot set the durability of");
+}
+
+static int64_t
+lite_data_version(struct store *st)
+{
+	sqlite3_stmt *stmt = st->lite_tx[LITE_DATA_VERSION];
+	int64_t v = -1;
+
+	if (stmt == NULL &&
+	    sqlite3_prepare_v3(st->db, tx_text[LITE_DATA_VERSION], -1, SQLITE_PREPARE_PERSISTENT,
+	                       &st->lite_tx[LITE_DATA_VERSION], NULL) != SQLITE_OK)
+		return -1;
+	stmt = st->lite_tx[LITE_DATA_VERSION];
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return v;
+}
+
+/* The wake-up FIFO of core/wake.c serves. */
+static int
+lite_wait_fd(struct store *st)
+{
+	(void)st;
+	return -1;
+}
+
+/* Waiters are woken through the FIFO by whoever enqueued. */
+static int
+lite_notify(struct store *st)
+{
+	(void)st;
+	return 0;
+}
+
+const struct db_ops db_sqlite_ops = {
+        .name = "sqlite",
+        .open = lite_open,
+        .close = lite_close,
+        .prepare = lite_prepare,
+        .finalize = lite_finalize,
+        .bind_int = lite_bind_int,
+        .bind_text = lite_bind_text,
+        .bind_null = lite_bind_null,
+        .step = lite_step,
+        .col_int = lite_col_int,
+        .col_double = lite_col_double,
+        .col_text = lite_col_text,
+        .col_bytes = lite_col_bytes,
+        .col_is_null = lite_col_is_null,
+        .reset = lite_reset,
+        .changes = lite_changes,
+        .begin = lite_begin,
+        .begin_read = lite_begin_read,
+        .commit = lite_commit,
+        .rollback = lite_rollback,
+        .in_tx = lite_in_tx,
+        .errmsg = lite_errmsg,
+        .migrate = schema_migrate,
+        .set_durability = lite_set_durability,
+        .data_version = lite_data_version,
+        .wait_fd = lite_wait_fd,
+        .notify = lite_notify,
+};
