@@ -293,17 +293,21 @@ fresh_db(PGconn *admin, const char *db)
 	pg_do(admin, sql);
 }
 
+/* The checker's databases, named after its pid: two checks may share a cluster. */
+static char db_race[64], db_other[64], db_check[64];
+
 static void
 check_schema(PGconn *admin, const char *base)
 {
-	char *race = db_conninfo(base, "jobq_check_race");
-	char *other = db_conninfo(base, "jobq_check_other");
+	char *race = db_conninfo(base, db_race);
+	char *other = db_conninfo(base, db_other);
+	char sql[128];
 	char err[STORE_ERR_MAX];
 	PGconn *c;
 	int r, ok = 1;
 
 	/* Four processes migrate one empty database at once: each gets 0, and one schema. */
-	fresh_db(admin, "jobq_check_race");
+	fresh_db(admin, db_race);
 	for (int i = 0; i < 4; i++) {
 		pid_t pid = fork();
 
@@ -332,7 +336,7 @@ check_schema(PGconn *admin, const char *base)
 	PQfinish(c);
 
 	/* Tables of something else and no jobq_meta: not a jobq database, left alone. */
-	fresh_db(admin, "jobq_check_other");
+	fresh_db(admin, db_other);
 	c = pg_connect(other);
 	pg_do(c, "CREATE TABLE accounts (id int)");
 	r = migrate(other, err, sizeof(err));
@@ -352,8 +356,10 @@ check_schema(PGconn *admin, const char *base)
 	pg_do(c, "DROP FUNCTION jobq_job_pruned()");
 	expect_int("then it migrates", migrate(other, NULL, 0), 0);
 	PQfinish(c);
-	pg_do(admin, "DROP DATABASE jobq_check_race WITH (FORCE)");
-	pg_do(admin, "DROP DATABASE jobq_check_other WITH (FORCE)");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_race);
+	pg_do(admin, sql);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_other);
+	pg_do(admin, sql);
 	free(race);
 	free(other);
 }
@@ -817,9 +823,10 @@ check_semantics(struct both *b)
 	          "0");
 }
 
-/* A chain of n jobs, each waiting for the one before: fail the first, retry it. */
+/* A chain of n jobs, each waiting for the one before: fail the first, retry it. The retry
+ * brings the chain back, or (deep: past the server's stack) fails as a whole. */
 static void
-check_chain(PGconn *c, int n)
+check_chain(PGconn *c, int n, int deep)
 {
 	char sql[512], want[64];
 
@@ -837,6 +844,19 @@ check_chain(PGconn *c, int n)
 	snprintf(want, sizeof(want), "%d", n - 1);
 	pg_expect(c, "a chain cancelled", "SELECT count(*) FROM jobs WHERE state = 'cancelled'",
 	          want);
+	if (deep) {
+		PGresult *res = PQexec(c, "UPDATE jobs SET state = 'queued' WHERE id = 1");
+
+		checks++;
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			fail("a chain of %d brought back: the depth limit is higher, say so in "
+			     "docs/schema.md",
+			     n);
+		PQclear(res);
+		pg_expect(c, "a chain too deep: nothing changed",
+		          "SELECT count(*) FROM jobs WHERE state = 'queued'", "0");
+		return;
+	}
 	pg_do(c, "UPDATE jobs SET state = 'queued' WHERE id = 1");
 	snprintf(want, sizeof(want), "%d", n);
 	pg_expect(c, "a chain brought back", "SELECT count(*) FROM jobs WHERE state = 'queued'",
@@ -847,7 +867,7 @@ int
 main(int argc, char **argv)
 {
 	struct both b;
-	char *base, *check;
+	char *base, *check, sql[128];
 	PGconn *admin;
 	char *msg = NULL;
 
@@ -861,10 +881,13 @@ main(int argc, char **argv)
 	if (strstr(base, "dbname=") != NULL)
 		*strstr(base, "dbname=") = '\0';
 
+	snprintf(db_race, sizeof(db_race), "jobq_check_race_%d", (int)getpid());
+	snprintf(db_other, sizeof(db_other), "jobq_check_other_%d", (int)getpid());
+	snprintf(db_check, sizeof(db_check), "jobq_check_%d", (int)getpid());
 	check_schema(admin, base);
 
-	fresh_db(admin, "jobq_check");
-	check = db_conninfo(base, "jobq_check");
+	fresh_db(admin, db_check);
+	check = db_conninfo(base, db_check);
 	expect_int("migrate a new database", migrate(check, NULL, 0), 0);
 	memset(&b, 0, sizeof(b));
 	b.pg = pg_connect(check);
@@ -876,14 +899,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	check_semantics(&b);
-	check_chain(b.pg, 100);
-	check_chain(b.pg, 400);
+	check_chain(b.pg, 100, 0);
+	check_chain(b.pg, 400, 0);
+	check_chain(b.pg, 2000, 1);
 
 	for (int i = 0; i < SQL_NSTATEMENTS; i++)
 		sqlite3_finalize(b.lite_stmt[i]);
 	sqlite3_close(b.lite);
 	PQfinish(b.pg);
-	pg_do(admin, "DROP DATABASE jobq_check WITH (FORCE)");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_check);
+	pg_do(admin, sql);
 	PQfinish(admin);
 	free(base);
 	free(check);
