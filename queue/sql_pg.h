@@ -13,6 +13,8 @@
  * - LIMIT -1 is "no limit" in SQLite, an error in PostgreSQL: LIMIT NULLIF($6, -1);
  * - UPDATE OR IGNORE (retry) does not exist: the unique key's two conditions are spelled out
  *   (no other live job with the key; among the jobs this retry brings back, the lowest id);
+ * - a cancel of several jobs: SQLite runs each row's triggers before the next row, PostgreSQL
+ *   after the statement, which the statement makes up for (PG_CANCEL_QUEUED_SET);
  * - INSERT OR IGNORE: ON CONFLICT DO NOTHING;
  * - a parameter used as a bigint and in a concatenation: one type, cast (dependency cancel);
  * - an unqualified column in ON CONFLICT DO UPDATE is ambiguous: schedules.fired_tick;
@@ -44,6 +46,21 @@
 #define PG_CANCEL_QUEUED(w)                                                                        \
 	"UPDATE jobs SET state = 'cancelled', finished_at = $7 WHERE state = 'queued' AND " w      \
 	PG_USE6
+/* A cancel of several jobs, SQLite's way: SQLite cancels them one at a time, in id order, and
+ * the trigger of each cancels its queued descendants at once, so a job whose ancestor comes
+ * first in the same cancel ends as that ancestor's cascade left it (cancelled_by, error). Here
+ * the triggers run after the whole statement: the lowest-id queued ancestor in the set (ANC) is
+ * found by the statement itself. */
+#define PG_ANC(w)                                                                                  \
+	"(SELECT min(j.id) FROM (WITH RECURSIVE up(pid) AS (SELECT d.parent FROM job_deps d "      \
+	"WHERE d.child = jobs.id UNION SELECT d.parent FROM job_deps d JOIN up ON "                \
+	"d.child = up.pid) SELECT pid FROM up) u JOIN jobs j ON j.id = u.pid WHERE "               \
+	"j.id < jobs.id AND j.state = 'queued' AND " w ")"
+#define PG_CANCEL_QUEUED_SET(w)                                                                    \
+	"UPDATE jobs SET state = 'cancelled', finished_at = $7, cancelled_by = CASE WHEN "         \
+	"watch & 2 <> 0 THEN coalesce(" PG_ANC(w) ", cancelled_by) ELSE cancelled_by END, "        \
+	"error = CASE WHEN watch & 2 <> 0 AND " PG_ANC(w) " IS NOT NULL THEN 'dependency ' || "    \
+	PG_ANC(w) " || ' cancelled' ELSE error END WHERE state = 'queued' AND " w PG_USE6
 #define PG_CANCEL_RUNNING(w)                                                                       \
 	"UPDATE jobs SET cancel_requested = 1 WHERE state = 'running' AND " w
 /* SQLite's UPDATE OR IGNORE skips a row whose unique key is live again in another job, and of
@@ -97,8 +114,8 @@
 	X(SQL_COUNT_BATCH, PG_COUNT(PG_WHERE_BATCH))                                               \
 	X(SQL_COUNT_ALL, PG_COUNT(PG_WHERE_ALL))                                                   \
 	X(SQL_CANCEL_QUEUED_ID, PG_CANCEL_QUEUED(PG_WHERE_ID))                                     \
-	X(SQL_CANCEL_QUEUED_BATCH, PG_CANCEL_QUEUED(PG_WHERE_BATCH))                               \
-	X(SQL_CANCEL_QUEUED_ALL, PG_CANCEL_QUEUED(PG_WHERE_ALL))                                   \
+	X(SQL_CANCEL_QUEUED_BATCH, PG_CANCEL_QUEUED_SET(PG_WHERE_BATCH))                           \
+	X(SQL_CANCEL_QUEUED_ALL, PG_CANCEL_QUEUED_SET(PG_WHERE_ALL))                               \
 	X(SQL_CANCEL_RUNNING_ID, PG_CANCEL_RUNNING(PG_WHERE_ID))                                   \
 	X(SQL_CANCEL_RUNNING_BATCH, PG_CANCEL_RUNNING(PG_WHERE_BATCH))                             \
 	X(SQL_CANCEL_RUNNING_ALL, PG_CANCEL_RUNNING(PG_WHERE_ALL))                                 \

@@ -621,6 +621,19 @@ same_jobs(struct both *b, const char *what)
 	RUN(b, SQL_INSERT, "t" type, "tdefault", "t{}", "i0", "i1000", "i3", NULL, NULL, key,      \
 	    batch, "i1000")
 
+/* Insert a job on both; its id as a parameter ("iN"), in buf. */
+static const char *
+ins(struct both *b, const char *type, const char *key, const char *batch, char *buf, size_t len)
+{
+	char *id = run(
+	        b, SQL_INSERT, 11,
+	        P(type, "tdefault", "t{}", "i0", "i1000", "i3", NULL, NULL, key, batch, "i1000"));
+
+	snprintf(buf, len, "i%s", id);
+	free(id);
+	return buf;
+}
+
 /* A job claimed (token 7) and finished as state. */
 static void
 claim_finish(struct both *b, const char *id, const char *state)
@@ -713,24 +726,76 @@ check_semantics(struct both *b)
 	RUN(b, SQL_BATCH_PROGRESS, "i0");
 	RUN(b, SQL_COUNT_BY_TYPE_BATCH, "tb1");
 
+	/* A parent and its child ended by one statement (cancel --batch). */
+	INS(b, "d", NULL, "tb2"); /* 12 */
+	INS(b, "d", NULL, "tb2"); /* 13 */
+	dep(b, "i12", "i13", "i1");
+	RUN(b, SQL_CANCEL_QUEUED_BATCH, NULL, NULL, "tb2", NULL, NULL, "i-1", "i6000");
+	same_jobs(b, "a parent and its child cancelled by one statement");
+	RUN(b, SQL_RETRY_ID, NULL, NULL, NULL, "i12", NULL, "i-1", "i7000");
+	same_jobs(b, "that parent retried");
+
+	/* A chain (e1 <- e2 <- e3), a diamond (e4 waits for e1 and f) and an outsider (f), in a
+	 * batch with a callback, cancelled and retried by type, by batch, by id. */
+	{
+		char e1[32], e2[32], e3[32], e4[32], f[32];
+
+		RUN(b, SQL_BATCH_CALLBACK, "tb3", "tdone3", "tdefault", "i0", "i3", NULL, "i1000");
+		ins(b, "te", NULL, "tb3", e1, sizeof(e1));
+		ins(b, "te", NULL, "tb3", e2, sizeof(e2));
+		ins(b, "te", NULL, "tb3", e3, sizeof(e3));
+		ins(b, "te", NULL, "tb3", e4, sizeof(e4));
+		ins(b, "tf", NULL, NULL, f, sizeof(f));
+		dep(b, e1, e2, "i1");
+		dep(b, e2, e3, "i1");
+		RUN(b, SQL_DEP_ADD, e1, e4);
+		RUN(b, SQL_DEP_ADD, f, e4);
+		RUN(b, SQL_DEP_BLOCK, e4, "i2");
+		RUN(b, SQL_DEP_WATCH_PARENT, e1);
+		RUN(b, SQL_DEP_WATCH_PARENT, f);
+		RUN(b, SQL_CANCEL_QUEUED_ALL, "te", NULL, NULL, NULL, NULL, "i-1", "i6500");
+		same_jobs(b, "a chain and a diamond cancelled by type");
+		pg_expect(b->pg, "the first one's cascade cancelled the others",
+		          "SELECT state, (cancelled_by IS NOT NULL)::int FROM jobs WHERE type = 'e' "
+		          "ORDER BY id",
+		          "cancelled|0;cancelled|1;cancelled|1;cancelled|1");
+		pg_expect(b->pg, "the callback of b3 fired",
+		          "SELECT count(*) FROM jobs WHERE type = 'done3'", "1");
+		RUN(b, SQL_RETRY_ALL, "te", NULL, NULL, NULL, "tcancelled", "i-1", "i6600");
+		same_jobs(b, "and retried by type");
+		RUN(b, SQL_CANCEL_QUEUED_BATCH, NULL, NULL, "tb3", NULL, NULL, "i-1", "i6700");
+		RUN(b, SQL_RETRY_ID, NULL, NULL, NULL, e1, NULL, "i-1", "i6800");
+		same_jobs(b, "cancelled by batch, the root retried");
+		claim_finish(b, f, "tfailed");
+		RUN(b, SQL_CANCEL_QUEUED_BATCH, NULL, NULL, "tb3", NULL, NULL, "i-1", "i6900");
+		same_jobs(b, "the batch over again");
+		pg_expect(b->pg, "the diamond's child stays with its failed parent",
+		          "SELECT state, error FROM jobs WHERE type = 'e' ORDER BY id DESC LIMIT 1",
+		          "cancelled|dependency 18 failed");
+	}
+
 	/* Retry and unique keys: a job whose key is live again in another job stays failed; of
 	 * two with one key, the first comes back. */
-	INS(b, "u", "tk", NULL);
-	claim_finish(b, "i12", "tfailed");
-	INS(b, "u", "tk", NULL); /* 13, live with k */
-	RUN(b, SQL_RETRY_ID, NULL, NULL, NULL, "i12", NULL, "i-1", "i9000");
-	same_jobs(b, "retry with the key live elsewhere");
-	pg_expect(b->pg, "the retried job stays failed", "SELECT state FROM jobs WHERE id = 12",
-	          "failed");
-	INS(b, "u", "tk2", NULL); /* 14 */
-	claim_finish(b, "i14", "tfailed");
-	INS(b, "u", "tk2", NULL); /* 15 */
-	claim_finish(b, "i15", "tfailed");
-	RUN(b, SQL_RETRY_ALL, "tu", NULL, NULL, NULL, NULL, "i-1", "i9100");
-	same_jobs(b, "retry of two jobs with one key");
-	pg_expect(b->pg, "the first of the two came back",
-	          "SELECT id, state FROM jobs WHERE unique_key = 'k2' ORDER BY id",
-	          "14|queued;15|failed");
+	{
+		char k1[32], k2a[32], k2b[32], want[96], sql[128];
+
+		ins(b, "tu", "tk", NULL, k1, sizeof(k1));
+		claim_finish(b, k1, "tfailed");
+		ins(b, "tu", "tk", NULL, want, sizeof(want)); /* live with k */
+		RUN(b, SQL_RETRY_ID, NULL, NULL, NULL, k1, NULL, "i-1", "i9000");
+		same_jobs(b, "retry with the key live elsewhere");
+		snprintf(sql, sizeof(sql), "SELECT state FROM jobs WHERE id = %s", k1 + 1);
+		pg_expect(b->pg, "the retried job stays failed", sql, "failed");
+		ins(b, "tu", "tk2", NULL, k2a, sizeof(k2a));
+		claim_finish(b, k2a, "tfailed");
+		ins(b, "tu", "tk2", NULL, k2b, sizeof(k2b));
+		claim_finish(b, k2b, "tfailed");
+		RUN(b, SQL_RETRY_ALL, "tu", NULL, NULL, NULL, NULL, "i-1", "i9100");
+		same_jobs(b, "retry of two jobs with one key");
+		snprintf(want, sizeof(want), "%s|queued;%s|failed", k2a + 1, k2b + 1);
+		pg_expect(b->pg, "the first of the two came back",
+		          "SELECT id, state FROM jobs WHERE unique_key = 'k2' ORDER BY id", want);
+	}
 	RUN(b, SQL_UNIQUE_LIVE, "tk2");
 	RUN(b, SQL_UNIQUE_RECENT, "tk", "i0");
 	INS(b, "u", "tk2", NULL); /* conflicts: no row, no error */
@@ -817,10 +882,17 @@ check_semantics(struct both *b)
 	RUN(b, SQL_PRUNE_ALL, NULL, NULL, NULL, NULL, NULL, "i-1", "i99999");
 	RUN(b, SQL_PRUNE_ID, NULL, NULL, NULL, "i6", NULL, "i-1", "i99999");
 	same_jobs(b, "pruned");
-	pg_expect(b->pg, "edges of pruned jobs gone",
-	          "SELECT count(*) FROM job_deps WHERE parent NOT IN (SELECT id FROM jobs) OR "
-	          "child NOT IN (SELECT id FROM jobs)",
-	          "0");
+	{
+		static const char dangling[] =
+		        "SELECT parent, child FROM job_deps WHERE parent NOT IN "
+		        "(SELECT id FROM jobs) OR child NOT IN (SELECT id FROM "
+		        "jobs) ORDER BY parent, child";
+		char *pg = pg_rows(b->pg, dangling), *lite = lite_rows(b->lite, dangling);
+
+		expect_str("the edges of pruned jobs: as on SQLite", pg, lite);
+		free(pg);
+		free(lite);
+	}
 }
 
 /* A chain of n jobs, each waiting for the one before: fail the first, retry it. The retry
