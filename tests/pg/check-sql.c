@@ -755,10 +755,11 @@ check_semantics(struct both *b)
 		RUN(b, SQL_DEP_WATCH_PARENT, f);
 		RUN(b, SQL_CANCEL_QUEUED_ALL, "te", NULL, NULL, NULL, NULL, "i-1", "i6500");
 		same_jobs(b, "a chain and a diamond cancelled by type");
-		pg_expect(b->pg, "the first one's cascade cancelled the others",
-		          "SELECT state, (cancelled_by IS NOT NULL)::int FROM jobs WHERE type = 'e' "
-		          "ORDER BY id",
-		          "cancelled|0;cancelled|1;cancelled|1;cancelled|1");
+		pg_expect(
+		        b->pg, "the first one's cascade cancelled the others",
+		        "SELECT state, (cancelled_by IS NOT NULL)::int FROM jobs WHERE type = 'e' "
+		        "ORDER BY id",
+		        "cancelled|0;cancelled|1;cancelled|1;cancelled|1");
 		pg_expect(b->pg, "the callback of b3 fired",
 		          "SELECT count(*) FROM jobs WHERE type = 'done3'", "1");
 		RUN(b, SQL_RETRY_ALL, "te", NULL, NULL, NULL, "tcancelled", "i-1", "i6600");
