@@ -79,12 +79,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	if ((code = cli_load_config(c)) != 0 || (code = cli_may_create(c)) != 0)
 		return code;
 	if (db_local_is_pg(c->db_path)) {
-		/* as given; the workers take it from the environment, not a command line that
-		 * anyone may read (ps), as it may hold a password */
-		if (strlcpy(db, c->db_path, sizeof(db)) >= sizeof(db) ||
-		    setenv("JOBQ_DB", db, 1) < 0)
-			return cli_fail(EX_OSERR, "cannot pass the database to the workers: %s",
-			                strerror(errno ? errno : ENAMETOOLONG));
+		strlcpy(db, c->db_path, sizeof(db)); /* a server's: as given (cli_set_db) */
 	} else if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0) {
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
 		                strerror(-r));

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "conninfo.h"
 #include "dblocal.h"
 #include "duration.h"
 #include "exitcode.h"

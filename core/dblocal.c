@@ -1,6 +1,7 @@
 /* Where a queue's local files live. See dblocal.h. */
 #include "dblocal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -13,7 +14,7 @@
 #include <bsd/string.h>
 #include <sha2.h>
 
-#include "fileio.h"
+#include "conninfo.h"
 #include "trust.h"
 
 #define PAIRS_MAX 64    /* conninfo pairs hashed; a longer one is hashed as masked */
@@ -67,42 +68,52 @@ uri_scheme(const char *s)
 int
 db_local_is_pg(const char *target)
 {
-	const char *p = target;
+	/* The keywords a conninfo starts with; a file "hosts=2.db" stays a file. */
+	static const char *const keys[] = {"host",    "hostaddr",        "port",
+	                                   "dbname",  "user",            "password",
+	                                   "service", "passfile",        "sslmode",
+	                                   "options", "connect_timeout", "application_name",
+	                                   "target_session_attrs"};
+	size_t n;
 
+	if (target == NULL)
+		return 0;
 	if (uri_scheme(target) > 0)
 		return 1;
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+	while (isspace((unsigned char)*target))
+		target++;
+	n = strcspn(target, "= \t/");
+	if (target[n] == '/' || n == 0)
 		return 0;
-	while ((*p >= 'a' && *p <= 'z') || *p == '_')
-		p++;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return *p == '=';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i]) == n && strncmp(target, keys[i], n) == 0) {
+			const char *p = target + n;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return *p == '=';
+		}
+	}
+	return 0;
 }
 
 /*
- * A URI with its secrets masked ("***") or, with drop, removed: the password of the user info
- * and the password/sslpassword parameters. drop also writes the scheme as "postgresql://".
+ * A URI without its secrets, for the hash: the password of the user info and the
+ * password/sslpassword parameters removed, the scheme written "postgresql://".
  */
 static void
-uri_rewrite(const char *s, int drop, struct out *o)
+uri_normal(const char *s, struct out *o)
 {
 	size_t skip = uri_scheme(s), auth = strcspn(s + skip, "/?");
 	const char *a = s + skip, *at = NULL, *q;
 
-	puts_(o, drop ? "postgresql://" : "");
-	if (!drop)
-		put(o, s, skip);
+	puts_(o, "postgresql://");
 	for (const char *p = a; p < a + auth; p++)
 		if (*p == '@')
 			at = p; /* the last one: a password's '@' should be %40, but may not be */
 	if (at != NULL) {
 		const char *colon = memchr(a, ':', (size_t)(at - a));
 		put(o, a, (size_t)((colon != NULL ? colon : at) - a));
-		if (colon != NULL && !drop)
-			puts_(o, ":***");
 		a = at;
 	}
 	if ((q = strchr(a, '?')) == NULL) {
@@ -113,15 +124,10 @@ uri_rewrite(const char *s, int drop, struct out *o)
 	for (const char *p = q + 1, *sep = "?"; *p != '\0';) {
 		size_t n = strcspn(p, "&"), k = strcspn(p, "=&");
 
-		if (!is_secret(p, k) || !drop) {
+		if (!is_secret(p, k)) {
 			puts_(o, sep);
 			sep = "&";
-			if (is_secret(p, k)) {
-				put(o, p, k);
-				puts_(o, "=***");
-			} else {
-				put(o, p, n);
-			}
+			put(o, p, n);
 		}
 		p += n + (p[n] == '&');
 	}
@@ -186,7 +192,8 @@ conn_next(const char *p, struct pair *pr, int *bad)
 }
 
 /* A conninfo with the values of its secrets replaced by "***"; from a syntax error on, the
- * rest is "***" too (it could hold a password that libpq would read another way). */
+ * rest is "***" too (it could hold a password that libpq would read another way). For the hash
+ * of a conninfo that conn_normal() cannot take. */
 static void
 conn_mask(const char *s, struct out *o)
 {
@@ -209,22 +216,6 @@ conn_mask(const char *s, struct out *o)
 	} else {
 		puts_(o, p);
 	}
-}
-
-int
-conninfo_mask(const char *target, char *out, size_t len)
-{
-	struct out o = {.s = out, .cap = len};
-
-	if (len > 0)
-		out[0] = '\0';
-	if (uri_scheme(target) > 0)
-		uri_rewrite(target, 0, &o);
-	else if (db_local_is_pg(target))
-		conn_mask(target, &o);
-	else
-		puts_(&o, target);
-	return o.over ? -ENAMETOOLONG : 0;
 }
 
 static int
@@ -369,7 +360,7 @@ check_state_dir(const char *dir, char *err, size_t errlen)
 int
 db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_t errlen)
 {
-	char dir[4096], norm[8192], hex[SHA256_DIGEST_STRING_LENGTH];
+	char dir[4096], masked[8192], norm[8192], hex[SHA256_DIGEST_STRING_LENGTH];
 	struct out o = {.s = norm, .cap = sizeof(norm)};
 	int r, n;
 
@@ -389,15 +380,19 @@ db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_
 		refuse(err, errlen, "cannot create the state folder '%s': %s", dir, strerror(-r));
 		return r;
 	}
-	/* Normalised, and without the password: a hash never keeps a secret in reach of a
-	 * dictionary, and a changed password is still the same queue. */
+	/* Without the password, then normalised: a hash never keeps a secret in reach of a
+	 * dictionary, a changed password is still the same queue, and so is the target shown in
+	 * messages (libjobq wakes the supervisor of store_path(), which is masked). Masking first
+	 * also takes the passwords conninfo_mask() finds nested in a dbname. */
+	if (conninfo_mask(db, masked, sizeof(masked)) < 0)
+		return -ENAMETOOLONG;
 	norm[0] = '\0';
-	if (uri_scheme(db) > 0)
-		uri_rewrite(db, 1, &o);
-	else if (conn_normal(db, &o) < 0) {
+	if (uri_scheme(masked) > 0)
+		uri_normal(masked, &o);
+	else if (conn_normal(masked, &o) < 0) {
 		o.len = 0;
 		o.over = 0;
-		conn_mask(db, &o);
+		conn_mask(masked, &o);
 	}
 	if (o.over)
 		return -ENAMETOOLONG;

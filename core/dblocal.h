@@ -17,15 +17,11 @@
 #include <stddef.h>
 
 /* Is target a PostgreSQL connection URI ("postgresql://", "postgres://") or a libpq conninfo
- * (it starts with "keyword=", keyword in [a-z_])? Anything else is a SQLite path. The same rule
- * as queue/'s db_target_is_pg(). */
+ * (it starts with "KEY=" for a common libpq keyword: host, hostaddr, port, dbname, user,
+ * password, service, passfile, sslmode, options, connect_timeout, application_name,
+ * target_session_attrs)? Anything else is a SQLite path ("hosts=2.db", "./host=x"). The rule
+ * of queue/'s db_target_is_pg(), which the store's choice of backend follows. */
 int db_local_is_pg(const char *target);
-
-/* target as it may be shown (messages, logs, the runtime file, process titles): a PostgreSQL
- * target with the values of password and sslpassword (URI user info, URI parameter or conninfo
- * keyword) replaced by "***"; anything else copied. Returns 0, or -ENAMETOOLONG (out then holds
- * as much as fits, never a password). */
-int conninfo_mask(const char *target, char *out, size_t len);
 
 /* The per-user state folder ($JOBQ_STATE_DIR...) into out. Returns 0, -ENAMETOOLONG, or -ENOENT
  * when there is no home to put it in. Neither creates nor checks it. */
@@ -40,7 +36,7 @@ int db_local_state_dir(char *out, size_t len);
  * "***" for it, share a base). For PostgreSQL the state folder is checked when it exists (a
  * symbolic link, not a folder, another user's, or writable by group or others: -EPERM with the
  * reason in err when err is not NULL) and made, with its parents, when flags has
- * DB_LOCAL_CREATE. Returns 0 or -errno (-ENAMETOOLONG, -EPERM, -EINVAL: a relative
+ * DB_LOCAL_CREATE. The target shown in messages is core/conninfo.h's conninfo_mask(). Returns 0 or -errno (-ENAMETOOLONG, -EPERM, -EINVAL: a relative
  * $JOBQ_STATE_DIR, or a mkdir error).
  */
 int db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_t errlen);

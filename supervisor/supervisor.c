@@ -90,7 +90,6 @@ struct sup {
 	int64_t worker_restarts;  /* for the metrics, through the runtime file */
 	int64_t orphans_reaped;
 	int runtime_dirty; /* the runtime file's counters changed */
-	char db_shown[4096]; /* the database as messages name it: no password (conninfo_mask) */
 	/* The store's wake-ups (PostgreSQL's LISTEN; SQLite has none): store_wait_fd() is polled
 	 * unless it broke or kept waking for nothing, until the next recovery looks again. */
 	int store_off;
@@ -312,12 +311,8 @@ spawn_worker(struct sup *s, int i)
 
 	snprintf(index, sizeof(index), "%d", i + 1);
 	argv[n++] = s->o->self_exe;
-	/* A PostgreSQL target may hold a password, which the world can read in a command line:
-	 * the worker takes it from JOBQ_DB, which cmd_supervise set in our environment. */
-	if (!db_local_is_pg(s->o->db_path)) {
-		argv[n++] = "--db";
-		argv[n++] = s->o->db_path;
-	}
+	argv[n++] = "--db";
+	argv[n++] = s->o->db_path;
 	if (s->o->config_path != NULL && s->o->config_path[0] != '\0') {
 		argv[n++] = "--config";
 		argv[n++] = s->o->config_path; /* its name, for messages: the text is on stdin */
@@ -700,7 +695,7 @@ setup(struct sup *s)
 	if ((s->pfh = pidfile_open(path, 0600, &other)) == NULL) {
 		if (errno == EEXIST) {
 			log_errorx("a supervisor is already running for '%s' (pid %d)",
-			           s->db_shown, (int)other);
+			           s->o->db_path, (int)other);
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot create pid file '%s'", path);
@@ -732,12 +727,12 @@ setup(struct sup *s)
 	}
 	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
 		if (s->wakefd == -EPERM || s->wakefd == -ELOOP) {
-			log_errorx("refusing the wake-up FIFO of '%s': %s", s->db_shown,
+			log_errorx("refusing the wake-up FIFO of '%s': %s", s->o->db_path,
 			           s->wakefd == -EPERM ? "it belongs to another user"
 			                               : "a symbolic link");
 			return EX_NOPERM;
 		}
-		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->db_shown,
+		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
 		           s->wakefd == -EEXIST ? "a file that is not a FIFO is in the way"
 		                                : strerror(-s->wakefd));
 		return EX_CANTCREAT;
@@ -764,7 +759,7 @@ fill_runtime(struct sup *s, struct runtime_info *out)
 	if (proc_start_time(ri.pid, &ri.pid_start) < 0)
 		ri.pid_start = 0;
 	ri.started_at = s->started_at;
-	strlcpy(ri.database, s->db_shown, sizeof(ri.database));
+	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
 	ri.workers = s->target;
 	strlcpy(ri.workers_note, s->workers_note, sizeof(ri.workers_note));
 	for (int i = 0; i < s->nworkers && ri.nworker_pids < CONFIG_WORKERS_MAX; i++)
@@ -1169,7 +1164,6 @@ supervisor_run(const struct supervisor_opts *o)
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.sigfd = s.wakefd = s.lockfd = s.cfgfd = -1;
-	(void)conninfo_mask(o->db_path, s.db_shown, sizeof(s.db_shown)); /* cut if too long */
 	config_init_default(&s.cfg);
 	notify_init(&s.notify);
 	metrics_http_init(&s.http, render_metrics, &s);
@@ -1183,11 +1177,11 @@ supervisor_run(const struct supervisor_opts *o)
 		if (spawn_worker(&s, i) < 0)
 			s.w[i].restart_at = time_mono_ms() + RESTART_MIN_MS;
 	setproctitle("supervisor: %d worker%s, %s", s.nworkers, s.nworkers == 1 ? "" : "s",
-	             s.db_shown);
+	             o->db_path);
 	write_runtime(&s);
 	s.ready = 1;
 	notify_ready(&s.notify, "recovered; workers started");
-	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", s.db_shown, s.nworkers,
+	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", o->db_path, s.nworkers,
 	         s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
 	         s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
 	warn_unhandled(&s);

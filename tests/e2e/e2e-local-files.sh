@@ -86,5 +86,7 @@ assert_contains "$ERR" "JOBQ_STATE_DIR 'rel': not an absolute path"
 [ ! -e rel ] || fail "made the relative folder"
 
 step "a file named like a conninfo is a SQLite file when written as a path"
-expect_code 0 jobq --db ./x=1.db init
-[ -f 'x=1.db' ] || fail "./x=1.db was not created as a file"
+expect_code 0 jobq --db ./host=1.db init
+[ -f 'host=1.db' ] || fail "./host=1.db was not created as a file"
+expect_code 0 jobq --db hosts=2.db init
+[ -f 'hosts=2.db' ] || fail "hosts=2.db was not created as a file"
