@@ -17,8 +17,8 @@
 #include "conninfo.h"
 #include "trust.h"
 
-#define PAIRS_MAX 64    /* conninfo pairs hashed; a longer one is hashed as masked */
-#define VALUE_MAX 1024  /* one conninfo value, unescaped */
+#define PAIRS_MAX 64   /* conninfo pairs hashed; a longer one is hashed as masked */
+#define VALUE_MAX 1024 /* one conninfo value, unescaped */
 
 /* Text appended into a fixed buffer, cut at its end (over set) but always NUL-terminated. */
 struct out {
@@ -69,10 +69,18 @@ int
 db_local_is_pg(const char *target)
 {
 	/* The keywords a conninfo starts with; a file "hosts=2.db" stays a file. */
-	static const char *const keys[] = {"host",    "hostaddr",        "port",
-	                                   "dbname",  "user",            "password",
-	                                   "service", "passfile",        "sslmode",
-	                                   "options", "connect_timeout", "application_name",
+	static const char *const keys[] = {"host",
+	                                   "hostaddr",
+	                                   "port",
+	                                   "dbname",
+	                                   "user",
+	                                   "password",
+	                                   "service",
+	                                   "passfile",
+	                                   "sslmode",
+	                                   "options",
+	                                   "connect_timeout",
+	                                   "application_name",
 	                                   "target_session_attrs"};
 	size_t n;
 

@@ -36,8 +36,8 @@ int db_local_state_dir(char *out, size_t len);
  * "***" for it, share a base). For PostgreSQL the state folder is checked when it exists (a
  * symbolic link, not a folder, another user's, or writable by group or others: -EPERM with the
  * reason in err when err is not NULL) and made, with its parents, when flags has
- * DB_LOCAL_CREATE. The target shown in messages is core/conninfo.h's conninfo_mask(). Returns 0 or -errno (-ENAMETOOLONG, -EPERM, -EINVAL: a relative
- * $JOBQ_STATE_DIR, or a mkdir error).
+ * DB_LOCAL_CREATE. The target shown in messages is core/conninfo.h's conninfo_mask(). Returns 0 or
+ * -errno (-ENAMETOOLONG, -EPERM, -EINVAL: a relative $JOBQ_STATE_DIR, or a mkdir error).
  */
 int db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_t errlen);
 

@@ -88,13 +88,14 @@ test_is_pg(void **state)
 static void
 test_sqlite_unchanged(void **state)
 {
-	const char *paths[] = {"/a/q.db", "q.db", "rel/dir/q.db", "./host=1.db", "hosts=2.db", "/a b/q'.db"};
+	const char *paths[] = {"/a/q.db",     "q.db",       "rel/dir/q.db",
+	                       "./host=1.db", "hosts=2.db", "/a b/q'.db"};
 	char out[PATH_MAX], want[PATH_MAX];
 	struct dir *d = *state;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		assert_int_equal(db_local_base(paths[i], DB_LOCAL_CREATE, out, sizeof(out), NULL, 0),
-		                 0);
+		assert_int_equal(
+		        db_local_base(paths[i], DB_LOCAL_CREATE, out, sizeof(out), NULL, 0), 0);
 		assert_string_equal(out, paths[i]);
 		snprintf(want, sizeof(want), "%s.wake", paths[i]);
 		assert_int_equal(wake_path(paths[i], out, sizeof(out)), 0);
@@ -183,9 +184,8 @@ test_create(void **state)
 
 	snprintf(deep, sizeof(deep), "%s/a/b/jobq", d->path);
 	setenv("JOBQ_STATE_DIR", deep, 1);
-	assert_int_equal(db_local_base("dbname=q", DB_LOCAL_CREATE, out, sizeof(out), err,
-	                               sizeof(err)),
-	                 0);
+	assert_int_equal(
+	        db_local_base("dbname=q", DB_LOCAL_CREATE, out, sizeof(out), err, sizeof(err)), 0);
 	assert_int_equal(lstat(deep, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
@@ -197,9 +197,9 @@ test_create(void **state)
 	assert_true(S_ISFIFO(st.st_mode));
 	/* a relative folder would change with the working folder */
 	setenv("JOBQ_STATE_DIR", "rel/state", 1);
-	assert_int_equal(db_local_base("dbname=q", DB_LOCAL_CREATE, out, sizeof(out), err,
-	                               sizeof(err)),
-	                 -EINVAL);
+	assert_int_equal(
+	        db_local_base("dbname=q", DB_LOCAL_CREATE, out, sizeof(out), err, sizeof(err)),
+	        -EINVAL);
 	assert_non_null(strstr(err, "JOBQ_STATE_DIR"));
 }
 
@@ -258,7 +258,8 @@ test_state_dir(void **state)
 	setenv("XDG_STATE_HOME", "relative", 1); /* the XDG spec: ignored */
 	setenv("HOME", "/home/someone", 1);
 	assert_int_equal(db_local_state_dir(out, sizeof(out)), 0);
-	assert_string_equal(out, geteuid() == 0 ? "/var/lib/jobq" : "/home/someone/.local/state/jobq");
+	assert_string_equal(out,
+	                    geteuid() == 0 ? "/var/lib/jobq" : "/home/someone/.local/state/jobq");
 	unsetenv("XDG_STATE_HOME");
 	assert_int_equal(db_local_state_dir(out, 8), -ENAMETOOLONG);
 }
