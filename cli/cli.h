@@ -12,7 +12,8 @@
 
 struct cli {
 	const char *prog;       /* "jobq" */
-	char db_path[4096];     /* --db, $JOBQ_DB, else ./jobq.db */
+	char db_path[4096];     /* --db, $JOBQ_DB, else ./jobq.db; a PostgreSQL target as given */
+	char db_shown[4096];    /* db_path as messages name it: a password masked (conninfo_mask) */
 	int db_named;           /* by --db or $JOBQ_DB, not the default ./jobq.db */
 	const char *config_arg; /* --config or $JOBQ_CONFIG, may be NULL */
 	char config_path[4096]; /* resolved file, "" for the built-in default */
@@ -104,7 +105,8 @@ int cli_open_store(struct cli *c, int readonly);
  */
 int cli_may_create(struct cli *c);
 
-/* Set c->db_path from a --db value or $JOBQ_DB (the canonical absolute name, see trust.h), and
+/* Set c->db_path from a --db value or $JOBQ_DB (the canonical absolute name, see trust.h; a
+ * PostgreSQL target as given, its state folder checked: core/dblocal.h), c->db_shown and
  * c->db_named. Prints the error and returns its exit code (64, 77), or 0. */
 int cli_set_db(struct cli *c, const char *db, int named);
 

@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "dblocal.h"
 #include "fileio.h"
 #include "jobenv.h"
 #include "wake.h"
@@ -126,7 +127,7 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
 		return 0; /* the supervisor acts on the request */
 	/* the same absolute path the supervisor exported as JOBQ_DB (main made it canonical) */
-	if (path_absolute(c->db_path, db, sizeof(db)) < 0)
+	if (db_local_is_pg(c->db_path) || path_absolute(c->db_path, db, sizeof(db)) < 0)
 		strlcpy(db, c->db_path, sizeof(db));
 	(void)store_recover(c->st, &req);
 	return o.cancelled;

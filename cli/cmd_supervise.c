@@ -11,6 +11,7 @@
 #include <bsd/unistd.h>
 
 #include "cli.h"
+#include "dblocal.h"
 #include "fileio.h"
 #include "log.h"
 #include "proc.h"
@@ -77,9 +78,12 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 		                      CLI_SHOWN(argv[optind]));
 	if ((code = cli_load_config(c)) != 0 || (code = cli_may_create(c)) != 0)
 		return code;
-	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)
+	if (db_local_is_pg(c->db_path)) {
+		strlcpy(db, c->db_path, sizeof(db)); /* a server's: as given (cli_set_db) */
+	} else if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0) {
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
 		                strerror(-r));
+	}
 	if (c->config_path[0] != '\0' && realpath(c->config_path, cfg) == NULL)
 		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, strerror(errno));
 	o.db_path = db;
@@ -147,17 +151,17 @@ cmd_reload(struct cli *c, int argc, char **argv)
 		return cli_fail(EX_NOPERM,
 		                "refusing the runtime file of '%s': not a file jobq trusts "
 		                "(another user's?)",
-		                c->db_path);
+		                c->db_shown);
 	if (r < 0)
 		return cli_fail(EX_UNAVAILABLE, "cannot read the runtime file of '%s': %s",
-		                c->db_path, strerror(-r));
+		                c->db_shown, strerror(-r));
 	if (r == 0)
-		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_path);
+		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_shown);
 	if (ri.stale || (r = proc_signal(ri.pid, ri.pid_start, SIGHUP)) == -ESRCH)
 		return cli_fail(EX_UNAVAILABLE,
 		                "no supervisor is running for '%s' (stale runtime "
 		                "file: pid %ld is gone)",
-		                c->db_path, (long)ri.pid);
+		                c->db_shown, (long)ri.pid);
 	if (r < 0)
 		return cli_fail(r == -EPERM ? EX_NOPERM : EX_OSERR,
 		                "cannot signal the supervisor (pid %ld): %s", (long)ri.pid,

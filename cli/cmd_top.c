@@ -369,7 +369,7 @@ build_frame(struct cli *c, struct frame *f)
 		goto out;
 	}
 	time_format_rfc3339(t.now, when, sizeof(when));
-	text_summary(c->db_path, 100, db, sizeof(db));
+	text_summary(c->db_shown, 100, db, sizeof(db));
 	add_line(f, "jobq top  %s  %s", db, when);
 	if (!have_rt)
 		add_line(f, "supervisor: not running");

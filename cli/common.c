@@ -13,6 +13,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "conninfo.h"
+#include "dblocal.h"
 #include "duration.h"
 #include "exitcode.h"
 #include "fileio.h"
@@ -79,7 +81,7 @@ cli_open_store(struct cli *c, int readonly)
 	struct store_opts o;
 	struct stat sb;
 	char err[512] = "";
-	int r;
+	int r, pg = db_local_is_pg(c->db_path);
 
 	if (c->st != NULL)
 		return 0;
@@ -89,19 +91,20 @@ cli_open_store(struct cli *c, int readonly)
 	 * without a config take the default level, which a reader never needs. */
 	o.durability_fast = c->cfg_loaded && !c->cfg.synchronous_full;
 	/* Commands that only look or change existing jobs never create a database. */
-	if (readonly && stat(c->db_path, &sb) < 0 && errno == ENOENT)
+	if (readonly && !pg && stat(c->db_path, &sb) < 0 && errno == ENOENT)
 		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_path);
 	if (!readonly && (r = cli_may_create(c)) != 0)
 		return r;
 	if ((r = store_open(c->db_path, &o, &c->st, err, sizeof(err))) < 0) {
 		c->st = NULL;
-		if (r == -ENOENT && readonly)
+		if (r == -ENOENT && readonly && !pg)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
 			                c->db_path);
-		/* the store's message says what failed and names the database */
-		if (err[0] != '\0')
+		/* the store's message says what failed and names the database (masked: a message
+		 * that holds the target as given is not printed) */
+		if (err[0] != '\0' && (!pg || strstr(err, c->db_path) == NULL))
 			return cli_fail(exitcode_open(r), "%s", err);
-		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_path,
+		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	}
 	return 0;
@@ -113,8 +116,9 @@ cli_may_create(struct cli *c)
 	char dir[4096], beside[4096];
 	struct stat sb;
 
-	if (c->db_named || stat(c->db_path, &sb) == 0 || errno != ENOENT)
-		return 0; /* named, there, or an error for the store to report */
+	if (c->db_named || db_local_is_pg(c->db_path) || stat(c->db_path, &sb) == 0 ||
+	    errno != ENOENT)
+		return 0; /* named, a server's, there, or an error for the store to report */
 	if (path_dirname(c->db_path, dir, sizeof(dir)) == 0 &&
 	    path_join(dir, "jobq.json", beside, sizeof(beside)) == 0 && stat(beside, &sb) == 0)
 		return 0;
@@ -127,13 +131,27 @@ cli_may_create(struct cli *c)
 int
 cli_set_db(struct cli *c, const char *db, int named)
 {
-	char why[512];
+	char why[512], base[4096];
 	int r;
 
 	if (*db == '\0')
 		return cli_usage_fail(NULL, "--db: empty path");
 	if (strlen(db) >= sizeof(c->db_path))
 		return cli_usage_fail(NULL, "--db: path too long");
+	c->db_named = named;
+	if (db_local_is_pg(db)) {
+		/* A server's database: passed to the store as given; its local files go to the
+		 * state folder, which must be one jobq trusts. Messages never show the password. */
+		strlcpy(c->db_path, db, sizeof(c->db_path));
+		(void)conninfo_mask(db, c->db_shown, sizeof(c->db_shown));
+		if ((r = db_local_base(db, 0, base, sizeof(base), why, sizeof(why))) == -EPERM)
+			return cli_fail(EX_NOPERM, "%s", why);
+		if (r < 0)
+			return cli_fail(r == -EINVAL ? EX_CONFIG : EX_CANTCREAT,
+			                "database '%s': no state folder for its local files: %s",
+			                c->db_shown, why[0] != '\0' ? why : strerror(-r));
+		return 0;
+	}
 	/* One name per database file (symbolic links resolved, each one checked): the supervisor's
 	 * lock, pid and wake-up files and JOBQ_DB are derived from it. A folder that does not
 	 * exist is left to the store to report. */
@@ -142,7 +160,7 @@ cli_set_db(struct cli *c, const char *db, int named)
 		return cli_fail(EX_NOPERM, "%s", why);
 	if (r < 0)
 		strlcpy(c->db_path, db, sizeof(c->db_path));
-	c->db_named = named;
+	strlcpy(c->db_shown, c->db_path, sizeof(c->db_shown));
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "dblocal.h"
 #include "joblog.h"
 #include "duration.h"
 #include "fileio.h"
@@ -1157,6 +1158,10 @@ config_locate(const char *explicit_path, const char *db_path, char *out, size_t 
 		return strlcpy(out, explicit_path, len) < len ? 1 : -ENAMETOOLONG;
 	if (env != NULL && *env != '\0')
 		return strlcpy(out, env, len) < len ? 1 : -ENAMETOOLONG;
+	if (db_path != NULL && db_local_is_pg(db_path)) {
+		out[0] = '\0'; /* a server's database has no folder to look beside */
+		return 0;
+	}
 	if ((r = path_dirname(db_path != NULL ? db_path : "jobq.db", dir, sizeof(dir))) < 0)
 		return r;
 	if ((r = path_join(dir, "jobq.json", out, len)) < 0)

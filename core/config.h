@@ -145,7 +145,8 @@ int config_parse(const char *text, const char *name, struct config *cfg, char *e
 
 /*
  * Find the config file: explicit (--config) if non-NULL, else $JOBQ_CONFIG, else "jobq.json" in
- * db_path's folder if it exists. Writes the path into out and returns 1, or returns 0 for
+ * db_path's folder if it exists (none for a PostgreSQL target: name it with --config or
+ * $JOBQ_CONFIG). Writes the path into out and returns 1, or returns 0 for
  * "use the built-in default", or -ENAMETOOLONG.
  */
 int config_locate(const char *explicit_path, const char *db_path, char *out, size_t len);

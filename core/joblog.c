@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dblocal.h"
 #include "joblog.h"
 
 static const char *const suffix[] = {"out", "err"};
@@ -15,7 +16,12 @@ static const char *const suffix[] = {"out", "err"};
 int
 joblog_dir(const char *db_path, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s.logs", db_path);
+	char base[4096];
+	int n, r;
+
+	if ((r = db_local_base(db_path, 0, base, sizeof(base), NULL, 0)) < 0)
+		return r;
+	n = snprintf(out, len, "%s.logs", base);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -19,7 +19,8 @@
 
 enum joblog_stream { JOBLOG_OUT, JOBLOG_ERR };
 
-/* The folder of db_path's output files: "DB.logs". Returns 0 or -ENAMETOOLONG. */
+/* The folder of db_path's output files: "DB.logs" (a PostgreSQL queue's: in the state folder,
+ * core/dblocal.h). Returns 0, -ENAMETOOLONG or -EPERM (a state folder jobq does not trust). */
 int joblog_dir(const char *db_path, char *out, size_t len);
 
 /* The name of job id's stream file, gen 0 the current one, 1..JOBLOG_KEEP_MAX the rotated. */

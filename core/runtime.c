@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dblocal.h"
 #include "duration.h"
 #include "fileio.h"
 #include "proc.h"
@@ -21,7 +22,12 @@
 int
 runtime_path(const char *db_path, const char *suffix, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s%s", db_path, suffix);
+	char base[4096];
+	int n, r;
+
+	if ((r = db_local_base(db_path, 0, base, sizeof(base), NULL, 0)) < 0)
+		return r;
+	n = snprintf(out, len, "%s%s", base, suffix);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -1,4 +1,5 @@
-/* The supervisor's files next to the database DB: DB.runtime.json (JSON, written atomically by
+/* The supervisor's files next to the database DB (a PostgreSQL queue's: in the state folder,
+ * core/dblocal.h): DB.runtime.json (JSON, written atomically by
  * rename, 0600), DB.pid (the libbsd pid file whose flock is the single-instance lock) and
  * DB.wake (a FIFO, 0600: a byte written there wakes the supervisor). */
 #ifndef JOBQ_RUNTIME_H
@@ -33,7 +34,9 @@ struct runtime_info {
 };
 
 /* File names derived from the database path ("q.db" -> "q.db.runtime.json", "q.db.pid",
- * "q.db.wake"). Returns 0 or -ENAMETOOLONG. The wake-up FIFO itself is core/wake.h's. */
+ * "q.db.wake"), or for a PostgreSQL queue from its base in the state folder (core/dblocal.h).
+ * Returns 0, -ENAMETOOLONG or -EPERM (a state folder jobq does not trust). The wake-up FIFO
+ * itself is core/wake.h's. */
 int runtime_path(const char *db_path, const char *suffix, char *out, size_t len);
 
 /* Read the runtime file of db_path. Returns 1 with *out filled (check out->stale), 0 if there is

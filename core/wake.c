@@ -9,10 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dblocal.h"
+
 int
 wake_path(const char *db_path, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s.wake", db_path);
+	char base[4096];
+	int n, r;
+
+	if ((r = db_local_base(db_path, 0, base, sizeof(base), NULL, 0)) < 0)
+		return r;
+	n = snprintf(out, len, "%s.wake", base);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * Wake-ups through a FIFO next to the database ("DB.wake", 0600): the supervisor holds it open
+ * Wake-ups through a FIFO next to the database ("DB.wake", 0600; a PostgreSQL queue's is in the
+ * state folder of core/dblocal.h): the supervisor holds it open
  * for reading; anyone who commits work writes one byte without blocking. No supervisor, no
  * reader: the write side fails at once with ENXIO, which callers ignore.
  */
@@ -10,7 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The FIFO's path for db_path. Returns 0 or -ENAMETOOLONG. */
+/* The FIFO's path for db_path: "DB.wake", or in the state folder for a PostgreSQL queue
+ * (core/dblocal.h). Returns 0, -ENAMETOOLONG or -EPERM (a state folder jobq does not trust). */
 int wake_path(const char *db_path, char *out, size_t len);
 
 /* Create (or reuse) the FIFO and open it for reading, non-blocking and close-on-exec (O_RDWR,

@@ -363,6 +363,12 @@ int64_t store_next_run_at(struct store *st);
 /* Data version: changes whenever another connection commits (PRAGMA data_version). */
 int64_t store_data_version(struct store *st);
 
+/* A descriptor that becomes readable when another process may have made a job runnable (on
+ * PostgreSQL the LISTEN connection's socket: store_data_version() then reads the notifications
+ * and changes), or -1 when the backend has none (SQLite: the FIFO of core/wake.h serves). It may
+ * change after a reconnection: ask again rather than keep it. queue/wait.c. */
+int store_wait_fd(struct store *st);
+
 /*
  * Dependencies and batch callbacks (queue/deps.c). A job enqueued with after waits (queued,
  * outside the ready index) until every parent has succeeded; when a parent ends failed or

@@ -21,6 +21,7 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "dblocal.h"
 #include "duration.h"
 #include "exitcode.h"
 #include "jobenv.h"
@@ -89,6 +90,11 @@ struct sup {
 	int64_t worker_restarts;  /* for the metrics, through the runtime file */
 	int64_t orphans_reaped;
 	int runtime_dirty; /* the runtime file's counters changed */
+	/* The store's wake-ups (PostgreSQL's LISTEN; SQLite has none): store_wait_fd() is polled
+	 * unless it broke or kept waking for nothing, until the next recovery looks again. */
+	int store_off;
+	int store_idle_reads; /* readable in a row without a new data version */
+	int64_t store_version;
 };
 
 static int write_runtime(struct sup *s);
@@ -385,6 +391,7 @@ recover(struct sup *s)
 	        .what = RECOVER_LEASES | RECOVER_OWNERS, .on_lost = on_lost, .ctx = s};
 	int n = store_recover(s->st, &req);
 
+	s->store_off = 0; /* the store's wake-up descriptor is looked at again (store_watch()) */
 	if (n == -EBUSY && s->ready && !s->stopping) {
 		/* In the loop: locked by another connection; try again soon rather than wait. */
 		log_debug("recovery: %s: trying again", store_errmsg(s->st));
@@ -642,6 +649,8 @@ lock_database(struct sup *s)
 {
 	const char *path = s->o->db_path;
 
+	if (db_local_is_pg(path))
+		return 0; /* no file here: the pid file's lock in the state folder is the lock */
 	if ((s->lockfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
 		if (errno == ENOENT && s->st == NULL)
 			return 0; /* a new file has no other name: the store creates it, then we
@@ -673,6 +682,12 @@ setup(struct sup *s)
 	pid_t other = 0;
 	int r;
 
+	/* A PostgreSQL queue's local files go to the state folder: made here, checked. */
+	if ((r = db_local_base(s->o->db_path, DB_LOCAL_CREATE, path, sizeof(path), err,
+	                       sizeof(err))) < 0) {
+		log_errorx("%s", err[0] != '\0' ? err : strerror(-r));
+		return r == -EPERM ? EX_NOPERM : EX_CANTCREAT;
+	}
 	if (runtime_path(s->o->db_path, ".pid", path, sizeof(path)) < 0)
 		return EX_USAGE;
 	if ((r = pidfile_check(path)) != 0)
@@ -701,6 +716,8 @@ setup(struct sup *s)
 	}
 	if (s->lockfd < 0 && (r = lock_database(s)) != 0)
 		return r;
+	if (store_wait_fd(s->st) >= 0)
+		s->store_version = store_data_version(s->st);
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
 	if ((s->sigfd = proc_signalfd()) < 0) {
@@ -832,6 +849,22 @@ run_schedules(struct sup *s, int64_t now)
 	s->next_schedules = wait < 0 ? -1 : now + wait;
 }
 
+/* A new data version of the store (on PostgreSQL: notifications read, another process made a
+ * job runnable): every idle worker claims, since a notification may stand for many jobs (a
+ * bulk enqueue, a resume). Returns 1 woken, 0 nothing new. */
+static int
+store_woken(struct sup *s)
+{
+	int64_t v = store_data_version(s->st);
+
+	if (v < 0 || v == s->store_version)
+		return 0;
+	s->store_version = v;
+	if (!s->stopping)
+		wake_workers(s, 0, 1, 0);
+	return 1;
+}
+
 /*
  * The loop: tick() runs what is due and gives the time to the next deadline; watch() collects
  * the sources' pollfds, each marked with its source (and a worker's index); after poll(),
@@ -841,11 +874,12 @@ run_schedules(struct sup *s, int64_t now)
 enum sup_source {
 	SRC_SIGNALS, /* the signalfd: on_signals() */
 	SRC_FIFO,    /* the wake-up FIFO: on_fifo() */
+	SRC_STORE,   /* the store's wake-ups from other hosts (store_wait_fd()): on_store() */
 	SRC_WORKER,  /* a worker's control socket (arg: its index): on_worker() */
 	SRC_METRICS, /* the metrics endpoint's socket and clients: on_metrics(), every turn */
 };
 
-#define WATCH_MAX (CONFIG_WORKERS_MAX + 2 + METRICS_HTTP_POLLFDS)
+#define WATCH_MAX (CONFIG_WORKERS_MAX + 3 + METRICS_HTTP_POLLFDS)
 
 struct watch {
 	struct pollfd fds[WATCH_MAX];
@@ -923,6 +957,8 @@ tick(struct sup *s, int *timeout)
 	/* The metrics endpoint's clients and systemd. */
 	int64_t extra = metrics_http_timeout(&s->http, now), ntf;
 	ntf = notify_loop(&s->notify, s->st, live_workers(s), s->stopping, now);
+	if (!s->store_off && store_wait_fd(s->st) >= 0)
+		store_woken(s); /* notify_loop() may have read the data version (notifications) */
 	if (ntf >= 0 && (extra < 0 || ntf < extra))
 		extra = ntf;
 	if (extra >= 0 && (*timeout < 0 || extra < *timeout))
@@ -944,6 +980,9 @@ watch(struct sup *s, struct watch *wt)
 	wt->n = 0;
 	watch_add(wt, s->sigfd, POLLIN, SRC_SIGNALS, 0);
 	watch_add(wt, s->wakefd, fifo_left_to_workers(s) ? 0 : POLLIN, SRC_FIFO, 0);
+	int storefd = s->store_off ? -1 : store_wait_fd(s->st);
+	if (storefd >= 0)
+		watch_add(wt, storefd, POLLIN, SRC_STORE, 0);
 	for (int i = 0; i < s->nworkers; i++)
 		if (s->w[i].ctl >= 0)
 			watch_add(wt, s->w[i].ctl, POLLIN, SRC_WORKER, i);
@@ -973,6 +1012,26 @@ on_fifo(struct sup *s)
 	}
 	if (!s->stopping)
 		wake_workers(s, one, all, cancel);
+}
+
+/* Source: the store's wake-up descriptor. A broken connection (POLLHUP, POLLERR), or one that
+ * keeps waking us for nothing, is not polled again until the next recovery (store_off), which
+ * looks again: the loop never spins on it. */
+static void
+on_store(struct sup *s, short revents)
+{
+	if ((revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
+		log_debug("the store's wake-ups: connection broken, until the next recovery");
+		s->store_off = 1;
+		return;
+	}
+	if (store_woken(s))
+		s->store_idle_reads = 0;
+	else if (++s->store_idle_reads >= 3) {
+		log_debug("the store's wake-ups: readable for nothing, until the next recovery");
+		s->store_off = 1;
+		s->store_idle_reads = 0;
+	}
 }
 
 /* Source: worker i's control socket. EOF: its SIGCHLD follows and is handled there. */
@@ -1016,6 +1075,9 @@ dispatch(struct sup *s, const struct watch *wt)
 			break;
 		case SRC_FIFO:
 			on_fifo(s);
+			break;
+		case SRC_STORE:
+			on_store(s, wt->fds[k].revents);
 			break;
 		case SRC_WORKER:
 			on_worker(s, wt->arg[k]);
