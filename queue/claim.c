@@ -514,6 +514,7 @@ take(struct claim *c, const struct claim_req *req, struct job *out)
 	sqlite3_bind_int64(stmt, 5, time_add(c->now, lease));
 	sqlite3_bind_int64(stmt, 6, store_token());
 	bind_text(stmt, 7, c->best.has_units ? c->best.units : NULL);
+	bind_text(stmt, 8, req->host);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		r = job_from_row(stmt, out) < 0 ? -ENOMEM : 1;
 	stmt_done(c->st, stmt);

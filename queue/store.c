@@ -69,6 +69,7 @@ job_release(struct job *job)
 	free(job->result);
 	free(job->error);
 	free(job->stderr_tail);
+	free(job->host);
 	memset(job, 0, sizeof(*job));
 }
 
@@ -285,6 +286,7 @@ job_from_row(sqlite3_stmt *stmt, struct job *job)
 	job->cancel_requested = sqlite3_column_int(stmt, 27) != 0;
 	r |= col_dup(stmt, 28, &job->stderr_tail);
 	job->truncated = sqlite3_column_int(stmt, 29) != 0;
+	r |= col_dup(stmt, 30, &job->host);
 	if (r != 0) {
 		job_release(job);
 		return -ENOMEM;
