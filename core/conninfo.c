@@ -254,9 +254,9 @@ mask_any(const char *s, struct out *o)
 	o->n = n0;
 	if (o->len > 0)
 		o->p[o->n] = '\0';
-	/* Not a conninfo after all (a path, or a broken one such as "password='x" that libpq
-	 * refuses): shown as it is, but for what follows a "password =", just in case. */
-	for (const char *p = s; (p = strstr(p, "password")) != NULL; p++) {
+	/* Not a conninfo after all: a path, shown as it is, or a broken conninfo such as
+	 * "host=h password='x" (libpq refuses it), shown up to its "password =". */
+	for (const char *p = s; *s != '/' && (p = strstr(p, "password")) != NULL; p++) {
 		const char *e = p + 8;
 		while (isspace((unsigned char)*e))
 			e++;

@@ -29,6 +29,7 @@ test_paths_unchanged(void **state)
 	check("/var/lib/jobq/q.db", "/var/lib/jobq/q.db", 0);
 	check("/tmp/a=b/q.db", "/tmp/a=b/q.db", 0); /* not a conninfo: a key is [A-Za-z_]+ */
 	check("", "", 0);
+	check("/srv/password=x/q.db", "/srv/password=x/q.db", 0); /* an absolute path is a file */
 	check("postgresql://host/db", "postgresql://host/db", 0);
 	check("postgresql://user@host/db", "postgresql://user@host/db", 0);
 	check("host=/run/pg port=5432 dbname=jobq", "host=/run/pg port=5432 dbname=jobq", 0);
