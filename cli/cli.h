@@ -162,6 +162,7 @@ int cmd_supervise(struct cli *c, int argc, char **argv); /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);    /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);    /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);      /* cmd_init.c */
+int cmd_migrate(struct cli *c, int argc, char **argv);   /* cmd_init.c */
 int cmd_help(struct cli *c, int argc, char **argv);      /* help.c */
 int cmd_logs(struct cli *c, int argc, char **argv);      /* cmd_logs.c */
 int cmd_top(struct cli *c, int argc, char **argv);       /* cmd_top.c */

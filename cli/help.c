@@ -46,6 +46,27 @@ static const struct help helps[] = {
 	 "  jobq init\n"
 	 "  jobq init --db /var/lib/jobq/jobq.db --json\n"},
 
+	{"migrate", producers, "migrate", "bring the database's schema up to date",
+	 "usage: jobq migrate [--db PATH]\n"
+	 "\n"
+	 "Open the database (default: --db before the command, $JOBQ_DB, else ./jobq.db), which\n"
+	 "migrates its schema to this jobq's version, and print 'schema version N'. Every command\n"
+	 "migrates a database it opens, once, in one transaction, whoever comes first; this one only\n"
+	 "does that, e.g. before starting the supervisors of several hosts on a newer jobq. It never\n"
+	 "creates a database: 'jobq init' does.\n"
+	 "\n"
+	 "Options:\n"
+	 "      --db PATH          the database (as --db before the command)\n"
+	 "      --json             print {\"schema_version\": N}\n"
+	 "\n"
+	 "Exit: 0 migrated or up to date; 64 usage; 66 no database, or not a jobq database; 69 its\n"
+	 "schema is newer than this jobq; 74 I/O error; 75 locked; 77 not trusted; 78 bad\n"
+	 "configuration.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  jobq migrate\n"
+	 "  jobq migrate --db /var/lib/jobq/jobq.db --json\n"},
+
 	{"enqueue", producers, "enqueue TYPE [JSON|-]",
 	 "add a job (JSON argument, - for stdin, --jsonl for many)",
 	 "usage: jobq enqueue TYPE [JSON|-] [OPTIONS]\n"
