@@ -1162,8 +1162,7 @@ supervisor_run(const struct supervisor_opts *o)
 	write_runtime(&s);
 	s.ready = 1;
 	notify_ready(&s.notify, "recovered; workers started");
-	log_info("supervising '%s' as host '%s' with %d worker%s%s%s%s (pid %d)", s.shown, o->host,
-	         s.nworkers,
+	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", s.shown, s.nworkers,
 	         s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
 	         s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
 	warn_unhandled(&s);
