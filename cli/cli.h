@@ -110,6 +110,11 @@ int cli_may_create(struct cli *c);
  * c->db_named. Prints the error and returns its exit code (64, 77), or 0. */
 int cli_set_db(struct cli *c, const char *db, int named);
 
+/* This host's id (core/hostid.h: $JOBQ_HOST, else the loaded config's "host", else the
+ * hostname) into out (HOSTID_MAX + 1 bytes). Prints the error and returns 64 when $JOBQ_HOST
+ * is not a valid host id, else 0. Call after cli_load_config(). */
+int cli_host_id(const struct cli *c, char *out, size_t len);
+
 /* Print "jobq: MESSAGE" on stderr (printf format) and return code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -159,6 +164,7 @@ int cmd_supervise(struct cli *c, int argc, char **argv); /* cmd_supervise.c */
 int cmd_reload(struct cli *c, int argc, char **argv);    /* cmd_supervise.c */
 int cmd_worker(struct cli *c, int argc, char **argv);    /* hidden: a supervised worker */
 int cmd_init(struct cli *c, int argc, char **argv);      /* cmd_init.c */
+int cmd_migrate(struct cli *c, int argc, char **argv);   /* cmd_init.c */
 int cmd_help(struct cli *c, int argc, char **argv);      /* help.c */
 int cmd_logs(struct cli *c, int argc, char **argv);      /* cmd_logs.c */
 int cmd_top(struct cli *c, int argc, char **argv);       /* cmd_top.c */

@@ -12,6 +12,7 @@
 #include "wake.h"
 #include "duration.h"
 #include "fileio.h"
+#include "hostid.h"
 #include "names.h"
 #include "output.h"
 
@@ -31,6 +32,7 @@ cmd_claim(struct cli *c, int argc, char **argv)
 	};
 	struct claim_req req;
 	struct job j;
+	char host[HOSTID_MAX + 1];
 	const char **types = NULL;
 	size_t ntypes = 0;
 	int64_t lease = 0;
@@ -82,8 +84,10 @@ cmd_claim(struct cli *c, int argc, char **argv)
 		                      CLI_SHOWN(argv[optind]));
 		goto out;
 	}
-	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
+	if ((code = cli_load_config(c)) != 0 || (code = cli_host_id(c, host, sizeof(host))) != 0 ||
+	    (code = cli_open_store(c, 0)) != 0)
 		goto out;
+	req.host = host; /* where the claimer runs, as a supervisor's worker records it */
 	req.types = types;
 	req.ntypes = ntypes;
 	req.lease_ms = lease;

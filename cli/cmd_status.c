@@ -13,6 +13,7 @@
 #include "duration.h"
 #include "output.h"
 #include "runtime.h"
+#include "store_hosts.h"
 
 enum { OPT_BATCH = CLI_OPT_JSON + 1 };
 
@@ -28,6 +29,13 @@ struct pause_entry {
 	char *reason;
 };
 
+struct host_entry {
+	char id[72], version[32];
+	pid_t pid;
+	int workers;
+	int64_t running, seen_at, started_at;
+};
+
 struct status_ctx {
 	struct cli *c;
 	const char *batch; /* --batch: NULL for every job */
@@ -41,8 +49,86 @@ struct status_ctx {
 	cJSON *running;                           /* --json: job objects */
 	struct table run_table;
 	int64_t blocked; /* queued jobs waiting for a parent (of every batch) */
+	struct host_entry *hosts; /* the hosts table (store_hosts.h) */
+	size_t nhosts;
 	int oom;
 };
+
+/* A host is live when its supervisor's heartbeat is at most STORE_HOST_LOST_MS old. */
+static int
+host_live(const struct status_ctx *s, int64_t seen_at)
+{
+	return time_sub(s->now, seen_at) <= STORE_HOST_LOST_MS;
+}
+
+static int
+on_host(const struct store_host *h, void *arg)
+{
+	struct status_ctx *s = arg;
+	struct host_entry *n, *e;
+
+	if ((n = reallocarray(s->hosts, s->nhosts + 1, sizeof(*n))) == NULL)
+		return -ENOMEM;
+	s->hosts = n;
+	e = &s->hosts[s->nhosts++];
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->id, h->id, sizeof(e->id));
+	strlcpy(e->version, h->version != NULL ? h->version : "", sizeof(e->version));
+	e->pid = h->pid;
+	e->workers = h->workers;
+	e->running = h->running;
+	e->seen_at = h->seen_at;
+	e->started_at = h->started_at;
+	return 0;
+}
+
+static cJSON *
+hosts_json(const struct status_ctx *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	int r = 0;
+
+	for (size_t i = 0; a != NULL && r == 0 && i < s->nhosts; i++) {
+		const struct host_entry *e = &s->hosts[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (o == NULL || !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			r = -ENOMEM;
+			break;
+		}
+		r |= json_add_string_or_null(o, "id", e->id);
+		r |= json_add_int(o, "pid", e->pid);
+		r |= json_add_int(o, "workers", e->workers);
+		r |= json_add_int(o, "running", e->running);
+		r |= json_add_time(o, "seen_at", e->seen_at);
+		r |= json_add_time(o, "started_at", e->started_at);
+		r |= cJSON_AddBoolToObject(o, "live", host_live(s, e->seen_at)) != NULL ? 0
+		                                                                       : -ENOMEM;
+		r |= json_add_string_or_null(o, "version", e->version[0] != '\0' ? e->version : NULL);
+	}
+	if (r != 0) {
+		cJSON_Delete(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* One line per host: "host: ID, pid N, W workers, R running, seen AGE ago", or for one whose
+ * heartbeat stopped "..., lost: last seen AGE ago". */
+static void
+print_hosts(const struct status_ctx *s)
+{
+	for (size_t i = 0; i < s->nhosts; i++) {
+		const struct host_entry *e = &s->hosts[i];
+		char age[32];
+
+		format_age(time_sub(s->now, e->seen_at), age, sizeof(age));
+		printf("host: %s, pid %ld, %d worker%s, %" PRId64 " running, %s%s ago\n", e->id,
+		       (long)e->pid, e->workers, e->workers == 1 ? "" : "s", e->running,
+		       host_live(s, e->seen_at) ? "seen " : "lost: last seen ", age);
+	}
+}
 
 static void
 on_type(const char *type, const int64_t counts[JOB_NSTATES], void *arg)
@@ -309,6 +395,7 @@ status_json(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	if (root == NULL)
 		return -ENOMEM;
 	r |= add_item(root, "supervisor", supervisor_json(have_rt, ri));
+	r |= add_item(root, "hosts", hosts_json(s));
 	if (s->batch != NULL)
 		r |= json_add_string_or_null(root, "batch", s->batch);
 	r |= add_item(root, "counts", counts_json(counts));
@@ -423,6 +510,7 @@ status_human(struct status_ctx *s, int have_rt, const struct runtime_info *ri,
 	int r = 0;
 
 	print_supervisor(s, have_rt, ri);
+	print_hosts(s);
 	if (s->batch != NULL) {
 		char name[160];
 
@@ -560,7 +648,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 	    (r = store_list_pauses(c->st, s.now, on_pause, &s)) < 0 ||
 	    (r = store_list_running(c->st, on_running, &s)) < 0 ||
 	    (r = store_pool_usage(c->st, &c->cfg, s.pool_used)) < 0 || /* pools are global */
-	    (r = load_windows(&s)) < 0) {
+	    (r = load_windows(&s)) < 0 || (r = store_hosts_list(c->st, on_host, &s)) < 0) {
 		code = cli_store_fail(c, r, "cannot read the status");
 		goto out;
 	}
@@ -598,6 +686,7 @@ out:
 	free(s.pool_rate);
 	free(s.pool_tokens);
 	cJSON_Delete(s.running);
+	free(s.hosts);
 	table_release(&s.run_table);
 	return code;
 }

@@ -12,7 +12,9 @@
 
 #include "cli.h"
 #include "dblocal.h"
+#include "conninfo.h"
 #include "fileio.h"
+#include "hostid.h"
 #include "log.h"
 #include "proc.h"
 #include "runtime.h"
@@ -54,8 +56,8 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	        CLI_COMMON_OPTIONS,
 	        {NULL, 0, NULL, 0},
 	};
-	char db[PATH_MAX], cfg[PATH_MAX] = "";
-	struct supervisor_opts o = {.self_exe = c->self_exe};
+	char db[PATH_MAX], cfg[PATH_MAX] = "", host[HOSTID_MAX + 1], shown[PATH_MAX];
+	struct supervisor_opts o = {.self_exe = c->self_exe, .host = host};
 	int64_t workers = 0;
 	int ch, code, r;
 
@@ -76,7 +78,8 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_fail("supervise", "unexpected argument '%s'",
 		                      CLI_SHOWN(argv[optind]));
-	if ((code = cli_load_config(c)) != 0 || (code = cli_may_create(c)) != 0)
+	if ((code = cli_load_config(c)) != 0 || (code = cli_host_id(c, host, sizeof(host))) != 0 ||
+	    (code = cli_may_create(c)) != 0)
 		return code;
 	if (db_local_is_pg(c->db_path)) {
 		strlcpy(db, c->db_path, sizeof(db)); /* a server's: as given (cli_set_db) */
@@ -93,6 +96,10 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	o.verbose = c->verbose;
 	o.quiet = c->quiet;
 	title_init(c);
+	/* At once: the command line may hold a PostgreSQL password (the supervisor's own title
+	 * comes once its workers run). */
+	conninfo_mask(db, shown, sizeof(shown));
+	setproctitle("supervisor: starting, %s", shown);
 	return supervisor_run(&o);
 }
 

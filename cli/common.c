@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "exitcode.h"
 #include "fileio.h"
+#include "hostid.h"
 #include "log.h"
 #include "runtime.h"
 #include "trust.h"
@@ -72,6 +73,16 @@ cli_load_config(struct cli *c)
 		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, err);
 	}
 	c->cfg_loaded = 1;
+	return 0;
+}
+
+int
+cli_host_id(const struct cli *c, char *out, size_t len)
+{
+	if (hostid_get(c->cfg.host, out, len) < 0)
+		return cli_fail(EX_USAGE, "invalid %s '%s': must be 1 to %d characters of "
+		                "[A-Za-z0-9._-]",
+		                HOSTID_ENV, CLI_SHOWN(getenv(HOSTID_ENV)), HOSTID_MAX);
 	return 0;
 }
 

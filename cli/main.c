@@ -31,6 +31,7 @@ const struct cli_command cli_commands[] = {
         {"fail", cmd_fail, 0},
         {"reload", cmd_reload, 0},
         {"init", cmd_init, 0},
+        {"migrate", cmd_migrate, 0},
         {"help", cmd_help, 0},
         {"logs", cmd_logs, 0},
         {"top", cmd_top, 0},

@@ -402,6 +402,8 @@ job_to_json(const struct job *j)
 	/* Keys added by schema version 2, after the first ones. */
 	r |= cJSON_AddBoolToObject(o, "truncated", j->truncated) != NULL ? 0 : -ENOMEM;
 	r |= json_add_string_or_null(o, "stderr", j->stderr_tail);
+	/* Schema version 4. */
+	r |= json_add_string_or_null(o, "host", j->host);
 	if (r != 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -551,6 +553,7 @@ job_print_human(const struct job *j, FILE *fp)
 	print_time(fp, "started_at", j->started_at, now);
 	print_time(fp, "finished_at", j->finished_at, now);
 	print_int(fp, "orphans_reaped", j->orphans_reaped, 0);
+	print_field(fp, "host", j->host);
 	print_int(fp, "worker_pid", j->worker_pid, 1);
 	print_int(fp, "pgid", j->pgid, 1);
 	print_time(fp, "lease_until", j->lease_until, now);

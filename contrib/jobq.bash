@@ -12,7 +12,7 @@
 
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the usual idiom
 
-_jobq_commands="init enqueue supervise reload status list show wait cancel retry pause resume prune logs top metrics schedules claim heartbeat complete fail help"
+_jobq_commands="init migrate enqueue supervise reload status list show wait cancel retry pause resume prune logs top metrics schedules claim heartbeat complete fail help"
 
 # What the value of option $2 of command $1 is: type, pool, batch, states-list, states-retry,
 # states-prune, duration, time, jsonl, file, text; nothing when the option takes no value.
@@ -31,6 +31,7 @@ _jobq_value_kind()
 	enqueue:-u | enqueue:--unique) echo text ;;
 	enqueue:--unique-for) echo duration ;;
 	init:--db) echo file ;;
+	migrate:--db) echo file ;;
 	enqueue:-b | enqueue:--batch) echo batch ;;
 	enqueue:--jsonl) echo jsonl ;;
 	enqueue:-a | enqueue:--after) echo text ;;
@@ -77,6 +78,7 @@ _jobq_options()
 	case $1 in
 	enqueue) echo "--namespace --priority --delay --run-at --max-attempts --timeout --resource --unique --unique-for --batch --after --on-batch-done --jsonl --no-envelope" ;;
 	init) echo "--db" ;;
+	migrate) echo "--db" ;;
 	supervise) echo "--workers --drain" ;;
 	status) echo "--batch" ;;
 	list) echo "--state --type --namespace --batch --limit --jsonl" ;;

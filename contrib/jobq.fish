@@ -124,6 +124,7 @@ complete -c jobq -s v -l verbose -d 'more detail'
 complete -c jobq -s h -l help -d 'the usage'
 
 complete -c jobq -n __jobq_needs_command -a init -d 'create the database (and print its path)'
+complete -c jobq -n __jobq_needs_command -a migrate -d "bring the database's schema up to date"
 complete -c jobq -n __jobq_needs_command -a enqueue -d 'add a job'
 complete -c jobq -n __jobq_needs_command -a supervise -d 'run the supervisor in the foreground'
 complete -c jobq -n __jobq_needs_command -a reload -d 'make the supervisor reload its configuration'
@@ -148,6 +149,9 @@ complete -c jobq -n __jobq_needs_command -a help -d "the command list, or a comm
 
 # init
 complete -c jobq -n '__jobq_using init' -l db -r -F -d 'the database to create'
+
+# migrate
+complete -c jobq -n '__jobq_using migrate' -l db -r -F -d 'the database to migrate'
 
 # enqueue
 complete -c jobq -n '__jobq_using enqueue' -a '(__jobq_types)' -d 'job type'

@@ -22,6 +22,7 @@
 #include "joblog.h"
 #include "duration.h"
 #include "fileio.h"
+#include "hostid.h"
 #include "names.h"
 #include "netaddr.h"
 #include "schedule.h"
@@ -901,7 +902,7 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	static const char *const keys[] = {"concurrency", "types",      "workers",     "grace",
 	                                   "lease",       "durability", "payload_max", "output_max",
 	                                   "stderr_max",  "logs",       "rates",       "tokens",
-	                                   "metrics",     "schedules",  NULL};
+	                                   "metrics",     "schedules",  "host",        NULL};
 	const cJSON *v;
 	int64_t n;
 	int r;
@@ -964,6 +965,15 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "metrics")) != NULL &&
 	    (r = parse_metrics(c, v, cfg)) < 0)
 		return r;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "host")) != NULL) {
+		const char *h = NULL;
+		if ((r = get_string(c, v, "host", &h)) < 0)
+			return r;
+		if (!hostid_valid(h))
+			return fail(c, "host", "must be 1 to 64 characters of [A-Za-z0-9._-]");
+		if ((r = dup_into(&cfg->host, h)) < 0)
+			return r;
+	}
 	/* Last: a schedule names a type and is bounded by payload_max. */
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "schedules")) != NULL &&
 	    (r = schedules_parse(v, cfg, &cfg->schedules, &cfg->nschedules, c->err, c->errlen)) < 0)
@@ -1034,6 +1044,7 @@ config_release(struct config *cfg)
 		type_release(&cfg->types[i]);
 	free(cfg->types);
 	free(cfg->metrics_listen);
+	free(cfg->host);
 	schedules_release(cfg->schedules, cfg->nschedules);
 	config_init_default(cfg);
 }

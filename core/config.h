@@ -109,6 +109,7 @@ struct config {
 	char *metrics_listen; /* "metrics.listen": HOST:PORT of the supervisor's /metrics
 	                       * endpoint (core/netaddr.h), NULL: none */
 	int metrics_allow_remote;   /* "metrics.allow_remote": a non-loopback address is allowed */
+	char *host;                 /* "host": this host's id (core/hostid.h), NULL: default */
 	struct schedule *schedules; /* "schedules" (core/schedule.c) */
 	size_t nschedules;
 };

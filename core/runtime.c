@@ -103,6 +103,8 @@ runtime_read(const char *db_path, struct runtime_info *out)
 		out->orphans_reaped = (int64_t)d;
 	if (get_string(root, "metrics", out->metrics, sizeof(out->metrics)) < 0)
 		out->metrics[0] = '\0';
+	if (get_string(root, "host", out->host, sizeof(out->host)) < 0)
+		out->host[0] = '\0';
 	out->stale = !proc_alive(out->pid, out->pid_start);
 	r = 1;
 out:
@@ -139,7 +141,9 @@ runtime_write(const char *db_path, const struct runtime_info *info)
 	            NULL ||
 	    cJSON_AddNumberToObject(root, "orphans_reaped", (double)info->orphans_reaped) == NULL ||
 	    (info->metrics[0] != '\0' ? cJSON_AddStringToObject(root, "metrics", info->metrics)
-	                              : cJSON_AddNullToObject(root, "metrics")) == NULL)
+	                              : cJSON_AddNullToObject(root, "metrics")) == NULL ||
+	    (info->host[0] != '\0' ? cJSON_AddStringToObject(root, "host", info->host)
+	                           : cJSON_AddNullToObject(root, "host")) == NULL)
 		goto out;
 	cJSON *pids = cJSON_AddArrayToObject(root, "worker_pids");
 	for (int i = 0; pids != NULL && i < info->nworker_pids; i++) {

@@ -18,7 +18,7 @@ struct runtime_info {
 	pid_t pid;
 	uint64_t pid_start; /* the supervisor's start time in clock ticks (proc_start_time) */
 	int64_t started_at; /* epoch ms */
-	char database[4096];
+	char database[4096]; /* as shown: a PostgreSQL password masked (core/conninfo.h) */
 	int workers;
 	char workers_note[160]; /* why fewer workers than concurrency.global ("global 12 capped at
 	                         * 4 × 2 CPUs; ..."), "" when not; JSON null then */
@@ -30,6 +30,8 @@ struct runtime_info {
 	int64_t worker_restarts; /* workers restarted after they died */
 	int64_t orphans_reaped;  /* processes reaped by the supervisor that were not workers */
 	char metrics[64];
+	/* Optional (issue 9): the host id the supervisor runs as (core/hostid.h), "" when absent. */
+	char host[72];
 	int stale; /* set by runtime_read: the pid is gone or was recycled */
 };
 

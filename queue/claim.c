@@ -513,6 +513,7 @@ take(struct claim *c, const struct claim_req *req, struct job *out)
 	db_bind_int(stmt, 5, time_add(c->now, lease));
 	db_bind_int(stmt, 6, store_token());
 	db_bind_text(stmt, 7, c->best.has_units ? c->best.units : NULL);
+	db_bind_text(stmt, 8, req->host);
 	if ((rc = db_step(stmt)) == DB_ROW)
 		r = job_from_row(stmt, out) < 0 ? -ENOMEM : 1;
 	stmt_done(c->st, stmt);

@@ -6,6 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "conninfo.h"
+
+int
+jobenv_db(const char *db, char **out)
+{
+	char shown[JOBENV_DB_MAX];
+
+	conninfo_mask(db, shown, sizeof(shown)); /* a cut name still identifies, unmasked never */
+	if (asprintf(out, JOBENV_DB "=%s", shown) < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int
 jobenv_ident_init(struct jobenv_ident *w, int64_t id, int64_t attempt, const char *db)
 {
@@ -17,8 +32,7 @@ jobenv_ident_init(struct jobenv_ident *w, int64_t id, int64_t attempt, const cha
 	if (attempt > 0)
 		w->env[n++] = w->attempt;
 	w->env[n] = NULL;
-	if (asprintf(&w->db, JOBENV_DB "=%s", db) < 0) {
-		w->db = NULL;
+	if (jobenv_db(db, &w->db) < 0) {
 		w->env[0] = NULL; /* no environment scan rather than a partial one */
 		return -ENOMEM;
 	}

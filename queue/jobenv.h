@@ -13,8 +13,14 @@
 #define JOBENV_JOB_TYPE "JOBQ_JOB_TYPE"
 #define JOBENV_NAMESPACE "JOBQ_NAMESPACE"
 #define JOBENV_ATTEMPT "JOBQ_ATTEMPT"
-#define JOBENV_DB "JOBQ_DB" /* the database's absolute path (path_absolute()) */
+/* The database's absolute path (path_absolute()), or its PostgreSQL target with the password
+ * masked (core/conninfo.h): a job's processes never see the password. */
+#define JOBENV_DB "JOBQ_DB"
+#define JOBENV_DB_MAX 4096
 #define JOBENV_REPORT "JOBQ_REPORT"
+
+/* "JOBQ_DB=DB" for db, its password masked, in *out (caller frees). Returns 0 or -ENOMEM. */
+int jobenv_db(const char *db, char **out);
 
 /* One attempt's identity as environment entries: env holds "JOBQ_JOB_ID=ID", "JOBQ_DB=DB" and,
  * unless attempt is 0 (any attempt), "JOBQ_ATTEMPT=N", then NULL. env points into the struct:

@@ -240,6 +240,27 @@ static const char schema_v3_deps[] =
         " END;"
         "PRAGMA user_version = 3;";
 
+/*
+ * Version 4, several hosts on one queue (issue 9):
+ * - hosts: one row per running supervisor, keyed by its host id (the hostname unless
+ *   configured): its pid, start, the workers it runs, its jobq version, and seen_at, the last
+ *   heartbeat (epoch ms). A clean stop deletes the row; a dead host's row stays, its seen_at
+ *   growing old (`jobq status` shows it lost);
+ * - jobs.host: the host id of whoever claimed the job (a supervisor's worker, or `jobq claim`),
+ *   kept after the job ends.
+ */
+static const char schema_v4[] =
+        "CREATE TABLE hosts ("
+        " id TEXT PRIMARY KEY,"
+        " pid INTEGER NOT NULL,"
+        " started_at INTEGER NOT NULL,"
+        " seen_at INTEGER NOT NULL,"
+        " workers INTEGER NOT NULL DEFAULT 0,"
+        " version TEXT"
+        ");"
+        "ALTER TABLE jobs ADD COLUMN host TEXT;"
+        "PRAGMA user_version = 4;";
+
 /* clang-format on */
 
 /* The steps: steps[i] brings a database from version i to version i + 1, its parts run in order
@@ -249,6 +270,7 @@ static const char *const steps[][STEP_PARTS] = {
         {schema_v1, NULL},
         {schema_v2, NULL},
         {schema_v3_rates, schema_v3_deps},
+        {schema_v4, NULL},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == STORE_SCHEMA_VERSION,

@@ -19,7 +19,7 @@
 	"id, type, namespace, payload, state, priority, run_at, attempts, max_attempts, timeout, " \
 	"resources, units, unique_key, batch, result, error, exit_code, created_at, started_at, "  \
 	"finished_at, orphans_reaped, worker_pid, worker_start, pgid, pgid_start, lease_until, "   \
-	"token, cancel_requested, stderr, truncated"
+	"token, cancel_requested, stderr, truncated, host"
 
 /* The "live" states: the unique index and the claim's usage only look at these. */
 #define LIVE "(state = 'queued' OR state = 'running')"
@@ -117,7 +117,8 @@
 	X(SQL_CLAIM,                                                                               \
 	  "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, "          \
 	  "finished_at = NULL, worker_pid = ?3, worker_start = ?4, lease_until = ?5, "             \
-	  "token = ?6, units = ?7, pgid = NULL, pgid_start = NULL, cancel_requested = 0 "          \
+	  "token = ?6, units = ?7, pgid = NULL, pgid_start = NULL, cancel_requested = 0, "         \
+	  "host = ?8 "                                                                             \
 	  "WHERE id = ?1 AND state = 'queued' RETURNING " JOB_COLS)                                \
 	X(SQL_FAIL_QUEUED, "UPDATE jobs SET state = 'failed', error = ?2, finished_at = ?3 "       \
 	                   "WHERE id = ?1 AND state = 'queued'")                                   \
@@ -206,7 +207,17 @@
 	X(SQL_RATE_USED, "SELECT coalesce(sum(n), 0) FROM rate_events WHERE pool = ?1 AND "        \
 	                 "kind = ?2 AND at > ?3")                                                  \
 	X(SQL_RATE_JOB_UNITS, "SELECT units FROM jobs WHERE id = ?1 AND token = ?2 AND "           \
-	                      "state = 'running'")
+	                      "state = 'running'")                                                 \
+	/* hosts (hosts.c, schema version 4) */                                                    \
+	X(SQL_HOST_BEAT, "INSERT INTO hosts (id, pid, started_at, seen_at, workers, version) "     \
+	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "         \
+	                 "pid = excluded.pid, started_at = excluded.started_at, "                  \
+	                 "seen_at = excluded.seen_at, workers = excluded.workers, "                \
+	                 "version = excluded.version")                                             \
+	X(SQL_HOST_REMOVE, "DELETE FROM hosts WHERE id = ?1 AND pid = ?2 RETURNING id")            \
+	X(SQL_HOSTS_LIST, "SELECT id, pid, started_at, seen_at, workers, version, (SELECT "        \
+	                  "count(*) FROM jobs WHERE state = 'running' AND jobs.host = hosts.id) "  \
+	                  "FROM hosts ORDER BY id")
 
 #define SQL_ENUM(id, text) id,
 enum sql_id { SQL_STATEMENTS(SQL_ENUM) SQL_NSTATEMENTS };

@@ -60,6 +60,7 @@ job_release(struct job *job)
 	free(job->result);
 	free(job->error);
 	free(job->stderr_tail);
+	free(job->host);
 	memset(job, 0, sizeof(*job));
 }
 
@@ -250,6 +251,7 @@ job_from_row(struct db_stmt *stmt, struct job *job)
 	job->cancel_requested = (int)db_col_int(stmt, 27) != 0;
 	r |= col_dup(stmt, 28, &job->stderr_tail);
 	job->truncated = (int)db_col_int(stmt, 29) != 0;
+	r |= col_dup(stmt, 30, &job->host);
 	if (r != 0) {
 		job_release(job);
 		return -ENOMEM;

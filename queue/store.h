@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -61,6 +61,7 @@ struct job {
 	int cancel_requested;
 	char *stderr_tail; /* column stderr: the tail of the last attempt's stderr, or NULL */
 	int truncated;     /* the result was cut at output_max */
+	char *host;        /* the host id of whoever claimed it (schema 4), or NULL */
 };
 
 void job_release(struct job *job);
@@ -158,7 +159,8 @@ struct claim_req {
 	int64_t lease_ms; /* 0: cfg->lease_ms */
 	pid_t owner_pid;  /* 0: none (external claimer relying on its lease) */
 	uint64_t owner_start;
-	int64_t now; /* 0: time_now_ms() */
+	int64_t now;      /* 0: time_now_ms() */
+	const char *host; /* the claimer's host id (core/hostid.h), recorded as jobs.host; NULL */
 };
 
 /*

@@ -22,8 +22,10 @@
 #include <bsd/unistd.h>
 
 #include "dblocal.h"
+#include "conninfo.h"
 #include "duration.h"
 #include "exitcode.h"
+#include "hostid.h"
 #include "jobenv.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,6 +37,7 @@
 #include "runtime.h"
 #include "schedules.h"
 #include "store.h"
+#include "store_hosts.h"
 #include "supervisor.h"
 #include "trust.h"
 #include "wake.h"
@@ -95,6 +98,10 @@ struct sup {
 	int store_off;
 	int store_idle_reads; /* readable in a row without a new data version */
 	int64_t store_version;
+	int64_t next_beat; /* monotonic ms of the next heartbeat of the hosts row */
+	int db_in_env;     /* the workers find the database in JOBQ_DB, not in --db */
+	char shown[4096];  /* the database as messages, the title and the runtime file show it:
+	                    * a PostgreSQL password masked (core/conninfo.h) */
 };
 
 static int write_runtime(struct sup *s);
@@ -311,8 +318,10 @@ spawn_worker(struct sup *s, int i)
 
 	snprintf(index, sizeof(index), "%d", i + 1);
 	argv[n++] = s->o->self_exe;
-	argv[n++] = "--db";
-	argv[n++] = s->o->db_path;
+	if (!s->db_in_env) {
+		argv[n++] = "--db";
+		argv[n++] = s->o->db_path;
+	}
 	if (s->o->config_path != NULL && s->o->config_path[0] != '\0') {
 		argv[n++] = "--config";
 		argv[n++] = s->o->config_path; /* its name, for messages: the text is on stdin */
@@ -694,8 +703,8 @@ setup(struct sup *s)
 		return r;
 	if ((s->pfh = pidfile_open(path, 0600, &other)) == NULL) {
 		if (errno == EEXIST) {
-			log_errorx("a supervisor is already running for '%s' (pid %d)",
-			           s->o->db_path, (int)other);
+			log_errorx("a supervisor is already running for '%s' (pid %d)", s->shown,
+			           (int)other);
 			return EX_TEMPFAIL;
 		}
 		log_error("cannot create pid file '%s'", path);
@@ -727,12 +736,12 @@ setup(struct sup *s)
 	}
 	if ((s->wakefd = wake_open(s->o->db_path)) < 0) {
 		if (s->wakefd == -EPERM || s->wakefd == -ELOOP) {
-			log_errorx("refusing the wake-up FIFO of '%s': %s", s->o->db_path,
+			log_errorx("refusing the wake-up FIFO of '%s': %s", s->shown,
 			           s->wakefd == -EPERM ? "it belongs to another user"
 			                               : "a symbolic link");
 			return EX_NOPERM;
 		}
-		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->o->db_path,
+		log_errorx("cannot create the wake-up FIFO of '%s': %s", s->shown,
 		           s->wakefd == -EEXIST ? "a file that is not a FIFO is in the way"
 		                                : strerror(-s->wakefd));
 		return EX_CANTCREAT;
@@ -759,7 +768,8 @@ fill_runtime(struct sup *s, struct runtime_info *out)
 	if (proc_start_time(ri.pid, &ri.pid_start) < 0)
 		ri.pid_start = 0;
 	ri.started_at = s->started_at;
-	strlcpy(ri.database, s->o->db_path, sizeof(ri.database));
+	strlcpy(ri.database, s->shown, sizeof(ri.database));
+	strlcpy(ri.host, s->o->host, sizeof(ri.host));
 	ri.workers = s->target;
 	strlcpy(ri.workers_note, s->workers_note, sizeof(ri.workers_note));
 	for (int i = 0; i < s->nworkers && ri.nworker_pids < CONFIG_WORKERS_MAX; i++)
@@ -836,6 +846,25 @@ worker_says(struct sup *s, struct wproc *w, const char *buf, ssize_t n)
 		w->idle = 0; /* it claims, or it was busy already */
 	if ((one > 0 || all || cancel) && !s->stopping)
 		wake_workers(s, one, all, cancel);
+}
+
+/* Write this host's row of the hosts table (store_hosts.h): at start, then every
+ * STORE_HOST_BEAT_MS. A locked database is tried again soon, as recovery is; another failure is
+ * logged and tried again at the next beat. */
+static void
+beat(struct sup *s, int64_t now)
+{
+	struct store_host h = {.id = s->o->host,
+	                       .pid = getpid(),
+	                       .started_at = s->started_at,
+	                       .seen_at = time_now_ms(),
+	                       .workers = s->target,
+	                       .version = JOBQ_VERSION};
+	int r = store_host_beat(s->st, &h);
+
+	s->next_beat = now + (r == -EBUSY ? RECOVER_BUSY_MS : STORE_HOST_BEAT_MS);
+	if (r < 0 && r != -EBUSY)
+		log_warnx("heartbeat: %s", store_errmsg(s->st));
 }
 
 /* Enqueue the due ticks of the schedules (supervisor/schedules.c) and wake idle workers. */
@@ -934,6 +963,8 @@ tick(struct sup *s, int *timeout)
 		recover(s);
 	if (!s->stopping && s->next_schedules >= 0 && now >= s->next_schedules)
 		run_schedules(s, now);
+	if (!s->stopping && now >= s->next_beat)
+		beat(s, now);
 	if (s->kill_strays)
 		kill_strays(s);
 	if (s->runtime_dirty) {
@@ -968,6 +999,8 @@ tick(struct sup *s, int *timeout)
 		next = s->next_drain_check;
 	if (!s->stopping && s->next_schedules >= 0 && s->next_schedules < next)
 		next = s->next_schedules;
+	if (!s->stopping && s->next_beat < next)
+		next = s->next_beat;
 	lower_timeout(next - now, timeout);
 	return 0;
 }
@@ -1159,10 +1192,19 @@ int
 supervisor_run(const struct supervisor_opts *o)
 {
 	struct sup s;
-	int code;
+	int code, r;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	/* A database name holding a password reaches the workers in their environment, which
+	 * only their user can read, never in their command line, which `ps` shows to all. */
+	s.db_in_env = conninfo_mask(o->db_path, s.shown, sizeof(s.shown)) != 0;
+	/* The workers claim as this host: they resolve their id as we did, JOBQ_HOST first. */
+	if (setenv(HOSTID_ENV, o->host, 1) < 0 ||
+	    (s.db_in_env && setenv("JOBQ_DB", o->db_path, 1) < 0)) {
+		log_error("cannot set the workers' environment");
+		return EX_OSERR;
+	}
 	s.sigfd = s.wakefd = s.lockfd = s.cfgfd = -1;
 	config_init_default(&s.cfg);
 	notify_init(&s.notify);
@@ -1177,11 +1219,12 @@ supervisor_run(const struct supervisor_opts *o)
 		if (spawn_worker(&s, i) < 0)
 			s.w[i].restart_at = time_mono_ms() + RESTART_MIN_MS;
 	setproctitle("supervisor: %d worker%s, %s", s.nworkers, s.nworkers == 1 ? "" : "s",
-	             o->db_path);
+	             s.shown);
+	beat(&s, time_mono_ms());
 	write_runtime(&s);
 	s.ready = 1;
 	notify_ready(&s.notify, "recovered; workers started");
-	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", o->db_path, s.nworkers,
+	log_info("supervising '%s' with %d worker%s%s%s%s (pid %d)", s.shown, s.nworkers,
 	         s.nworkers == 1 ? "" : "s", s.workers_note[0] != '\0' ? " (" : "", s.workers_note,
 	         s.workers_note[0] != '\0' ? ")" : "", (int)getpid());
 	warn_unhandled(&s);
@@ -1195,6 +1238,9 @@ supervisor_run(const struct supervisor_opts *o)
 	proc_reap(on_reaped, &s);
 	recover(&s);
 	int left = report_left_running(&s);
+	if ((r = store_host_remove(s.st, o->host, getpid())) < 0)
+		log_warnx("cannot remove host '%s' from the hosts table: %s", o->host,
+		          store_errmsg(s.st));
 	runtime_remove(o->db_path);
 	if (lc == 0 && (left > 0 || s.unfinished > 0)) {
 		/* Neither finished nor requeued, or finished without its outcome: not a clean stop

@@ -10,6 +10,7 @@ struct supervisor_opts {
 	const char *db_path;     /* absolute */
 	const char *config_path; /* absolute, or NULL / "" for the built-in default */
 	const char *self_exe;    /* this binary, re-executed as `jobq worker` */
+	const char *host;        /* this host's id (core/hostid.h), exported to the workers */
 	int workers;             /* 0: from the configuration */
 	int drain;               /* exit once nothing is queued or running (1 when only jobs of
 	                          * types without a handler here are left queued) */

@@ -118,7 +118,7 @@ exec_build_envp(const struct handler_env *env, const char *report, char ***out)
 	    asprintf(&envp[n++], JOBENV_JOB_TYPE "=%s", j->type) < 0 ||
 	    asprintf(&envp[n++], JOBENV_NAMESPACE "=%s", j->namespace) < 0 ||
 	    asprintf(&envp[n++], JOBENV_ATTEMPT "=%" PRId64, j->attempts) < 0 ||
-	    asprintf(&envp[n++], JOBENV_DB "=%s", env->db_path) < 0 ||
+	    jobenv_db(env->db_path, &envp[n++]) < 0 ||
 	    asprintf(&envp[n++], JOBENV_REPORT "=%s", report) < 0) {
 		envp[n - 1] = NULL;
 		goto nomem;

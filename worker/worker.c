@@ -29,6 +29,7 @@
 
 #include "duration.h"
 #include "handler.h"
+#include "hostid.h"
 #include "log.h"
 #include "names.h"
 #include "proc.h"
@@ -171,6 +172,7 @@ struct worker {
 	int reload;                /* latched: reload the configuration when no job is held */
 	int told_idle;             /* the supervisor counts us idle (we said 'i' or 'I') */
 	struct wake_listener wake; /* fifo -1: wake-ups come through the supervisor only */
+	char host[HOSTID_MAX + 1]; /* recorded by each claim (the supervisor's: JOBQ_HOST) */
 };
 
 /* Move to the state the table gives for ev. */
@@ -348,7 +350,8 @@ finish(struct worker *w, const struct job_outcome *o, int claim_next)
 	struct claim_req req = {.types = w->types,
 	                        .ntypes = w->ntypes,
 	                        .owner_pid = w->pid,
-	                        .owner_start = w->start};
+	                        .owner_start = w->start,
+	                        .host = w->host};
 	struct job next;
 	const char *reason;
 	int64_t until;
@@ -635,7 +638,8 @@ claim(struct worker *w)
 	struct claim_req req = {.types = w->types,
 	                        .ntypes = w->ntypes,
 	                        .owner_pid = w->pid,
-	                        .owner_start = w->start};
+	                        .owner_start = w->start,
+	                        .host = w->host};
 	int r;
 
 	/* Jobs of types without a handler here are for external workers (jobq claim). */
@@ -710,6 +714,12 @@ setup(struct worker *w)
 	}
 	if (load_config(w) < 0)
 		return -1;
+	/* The supervisor exports its host id as JOBQ_HOST: the same for all its workers. */
+	if (hostid_get(w->cfg.host, w->host, sizeof(w->host)) < 0) {
+		log_errorx("%s: must be 1 to %d characters of [A-Za-z0-9._-]", HOSTID_ENV,
+		           HOSTID_MAX);
+		return -1;
+	}
 	so.durability_fast = !w->cfg.synchronous_full;
 	if (store_open(w->o->db_path, &so, &w->st, err, sizeof(err)) < 0) {
 		log_errorx("%s", err); /* names the database */

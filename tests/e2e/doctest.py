@@ -8,7 +8,8 @@ commands (a line ending in a backslash, or a here-document, goes on); the lines 
 command, up to the next one, are its expected output (stdout and stderr as a terminal shows
 them). The commands of a block run in order in one bash, in a fresh folder, with `jobq` (the
 binary under test, $JOBQ) and `fake-llm` (contrib/) first on PATH, HOME in that folder, no
-JOBQ_DB or JOBQ_CONFIG, LC_ALL=C and TZ=UTC.
+JOBQ_DB or JOBQ_CONFIG, LC_ALL=C, TZ=UTC and JOBQ_HOST=web-1 (the host id the examples show,
+whatever the machine's name).
 
 A comment right before the block (blank lines may come between) steers it:
 
@@ -358,7 +359,7 @@ def main(argv):
             env = {k: v for k, v in os.environ.items()
                    if k not in ("JOBQ_DB", "JOBQ_CONFIG", "JOBQ_LOG_LEVEL", "JOURNAL_STREAM")}
             env.update(PATH=bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
-                       HOME=folder, LC_ALL="C", TZ="UTC", JOBQ_SRC=SRC)
+                       HOME=folder, LC_ALL="C", TZ="UTC", JOBQ_SRC=SRC, JOBQ_HOST="web-1")
             if os.environ.get("DOCTEST_VERBOSE"):
                 print(f"run  {chain[0].name()} in {folder}", flush=True)
             results = run_chain(chain, folder, env)

@@ -20,8 +20,12 @@
 #include "duration.h"
 #include "store.h"
 
-/* SQL that takes a version 3 database back to version 2 (what version 3 added goes). */
+/* SQL that takes a version 4 database back to version 3 (what version 4 added goes). */
+#define V4_DOWN "DROP TABLE hosts; ALTER TABLE jobs DROP COLUMN host; PRAGMA user_version = 3;"
+
+/* SQL that takes a version 4 database back to version 2 (what versions 4 and 3 added goes). */
 #define V3_DOWN                                                                                    \
+	V4_DOWN                                                                                    \
 	"DROP TABLE rate_events;"                                                                  \
 	"DROP TRIGGER jobs_watch; DROP TRIGGER job_events_do; DROP TRIGGER jobs_deps_prune;"       \
 	"DROP TABLE job_events; DROP TABLE job_deps; DROP TABLE batch_callbacks;"                  \

@@ -219,10 +219,10 @@ test_refuse_newer_and_foreign(void **state)
 	struct store *st = (struct store *)1;
 	char err[512];
 
-	sql(path, "PRAGMA user_version = 4;");
+	sql(path, "PRAGMA user_version = 5;");
 	assert_int_equal(store_open(path, NULL, &st, err, sizeof(err)), -ENOTSUP);
 	assert_null(st);
-	assert_non_null(strstr(err, "database schema version 4 is newer than this jobq (3)"));
+	assert_non_null(strstr(err, "database schema version 5 is newer than this jobq (4)"));
 	assert_non_null(strstr(err, "new.db"));
 
 	path = fx_path(f, "foreign.db");
