@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "hostid.h"
 #include "dblocal.h"
 #include "fileio.h"
 #include "jobenv.h"
@@ -96,6 +97,7 @@ report_partial(struct cli *c, const struct selection *s, int64_t n, const char *
  * their identity in the environment. */
 struct ownerless {
 	const char *db;
+	const char *host; /* this host's id: only its jobs' processes are killed */
 	int64_t cancelled;
 };
 
@@ -106,6 +108,8 @@ kill_left(const struct job *j, enum job_lost why, void *arg)
 	struct jobenv_ident w;
 
 	(void)why;
+	if (!store_job_is_local(j, o->host))
+		return; /* another host's: its processes are not here */
 	jobenv_ident_init(&w, j->id, 0, o->db); /* ENOMEM: no env scan */
 	struct proc_job pj = {
 	        .pgid = (pid_t)j->pgid, .pgid_start = (uint64_t)j->pgid_start, .env = w.env};
@@ -120,10 +124,14 @@ cancel_ownerless(struct cli *c, const struct job_filter *f)
 {
 	struct runtime_info ri;
 	char db[PATH_MAX];
-	struct ownerless o = {.db = db};
-	struct recover_req req = {.what = RECOVER_OWNERS, .f = f, .on_lost = kill_left, .ctx = &o};
+	char host[HOSTID_MAX + 1];
+	struct ownerless o = {.db = db, .host = host};
+	struct recover_req req = {
+	        .what = RECOVER_OWNERS, .f = f, .on_lost = kill_left, .ctx = &o, .host = host};
 
 	memset(&ri, 0, sizeof(ri));
+	if (cli_host_id(c, host, sizeof(host)) != 0)
+		return 0; /* an invalid JOBQ_HOST: said already; no process of this host is touched */
 	if (runtime_read(c->db_path, &ri) == 1 && !ri.stale)
 		return 0; /* the supervisor acts on the request */
 	/* the same absolute path the supervisor exported as JOBQ_DB (main made it canonical) */

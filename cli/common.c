@@ -118,6 +118,9 @@ cli_open_store(struct cli *c, int readonly)
 		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	}
+	char host[HOSTID_MAX + 1];
+	if (hostid_get(c->cfg.host, host, sizeof(host)) == 0)
+		store_set_host(c->st, host); /* an invalid JOBQ_HOST is said by the commands using it */
 	return 0;
 }
 

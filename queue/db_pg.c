@@ -166,6 +166,18 @@ exec_simple(struct db_pg *pg, const char *sql)
 	return rc;
 }
 
+/* "NOTIFY jobq, 'HOST'" (then suffix) into out: the payload names this host (store_set_host),
+ * so that its own supervisor, told by the wake-up FIFO already, skips it (pg_data_version). */
+static const char *
+notify_sql(struct store *st, const char *suffix, char *out, size_t len)
+{
+	char *lit = PQescapeLiteral(st->pg->conn, st->host, strlen(st->host));
+
+	snprintf(out, len, "NOTIFY " DB_PG_CHANNEL ", %s%s", lit != NULL ? lit : "''", suffix);
+	PQfreemem(lit);
+	return out;
+}
+
 /* ---- connecting ---- */
 
 static void
@@ -775,7 +787,8 @@ pg_commit(struct store *st)
 	default:
 		break;
 	}
-	res = PQexec(pg->conn, pg->notify ? "NOTIFY " DB_PG_CHANNEL "; COMMIT" : "COMMIT");
+	char sql[192];
+	res = PQexec(pg->conn, pg->notify ? notify_sql(st, "; COMMIT", sql, sizeof(sql)) : "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = fail_res(pg, res);
 		if (PQstatus(pg->conn) == CONNECTION_BAD)
@@ -854,7 +867,9 @@ pg_data_version(struct store *st)
 	if (PQstatus(pg->conn) != CONNECTION_OK || PQconsumeInput(pg->conn) == 0)
 		return ++pg->version;
 	while ((n = PQnotifies(pg->conn)) != NULL) {
-		if (n->be_pid != PQbackendPID(pg->conn))
+		/* Not our own, nor one of this host's (it has the FIFO). */
+		if (n->be_pid != PQbackendPID(pg->conn) &&
+		    (st->host[0] == '\0' || strcmp(n->extra, st->host) != 0))
 			pg->version++;
 		PQfreemem(n);
 	}
@@ -883,7 +898,8 @@ pg_notify(struct store *st)
 	}
 	if ((rc = ready(st)) != DB_OK)
 		return rc;
-	return exec_simple(pg, "NOTIFY " DB_PG_CHANNEL);
+	char sql[192];
+	return exec_simple(pg, notify_sql(st, "", sql, sizeof(sql)));
 }
 
 const struct db_ops db_pg_ops = {

@@ -345,11 +345,16 @@ store_enqueue(struct store *st, const struct config *cfg, const struct job_spec 
 		return store_bulk_add(st, cfg, spec, id_out, existing);
 	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
 		return refused(st, &p, r);
-	/* Without a unique key or parents the INSERT is its own (autocommit) transaction. */
-	if ((p.unique_key != NULL || p.nafter > 0) && (r = tx_begin(st, "cannot enqueue into")) < 0)
+	/* Without a unique key or parents the INSERT is its own (autocommit) transaction on
+	 * SQLite. PostgreSQL takes the writers' lock for it too: a bulk enqueue there counts on
+	 * no other insert taking ids while it holds the lock. */
+	int tx = p.unique_key != NULL || p.nafter > 0 || st->pg != NULL;
+	if (tx && (r = tx_begin(st, "cannot enqueue into")) < 0)
 		return r;
-	if ((r = insert_one(st, &p, &id, &ex)) == 0 && (p.unique_key != NULL || p.nafter > 0))
+	if ((r = insert_one(st, &p, &id, &ex)) == 0 && tx) {
+		store_wake_others(st);
 		r = tx_commit(st, "cannot enqueue into");
+	}
 	if (r < 0) {
 		tx_rollback(st);
 		return r;
@@ -579,8 +584,10 @@ store_bulk_commit(struct store *st)
 
 	if (!st->in_bulk)
 		return store_failx(st, -EINVAL, "no bulk enqueue is open on '%s'", st->path);
-	if ((r = bulk_flush(st)) == 0)
+	if ((r = bulk_flush(st)) == 0) {
+		store_wake_others(st);
 		r = tx_commit(st, "cannot enqueue into");
+	}
 	if (r < 0)
 		tx_rollback(st);
 	st->in_bulk = 0;

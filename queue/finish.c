@@ -140,6 +140,7 @@ finish_in_tx(struct store *st, const struct config *cfg, int64_t id, int64_t tok
 	/* Tokens are spent whatever the outcome. */
 	if ((r = rate_charge_tokens(st, cfg, id, token, o->tokens, now)) < 0)
 		return r;
+	store_wake_others(st); /* capacity freed, a retry queued, dependents unblocked */
 	if (o->succeeded)
 		return finish_row(st, id, token, JOB_SUCCEEDED, o, o->error, now);
 	if (o->cancelled)
@@ -376,6 +377,8 @@ store_retry(struct store *st, const struct job_filter *f)
 	if ((r = tx_begin(st, "cannot retry jobs in")) < 0)
 		return r;
 	n = filtered_change(st, ids, f, time_now_ms(), "cannot retry jobs in", &r);
+	if (r == 0 && n > 0)
+		store_wake_others(st);
 	if (r == 0)
 		r = tx_commit(st, "cannot retry jobs in");
 	if (r < 0) {
@@ -490,5 +493,7 @@ store_resume(struct store *st, enum pause_kind kind, const char *name)
 			in_force = 1;
 	}
 	stmt_done(st, stmt);
+	if (rc == DB_DONE && in_force)
+		store_wake_others(st);
 	return rc == DB_DONE ? in_force : store_fail(st, rc, "cannot resume in");
 }

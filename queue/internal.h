@@ -33,6 +33,7 @@ struct store {
 	struct db_pg *pg;         /* PostgreSQL only (NULL on SQLite) */
 	/* What messages name: the SQLite file, or the PostgreSQL target without its password. */
 	char *path;
+	char host[65]; /* store_set_host(): names this host's notifications (PostgreSQL) */
 	char err[STORE_ERR_MAX];
 	int errnum;               /* the negative errno of the last failure recorded in err */
 	struct store_fault fault; /* the same failure as data (store_fault()) */
@@ -51,6 +52,10 @@ struct store {
 	size_t arena_len, arena_cap;
 	uint64_t vm_steps; /* VM steps of the statements run, summed (store_vm_steps) */
 };
+
+/* A job may have become runnable: tell the other hosts' supervisors at the commit of the
+ * current transaction (PostgreSQL's NOTIFY; SQLite: nothing, the CLI writes the FIFO). */
+void store_wake_others(struct store *st);
 
 /* The prepared statement id (prepared on first use), or NULL with the error recorded. */
 struct db_stmt *stmt_get(struct store *st, enum sql_id id);

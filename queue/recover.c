@@ -32,11 +32,18 @@ store_owner_gone(const struct job *job)
 	return !proc_alive((pid_t)job->worker_pid, (uint64_t)job->worker_start);
 }
 
+int
+store_job_is_local(const struct job *job, const char *host)
+{
+	return host == NULL || job->host == NULL || strcmp(job->host, host) == 0;
+}
+
 /* Step 1's verdict on one running job. */
 static enum job_lost
-lost_why(const struct job *job, int what, int64_t now)
+lost_why(const struct job *job, int what, int64_t now, const char *host)
 {
-	if ((what & RECOVER_OWNERS) != 0 && store_owner_gone(job))
+	if ((what & RECOVER_OWNERS) != 0 && store_job_is_local(job, host) &&
+	    store_owner_gone(job))
 		return JOB_OWNER_GONE;
 	if ((what & RECOVER_LEASES) != 0 && job->lease_until > 0 && job->lease_until < now)
 		return JOB_LEASE_EXPIRED;
@@ -47,6 +54,7 @@ struct scan_ctx {
 	struct recover_scan *s;
 	int what;
 	int64_t now;
+	const char *host;
 	int oom;
 };
 
@@ -55,7 +63,7 @@ on_running(const struct job *job, void *arg)
 {
 	struct scan_ctx *c = arg;
 	struct recover_scan *s = c->s;
-	enum job_lost why = lost_why(job, c->what, c->now);
+	enum job_lost why = lost_why(job, c->what, c->now, c->host);
 
 	if (why == JOB_NOT_LOST || job->state != JOB_RUNNING)
 		return 0;
@@ -92,7 +100,7 @@ recover_scan_release(struct recover_scan *s)
 int
 recover_scan(struct store *st, const struct recover_req *req, int64_t now, struct recover_scan *out)
 {
-	struct scan_ctx c = {.s = out, .what = req->what, .now = now};
+	struct scan_ctx c = {.s = out, .what = req->what, .now = now, .host = req->host};
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -156,6 +164,8 @@ recover_apply(struct store *st, int64_t now, struct recover_scan *s)
 		if ((r = take_back(st, j, now)) >= 0)
 			count++;
 	}
+	if (r >= 0 && count > 0)
+		store_wake_others(st);
 	if (r >= 0)
 		r = tx_commit(st, "cannot recover jobs in");
 	if (r < 0) {

@@ -437,3 +437,16 @@ store_vm_steps(const struct store *st)
 {
 	return st->vm_steps;
 }
+
+void
+store_set_host(struct store *st, const char *host)
+{
+	if (st != NULL)
+		strlcpy(st->host, host != NULL ? host : "", sizeof(st->host));
+}
+
+void
+store_wake_others(struct store *st)
+{
+	(void)st->ops->notify(st); /* at the commit; a failure there fails the commit */
+}

@@ -95,6 +95,9 @@ int store_set_durability(struct store *st, int fast);
 #define STORE_LOOP_BUSY_MS 250
 void store_set_busy_timeout(struct store *st, int ms);
 const char *store_errmsg(const struct store *st);
+/* This host's id (core/hostid.h), for the wake-ups the store sends other hosts (PostgreSQL's
+ * NOTIFY carries it, and a host skips its own: its FIFO told it already). NULL: none. */
+void store_set_host(struct store *st, const char *host);
 
 /* The last failure as data, for a caller that words it its own way (the CLI names the line of
  * a bulk enqueue, and the byte of that line): code is the negative errno that was returned, kind
@@ -320,7 +323,15 @@ struct recover_req {
 	 * running (its attempt only: it may have been claimed again already); may be NULL. */
 	void (*on_lost)(const struct job *job, enum job_lost why, void *ctx);
 	void *ctx;
+	/* This host's id (core/hostid.h), or NULL: only the jobs claimed here (or with no host)
+	 * can have their owner looked for in this machine's /proc; another host's running job is
+	 * lost only when its lease expires (RECOVER_LEASES). */
+	const char *host;
 };
+
+/* Whether job was claimed on this host (host NULL, or a job without a host, counts as
+ * local): only then are its pid and process group this machine's to look at or kill. */
+int store_job_is_local(const struct job *job, const char *host);
 
 /*
  * Recovery: take back every running job that is lost (req->what): one whose cancel was

@@ -378,6 +378,12 @@ on_lost(const struct job *job, enum job_lost why, void *ctx)
 {
 	struct sup *s = ctx;
 
+	if (!store_job_is_local(job, s->o->host)) {
+		/* Another host's job whose lease expired: its processes are that host's. */
+		log_warnx("job %" PRId64 ": lease expired on host '%s': requeued", job->id,
+		          job->host);
+		return;
+	}
 	if (why == JOB_LEASE_EXPIRED)
 		log_warnx("job %" PRId64 ": lease expired: requeued, killing what the attempt left",
 		          job->id);
@@ -397,7 +403,10 @@ static void
 recover(struct sup *s)
 {
 	struct recover_req req = {
-	        .what = RECOVER_LEASES | RECOVER_OWNERS, .on_lost = on_lost, .ctx = s};
+	        .what = RECOVER_LEASES | RECOVER_OWNERS,
+	        .on_lost = on_lost,
+	        .ctx = s,
+	        .host = s->o->host};
 	int n = store_recover(s->st, &req);
 
 	s->store_off = 0; /* the store's wake-up descriptor is looked at again (store_watch()) */
@@ -723,6 +732,7 @@ setup(struct sup *s)
 		log_errorx("%s", err); /* names the database */
 		return exitcode_open(r);
 	}
+	store_set_host(s->st, s->o->host);
 	if (s->lockfd < 0 && (r = lock_database(s)) != 0)
 		return r;
 	if (store_wait_fd(s->st) >= 0)
