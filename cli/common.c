@@ -120,7 +120,7 @@ cli_open_store(struct cli *c, int readonly)
 	}
 	char host[HOSTID_MAX + 1];
 	if (hostid_get(c->cfg.host, host, sizeof(host)) == 0)
-		store_set_host(c->st, host); /* an invalid JOBQ_HOST is said by the commands using it */
+		store_set_host(c->st, host, 0); /* an invalid JOBQ_HOST is said by the commands using it */
 	return 0;
 }
 

@@ -869,7 +869,7 @@ pg_data_version(struct store *st)
 	while ((n = PQnotifies(pg->conn)) != NULL) {
 		/* Not our own, nor one of this host's (it has the FIFO). */
 		if (n->be_pid != PQbackendPID(pg->conn) &&
-		    (st->host[0] == '\0' || strcmp(n->extra, st->host) != 0))
+		    (!st->skip_own_host || strcmp(n->extra, st->host) != 0))
 			pg->version++;
 		PQfreemem(n);
 	}

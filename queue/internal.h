@@ -33,7 +33,8 @@ struct store {
 	struct db_pg *pg;         /* PostgreSQL only (NULL on SQLite) */
 	/* What messages name: the SQLite file, or the PostgreSQL target without its password. */
 	char *path;
-	char host[65]; /* store_set_host(): names this host's notifications (PostgreSQL) */
+	char host[65];     /* store_set_host(): names this host's notifications (PostgreSQL) */
+	int skip_own_host; /* ... and those of this host are not counted by data_version */
 	char err[STORE_ERR_MAX];
 	int errnum;               /* the negative errno of the last failure recorded in err */
 	struct store_fault fault; /* the same failure as data (store_fault()) */

@@ -13,6 +13,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "dblocal.h"
 #include "internal.h"
 #include "store_metrics.h"
 
@@ -306,40 +307,7 @@ shown(const char *s, char *buf, size_t len)
 int
 db_target_is_pg(const char *target)
 {
-	static const char *const keys[] = {"host",
-	                                   "hostaddr",
-	                                   "port",
-	                                   "dbname",
-	                                   "user",
-	                                   "password",
-	                                   "service",
-	                                   "passfile",
-	                                   "sslmode",
-	                                   "options",
-	                                   "connect_timeout",
-	                                   "application_name",
-	                                   "target_session_attrs"};
-	size_t n;
-
-	if (target == NULL)
-		return 0;
-	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
-		return 1;
-	while (isspace((unsigned char)*target))
-		target++;
-	n = strcspn(target, "= \t/");
-	if (target[n] == '/' || n == 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strlen(keys[i]) == n && strncmp(target, keys[i], n) == 0) {
-			const char *p = target + n;
-
-			while (*p == ' ' || *p == '\t')
-				p++;
-			return *p == '=';
-		}
-	}
-	return 0;
+	return db_local_is_pg(target); /* one rule: core/dblocal.c */
 }
 
 int
@@ -439,10 +407,12 @@ store_vm_steps(const struct store *st)
 }
 
 void
-store_set_host(struct store *st, const char *host)
+store_set_host(struct store *st, const char *host, int skip_own)
 {
-	if (st != NULL)
-		strlcpy(st->host, host != NULL ? host : "", sizeof(st->host));
+	if (st == NULL)
+		return;
+	strlcpy(st->host, host != NULL ? host : "", sizeof(st->host));
+	st->skip_own_host = skip_own;
 }
 
 void

@@ -95,9 +95,10 @@ int store_set_durability(struct store *st, int fast);
 #define STORE_LOOP_BUSY_MS 250
 void store_set_busy_timeout(struct store *st, int ms);
 const char *store_errmsg(const struct store *st);
-/* This host's id (core/hostid.h), for the wake-ups the store sends other hosts (PostgreSQL's
- * NOTIFY carries it, and a host skips its own: its FIFO told it already). NULL: none. */
-void store_set_host(struct store *st, const char *host);
+/* This host's id (core/hostid.h), for the wake-ups the store sends other hosts: PostgreSQL's
+ * NOTIFY carries it. skip_own: store_data_version does not count this host's own wake-ups
+ * (the supervisor's connection: its FIFO told it already). NULL host: none. */
+void store_set_host(struct store *st, const char *host, int skip_own);
 
 /* The last failure as data, for a caller that words it its own way (the CLI names the line of
  * a bulk enqueue, and the byte of that line): code is the negative errno that was returned, kind

@@ -732,7 +732,7 @@ setup(struct sup *s)
 		log_errorx("%s", err); /* names the database */
 		return exitcode_open(r);
 	}
-	store_set_host(s->st, s->o->host);
+	store_set_host(s->st, s->o->host, 1);
 	if (s->lockfd < 0 && (r = lock_database(s)) != 0)
 		return r;
 	if (store_wait_fd(s->st) >= 0)

@@ -728,7 +728,7 @@ setup(struct worker *w)
 	/* The loop never sits in the busy handler: a locked call is tried again at a later tick
 	 * (claim, heartbeat, finish), while signals and the supervisor's messages are heard. */
 	store_set_busy_timeout(w->st, STORE_LOOP_BUSY_MS);
-	store_set_host(w->st, w->host);
+	store_set_host(w->st, w->host, 0);
 	if (wake_listen_open(&w->wake, w->o->db_path) < 0 ||
 	    wake_listen_watch(&w->wake, w->o->ctl_fd) < 0 ||
 	    wake_listen_watch(&w->wake, w->sigfd) < 0) {
