@@ -13,6 +13,7 @@
 struct cli {
 	const char *prog;       /* "jobq" */
 	char db_path[4096];     /* --db, $JOBQ_DB, else ./jobq.db */
+	char db_shown[4096];    /* db_path as messages show it: a password masked (conninfo.h) */
 	int db_named;           /* by --db or $JOBQ_DB, not the default ./jobq.db */
 	const char *config_arg; /* --config or $JOBQ_CONFIG, may be NULL */
 	char config_path[4096]; /* resolved file, "" for the built-in default */

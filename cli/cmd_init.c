@@ -38,11 +38,11 @@ cmd_init(struct cli *c, int argc, char **argv)
 	if ((code = cli_load_config(c)) != 0 || (code = cli_open_store(c, 0)) != 0)
 		return code;
 	if (!c->json) {
-		printf("%s%s\n", c->db_path, existed ? " (exists)" : "");
+		printf("%s%s\n", c->db_shown, existed ? " (exists)" : "");
 		return 0;
 	}
 	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "database", c->db_path) == NULL ||
+	    cJSON_AddStringToObject(o, "database", c->db_shown) == NULL ||
 	    cJSON_AddBoolToObject(o, "created", !existed) == NULL) {
 		cJSON_Delete(o);
 		return cli_fail(EX_OSERR, "out of memory");

@@ -11,7 +11,6 @@
 #include <bsd/unistd.h>
 
 #include "cli.h"
-#include "conninfo.h"
 #include "fileio.h"
 #include "hostid.h"
 #include "log.h"
@@ -55,7 +54,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	        CLI_COMMON_OPTIONS,
 	        {NULL, 0, NULL, 0},
 	};
-	char db[PATH_MAX], cfg[PATH_MAX] = "", host[HOSTID_MAX + 1], shown[PATH_MAX];
+	char db[PATH_MAX], cfg[PATH_MAX] = "", host[HOSTID_MAX + 1];
 	struct supervisor_opts o = {.self_exe = c->self_exe, .host = host};
 	int64_t workers = 0;
 	int ch, code, r;
@@ -81,7 +80,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	    (code = cli_may_create(c)) != 0)
 		return code;
 	if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0)
-		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
+		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	if (c->config_path[0] != '\0' && realpath(c->config_path, cfg) == NULL)
 		return cli_fail(EX_CONFIG, "config '%s': %s", c->config_path, strerror(errno));
@@ -94,8 +93,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	title_init(c);
 	/* At once: the command line may hold a PostgreSQL password (the supervisor's own title
 	 * comes once its workers run). */
-	conninfo_mask(db, shown, sizeof(shown));
-	setproctitle("supervisor: starting, %s", shown);
+	setproctitle("supervisor: starting, %s", c->db_shown);
 	return supervisor_run(&o);
 }
 
@@ -154,17 +152,17 @@ cmd_reload(struct cli *c, int argc, char **argv)
 		return cli_fail(EX_NOPERM,
 		                "refusing the runtime file of '%s': not a file jobq trusts "
 		                "(another user's?)",
-		                c->db_path);
+		                c->db_shown);
 	if (r < 0)
 		return cli_fail(EX_UNAVAILABLE, "cannot read the runtime file of '%s': %s",
-		                c->db_path, strerror(-r));
+		                c->db_shown, strerror(-r));
 	if (r == 0)
-		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_path);
+		return cli_fail(EX_UNAVAILABLE, "no supervisor is running for '%s'", c->db_shown);
 	if (ri.stale || (r = proc_signal(ri.pid, ri.pid_start, SIGHUP)) == -ESRCH)
 		return cli_fail(EX_UNAVAILABLE,
 		                "no supervisor is running for '%s' (stale runtime "
 		                "file: pid %ld is gone)",
-		                c->db_path, (long)ri.pid);
+		                c->db_shown, (long)ri.pid);
 	if (r < 0)
 		return cli_fail(r == -EPERM ? EX_NOPERM : EX_OSERR,
 		                "cannot signal the supervisor (pid %ld): %s", (long)ri.pid,

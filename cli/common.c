@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "conninfo.h"
 #include "duration.h"
 #include "exitcode.h"
 #include "fileio.h"
@@ -101,18 +102,18 @@ cli_open_store(struct cli *c, int readonly)
 	o.durability_fast = c->cfg_loaded && !c->cfg.synchronous_full;
 	/* Commands that only look or change existing jobs never create a database. */
 	if (readonly && stat(c->db_path, &sb) < 0 && errno == ENOENT)
-		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_path);
+		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_shown);
 	if (!readonly && (r = cli_may_create(c)) != 0)
 		return r;
 	if ((r = store_open(c->db_path, &o, &c->st, err, sizeof(err))) < 0) {
 		c->st = NULL;
 		if (r == -ENOENT && readonly)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
-			                c->db_path);
+			                c->db_shown);
 		/* the store's message says what failed and names the database */
 		if (err[0] != '\0')
 			return cli_fail(exitcode_open(r), "%s", err);
-		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_path,
+		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	}
 	return 0;
@@ -132,7 +133,7 @@ cli_may_create(struct cli *c)
 	return cli_fail(EX_NOINPUT,
 	                "no database at '%s': name one with --db or JOBQ_DB, or create "
 	                "it with 'jobq init'",
-	                c->db_path);
+	                c->db_shown);
 }
 
 int
@@ -153,6 +154,7 @@ cli_set_db(struct cli *c, const char *db, int named)
 		return cli_fail(EX_NOPERM, "%s", why);
 	if (r < 0)
 		strlcpy(c->db_path, db, sizeof(c->db_path));
+	conninfo_mask(c->db_path, c->db_shown, sizeof(c->db_shown));
 	c->db_named = named;
 	return 0;
 }
