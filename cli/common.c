@@ -79,7 +79,8 @@ int
 cli_host_id(const struct cli *c, char *out, size_t len)
 {
 	if (hostid_get(c->cfg.host, out, len) < 0)
-		return cli_fail(EX_USAGE, "invalid %s '%s': must be 1 to %d characters of "
+		return cli_fail(EX_USAGE,
+		                "invalid %s '%s': must be 1 to %d characters of "
 		                "[A-Za-z0-9._-]",
 		                HOSTID_ENV, CLI_SHOWN(getenv(HOSTID_ENV)), HOSTID_MAX);
 	return 0;
