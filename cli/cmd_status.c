@@ -48,7 +48,7 @@ struct status_ctx {
 	struct rate_use *pool_rate, *pool_tokens; /* per c->cfg.pools: their windows */
 	cJSON *running;                           /* --json: job objects */
 	struct table run_table;
-	int64_t blocked; /* queued jobs waiting for a parent (of every batch) */
+	int64_t blocked;          /* queued jobs waiting for a parent (of every batch) */
 	struct host_entry *hosts; /* the hosts table (store_hosts.h) */
 	size_t nhosts;
 	int oom;
@@ -104,8 +104,9 @@ hosts_json(const struct status_ctx *s)
 		r |= json_add_time(o, "seen_at", e->seen_at);
 		r |= json_add_time(o, "started_at", e->started_at);
 		r |= cJSON_AddBoolToObject(o, "live", host_live(s, e->seen_at)) != NULL ? 0
-		                                                                       : -ENOMEM;
-		r |= json_add_string_or_null(o, "version", e->version[0] != '\0' ? e->version : NULL);
+		                                                                        : -ENOMEM;
+		r |= json_add_string_or_null(o, "version",
+		                             e->version[0] != '\0' ? e->version : NULL);
 	}
 	if (r != 0) {
 		cJSON_Delete(a);

@@ -56,7 +56,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	        CLI_COMMON_OPTIONS,
 	        {NULL, 0, NULL, 0},
 	};
-	char db[PATH_MAX], cfg[PATH_MAX] = "", host[HOSTID_MAX + 1], shown[PATH_MAX];
+	char db[PATH_MAX], cfg[PATH_MAX] = "", host[HOSTID_MAX + 1];
 	struct supervisor_opts o = {.self_exe = c->self_exe, .host = host};
 	int64_t workers = 0;
 	int ch, code, r;
@@ -84,7 +84,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	if (db_local_is_pg(c->db_path)) {
 		strlcpy(db, c->db_path, sizeof(db)); /* a server's: as given (cli_set_db) */
 	} else if ((r = path_absolute(c->db_path, db, sizeof(db))) < 0) {
-		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_path,
+		return cli_fail(EX_NOINPUT, "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	}
 	if (c->config_path[0] != '\0' && realpath(c->config_path, cfg) == NULL)
@@ -98,8 +98,7 @@ cmd_supervise(struct cli *c, int argc, char **argv)
 	title_init(c);
 	/* At once: the command line may hold a PostgreSQL password (the supervisor's own title
 	 * comes once its workers run). */
-	conninfo_mask(db, shown, sizeof(shown));
-	setproctitle("supervisor: starting, %s", shown);
+	setproctitle("supervisor: starting, %s", c->db_shown);
 	return supervisor_run(&o);
 }
 

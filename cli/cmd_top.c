@@ -28,6 +28,7 @@
 #include "duration.h"
 #include "output.h"
 #include "runtime.h"
+#include "store_hosts.h"
 
 #define TOP_FAILURES 5            /* recent failures shown */
 #define TOP_RATE_WINDOW_MS 300000 /* throughput: jobs ended in the last 5 minutes */
@@ -55,8 +56,29 @@ struct top {
 	struct table batches;
 	struct table failures;
 	int64_t *pool_used;
+	char hosts[512]; /* "web-1 2 running, web-2 lost": the hosts line */
+	int nhosts, lost;
 	int oom;
 };
+
+/* A host of the hosts table, for the hosts line. */
+static int
+on_host(const struct store_host *h, void *arg)
+{
+	struct top *t = arg;
+	size_t len = strlen(t->hosts);
+	int lost = time_sub(t->now, h->seen_at) > STORE_HOST_LOST_MS;
+
+	t->nhosts++;
+	t->lost += lost;
+	if (lost)
+		snprintf(t->hosts + len, sizeof(t->hosts) - len, "%s%s lost", len > 0 ? ", " : "",
+		         h->id);
+	else
+		snprintf(t->hosts + len, sizeof(t->hosts) - len, "%s%s %" PRId64 " running",
+		         len > 0 ? ", " : "", h->id, h->running);
+	return 0;
+}
 
 static void add_line(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -364,7 +386,8 @@ build_frame(struct cli *c, struct frame *f)
 	    (r = store_pool_usage(c->st, cfg, t.pool_used)) < 0 ||
 	    (r = store_count_live(c->st, on_live, &t)) < 0 ||
 	    (r = store_batch_progress(c->st, t.now - TOP_RATE_WINDOW_MS, on_batch, &t)) < 0 ||
-	    (r = store_recent_failed(c->st, TOP_FAILURES, on_failed, &t)) < 0) {
+	    (r = store_recent_failed(c->st, TOP_FAILURES, on_failed, &t)) < 0 ||
+	    (r = store_hosts_list(c->st, on_host, &t)) < 0) {
 		code = cli_store_fail(c, r, "cannot read the queue");
 		goto out;
 	}
@@ -378,6 +401,9 @@ build_frame(struct cli *c, struct frame *f)
 	else
 		add_line(f, "supervisor: pid %d, %d workers, %zu running jobs", (int)ri.pid,
 		         ri.nworker_pids, t.nrunning);
+	/* Other hosts, or a lost one: what the supervisor line cannot say. */
+	if (t.nhosts > 1 || t.lost > 0)
+		add_line(f, "hosts: %s", t.hosts);
 	add_workers(f, &t, &ri, have_rt);
 	if (cfg->npools > 0) {
 		struct table pt;

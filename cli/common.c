@@ -80,7 +80,8 @@ int
 cli_host_id(const struct cli *c, char *out, size_t len)
 {
 	if (hostid_get(c->cfg.host, out, len) < 0)
-		return cli_fail(EX_USAGE, "invalid %s '%s': must be 1 to %d characters of "
+		return cli_fail(EX_USAGE,
+		                "invalid %s '%s': must be 1 to %d characters of "
 		                "[A-Za-z0-9._-]",
 		                HOSTID_ENV, CLI_SHOWN(getenv(HOSTID_ENV)), HOSTID_MAX);
 	return 0;
@@ -103,14 +104,14 @@ cli_open_store(struct cli *c, int readonly)
 	o.durability_fast = c->cfg_loaded && !c->cfg.synchronous_full;
 	/* Commands that only look or change existing jobs never create a database. */
 	if (readonly && !pg && stat(c->db_path, &sb) < 0 && errno == ENOENT)
-		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_path);
+		return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file", c->db_shown);
 	if (!readonly && (r = cli_may_create(c)) != 0)
 		return r;
 	if ((r = store_open(c->db_path, &o, &c->st, err, sizeof(err))) < 0) {
 		c->st = NULL;
 		if (r == -ENOENT && readonly && !pg)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
-			                c->db_path);
+			                c->db_shown);
 		/* the store's message says what failed and names the database (masked: a message
 		 * that holds the target as given is not printed) */
 		if (err[0] != '\0' && (!pg || strstr(err, c->db_path) == NULL))
@@ -139,7 +140,7 @@ cli_may_create(struct cli *c)
 	return cli_fail(EX_NOINPUT,
 	                "no database at '%s': name one with --db or JOBQ_DB, or create "
 	                "it with 'jobq init'",
-	                c->db_path);
+	                c->db_shown);
 }
 
 int
@@ -174,7 +175,7 @@ cli_set_db(struct cli *c, const char *db, int named)
 		return cli_fail(EX_NOPERM, "%s", why);
 	if (r < 0)
 		strlcpy(c->db_path, db, sizeof(c->db_path));
-	strlcpy(c->db_shown, c->db_path, sizeof(c->db_shown));
+	strlcpy(c->db_shown, c->db_path, sizeof(c->db_shown)); /* a file: nothing to mask */
 	return 0;
 }
 

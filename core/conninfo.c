@@ -254,6 +254,15 @@ mask_any(const char *s, struct out *o)
 	o->n = n0;
 	if (o->len > 0)
 		o->p[o->n] = '\0';
+	/* A URI behind a prefix (a path made absolute by mistake, "/srv/postgresql://..."). */
+	const char *u = strstr(s, "postgresql://"), *u2 = strstr(s, "postgres://");
+	if (u == NULL || (u2 != NULL && u2 < u))
+		u = u2;
+	if (u != NULL) {
+		put(o, s, (size_t)(u - s));
+		mask_uri(u, o);
+		return;
+	}
 	/* Not a conninfo after all: a path, shown as it is, or a broken conninfo such as
 	 * "host=h password='x" (libpq refuses it), shown up to its "password =". */
 	for (const char *p = s; *s != '/' && (p = strstr(p, "password")) != NULL; p++) {

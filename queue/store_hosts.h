@@ -12,7 +12,7 @@
 
 #include "store.h"
 
-#define STORE_HOST_BEAT_MS 5000                      /* heartbeat interval */
+#define STORE_HOST_BEAT_MS 5000                     /* heartbeat interval */
 #define STORE_HOST_LOST_MS (3 * STORE_HOST_BEAT_MS) /* not seen this long: lost */
 
 struct store_host {
@@ -35,7 +35,6 @@ int store_host_remove(struct store *st, const char *id, pid_t pid);
 
 /* Call fn for each row, in id order, with running filled; strings are valid during the call
  * only. fn returning non-zero stops the walk and is returned. Returns 0 or a store error. */
-int store_hosts_list(struct store *st, int (*fn)(const struct store_host *h, void *ctx),
-                     void *ctx);
+int store_hosts_list(struct store *st, int (*fn)(const struct store_host *h, void *ctx), void *ctx);
 
 #endif

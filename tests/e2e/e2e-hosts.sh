@@ -95,6 +95,8 @@ json_eq "$OUT" '.hosts[0].running' 1
 wait_until 25 '[ "$("$JOBQ" --db k.db status --json | jq -r ".hosts[0].live")" = false ]'
 expect_code 0 jobq --db k.db status
 assert_contains "$OUT" "host: web-2, pid $SUP_PID, 3 workers, 1 running, lost: last seen "
+expect_code 0 jobq --db k.db top --once
+assert_contains "$OUT" "hosts: web-2 lost" "top's hosts line"
 
 step "9. A new supervisor with the same id takes the row over"
 start_supervisor k.db

@@ -28,7 +28,7 @@ json_eq "$st" '.resources.ollama.paused_until' null
 json_eq "$st" '.paused | length' 0
 json_eq "$st" '.running | length' 0
 json_eq "$st" '.oldest_queued_age_s | type' number
-json_eq "$st" 'keys | join(",")' blocked,counts,oldest_queued_age_s,paused,resources,running,supervisor,types,unhandled
+json_eq "$st" 'keys | join(",")' blocked,counts,hosts,oldest_queued_age_s,paused,resources,running,supervisor,types,unhandled
 json_eq "$st" '.unhandled.ping' 1
 
 # A mix of jobs.
@@ -72,7 +72,7 @@ expect_code 0 jobq show "$s1" --json
 job=$OUT
 for key in id type namespace payload state priority run_at attempts max_attempts timeout \
 	resources unique_key batch result error exit_code created_at started_at finished_at \
-	orphans_reaped worker_pid pgid lease_until token; do
+	orphans_reaped worker_pid pgid lease_until token host; do
 	json_eq "$job" "has(\"$key\")" true
 done
 json_eq "$job" '.payload.title | length > 10' true

@@ -973,10 +973,29 @@ test_metrics(void **state)
 	             "metrics: must be an object (e.g. {\"listen\": \"127.0.0.1:9187\"})");
 }
 
+/* "host": this host's id (core/hostid.h), checked as JOBQ_HOST is. */
+static void
+test_host(void **state)
+{
+	struct config cfg;
+
+	parse_ok("{'host': 'web-1.example_org'}", &cfg);
+	assert_string_equal(cfg.host, "web-1.example_org");
+	config_release(&cfg);
+	assert_null(cfg.host);
+	parse_ok("{}", &cfg);
+	assert_null(cfg.host);
+	config_release(&cfg);
+	assert_error("{'host': 'a b'}", "host: must be 1 to 64 characters of [A-Za-z0-9._-]");
+	assert_error("{'host': ''}", "host: must be 1 to 64 characters of [A-Za-z0-9._-]");
+	assert_error("{'host': 7}", "host: must be a string");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_host, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_default, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_design_example, setup, teardown),

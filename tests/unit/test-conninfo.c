@@ -52,7 +52,10 @@ test_uri(void **state)
 	check("postgresql:///db?host=/run/pg&pass%77ord=secret",
 	      "postgresql:///db?host=/run/pg&pass%77ord=***", 1);
 	check("postgresql://u:a@h/db?password=b", "postgresql://u:***@h/db?password=***", 2);
-	check("postgresql://h/db?passwords=x&password", "postgresql://h/db?passwords=x&password", 0);
+	check("postgresql://h/db?passwords=x&password", "postgresql://h/db?passwords=x&password",
+	      0);
+	/* Behind a prefix (a name made absolute by mistake): still masked. */
+	check("/srv/postgresql://u:pw@h/db", "/srv/postgresql://u:***@h/db", 1);
 }
 
 static void

@@ -44,10 +44,14 @@ static void
 test_beat_list_remove(void **state)
 {
 	struct fx *f = *state;
-	struct store_host a = {.id = "web-2", .pid = 42, .started_at = NOW, .seen_at = NOW,
-	                       .workers = 3, .version = "1.0"};
-	struct store_host b = {.id = "web-1", .pid = 7, .started_at = NOW, .seen_at = NOW,
-	                       .workers = 1};
+	struct store_host a = {.id = "web-2",
+	                       .pid = 42,
+	                       .started_at = NOW,
+	                       .seen_at = NOW,
+	                       .workers = 3,
+	                       .version = "1.0"};
+	struct store_host b = {
+	        .id = "web-1", .pid = 7, .started_at = NOW, .seen_at = NOW, .workers = 1};
 	struct seen s = {0};
 
 	assert_int_equal(store_hosts_list(f->st, collect, &s), 0);
@@ -168,8 +172,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_beat_list_remove, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_claim_records_host, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_list_stops, fx_setup, fx_teardown),
-	        cmocka_unit_test_setup_teardown(test_migrate_from_version_3, fx_setup,
-	                                        fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_migrate_from_version_3, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

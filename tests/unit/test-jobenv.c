@@ -39,6 +39,24 @@ test_entries(void **state)
 	jobenv_ident_release(NULL);
 }
 
+/* A PostgreSQL password never reaches a job's environment, nor the identity that finds it. */
+static void
+test_db_masked(void **state)
+{
+	struct jobenv_ident w;
+	char *e = NULL;
+
+	assert_int_equal(jobenv_db("postgresql://jobq:s3cret@db/jobq", &e), 0);
+	assert_string_equal(e, "JOBQ_DB=postgresql://jobq:***@db/jobq");
+	free(e);
+	assert_int_equal(jobenv_db("host=db password=s3cret", &e), 0);
+	assert_string_equal(e, "JOBQ_DB=host=db password=***");
+	free(e);
+	assert_int_equal(jobenv_ident_init(&w, 5, 1, "postgres://u:pw@h/d"), 0);
+	assert_string_equal(w.env[2], "JOBQ_DB=postgres://u:***@h/d");
+	jobenv_ident_release(&w);
+}
+
 /* A process started with the environment the exec handler gives an attempt is found by the
  * identity of that attempt and of the job, not by another attempt's. */
 static void
@@ -79,6 +97,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_entries),
+	        cmocka_unit_test(test_db_masked),
 	        cmocka_unit_test(test_found_by_proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
