@@ -866,6 +866,17 @@ check_semantics(struct both *b)
 	RUN(b, SQL_SCHEDULE_SET, "tnightly", "i20", NULL, NULL, "i21");
 	RUN(b, SQL_SCHEDULE_GET, "tnightly");
 
+	/* A batch name that JSON must escape, in the callback's payload. */
+	RUN(b, SQL_BATCH_CALLBACK, "tq\"\\\xc3\xa9/", "tdone", "tdefault", "i0", "i3", NULL,
+	    "i1000");
+	{
+		char q[32];
+
+		ins(b, "tq", NULL, "tq\"\\\xc3\xa9/", q, sizeof(q));
+		RUN(b, SQL_CANCEL_QUEUED_ID, NULL, NULL, NULL, q, NULL, "i-1", "i6000");
+		same_jobs(b, "the callback of a batch with a quote, a backslash, an accent");
+	}
+
 	/* The next id is the one the next insert takes, on both, even after an insert that did
 	 * nothing (the conflict above). */
 	{
