@@ -924,7 +924,10 @@ check_chain(PGconn *c, int n, int deep)
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO job_deps SELECT g, g + 1 FROM generate_series(1, %d) g", n - 1);
 	pg_do(c, sql);
-	pg_do(c, "UPDATE jobs SET state = 'failed' WHERE id = 1");
+	/* by a session whose search_path does not name jobq's schema */
+	pg_do(c, "SET search_path = pg_catalog");
+	pg_do(c, "UPDATE public.jobs SET state = 'failed' WHERE id = 1");
+	pg_do(c, "RESET search_path");
 	snprintf(want, sizeof(want), "%d", n - 1);
 	pg_expect(c, "a chain cancelled", "SELECT count(*) FROM jobs WHERE state = 'cancelled'",
 	          want);
