@@ -796,6 +796,13 @@ check_semantics(struct both *b)
 		snprintf(want, sizeof(want), "%s|queued;%s|failed", k2a + 1, k2b + 1);
 		pg_expect(b->pg, "the first of the two came back",
 		          "SELECT id, state FROM jobs WHERE unique_key = 'k2' ORDER BY id", want);
+		/* The same by batch, the first failed, the second cancelled. */
+		ins(b, "tu", "tk3", "tb4", k2a, sizeof(k2a));
+		claim_finish(b, k2a, "tfailed");
+		ins(b, "tu", "tk3", "tb4", k2b, sizeof(k2b));
+		RUN(b, SQL_CANCEL_QUEUED_ID, NULL, NULL, NULL, k2b, NULL, "i-1", "i9200");
+		RUN(b, SQL_RETRY_BATCH, NULL, NULL, "tb4", NULL, NULL, "i-1", "i9300");
+		same_jobs(b, "retry by batch of two jobs with one key");
 	}
 	RUN(b, SQL_UNIQUE_LIVE, "tk2");
 	RUN(b, SQL_UNIQUE_RECENT, "tk", "i0");
