@@ -30,7 +30,23 @@
 struct lite_stmt {
 	struct db_stmt base;
 	sqlite3_stmt *stmt;
+	/* An INSERT ... RETURNING id stepped without the clause (below): the ids of the rows it
+	 * inserted, next to return (0: not run yet) up to last; cur the current row's. */
+	int returning;
+	int64_t next, last, cur;
 };
+
+/*
+ * INSERT ... RETURNING id (SQL_INSERT, SQL_INSERT_MANY) is the text both backends share, but
+ * SQLite's RETURNING builds an ephemeral table for every execution: +33,000 instructions per
+ * one-row insert, +5,000 per row of the 32-row one (a bulk enqueue took 23% more instructions,
+ * one with unique keys 59%). The SQLite driver prepares these statements without the clause
+ * and returns the same rows itself: the rows one INSERT adds to jobs get consecutive ids
+ * (INTEGER PRIMARY KEY AUTOINCREMENT, each the largest so far plus one), the last one
+ * sqlite3_last_insert_rowid(), so they are last - changes + 1 ... last. No row when nothing was
+ * inserted (ON CONFLICT DO NOTHING).
+ */
+#define RETURNING_ID " RETURNING id"
 
 static inline sqlite3_stmt *
 S(struct db_stmt *s)
@@ -311,20 +327,30 @@ lite_close(struct store *st)
 static int
 lite_prepare(struct store *st, enum sql_id id, struct db_stmt **out)
 {
+	int returning = id == SQL_INSERT || id == SQL_INSERT_MANY;
+	const char *text = sql_text[id];
+	size_t len = strlen(text);
 	struct lite_stmt *s;
 	int rc;
 
 	*out = NULL;
+	if (returning) {
+		size_t cut = sizeof(RETURNING_ID) - 1;
+
+		if (len < cut || strcmp(text + len - cut, RETURNING_ID) != 0)
+			return SQLITE_INTERNAL; /* sql.h and this file disagree */
+		len -= cut;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return SQLITE_NOMEM;
-	rc = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt,
-	                        NULL);
+	rc = sqlite3_prepare_v3(st->db, text, (int)len, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(s->stmt);
 		free(s);
 		return rc;
 	}
 	s->base.ops = &db_sqlite_ops;
+	s->returning = returning;
 	s->base.st = st;
 	s->base.id = id;
 	*out = &s->base;
@@ -349,16 +375,40 @@ lite_bind_null(struct db_stmt *s, int i)
 	return sqlite3_bind_null(S(s), i);
 }
 
+/* The next row of an INSERT ... RETURNING id without the clause: its id. */
+static int
+returning_step(struct lite_stmt *l)
+{
+	int64_t n;
+	int rc;
+
+	if (l->next == 0) {
+		if ((rc = sqlite3_step(l->stmt)) != SQLITE_DONE)
+			return rc;
+		n = sqlite3_changes(l->base.st->db);
+		l->last = n > 0 ? sqlite3_last_insert_rowid(l->base.st->db) : 0;
+		l->next = n > 0 ? l->last - n + 1 : 1;
+	}
+	if (l->next > l->last)
+		return SQLITE_DONE;
+	l->cur = l->next++;
+	return SQLITE_ROW;
+}
+
 static int
 lite_step(struct db_stmt *s)
 {
-	return sqlite3_step(S(s));
+	struct lite_stmt *l = (struct lite_stmt *)s;
+
+	return l->returning ? returning_step(l) : sqlite3_step(l->stmt);
 }
 
 static int64_t
 lite_col_int(struct db_stmt *s, int i)
 {
-	return sqlite3_column_int64(S(s), i);
+	struct lite_stmt *l = (struct lite_stmt *)s;
+
+	return l->returning ? l->cur : sqlite3_column_int64(l->stmt, i);
 }
 
 static double
@@ -389,8 +439,10 @@ lite_col_is_null(struct db_stmt *s, int i)
 static void
 lite_reset(struct db_stmt *s)
 {
-	sqlite3_stmt *stmt = S(s);
+	struct lite_stmt *l = (struct lite_stmt *)s;
+	sqlite3_stmt *stmt = l->stmt;
 
+	l->next = l->last = l->cur = 0;
 	s->st->vm_steps += (uint64_t)sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);

@@ -13,6 +13,8 @@
  *   the event table, which this schema does not have). An UPDATE's row triggers run when that
  *   statement ends rather than after each row; where the order matters (children brought back
  *   by a parent's retry, which SQLite brings back one row at a time) the function loops;
+ * - the trigger functions run with the search_path of the migration (the schema holding jobq's
+ *   tables), whatever the session that ends a job has set;
  * - the function takes the writers' advisory lock (DB_PG_WRITE_LOCK, already held by jobq's
  *   own transactions), so a producer ending jobs by SQL without it cannot make a batch callback
  *   fire twice or never.
@@ -144,7 +146,8 @@ static const char other_tables[] =
 	"SELECT p.id, p.state FROM job_deps JOIN jobs p ON p.id = job_deps.parent"                 \
 	" WHERE job_deps.child = " child " AND (p.state = 'failed' OR p.state = 'cancelled')"
 static const char jobs_ended_fn[] =
-        "CREATE FUNCTION jobq_job_ended() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "CREATE FUNCTION jobq_job_ended() RETURNS trigger LANGUAGE plpgsql"
+        " SET search_path FROM CURRENT AS $fn$\n"
         "DECLARE\n"
         " retry boolean := NEW.state = 'queued'"
         "  AND (OLD.state = 'failed' OR OLD.state = 'cancelled');\n"
@@ -234,7 +237,8 @@ static const char jobs_watch_trigger[] =
 
 /* A pruned job takes its edges along. */
 static const char jobs_deps_prune[] =
-        "CREATE FUNCTION jobq_job_pruned() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "CREATE FUNCTION jobq_job_pruned() RETURNS trigger LANGUAGE plpgsql"
+        " SET search_path FROM CURRENT AS $fn$\n"
         "BEGIN\n"
         " DELETE FROM job_deps WHERE parent = OLD.id;\n"
         " DELETE FROM job_deps WHERE child = OLD.id;\n"

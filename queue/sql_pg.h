@@ -53,14 +53,15 @@
  * found by the statement itself. */
 #define PG_ANC(w)                                                                                  \
 	"(SELECT min(j.id) FROM (WITH RECURSIVE up(pid) AS (SELECT d.parent FROM job_deps d "      \
-	"WHERE d.child = jobs.id UNION SELECT d.parent FROM job_deps d JOIN up ON "                \
+	"WHERE d.child = x.id UNION SELECT d.parent FROM job_deps d JOIN up ON "                   \
 	"d.child = up.pid) SELECT pid FROM up) u JOIN jobs j ON j.id = u.pid WHERE "               \
-	"j.id < jobs.id AND j.state = 'queued' AND " w ")"
+	"j.id < x.id AND j.state = 'queued' AND " w ")"
 #define PG_CANCEL_QUEUED_SET(w)                                                                    \
-	"UPDATE jobs SET state = 'cancelled', finished_at = $7, cancelled_by = CASE WHEN "         \
-	"watch & 2 <> 0 THEN coalesce(" PG_ANC(w) ", cancelled_by) ELSE cancelled_by END, "        \
-	"error = CASE WHEN watch & 2 <> 0 AND " PG_ANC(w) " IS NOT NULL THEN 'dependency ' || "    \
-	PG_ANC(w) " || ' cancelled' ELSE error END WHERE state = 'queued' AND " w PG_USE6
+	"UPDATE jobs SET state = 'cancelled', finished_at = $7, cancelled_by = "                   \
+	"coalesce(s.anc, jobs.cancelled_by), error = CASE WHEN s.anc IS NOT NULL THEN "            \
+	"'dependency ' || s.anc || ' cancelled' ELSE jobs.error END FROM (SELECT x.id AS cid, "    \
+	"CASE WHEN x.watch & 2 <> 0 THEN " PG_ANC(w) " END AS anc FROM jobs x WHERE "              \
+	"x.state = 'queued' AND " w PG_USE6 ") s WHERE jobs.id = s.cid AND jobs.state = 'queued'"
 #define PG_CANCEL_RUNNING(w)                                                                       \
 	"UPDATE jobs SET cancel_requested = 1 WHERE state = 'running' AND " w
 /* SQLite's UPDATE OR IGNORE skips a row whose unique key is live again in another job, and of
@@ -139,5 +140,16 @@
 	X(SQL_DEP_ADD, "INSERT INTO job_deps (parent, child) VALUES ($1, $2) "                     \
 	               "ON CONFLICT DO NOTHING")
 /* clang-format on */
+
+/*
+ * Statements whose rows the C code reads only until it finds what it wants (the claim walks a
+ * type's queued jobs until the first that fits, usually the first). Executed whole, such a
+ * statement makes PostgreSQL plan for every row (a bitmap scan and a sort of all the type's
+ * queued jobs: 390 ms at 60,000 of one type) and send them all; the driver should run these
+ * through a cursor (DECLARE ... CURSOR inside the transaction, with a low
+ * cursor_tuple_fraction, FETCH a few rows at a time), which plans the index scan of jobs_ready
+ * and costs what the rows read cost.
+ */
+#define SQL_PG_WALKED(X) X(SQL_TYPE_HEAD)
 
 #endif

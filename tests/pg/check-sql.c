@@ -796,6 +796,13 @@ check_semantics(struct both *b)
 		snprintf(want, sizeof(want), "%s|queued;%s|failed", k2a + 1, k2b + 1);
 		pg_expect(b->pg, "the first of the two came back",
 		          "SELECT id, state FROM jobs WHERE unique_key = 'k2' ORDER BY id", want);
+		/* The same by batch, the first failed, the second cancelled. */
+		ins(b, "tu", "tk3", "tb4", k2a, sizeof(k2a));
+		claim_finish(b, k2a, "tfailed");
+		ins(b, "tu", "tk3", "tb4", k2b, sizeof(k2b));
+		RUN(b, SQL_CANCEL_QUEUED_ID, NULL, NULL, NULL, k2b, NULL, "i-1", "i9200");
+		RUN(b, SQL_RETRY_BATCH, NULL, NULL, "tb4", NULL, NULL, "i-1", "i9300");
+		same_jobs(b, "retry by batch of two jobs with one key");
 	}
 	RUN(b, SQL_UNIQUE_LIVE, "tk2");
 	RUN(b, SQL_UNIQUE_RECENT, "tk", "i0");
@@ -866,6 +873,17 @@ check_semantics(struct both *b)
 	RUN(b, SQL_SCHEDULE_SET, "tnightly", "i20", NULL, NULL, "i21");
 	RUN(b, SQL_SCHEDULE_GET, "tnightly");
 
+	/* A batch name that JSON must escape, in the callback's payload. */
+	RUN(b, SQL_BATCH_CALLBACK, "tq\"\\\xc3\xa9/", "tdone", "tdefault", "i0", "i3", NULL,
+	    "i1000");
+	{
+		char q[32];
+
+		ins(b, "tq", NULL, "tq\"\\\xc3\xa9/", q, sizeof(q));
+		RUN(b, SQL_CANCEL_QUEUED_ID, NULL, NULL, NULL, q, NULL, "i-1", "i6000");
+		same_jobs(b, "the callback of a batch with a quote, a backslash, an accent");
+	}
+
 	/* The next id is the one the next insert takes, on both, even after an insert that did
 	 * nothing (the conflict above). */
 	{
@@ -913,7 +931,10 @@ check_chain(PGconn *c, int n, int deep)
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO job_deps SELECT g, g + 1 FROM generate_series(1, %d) g", n - 1);
 	pg_do(c, sql);
-	pg_do(c, "UPDATE jobs SET state = 'failed' WHERE id = 1");
+	/* by a session whose search_path does not name jobq's schema */
+	pg_do(c, "SET search_path = pg_catalog");
+	pg_do(c, "UPDATE public.jobs SET state = 'failed' WHERE id = 1");
+	pg_do(c, "RESET search_path");
 	snprintf(want, sizeof(want), "%d", n - 1);
 	pg_expect(c, "a chain cancelled", "SELECT count(*) FROM jobs WHERE state = 'cancelled'",
 	          want);

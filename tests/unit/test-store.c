@@ -66,6 +66,63 @@ test_target_kind(void **state)
 	store_close(st);
 }
 
+/* Bind the parameters of one jobs row (SQL_INSERT's) from base + 1. */
+static void
+bind_job_row(struct db_stmt *stmt, int base, const char *unique_key)
+{
+	db_bind_text(stmt, base + 1, "t");
+	db_bind_text(stmt, base + 2, "default");
+	db_bind_text(stmt, base + 3, "{}");
+	db_bind_int(stmt, base + 4, 0);
+	db_bind_int(stmt, base + 5, 1);
+	db_bind_int(stmt, base + 6, 3);
+	db_bind_null(stmt, base + 7);
+	db_bind_null(stmt, base + 8);
+	db_bind_text(stmt, base + 9, unique_key);
+	db_bind_null(stmt, base + 10);
+	db_bind_int(stmt, base + 11, 1);
+}
+
+/* The seam's contract for the inserts (db.h): INSERT ... RETURNING id returns the new rows'
+ * ids, and no row when ON CONFLICT DO NOTHING inserted nothing; changes() stays after reset. */
+static void
+test_insert_returning(void **state)
+{
+	struct fx *f = *state;
+	struct db_stmt *stmt;
+	int64_t id, first = 0;
+
+	assert_non_null(stmt = stmt_get(f->st, SQL_INSERT));
+	bind_job_row(stmt, 0, "k");
+	assert_int_equal(db_step(stmt), DB_ROW);
+	id = db_col_int(stmt, 0);
+	assert_int_equal(db_step(stmt), DB_DONE);
+	stmt_done(f->st, stmt);
+	assert_int_equal(f->st->ops->changes(f->st), 1);
+	assert_int_equal(id, sql_int(f->db, "SELECT id FROM jobs WHERE unique_key = 'k'"));
+
+	bind_job_row(stmt, 0, "k"); /* live: the conflict inserts nothing */
+	assert_int_equal(db_step(stmt), DB_DONE);
+	stmt_done(f->st, stmt);
+	assert_int_equal(f->st->ops->changes(f->st), 0);
+
+	assert_non_null(stmt = stmt_get(f->st, SQL_INSERT_MANY));
+	for (int i = 0; i < SQL_BULK_ROWS; i++)
+		bind_job_row(stmt, i * SQL_INSERT_PARAMS, NULL);
+	/* Consecutive ids after id (SQLite's upsert that did nothing took one). */
+	for (int i = 0; i < SQL_BULK_ROWS; i++) {
+		assert_int_equal(db_step(stmt), DB_ROW);
+		if (i == 0)
+			assert_true((first = db_col_int(stmt, 0)) > id);
+		assert_int_equal(db_col_int(stmt, 0), first + i);
+	}
+	assert_int_equal(db_step(stmt), DB_DONE);
+	stmt_done(f->st, stmt);
+	assert_int_equal(sql_int(f->db, "SELECT count(*) FROM jobs"), SQL_BULK_ROWS + 1);
+	assert_int_equal(sql_int(f->db, "SELECT min(id) FROM jobs WHERE id > 1"), first);
+	assert_int_equal(sql_int(f->db, "SELECT max(id) FROM jobs"), first + SQL_BULK_ROWS - 1);
+}
+
 static void
 test_open_creates_schema(void **state)
 {
@@ -1729,6 +1786,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_queries, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_pauses, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_target_kind, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_insert_returning, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
