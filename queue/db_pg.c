@@ -143,10 +143,13 @@ fail_res(struct db_pg *pg, const PGresult *res)
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
+	/* A FATAL error ends the session too (idle_in_transaction_session_timeout, a server
+	 * shutting down): the next call connects again. */
+	if (PQstatus(pg->conn) == CONNECTION_BAD)
+		return fail_with(pg, SQLITE_BUSY,
+		                 primary != NULL ? primary : PQerrorMessage(pg->conn));
 	if (state != NULL)
 		return fail_with(pg, sqlstate_rc(state), primary);
-	if (PQstatus(pg->conn) == CONNECTION_BAD)
-		return fail_with(pg, SQLITE_BUSY, PQerrorMessage(pg->conn));
 	if (res == NULL)
 		return fail_with(pg, SQLITE_NOMEM, "out of memory");
 	return fail_with(pg, SQLITE_ERROR, PQresultErrorMessage(res));
@@ -915,6 +918,12 @@ const struct db_ops db_pg_ops = {
         .wait_fd = pg_wait_fd,
         .notify = pg_notify,
 };
+
+int
+db_pg_backend_pid(struct store *st)
+{
+	return st->pg != NULL ? PQbackendPID(st->pg->conn) : 0;
+}
 
 /* ---- for schema_pg.c (db_pg.h) ---- */
 

@@ -459,6 +459,36 @@ test_limits_and_rights(void **state)
 	disconnect(su);
 }
 
+/* A session left idle inside a write transaction is ended by the server, which frees the
+ * writers' lock for the others; its next call is busy, and the one after that connects again. */
+static void
+test_idle_in_tx_ended(void **state)
+{
+	struct store *a = must_connect(), *b = must_connect();
+	char sql[128];
+	int gone = 0;
+
+	(void)state;
+	/* Shorter than the driver's 10 s, for the test. */
+	assert_int_equal(run(a, "SET idle_in_transaction_session_timeout = 100"), DB_DONE);
+	assert_int_equal(a->ops->begin(a), DB_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %d",
+	         db_pg_backend_pid(a));
+	for (int i = 0; i < 1000 && !gone; i++) {
+		gone = query_int(b, sql) == 0;
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	assert_int_equal(b->ops->begin(b), DB_OK); /* the lock is free */
+	assert_int_equal(b->ops->commit(b), DB_OK);
+	assert_int_equal(run(a, "SELECT 1"), SQLITE_BUSY);
+	assert_int_equal(a->ops->rollback(a), DB_OK);
+	assert_int_equal(run(a, "SELECT 1"), DB_DONE);
+	disconnect(a);
+	disconnect(b);
+}
+
 /* After a server restart: outside a transaction the next call connects again (statements
  * prepared again, LISTEN again); inside one, busy until rolled back. */
 static void
@@ -552,6 +582,7 @@ main(void)
 	        cmocka_unit_test(test_notify),
 	        cmocka_unit_test(test_unreachable),
 	        cmocka_unit_test(test_limits_and_rights),
+	        cmocka_unit_test(test_idle_in_tx_ended),
 	        cmocka_unit_test(test_reconnect),
 	};
 	const char *env = getenv("JOBQ_PG_CLUSTER"), *src = getenv("JOBQ_SRC");
