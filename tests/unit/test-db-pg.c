@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -431,6 +433,34 @@ test_unreachable(void **state)
 	disconnect(st);
 }
 
+/* A server that accepts the connection and never answers: given up at connect_timeout, as one
+ * that cannot be reached (69), not waited for forever. */
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct store *st;
+	char target[256], mute[80];
+	int fd;
+
+	(void)state;
+	snprintf(mute, sizeof(mute), "%s/mute", dir);
+	assert_true(mkdir(mute, 0700) == 0 || errno == EEXIST);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.s.PGSQL.5432", mute);
+	snprintf(target, sizeof(target), "host=%s/mute port=5432 dbname=jobq connect_timeout=1",
+	         dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted, never answered */
+	assert_int_equal(connect_to(target, 5000, &st), -EHOSTUNREACH);
+	assert_non_null(strstr(st->err, "timeout"));
+	disconnect(st);
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(mute);
+}
+
 /* A role at its connection limit: busy (53300, exit 75), a server briefly full; a role
  * without the right: SQLITE_PERM (42501). */
 static void
@@ -581,6 +611,7 @@ main(void)
 	        cmocka_unit_test(test_writers_serialised),
 	        cmocka_unit_test(test_notify),
 	        cmocka_unit_test(test_unreachable),
+	        cmocka_unit_test(test_connect_timeout),
 	        cmocka_unit_test(test_limits_and_rights),
 	        cmocka_unit_test(test_idle_in_tx_ended),
 	        cmocka_unit_test(test_reconnect),
