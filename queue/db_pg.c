@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
+#include "db_pg_lib.h"
 
 #include "db_pg.h"
 #include "db_pg_internal.h"
@@ -356,6 +356,11 @@ db_pg_connect(struct store *st, const struct store_opts *opts)
 
 	if ((pg = st->pg = calloc(1, sizeof(*pg))) == NULL)
 		return store_failx(st, -ENOMEM, "cannot open database: out of memory");
+	if (pq_load(pg->msg, sizeof(pg->msg)) < 0)
+		return store_failx(st, -ENOTSUP,
+		                   "cannot open database: PostgreSQL's client library is not "
+		                   "installed (Debian: libpq5): %s",
+		                   pg->msg);
 	pg->fast = opts != NULL && opts->durability_fast;
 	if ((display = db_pg_display(st->path, &why)) == NULL) {
 		/* Not named: the target may hold a password that could not be found in it. */
@@ -405,7 +410,7 @@ pg_close(struct store *st)
 		pg_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
-	if (st->pg != NULL)
+	if (st->pg != NULL && st->pg->conn != NULL)
 		PQfinish(st->pg->conn);
 	free(st->pg);
 	st->pg = NULL;

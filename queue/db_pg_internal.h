@@ -40,7 +40,7 @@ int db_pg_backend_pid(struct store *st);
 
 /* The display form of a libpq target: its parameters as a conninfo without the password
  * (malloc'd), or NULL when target does not parse (then *why, when given, is libpq's message,
- * freed with PQfreemem) or memory runs out. */
+ * freed with PQfreemem) or memory runs out (or libpq cannot be loaded). */
 char *db_pg_display(const char *target, char **why);
 
 #endif

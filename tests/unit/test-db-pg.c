@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 
 #include "db_pg.h"
 #include "db_pg_internal.h"
+#include "db_pg_lib.h"
 #include "exitcode.h"
 #include "internal.h"
 
