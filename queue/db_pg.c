@@ -19,9 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
+#include "db_pg_lib.h"
 
 #include "db_pg.h"
+#include "hostid.h"
 #include "db_pg_internal.h"
 #include "internal.h"
 #include "sql_pg.h"
@@ -143,10 +144,13 @@ fail_res(struct db_pg *pg, const PGresult *res)
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
+	/* A FATAL error ends the session too (idle_in_transaction_session_timeout, a server
+	 * shutting down): the next call connects again. */
+	if (PQstatus(pg->conn) == CONNECTION_BAD)
+		return fail_with(pg, SQLITE_BUSY,
+		                 primary != NULL ? primary : PQerrorMessage(pg->conn));
 	if (state != NULL)
 		return fail_with(pg, sqlstate_rc(state), primary);
-	if (PQstatus(pg->conn) == CONNECTION_BAD)
-		return fail_with(pg, SQLITE_BUSY, PQerrorMessage(pg->conn));
 	if (res == NULL)
 		return fail_with(pg, SQLITE_NOMEM, "out of memory");
 	return fail_with(pg, SQLITE_ERROR, PQresultErrorMessage(res));
@@ -167,14 +171,14 @@ exec_simple(struct db_pg *pg, const char *sql)
 }
 
 /* "NOTIFY jobq, 'HOST'" (then suffix) into out: the payload names this host (store_set_host),
- * so that its own supervisor, told by the wake-up FIFO already, skips it (pg_data_version). */
+ * so that its own supervisor, told by the wake-up FIFO already, skips it (pg_data_version). A
+ * host id is 1 to 64 bytes of [A-Za-z0-9._-] (core/hostid.h), checked again here, so it needs
+ * no quoting; any other value sends no payload. */
 static const char *
 notify_sql(struct store *st, const char *suffix, char *out, size_t len)
 {
-	char *lit = PQescapeLiteral(st->pg->conn, st->host, strlen(st->host));
-
-	snprintf(out, len, "NOTIFY " DB_PG_CHANNEL ", %s%s", lit != NULL ? lit : "''", suffix);
-	PQfreemem(lit);
+	snprintf(out, len, "NOTIFY " DB_PG_CHANNEL ", '%s'%s",
+	         hostid_valid(st->host) ? st->host : "", suffix);
 	return out;
 }
 
@@ -365,6 +369,11 @@ db_pg_connect(struct store *st, const struct store_opts *opts)
 
 	if ((pg = st->pg = calloc(1, sizeof(*pg))) == NULL)
 		return store_failx(st, -ENOMEM, "cannot open database: out of memory");
+	if (pq_load(pg->msg, sizeof(pg->msg)) < 0)
+		return store_failx(st, -ENOTSUP,
+		                   "cannot open database: PostgreSQL's client library is not "
+		                   "installed (Debian: libpq5): %s",
+		                   pg->msg);
 	pg->fast = opts != NULL && opts->durability_fast;
 	if ((display = db_pg_display(st->path, &why)) == NULL) {
 		/* Not named: the target may hold a password that could not be found in it. */
@@ -414,7 +423,7 @@ pg_close(struct store *st)
 		pg_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
-	if (st->pg != NULL)
+	if (st->pg != NULL && st->pg->conn != NULL)
 		PQfinish(st->pg->conn);
 	free(st->pg);
 	st->pg = NULL;
@@ -931,6 +940,12 @@ const struct db_ops db_pg_ops = {
         .wait_fd = pg_wait_fd,
         .notify = pg_notify,
 };
+
+int
+db_pg_backend_pid(struct store *st)
+{
+	return st->pg != NULL ? PQbackendPID(st->pg->conn) : 0;
+}
 
 /* ---- for schema_pg.c (db_pg.h) ---- */
 

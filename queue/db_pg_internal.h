@@ -35,9 +35,12 @@ int db_pg_connect(struct store *st, const struct store_opts *opts);
  * SQL_NSTATEMENTS. Returns a result code, *out NULL on failure; release with finalize. */
 int db_pg_prepare_text(struct store *st, const char *text, struct db_stmt **out);
 
+/* The server process of st's connection (PQbackendPID), 0 without one. */
+int db_pg_backend_pid(struct store *st);
+
 /* The display form of a libpq target: its parameters as a conninfo without the password
  * (malloc'd), or NULL when target does not parse (then *why, when given, is libpq's message,
- * freed with PQfreemem) or memory runs out. */
+ * freed with PQfreemem) or memory runs out (or libpq cannot be loaded). */
 char *db_pg_display(const char *target, char **why);
 
 #endif

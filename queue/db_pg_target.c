@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
+#include "db_pg_lib.h"
 
 #include "db_pg_internal.h"
 
@@ -179,6 +179,8 @@ db_pg_display(const char *target, char **why)
 
 	if (why != NULL)
 		*why = NULL;
+	if (pq_load(NULL, 0) < 0)
+		return NULL;
 	if ((opts = PQconninfoParse(target, why)) == NULL) {
 		/* A target that may hold a password: a user part, or a password parameter. */
 		if (why != NULL && *why != NULL &&

@@ -15,15 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 
 #include "db_pg.h"
 #include "db_pg_internal.h"
+#include "db_pg_lib.h"
 #include "exitcode.h"
 #include "internal.h"
 
@@ -431,6 +433,34 @@ test_unreachable(void **state)
 	disconnect(st);
 }
 
+/* A server that accepts the connection and never answers: given up at connect_timeout, as one
+ * that cannot be reached (69), not waited for forever. */
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct store *st;
+	char target[256], mute[80];
+	int fd;
+
+	(void)state;
+	snprintf(mute, sizeof(mute), "%s/mute", dir);
+	assert_true(mkdir(mute, 0700) == 0 || errno == EEXIST);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.s.PGSQL.5432", mute);
+	snprintf(target, sizeof(target), "host=%s/mute port=5432 dbname=jobq connect_timeout=1",
+	         dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* never accepted, never answered */
+	assert_int_equal(connect_to(target, 5000, &st), -EHOSTUNREACH);
+	assert_non_null(strstr(st->err, "timeout"));
+	disconnect(st);
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(mute);
+}
+
 /* A role at its connection limit: busy (53300, exit 75), a server briefly full; a role
  * without the right: SQLITE_PERM (42501). */
 static void
@@ -457,6 +487,36 @@ test_limits_and_rights(void **state)
 	disconnect(st);
 	assert_int_equal(db_pg_exec(su, "DROP ROLE jq_full; DROP ROLE jq_user"), 0);
 	disconnect(su);
+}
+
+/* A session left idle inside a write transaction is ended by the server, which frees the
+ * writers' lock for the others; its next call is busy, and the one after that connects again. */
+static void
+test_idle_in_tx_ended(void **state)
+{
+	struct store *a = must_connect(), *b = must_connect();
+	char sql[128];
+	int gone = 0;
+
+	(void)state;
+	/* Shorter than the driver's 10 s, for the test. */
+	assert_int_equal(run(a, "SET idle_in_transaction_session_timeout = 100"), DB_DONE);
+	assert_int_equal(a->ops->begin(a), DB_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %d",
+	         db_pg_backend_pid(a));
+	for (int i = 0; i < 1000 && !gone; i++) {
+		gone = query_int(b, sql) == 0;
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	assert_int_equal(b->ops->begin(b), DB_OK); /* the lock is free */
+	assert_int_equal(b->ops->commit(b), DB_OK);
+	assert_int_equal(run(a, "SELECT 1"), SQLITE_BUSY);
+	assert_int_equal(a->ops->rollback(a), DB_OK);
+	assert_int_equal(run(a, "SELECT 1"), DB_DONE);
+	disconnect(a);
+	disconnect(b);
 }
 
 /* After a server restart: outside a transaction the next call connects again (statements
@@ -551,7 +611,9 @@ main(void)
 	        cmocka_unit_test(test_writers_serialised),
 	        cmocka_unit_test(test_notify),
 	        cmocka_unit_test(test_unreachable),
+	        cmocka_unit_test(test_connect_timeout),
 	        cmocka_unit_test(test_limits_and_rights),
+	        cmocka_unit_test(test_idle_in_tx_ended),
 	        cmocka_unit_test(test_reconnect),
 	};
 	const char *env = getenv("JOBQ_PG_CLUSTER"), *src = getenv("JOBQ_SRC");
