@@ -12,7 +12,15 @@ start_supervisor() {
 	wait_for 10 sup_ready "$db" "$SUP_PID"
 }
 
-sup_ready() { [ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]; }
+# Ready: its runtime file names it. On PostgreSQL that file is in the state folder, not beside a
+# database file: `jobq status --json` reads it for us.
+sup_ready() {
+	if on_pg; then
+		[ "$("$JOBQ" --db "$1" status --json 2>/dev/null | jq -r .supervisor.pid)" = "$2" ]
+	else
+		[ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]
+	fi
+}
 
 # stop_supervisor [SIG]: signal SUP_PID (TERM) and wait for it; its exit code in SUP_RC.
 stop_supervisor() {
