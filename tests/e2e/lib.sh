@@ -173,6 +173,8 @@ on_pg() { [ "$E2E_BACKEND" = pg ]; }
 # sqlite_only REASON / pg_only REASON: the script is skipped on the other backend.
 sqlite_only() { ! on_pg || e2e_skip "SQLite only: $*"; }
 pg_only() { on_pg || e2e_skip "PostgreSQL only: $*"; }
+# sqlite_only_rest REASON: on PostgreSQL the script ends here, what is left skipped.
+sqlite_only_rest() { ! on_pg || e2e_skip "SQLite only from here: $*"; }
 
 if on_pg; then
 	[ -n "${JOBQ_TEST_PG:-}" ] && [ -n "${JOBQ_TEST_PG_DIR:-}" ] ||
@@ -274,6 +276,24 @@ db_dump() {
 	else
 		sqlite3 -cmd '.timeout 5000' "$1" .dump
 	fi
+}
+
+# db_file DB WHAT: the path of a file the supervisor keeps for database DB (runtime.json, pid,
+# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one in its private
+# state folder ($XDG_STATE_HOME/jobq, set per test by lib.sh) named for that database (or the
+# only one there), else a path that does not exist.
+db_file() {
+	if ! on_pg; then
+		echo "$1.$2"
+		return 0
+	fi
+	local name found
+	name=$(pg_dbname "$1")
+	found=$(find "$XDG_STATE_HOME" -name "*$name*.$2" 2>/dev/null | head -1)
+	if [ -z "$found" ] && [ "$(find "$XDG_STATE_HOME" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
+		found=$(find "$XDG_STATE_HOME" -name "*.$2")
+	fi
+	echo "${found:-$XDG_STATE_HOME/jobq/$name.$2}"
 }
 
 # NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.
