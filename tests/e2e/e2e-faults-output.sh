@@ -84,8 +84,9 @@ for id in 6 7 8; do wait_state "$DB" "$id" succeeded; done
 stop_supervisor
 assert_eq "$SUP_RC" 0 "(4) supervisor exit"
 
-# ... and no supervisor: the FIFO has no reader.
-[ -p $(db_file jobq.db wake) ] || mkfifo -m 0600 $(db_file jobq.db wake)
+# ... and no supervisor: the FIFO has no reader. (On PostgreSQL enqueue sends a NOTIFY and
+# never opens the FIFO: only the supervisor does.)
+on_pg || [ -p jobq.db.wake ] || mkfifo -m 0600 jobq.db.wake
 expect_code 0 timeout 10 "$JOBQ" --db "$DB" enqueue t '{}'
 assert_eq "$(sql "$DB" "select count(*) from jobs where state = 'queued'")" 1 "(4) queued"
 expect_code 0 timeout 30 "$JOBQ" --db "$DB" supervise --drain
