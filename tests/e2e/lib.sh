@@ -35,7 +35,7 @@ exec 3>&1 1>&2
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jobq-$TEST_NAME.XXXXXX")
-BG_PIDS=()
+BG_PIDS=() E2E_AT_EXIT=()
 TAP_N=0 TAP_FAILED=0 TAP_STEP="" E2E_ERR="" E2E_SKIP_WHY=""
 E2E_BACKEND=${JOBQ_TEST_BACKEND:-sqlite}
 case "$E2E_BACKEND" in sqlite | pg) ;; *) echo "JOBQ_TEST_BACKEND: sqlite or pg, not '$E2E_BACKEND'" >&2; exit 1 ;; esac
@@ -153,6 +153,8 @@ e2e_cleanup() {
 	rc=$?
 	[ -n "${E2E_KEEP:-}" ] && { echo "kept $TEST_DIR" >&2; exit "$rc"; }
 	[ -z "${E2E_PG_STATE:-}" ] || pg_drop_all
+	local f
+	for f in "${E2E_AT_EXIT[@]}"; do "$f"; done
 	cd /
 	rm -rf "$TEST_DIR"
 	exit "$rc"
@@ -193,6 +195,10 @@ if on_pg; then
 	# shellcheck source=lib-pg.sh
 	source "$JOBQ_SRC/tests/e2e/lib-pg.sh"
 fi
+
+# at_exit FUNC: call FUNC when the test ends, after what it started in the background is killed
+# (and before its folder is removed).
+at_exit() { E2E_AT_EXIT+=("$1"); }
 
 # jobq ARGS...: the binary under test.
 jobq() { "$JOBQ" "$@"; }
