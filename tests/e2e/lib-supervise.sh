@@ -13,12 +13,14 @@ start_supervisor() {
 }
 
 # Ready: its runtime file names it. On PostgreSQL that file is in the state folder, not beside a
-# database file: `jobq status --json` reads it for us.
+# database file (db_file finds it), else `jobq status --json` reads it for us.
 sup_ready() {
-	if on_pg; then
-		[ "$("$JOBQ" --db "$1" status --json 2>/dev/null | jq -r .supervisor.pid)" = "$2" ]
+	local f
+	f=$(db_file "$1" runtime.json)
+	if [ -e "$f" ] || ! on_pg; then
+		[ "$(jq -r .pid "$f" 2>/dev/null)" = "$2" ]
 	else
-		[ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]
+		[ "$("$JOBQ" --db "$1" status --json 2>/dev/null | jq -r .supervisor.pid)" = "$2" ]
 	fi
 }
 

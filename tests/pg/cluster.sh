@@ -42,6 +42,9 @@ dir=$(realpath -m -- "$dir")
 # The socket DIR/sock/.s.PGSQL.5432 must fit in sun_path (108 bytes).
 [ "${#dir}" -le 80 ] || die "'$dir': path too long for a unix socket under it"
 
+# The server's user may not reach the caller's folder: everything runs from /.
+cd /
+
 PORT=5432
 MARKER=.jobq-pg-cluster
 SOCK=$dir/sock
