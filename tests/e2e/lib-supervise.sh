@@ -12,13 +12,18 @@ start_supervisor() {
 	wait_for 10 sup_ready "$db" "$SUP_PID"
 }
 
-# Ready: its runtime file names it. On PostgreSQL that file is in the state folder, not beside a
-# database file (db_file finds it), else `jobq status --json` reads it for us.
+# Ready: its runtime file names it. On PostgreSQL the runtime files are in the test's state
+# folder, one per database and host id (the pid tells them apart), else `jobq status --json`
+# reads the right one for us.
 sup_ready() {
-	local f
-	f=$(db_file "$1" runtime.json)
-	if [ -e "$f" ] || ! on_pg; then
-		[ "$(jq -r .pid "$f" 2>/dev/null)" = "$2" ]
+	local pids
+	if ! on_pg; then
+		[ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]
+		return
+	fi
+	pids=$(find "$XDG_STATE_HOME" -name '*runtime.json' -exec jq -r .pid {} + 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		grep -qx -- "$2" <<<"$pids"
 	else
 		[ "$("$JOBQ" --db "$1" status --json 2>/dev/null | jq -r .supervisor.pid)" = "$2" ]
 	fi

@@ -3,7 +3,10 @@
 # newest installed server (15 on Debian 12), run as an unprivileged user, with its data, log and
 # unix socket under one folder and nothing listening on TCP.
 #
-#   tests/pg/cluster.sh start DIR             create (if needed) and start; prints the conninfo
+#   tests/pg/cluster.sh start DIR [PORT]      create (if needed) and start; prints the conninfo.
+#                                             PORT: also TCP on 127.0.0.1:PORT (trust, loopback
+#                                             only: for clients without unix sockets; any local
+#                                             user may then connect, so only when asked)
 #   tests/pg/cluster.sh stop DIR              stop (fast, else immediate) and remove DIR
 #   tests/pg/cluster.sh restart DIR [MODE]    stop (MODE fast or immediate) and start again,
 #                                             the same data (a server restart under load)
@@ -45,10 +48,19 @@ dir=$(realpath -m -- "$dir")
 # The server's user may not reach the caller's folder: everything runs from /.
 cd /
 
-PORT=5432
 MARKER=.jobq-pg-cluster
 SOCK=$dir/sock
 DATA=$dir/data
+# The port: the socket's name (.s.PGSQL.PORT), and TCP's on loopback when start was given one.
+PORT=5432
+TCP=""
+if [ "$cmd" = start ] && [ -n "${3:-}" ]; then
+	[[ "$3" =~ ^[0-9]{1,5}$ ]] && [ "$3" -ge 1024 ] && [ "$3" -le 65535 ] || die "'$3': a port is 1024 to 65535"
+	PORT=$3
+	TCP=127.0.0.1
+elif [ -f "$dir/port" ]; then
+	PORT=$(cat "$dir/port")
+fi
 
 # The server's programs: PostgreSQL 15, else the newest installed.
 bin=/usr/lib/postgresql/15/bin
@@ -121,12 +133,16 @@ start() {
 			{ tail -20 "$dir/initdb.log" >&2; die "initdb failed (log: $dir/initdb.log)"; }
 		as_owner mkdir -p -m 0700 "$SOCK"
 		# Only the unix socket, trusted; nothing on TCP.
-		printf 'local all all trust\n' | as_owner tee "$DATA/pg_hba.conf" >/dev/null
+		{
+			printf 'local all all trust\n'
+			[ -z "$TCP" ] || printf 'host all all 127.0.0.1/32 trust\n'
+		} | as_owner tee "$DATA/pg_hba.conf" >/dev/null
+		echo "$PORT" | as_owner tee "$dir/port" >/dev/null
 		# fsync off: a test cluster is never recovered after a power loss (see the top).
 		as_owner tee -a "$DATA/postgresql.conf" >/dev/null <<CONF
 
 # tests/pg/cluster.sh: a throwaway test cluster
-listen_addresses = ''
+listen_addresses = '$TCP'
 port = $PORT
 unix_socket_directories = '$SOCK'
 unix_socket_permissions = 0700
