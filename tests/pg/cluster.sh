@@ -24,6 +24,7 @@
 # are off: a test cluster is thrown away, never recovered after a power loss, and syncing
 # would only slow the suite down. stop and start are idempotent and safe after a half-done
 # start; stop removes DIR only if this script made it (the marker file .jobq-pg-cluster).
+# Exit: 0 done; 1 failed (the message says what); 64 usage; 69 no PostgreSQL server installed.
 set -euo pipefail
 export LC_ALL=C
 
@@ -66,7 +67,10 @@ fi
 bin=/usr/lib/postgresql/15/bin
 if [ ! -x "$bin/pg_ctl" ]; then
 	bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
-	[ -n "$bin" ] && [ -x "$bin/pg_ctl" ] || die "no PostgreSQL server installed (Debian: apt-get install postgresql)"
+	if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
+		echo "cluster.sh: no PostgreSQL server installed (Debian: apt-get install postgresql)" >&2
+		exit 69
+	fi
 fi
 
 # as_owner CMD...: run CMD as the cluster's user with a clean environment.
