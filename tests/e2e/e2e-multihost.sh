@@ -48,7 +48,9 @@ declare -A HOST_PID
 start_host() {
 	spawn env JOBQ_HOST="$2" setsid "$JOBQ" --db "$CONN" --config "$PWD/$1.json" supervise 2>>"$1-$2.log"
 	HOST_PID[$2]=$SPAWNED
-	wait_for 20 grep -q "supervising" "$1-$2.log"
+	local hpid=$SPAWNED hlog=$1-$2.log
+	wait_until 20 'grep -q "supervising" "$hlog" || gone "$hpid"'
+	grep -q "supervising" "$hlog" || fail "host $2 did not start: $(tail -3 "$hlog")"
 }
 # stop_hosts NAME...: SIGTERM, each must exit 0.
 stop_hosts() {
