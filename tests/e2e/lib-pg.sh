@@ -1,7 +1,8 @@
 # The PostgreSQL side of the end-to-end tests (JOBQ_TEST_BACKEND=pg), sourced by lib.sh and by
 # lib-pg-jobq.sh. The scripts name SQLite databases (jobq.db, own/q.db, "$DB"...); on
 # PostgreSQL each such path stands for a database of its own in the test cluster
-# ($JOBQ_TEST_PG, started by tests/pg/with-cluster.sh), created on first use and dropped when
+# ($JOBQ_TEST_PG, started by tests/pg/with-cluster.sh, or any server where that role may create
+# databases), created on first use and dropped when
 # the test ends: the same path is the same database for every command of the test, two paths
 # are two databases. lib-pg-jobq.sh, the $JOBQ of a pg test, turns the path given by --db or
 # $JOBQ_DB (or the default ./jobq.db) into that database's conninfo before it runs the real
@@ -54,7 +55,7 @@ pg_db() {
 	(
 		flock 9
 		if ! grep -qx -- "$name" "$E2E_PG_STATE/dbs" 2>/dev/null; then
-			"$JOBQ_SRC/tests/pg/cluster.sh" createdb "$JOBQ_TEST_PG_DIR" "$name" >/dev/null ||
+			psql -XAtq -v ON_ERROR_STOP=1 -d "$JOBQ_TEST_PG" -c "CREATE DATABASE $name" >/dev/null ||
 				{ echo "lib-pg.sh: cannot create the database $name" >&2; exit 1; }
 			echo "$name" >>"$E2E_PG_STATE/dbs"
 		fi
@@ -67,7 +68,7 @@ pg_drop_all() {
 	local name
 	[ -f "$E2E_PG_STATE/dbs" ] || return 0
 	while read -r name; do
-		"$JOBQ_SRC/tests/pg/cluster.sh" dropdb "$JOBQ_TEST_PG_DIR" "$name" >/dev/null 2>&1 ||
+		psql -XAtq -d "$JOBQ_TEST_PG" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 ||
 			echo "lib-pg.sh: could not drop the database $name" >&2
 	done <"$E2E_PG_STATE/dbs"
 	rm -f "$E2E_PG_STATE/dbs"

@@ -18,7 +18,7 @@
 # (sqlite, or pg: the same script against PostgreSQL, below).
 #
 # Backends: with JOBQ_TEST_BACKEND=pg the script runs against the PostgreSQL test cluster named
-# by JOBQ_TEST_PG and JOBQ_TEST_PG_DIR (tests/pg/with-cluster.sh; skipped without one). Every
+# by JOBQ_TEST_PG (tests/pg/with-cluster.sh; skipped without one). Every
 # SQLite path the script names stands for a database of its own in that cluster, created on
 # first use and dropped at the end (lib-pg.sh): $JOBQ is then lib-pg-jobq.sh, which hands the
 # real jobq ($JOBQ_REAL) that database's conninfo, and `sql` runs psql there. A script that is
@@ -179,7 +179,7 @@ pg_only() { on_pg || e2e_skip "PostgreSQL only: $*"; }
 sqlite_only_rest() { ! on_pg || e2e_skip "SQLite only from here: $*"; }
 
 if on_pg; then
-	[ -n "${JOBQ_TEST_PG:-}" ] && [ -n "${JOBQ_TEST_PG_DIR:-}" ] ||
+	[ -n "${JOBQ_TEST_PG:-}" ] ||
 		e2e_skip "no PostgreSQL test cluster: run the suite through tests/pg/with-cluster.sh (make test does)"
 	command -v psql >/dev/null || e2e_skip "psql is not installed (scripts/deps.sh test)"
 	E2E_PG_STATE=$TEST_DIR/.pg
@@ -190,7 +190,7 @@ if on_pg; then
 	# Where a supervisor of a PostgreSQL queue keeps its lock, pid and runtime files.
 	XDG_STATE_HOME=$TEST_DIR/.state
 	PGCONNECT_TIMEOUT=10
-	export JOBQ JOBQ_REAL JOBQ_TEST_PG JOBQ_TEST_PG_DIR E2E_PG_STATE E2E_PG_PREFIX TEST_DIR \
+	export JOBQ JOBQ_REAL JOBQ_TEST_PG E2E_PG_STATE E2E_PG_PREFIX TEST_DIR \
 		XDG_STATE_HOME PGCONNECT_TIMEOUT
 	# shellcheck source=lib-pg.sh
 	source "$JOBQ_SRC/tests/e2e/lib-pg.sh"
