@@ -14,9 +14,11 @@ $(BUILD)/build.ninja:
 	@scripts/deps.sh all
 	meson setup $(BUILD) $(MESON_OPTS)
 
+# The suite runs against a throwaway PostgreSQL cluster too (tests/pg/with-cluster.sh starts it
+# around meson and removes it afterwards): suite pg, the e2e scripts again as pg/<name>.
 test: all
 	meson setup --reconfigure $(BUILD) >/dev/null
-	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	tests/pg/with-cluster.sh meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
 demo: all
 	@scripts/deps.sh all
@@ -26,7 +28,7 @@ asan:
 	@scripts/deps.sh all
 	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 	meson compile -C build-asan
-	meson test -C build-asan --print-errorlogs --num-processes 2
+	tests/pg/with-cluster.sh meson test -C build-asan --print-errorlogs --num-processes 2
 
 bench: all
 	bash bench/run.sh $(BUILD)

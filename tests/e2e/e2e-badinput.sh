@@ -57,6 +57,8 @@ expect_code 64 jobq complete 1 --token abc
 expect_code 64 jobq claim --lease forever
 [ ! -e jobq.db ] || fail "a usage error created a database"
 
+# Missing and unwritable SQLite files (a PostgreSQL target names a server, not a file).
+if ! on_pg; then
 # Read-only commands on a missing database: 66, and no database is created.
 for args in status list "show 1" "cancel 1" "retry 1" "wait 1" "pause t" "resume t" \
 	"prune --older-than 1d" "heartbeat 1 --token 1" "complete 1 --token 1" "fail 1 --token 1"; do
@@ -77,6 +79,7 @@ for db in /proc/jobq-e2e.db plainfile/q.db /nonexistent-dir/q.db; do
 	assert_contains "$(cat err.txt)" "cannot open database '$db'"
 	assert_eq "$(wc -l <err.txt)" 1 "lines of the error"
 done
+fi
 
 # Bad data: 65 naming what is wrong; nothing written. (No jobq.json here: ./jobq.db is made by
 # init.)
@@ -127,6 +130,7 @@ expect_code 78 jobq --db sub/q.db enqueue noop
 assert_contains "$ERR" "config '$(pwd -P)/sub/jobq.json': concurrency.global"
 assert_eq "$(sql jobq.db 'select count(*) from jobs')" 2 "jobs after bad configs"
 
+sqlite_only_rest "SQLite's user_version and files that are not databases"
 # An older database (user_version 0) is migrated on open, by a reader as by a writer.
 sqlite3 old.db 'pragma user_version=0'
 expect_code 0 jobq --db old.db status --json

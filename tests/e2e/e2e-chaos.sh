@@ -2,6 +2,9 @@
 # Chaos: 2,000 short jobs while workers, and the supervisor with all its workers, are killed
 # with SIGKILL at random, dozens of times. Afterwards every job succeeded, none ran more than
 # once except those in flight at a kill, and no process is left.
+# On PostgreSQL two hosts (JOBQ_HOST chaos-1 and chaos-2) share the queue and its global limit;
+# each kill strikes one of them at random, a killed host comes back under the same id (it
+# recovers its own jobs, by their processes, as on SQLite).
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
@@ -21,25 +24,38 @@ cat >jobq.json <<JSON
 }
 JSON
 seq $N | sed 's/.*/{}/' | jobq enqueue t --batch chaos --jsonl - >/dev/null
-start_supervisor jobq.db
+HOSTS=(chaos-1)
+on_pg && HOSTS=(chaos-1 chaos-2)
+declare -A SUP
+# start_host H: a supervisor as host H (SUP[H]).
+start_host() {
+	JOBQ_HOST=$1 start_supervisor jobq.db
+	SUP[$1]=$SUP_PID
+	seen="$seen $SUP_PID "
+}
+seen=" "
+for h in "${HOSTS[@]}"; do start_host "$h"; done
 worker_kills=0 all_kills=0
-seen=" $SUP_PID "
 for k in $(seq "$KILLS"); do
 	sleep "0.$((RANDOM % 3 + 1))"
+	h=${HOSTS[$((RANDOM % ${#HOSTS[@]}))]}
+	SUP_PID=${SUP[$h]}
 	seen="$seen$(worker_pids "$SUP_PID" | tr '\n' ' ')"
 	if [ $((RANDOM % 4)) = 0 ]; then
 		kill -9 "$SUP_PID" $(worker_pids "$SUP_PID") 2>/dev/null || true
 		wait "$SUP_PID" 2>/dev/null || true
 		all_kills=$((all_kills + 1))
-		start_supervisor jobq.db
-		seen="$seen $SUP_PID "
+		start_host "$h"
 	else
 		w=$(worker_pids "$SUP_PID" | shuf -n 1)
 		[ -n "$w" ] && kill -9 "$w" 2>/dev/null && worker_kills=$((worker_kills + 1))
 	fi
 done
-stop_supervisor TERM
-assert_eq "$SUP_RC" 0
+for h in "${HOSTS[@]}"; do
+	SUP_PID=${SUP[$h]}
+	stop_supervisor TERM
+	assert_eq "$SUP_RC" 0 "exit status of host $h"
+done
 expect_code 0 timeout "${CHAOS_DRAIN_TIMEOUT:-120}" "$JOBQ" supervise --drain
 echo "kills: $worker_kills workers, $all_kills everything; done before the end: $(wc -l <runs) runs" >&2
 assert_eq "$(sql jobq.db "select count(*) from jobs where state = 'succeeded'")" $N "succeeded"
@@ -62,6 +78,6 @@ for p in $seen; do
 	*) ;;                                  # the pid was reused by another program
 	esac
 done
-[ -z "$(pgrep -f "jobq: supervisor: .*$PWD/jobq.db" || true)" ] || fail "a supervisor is left"
+on_pg || [ -z "$(pgrep -f "jobq: supervisor: .*$PWD/jobq.db" || true)" ] || fail "a supervisor is left"
 echo "chaos: $dups jobs ran twice, $extra retried" >&2
 echo ok

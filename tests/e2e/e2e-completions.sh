@@ -5,6 +5,7 @@
 # complete states, job ids of the right states from a real database, and type names from the
 # configuration, without creating a database where there is none.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "bash's completion reads job ids from the SQLite file with sqlite3"
 
 for tool in zsh fish jq; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh test)"

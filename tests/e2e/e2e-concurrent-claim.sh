@@ -72,8 +72,8 @@ sampler() {
 	local row
 	while [ ! -e done.flag ]; do
 		row=$(sql jobq.db "select count(*),
-			coalesce(sum(type = 'a'), 0), coalesce(sum(type = 'b'), 0),
-			coalesce(sum(type = 'c'), 0) from jobs where state = 'running'")
+			count(CASE WHEN type = 'a' THEN 1 END), count(CASE WHEN type = 'b' THEN 1 END),
+			count(CASE WHEN type = 'c' THEN 1 END) from jobs where state = 'running'")
 		IFS='|' read -r all a b c <<<"$row"
 		if [ "$all" -gt 6 ] || [ "$a" -gt 2 ] || [ "$b" -gt 3 ] || [ "$c" -gt 2 ]; then
 			echo "limit exceeded: running all=$all a=$a b=$b c=$c" >>violations

@@ -48,8 +48,8 @@ p=$(jobq enqueue nap '{"ms": 300}')
 q=$(jobq enqueue nap '{"ms": 10}' --after "$p")
 r=$(jobq enqueue ok --after "$p,$q")
 wait_state jobq.db "$r" succeeded
-assert_eq "$(sql jobq.db "select (select started_at from jobs where id = $q) >= (select finished_at from jobs where id = $p)")" 1 "q after p"
-assert_eq "$(sql jobq.db "select (select started_at from jobs where id = $r) >= (select finished_at from jobs where id = $q)")" 1 "r after q"
+assert_eq "$(sql jobq.db "select CASE WHEN (select started_at from jobs where id = $q) >= (select finished_at from jobs where id = $p) THEN 1 ELSE 0 END")" 1 "q after p"
+assert_eq "$(sql jobq.db "select CASE WHEN (select started_at from jobs where id = $r) >= (select finished_at from jobs where id = $q) THEN 1 ELSE 0 END")" 1 "r after q"
 
 # A parent that fails for good cancels its descendants; retrying it brings them back.
 touch notyet

@@ -7,6 +7,7 @@
 #     `supervise --drain` recovers and runs them: nothing lost, the database intact;
 # (c) meanwhile "cannot renew the lease" is logged once per job, not every second.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "a SQLite database on a full file system"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -5,6 +5,7 @@
 # name every key and value the real output has; the systemd units pass systemd-analyze verify
 # and their install comments create a folder before putting a file in it.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "the documentation's examples use SQLite files in a folder"
 
 # 1. The console examples.
 set +e

@@ -5,6 +5,7 @@
 # fsync/fdatasync of jobq.db-wal. A reload that changes the level reaches a running worker. The
 # power-loss behaviour itself is tests/unit/test-powerloss.c.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "the WAL syncs of a SQLite file, seen with strace"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh"
 
 if ! command -v strace >/dev/null || ! strace -f -o /dev/null true 2>/dev/null; then

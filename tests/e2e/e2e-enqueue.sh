@@ -11,7 +11,7 @@ JSON
 # One job: the id on stdout; the database is created.
 expect_code 0 jobq enqueue noop '{"a":1}'
 assert_eq "$OUT" 1 "first id"
-[ -f jobq.db ] || fail "enqueue did not create jobq.db"
+on_pg || [ -f jobq.db ] || fail "enqueue did not create jobq.db"
 expect_code 0 jobq enqueue noop
 assert_eq "$OUT" 2 "second id"
 expect_code 0 jobq show 2 --json
@@ -146,7 +146,7 @@ assert_contains "$ERR" "no-such-file.jsonl"
 # JOBQ_DB and --db.
 expect_code 0 env JOBQ_DB=other.db "$JOBQ" enqueue noop
 assert_eq "$OUT" 1 "first id in other.db"
-[ -f other.db ] || fail "JOBQ_DB ignored"
+on_pg || [ -f other.db ] || fail "JOBQ_DB ignored"
 expect_code 0 jobq --db other.db enqueue noop
 assert_eq "$OUT" 2
 

@@ -11,6 +11,7 @@
 #     recovery, which finds nothing lost, takes no write lock (it reads /proc outside the write
 #     transaction), so it never waits for this one.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "SQLITE_BUSY, another process holding a SQLite file's write lock"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
 python3 -c 'import sqlite3' 2>/dev/null || { echo "SKIP: python3 with sqlite3 is needed" >&2; exit 77; }

@@ -81,5 +81,5 @@ assert_eq "$(count "state <> 'succeeded'")" 0 "(2) jobs not succeeded"
 assert_eq "$(count "state = 'running'")" 0 "running jobs"
 stop_supervisor
 assert_eq "$SUP_RC" 0 "supervisor exit"
-assert_eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity_check"
+on_pg || assert_eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity_check"
 echo ok

@@ -8,6 +8,7 @@
 # and in every case the file keeps its bytes: nothing is recreated or repaired behind the
 # operator's back.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "a damaged SQLite database file"
 
 printf '%s' '{"concurrency": {"global": 2}, "types": {"t": {"builtin": "noop"}}}' >cfg.json
 q() { timeout 30 "$JOBQ" --db "$DB" --config "$TEST_DIR/cfg.json" "$@"; }

@@ -14,6 +14,7 @@
 #   supervise --drain afterwards runs every job, none is left running.
 # Skipped without the library (a build with sanitizers does not make it).
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "failed writes and syncs of a SQLite file (LD_PRELOAD), checked with sqlite3 integrity_check"
 
 LIB=$JOBQ_BUILD/tests/libjobq-faultinject.so
 if [ ! -e "$LIB" ] || asan_build; then

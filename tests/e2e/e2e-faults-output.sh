@@ -74,7 +74,7 @@ try:
         n += os.write(fd, b"x" * 4096)
 except BlockingIOError:
     pass
-print(n)' jobq.db.wake >fifo.bytes
+print(n)' $(db_file jobq.db wake) >fifo.bytes
 [ "$(cat fifo.bytes)" -ge 65536 ] || fail "(4) only $(cat fifo.bytes) bytes fit in the FIFO"
 for i in 1 2 3; do
 	expect_code 0 timeout 10 "$JOBQ" --db "$DB" enqueue t '{}'
@@ -84,11 +84,12 @@ for id in 6 7 8; do wait_state "$DB" "$id" succeeded; done
 stop_supervisor
 assert_eq "$SUP_RC" 0 "(4) supervisor exit"
 
-# ... and no supervisor: the FIFO has no reader.
-[ -p jobq.db.wake ] || mkfifo -m 0600 jobq.db.wake
+# ... and no supervisor: the FIFO has no reader. (On PostgreSQL enqueue sends a NOTIFY and
+# never opens the FIFO: only the supervisor does.)
+on_pg || [ -p jobq.db.wake ] || mkfifo -m 0600 jobq.db.wake
 expect_code 0 timeout 10 "$JOBQ" --db "$DB" enqueue t '{}'
 assert_eq "$(sql "$DB" "select count(*) from jobs where state = 'queued'")" 1 "(4) queued"
 expect_code 0 timeout 30 "$JOBQ" --db "$DB" supervise --drain
 assert_eq "$(sql "$DB" "select count(*) from jobs where state = 'running'")" 0 "running jobs"
-assert_eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity_check"
+on_pg || assert_eq "$(sql "$DB" "PRAGMA integrity_check")" ok "integrity_check"
 echo ok

@@ -11,6 +11,7 @@
 # (3) a read-only database (a read-only bind mount; an immutable file): writes exit 74 with
 #     "attempt to write a readonly database", reads work, a new database cannot be created (74).
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "faults of a SQLite database's file system (full tmpfs, read-only mount)"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
 if [ "$(id -u)" -ne 0 ]; then

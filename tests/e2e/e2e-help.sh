@@ -3,6 +3,7 @@
 # `jobq COMMAND --help` print the same usage with examples, on stdout, exit 0; an unknown
 # command gives the did-you-mean error, exit 64. Nothing touches a database.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "no database involved, the same on both backends (runs once)"
 
 expect_code 0 jobq help --commands
 mapfile -t commands <<<"$OUT"

@@ -14,6 +14,7 @@
 # (Planted configurations, databases, pid files, FIFOs, forged rows and forged JOBQ_JOB_ID are
 # in e2e-security.)
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "the files of a SQLite database (DB, -wal, -shm, .wake, runtime) against another local user"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
 other_user

@@ -89,7 +89,7 @@ json_eq "$j" '.result.messages[-1].content' "For an external worker."
 json_eq "$(requests /echo | head -1)" .headers.authorization "Bearer $OPENAI_API_KEY"
 assert_eq "$(requests /echo | wc -l)" 2 "requests"
 assert_not_contains "$LOG" "$OPENAI_API_KEY" "supervisor log"
-assert_eq "$(sqlite3 jobq.db .dump | grep -c -- "$OPENAI_API_KEY" || true)" 0 "key in the database"
+assert_eq "$(db_dump jobq.db | grep -c -- "$OPENAI_API_KEY" || true)" 0 "key in the database"
 
 # ---- masking ----
 # The secret has characters that JSON escapes ('"', '\', '/' as '\/') and urls encode.
@@ -185,13 +185,13 @@ e=$(printf '%s' "$j" | jq -r .error)
 assert_eq "${e: -6}" "******" "the end of the error cut in raw"
 
 # The output files (jobq logs) hold the masked body and error, as the result and the error.
-[ -s "mask/q.db.logs/$ok.out" ] || fail "no output file of job $ok"
+[ -s "$(db_file mask/q.db logs)/$ok.out" ] || fail "no output file of job $ok"
 assert_eq "$(jobq --db mask/q.db logs "$ok")" "$(cat kept-ok.txt)" "logs of an http job"
 assert_eq "$(jobq --db mask/q.db logs "$bad" --stderr)" "$(cat kept-bad.txt)" "logs --stderr"
-cat mask/q.db.logs/* >files.txt
+cat $(db_file mask/q.db logs)/* >files.txt
 
 # Nothing of it anywhere: no form's secret-only part in the database, the logs or the files.
-sqlite3 mask/q.db .dump >dump.sql
+db_dump mask/q.db >dump.sql
 printf '%s' "$LOG" >log.txt
 python3 - forms.json dump.sql log.txt files.txt <<'PY' || fail "a secret was kept"
 import json, os, sys

@@ -155,7 +155,7 @@ json_eq "$j" .attempts 1
 json_eq "$j" .exit_code 404
 
 # The secret is nowhere in the database or the log.
-assert_eq "$(sqlite3 jobq.db .dump | grep -c -- "$E2E_TOKEN" || true)" 0 "secret in the database"
+assert_eq "$(db_dump jobq.db | grep -c -- "$E2E_TOKEN" || true)" 0 "secret in the database"
 assert_not_contains "$LOG" "$E2E_TOKEN" "supervisor log"
 
 # Slower than the timeout: a failed attempt, no status.

@@ -54,19 +54,21 @@ assert_eq "$rc" 0 "logs --follow exit once the job ended"
 assert_eq "$(cat follow.out)" "$(printf 'first\nsecond\nlast')" "followed output"
 wait_state jobq.db "$gated" succeeded
 
-# The files: 0600 in a 0700 folder, named from the id.
-assert_eq "$(stat -c %a jobq.db.logs)" 700 "folder mode"
-assert_eq "$(stat -c %a "jobq.db.logs/$gated.out")" 600 "file mode"
-assert_eq "$(stat -c %a "jobq.db.logs/$gated.err")" 600 "file mode"
+# The files: 0600 in a 0700 folder, named from the id (beside a SQLite file, in the state folder
+# of a PostgreSQL queue).
+LOGS=$(db_file jobq.db logs)
+assert_eq "$(stat -c %a "$LOGS")" 700 "folder mode"
+assert_eq "$(stat -c %a "$LOGS/$gated.out")" 600 "file mode"
+assert_eq "$(stat -c %a "$LOGS/$gated.err")" 600 "file mode"
 
 # Rotation: a finished job's files hold at most (keep + 1) x max bytes, each file at most max;
 # logs prints them oldest first, ending with the last line.
 big=$(jobq enqueue big)
 wait_state jobq.db "$big" succeeded
-for f in jobq.db.logs/"$big".out*; do
+for f in $LOGS/"$big".out*; do
 	[ "$(stat -c %s "$f")" -le 1024 ] || fail "$f is larger than logs.max"
 done
-assert_eq "$(ls jobq.db.logs | grep -c "^$big\.out")" 10 "files of a rotated stream (1 + keep)"
+assert_eq "$(ls $LOGS | grep -c "^$big\.out")" 10 "files of a rotated stream (1 + keep)"
 expect_code 0 jobq logs "$big"
 assert_eq "$(printf '%s\n' "$OUT" | tail -1)" 5000 "last line after rotation"
 seq 1 5000 | tail -c "$(printf '%s\n' "$OUT" | wc -c)" >want
@@ -98,26 +100,26 @@ assert_not_contains "$(cat jobq.db.log)" "runtime error" "supervisor log"
 assert_not_contains "$(cat jobq.db.log)" "output file" "supervisor log (no warning of the files)"
 
 # A job whose files are gone prints what the database kept.
-rm "jobq.db.logs/$gated.out"
+rm "$LOGS/$gated.out"
 expect_code 0 jobq logs "$gated"
 assert_eq "$OUT" "$(printf 'first\nsecond\nlast')" "kept result"
 assert_contains "$ERR" "no output file"
 
 # A folder that is not the user's own private one is refused (77), never followed as a link.
-mv jobq.db.logs logs.saved
-ln -s logs.saved jobq.db.logs
+mv $LOGS logs.saved
+ln -s "$PWD/logs.saved" "$LOGS"
 expect_code 77 jobq logs "$big"
-rm jobq.db.logs
-mv logs.saved jobq.db.logs
+rm $LOGS
+mv logs.saved $LOGS
 
 # prune removes the files of the jobs it deletes, and only theirs.
 queued=$(jobq enqueue gated)
-: >"jobq.db.logs/$queued.out" # a job still in the database keeps its file
+: >"$LOGS/$queued.out" # a job still in the database keeps its file
 expect_code 0 jobq prune --older-than 0s
 for id in "$gated" "$big" "$fast" "$flaky"; do
-	[ -z "$(ls jobq.db.logs | grep "^$id\.")" ] || fail "files of pruned job $id left: $(ls jobq.db.logs)"
+	[ -z "$(ls $LOGS | grep "^$id\.")" ] || fail "files of pruned job $id left: $(ls $LOGS)"
 done
-[ -e "jobq.db.logs/$queued.out" ] || fail "prune removed the file of a job it kept"
+[ -e "$LOGS/$queued.out" ] || fail "prune removed the file of a job it kept"
 
 # "logs": false: no files, the job runs as before.
 jq '.logs = false' jobq.json >j && mv j jobq.json
@@ -125,7 +127,7 @@ rm -f release
 touch release
 off=$(jobq enqueue gated)
 expect_code 0 timeout 60 "$JOBQ" supervise --drain
-[ ! -e "jobq.db.logs/$off.out" ] || fail "an output file with logs: false"
+[ ! -e "$LOGS/$off.out" ] || fail "an output file with logs: false"
 expect_code 0 jobq logs "$off"
 assert_contains "$OUT" last
 expect_code 0 timeout 30 "$JOBQ" logs "$off" --follow

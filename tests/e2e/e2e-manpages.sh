@@ -6,6 +6,7 @@
 # the keys of a job object, and every configuration key (the key tables of
 # docs/configuration.md, the key lists of core/config.c).
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
+sqlite_only "no database involved, the same on both backends (runs once)"
 
 for tool in scdoc groff python3; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh test)"

@@ -64,7 +64,7 @@ wait_state jobq.db "$bad" failed
 wait_state jobq.db "$leaky" succeeded
 hold=$(jobq enqueue hold '{"ms": 60000}')
 wait_state jobq.db "$hold" running
-port=$(jq -r .metrics jobq.db.runtime.json)
+port=$(jq -r .metrics $(db_file jobq.db runtime.json))
 case "$port" in 127.0.0.1:[1-9]*) ;; *) fail "runtime file: metrics '$port'" ;; esac
 
 expect_code 0 jobq metrics
@@ -110,8 +110,8 @@ long=$(jobq enqueue long)
 wait_state jobq.db "$long" running
 victim=$(jobq show --json "$long" | jq -r .worker_pid)
 kill -KILL "$victim"
-wait_until 20 '[ "$(jq -r .worker_restarts jobq.db.runtime.json)" = 1 ]'
-wait_until 20 '[ "$(jq -r .orphans_reaped jobq.db.runtime.json)" -ge 1 ]'
+wait_until 20 '[ "$(jq -r .worker_restarts $(db_file jobq.db runtime.json))" = 1 ]'
+wait_until 20 '[ "$(jq -r .orphans_reaped $(db_file jobq.db runtime.json))" -ge 1 ]'
 wait_until 20 'grep -qx "jobq_supervisor_orphans_reaped_total [1-9][0-9]*" <<<"$(jobq metrics)"'
 wait_until 20 'grep -qx "jobq_worker_restarts_total 1" <<<"$(jobq metrics)"'
 wait_until 20 'has "http://$port/metrics" "jobq_worker_restarts_total 1"'
@@ -153,7 +153,7 @@ closed" "idle clients"
 newport=$(free_port)
 sed -i "s/127.0.0.1:0/127.0.0.1:$newport/" jobq.json
 jobq reload >/dev/null
-wait_until 20 '[ "$(jq -r .metrics jobq.db.runtime.json)" = "127.0.0.1:$newport" ]'
+wait_until 20 '[ "$(jq -r .metrics $(db_file jobq.db runtime.json))" = "127.0.0.1:$newport" ]'
 has "http://127.0.0.1:$newport/metrics" "jobq_supervisor_up 1" || fail "new port"
 if curl -s --max-time 5 "http://$port/metrics" >/dev/null; then fail "the old port still answers"; fi
 sed -i "s/127.0.0.1:$newport/10.1.2.3:9/" jobq.json
@@ -187,14 +187,19 @@ wait_for 10 test -s busy.port
 printf '{"metrics": {"listen": "127.0.0.1:%s"}}\n' "$(cat busy.port)" >busy.json
 expect_code 75 timeout 20 "$JOBQ" --config busy.json supervise
 assert_contains "$ERR" "Address already in use"
-[ ! -e jobq.db.runtime.json ] || fail "runtime file left by a supervisor that did not start"
+[ ! -e $(db_file jobq.db runtime.json) ] || fail "runtime file left by a supervisor that did not start"
 
 # 7. Types a producer invents by SQL: at most 1000 label values, the rest summed as "_other";
 # a name of 300 bytes is cut with a hash, two such names stay apart.
 jobq --db many.db init >/dev/null
-sql many.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1010)
+if on_pg; then
+	sql many.db "INSERT INTO jobs (type) SELECT 't' || lpad(i::text, 4, '0') FROM generate_series(1, 1010) AS i"
+else
+	sql many.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1010)
 	INSERT INTO jobs (type) SELECT printf('t%04d', i) FROM n"
-sql many.db "INSERT INTO jobs (type) VALUES (printf('%.300c', 'a') || 'x'), (printf('%.300c', 'a') || 'y')"
+fi
+a300=$(printf 'a%.0s' $(seq 300))
+sql many.db "INSERT INTO jobs (type) VALUES ('${a300}x'), ('${a300}y')"
 echo '{}' >empty.json
 jobq --db many.db --config empty.json metrics >many.txt
 many=$(prom many.txt)

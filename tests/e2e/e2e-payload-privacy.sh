@@ -49,7 +49,7 @@ on_command_lines() {
 }
 
 spawn "$JOBQ" supervise
-wait_for 20 test -e jobq.db.runtime.json
+wait_for 20 test -e $(db_file jobq.db runtime.json)
 for type in argv stdin file; do
 	rm -f go
 	# From a file: the producer's own command line must not carry it either.

@@ -11,7 +11,7 @@ printf 'a\nb\nc\n' | while read -r name; do
 	jobq --db q.db enqueue t >/dev/null || exit 1
 done || fail "enqueue in a while-read loop failed"
 assert_eq "$(sql q.db 'select count(*) from jobs')" 3 "jobs of the loop"
-assert_eq "$(sql q.db "select group_concat(payload, ' ') from jobs")" "{} {} {}" "payloads of the loop"
+assert_eq "$(sql q.db "select payload from jobs order by id" | paste -sd' ')" "{} {} {}" "payloads of the loop"
 expect_code 0 jobq --db q.db enqueue t < <(printf '{"ignored": true}')
 assert_eq "$(sql q.db "select payload from jobs where id = $OUT")" "{}" "stdin without '-'"
 expect_code 0 jobq --db q.db enqueue t - < <(printf '{"from": "stdin"}')
@@ -21,6 +21,7 @@ assert_eq "$(sql q.db "select payload from jobs where id = $OUT")" "{}" "empty s
 expect_code 65 jobq --db q.db enqueue t - < <(printf '{"a":')
 assert_contains "$ERR" "payload is not valid JSON"
 
+sqlite_only_rest "which commands create a SQLite file, and where"
 # 2. No database where nobody named one: enqueue, claim and supervise refuse (66) and create
 # nothing; the message says how to name or create one.
 step "2. No database where nobody named one"

@@ -68,7 +68,7 @@ f=$(jobq enqueue free '{}')
 wait_state jobq.db "$f" succeeded 5
 assert_eq "$(hits q)" 1 "requests to the quota-limited endpoint while paused"
 for id in "$b" "$c"; do json_eq "$(jobq show --json "$id")" .attempts 0; done
-assert_eq "$(sql jobq.db "select group_concat(state) from jobs where id in ($b, $c)")" "queued,queued"
+assert_eq "$(sql jobq.db "select state from jobs where id in ($b, $c) order by id" | paste -sd,)" "queued,queued"
 
 # resume --resource lifts it at once: the waiting jobs run (the server now answers 200).
 expect_code 0 jobq resume --resource api

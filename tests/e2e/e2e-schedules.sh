@@ -34,8 +34,13 @@ JSON
 }
 # The tick times (ms) of the poll jobs, from their unique keys, in order.
 ticks() {
-	sql jobq.db "select cast(round((julianday(substr(unique_key, 15)) - 2440587.5) * 86400000) as integer)
-	             from jobs where type = 'poll' order by 1"
+	if on_pg; then
+		sql jobq.db "select cast(round(extract(epoch from substr(unique_key, 15)::timestamptz) * 1000) as bigint)
+		             from jobs where type = 'poll' order by 1"
+	else
+		sql jobq.db "select cast(round((julianday(substr(unique_key, 15)) - 2440587.5) * 86400000) as integer)
+		             from jobs where type = 'poll' order by 1"
+	fi
 }
 polls() { sql jobq.db "select count(*) from jobs where type = 'poll'"; }
 # gap LAST END: how many poll jobs stand for ticks in (LAST, END].

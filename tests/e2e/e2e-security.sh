@@ -4,6 +4,7 @@
 # running row naming someone else's process group; a forged JOBQ_JOB_ID in another user's
 # process. Run as root with a real second user (created if missing), as a hostile user would.
 source "$JOBQ_SRC/tests/e2e/lib.sh"
+sqlite_only "files, links and hard links of a SQLite database planted by another local user"
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh"
 
 other_user

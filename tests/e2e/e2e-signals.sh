@@ -42,7 +42,7 @@ stopped_by() {
 	for id in "$a" "$b"; do
 		json_eq "$(jobq --db "$db" show --json "$id")" .state queued
 	done
-	assert_eq "$(sql "$db" "select count(*) from jobs where run_at > strftime('%s','now') * 1000 + 1000")" 0 \
+	assert_eq "$(sql "$db" "select count(*) from jobs where run_at > $NOW_MS + 1000")" 0 \
 		"jobs stopped by SIG$sig due later"
 	assert_eq "$(count_procs "sleep $tag")" 0 "exec job left after SIG$sig"
 	for w in $ws; do

@@ -58,9 +58,9 @@ cat >jobq.json <<'JSON'
 {"concurrency": {"global": 2}, "grace": "5s", "types": {"nap": {"builtin": "sleep"}, "work": {"exec": ["sleep", "2"]}}}
 JSON
 start_supervisor jobq.db
-[ "$(stat -c %a jobq.db.runtime.json)" = 600 ] || fail "runtime file mode"
-json_eq "$(cat jobq.db.runtime.json)" .schema_version 1
-json_eq "$(cat jobq.db.runtime.json)" .workers 2
+[ "$(stat -c %a $(db_file jobq.db runtime.json))" = 600 ] || fail "runtime file mode"
+json_eq "$(cat $(db_file jobq.db runtime.json))" .schema_version 1
+json_eq "$(cat $(db_file jobq.db runtime.json))" .workers 2
 t0=$(date +%s%N)
 expect_code 75 "$JOBQ" supervise
 t1=$(date +%s%N)
@@ -137,7 +137,7 @@ t1=$(date +%s)
 assert_eq "$SUP_RC" 0 "supervisor exit code after SIGTERM"
 [ $((t1 - t0)) -le 9 ] || fail "SIGTERM took $((t1 - t0))s with a 5s grace"
 json_eq "$(jobq show --json "$id")" .state queued
-[ ! -e jobq.db.runtime.json ] || fail "runtime file left after a clean stop"
+[ ! -e $(db_file jobq.db runtime.json) ] || fail "runtime file left after a clean stop"
 json_eq "$(jobq status --json)" .supervisor.running false
 
 # A job shorter than the grace period finishes during the shutdown.

@@ -63,7 +63,7 @@ wait_state jobq.db 1 succeeded
 
 # 3. Watchdog pings at half of WATCHDOG_USEC, from the supervisor only.
 wait_until 20 '[ "$(grep -c "\"WATCHDOG=1\"" notify.jsonl)" -ge 4 ]'
-for w in $(jq -r '.worker_pids[]' jobq.db.runtime.json); do
+for w in $(jq -r '.worker_pids[]' $(db_file jobq.db runtime.json)); do
 	if tr '\0' '\n' <"/proc/$w/environ" | grep -q '^NOTIFY_SOCKET=\|^WATCHDOG_'; then
 		fail "worker $w inherited the service manager's variables"
 	fi

@@ -26,7 +26,7 @@ c=$(jobq enqueue hold --batch night)
 start_supervisor jobq.db
 wait_state jobq.db "$a" running
 wait_state jobq.db "$b" running
-workers=$(jq -r '.worker_pids | join(" ")' jobq.db.runtime.json)
+workers=$(jq -r '.worker_pids | join(" ")' $(db_file jobq.db runtime.json))
 # a job of an external worker
 e=$(jobq enqueue ext)
 expect_code 0 jobq claim --type ext

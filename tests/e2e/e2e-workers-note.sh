@@ -17,7 +17,7 @@ JSON
 start_supervisor jobq.db
 note="global $global capped at 4 × $cpus CPUs; set \"workers\" to run more"
 assert_contains "$(cat jobq.db.log)" "with $cap workers ($note)"
-json_eq "$(cat jobq.db.runtime.json)" .workers_note "$note"
+json_eq "$(cat $(db_file jobq.db runtime.json))" .workers_note "$note"
 expect_code 0 jobq status --json
 json_eq "$OUT" .supervisor.workers "$cap"
 json_eq "$OUT" .supervisor.workers_note "$note"
@@ -29,7 +29,7 @@ step "2. A reload to a policy the workers cover"
 echo '{"concurrency": {"global": 2}, "types": {"nap": {"builtin": "sleep"}}}' >jobq.json
 kill -HUP "$SUP_PID"
 wait_until 10 'grep -q "configuration reloaded: 2 workers$" jobq.db.log'
-wait_until 10 '[ "$(jq -r .workers_note jobq.db.runtime.json)" = null ]'
+wait_until 10 '[ "$(jq -r .workers_note $(db_file jobq.db runtime.json))" = null ]'
 expect_code 0 jobq status --json
 json_eq "$OUT" .supervisor.workers_note null
 stop_supervisor

@@ -12,7 +12,22 @@ start_supervisor() {
 	wait_for 10 sup_ready "$db" "$SUP_PID"
 }
 
-sup_ready() { [ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]; }
+# Ready: its runtime file names it. On PostgreSQL the runtime files are in the test's state
+# folder, one per database and host id (the pid tells them apart), else `jobq status --json`
+# reads the right one for us.
+sup_ready() {
+	local pids
+	if ! on_pg; then
+		[ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]
+		return
+	fi
+	pids=$(find "$XDG_STATE_HOME" -name '*runtime.json' -exec jq -r .pid {} + 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		grep -qx -- "$2" <<<"$pids"
+	else
+		[ "$("$JOBQ" --db "$1" status --json 2>/dev/null | jq -r .supervisor.pid)" = "$2" ]
+	fi
+}
 
 # stop_supervisor [SIG]: signal SUP_PID (TERM) and wait for it; its exit code in SUP_RC.
 stop_supervisor() {

@@ -14,7 +14,16 @@
 #
 # Given by meson: JOBQ (the binary), JOBQ_SRC (the source tree), JOBQ_BUILD (the build tree),
 # JOBQ_E2E_TAP=1 (a failure is reported in the TAP stream only, the exit status is 0, so meson
-# counts it as a failure of the test rather than an error of the harness).
+# counts it as a failure of the test rather than an error of the harness), JOBQ_TEST_BACKEND
+# (sqlite, or pg: the same script against PostgreSQL, below).
+#
+# Backends: with JOBQ_TEST_BACKEND=pg the script runs against the PostgreSQL test cluster named
+# by JOBQ_TEST_PG (tests/pg/with-cluster.sh; skipped without one). Every
+# SQLite path the script names stands for a database of its own in that cluster, created on
+# first use and dropped at the end (lib-pg.sh): $JOBQ is then lib-pg-jobq.sh, which hands the
+# real jobq ($JOBQ_REAL) that database's conninfo, and `sql` runs psql there. A script that is
+# SQLite-only by nature calls `sqlite_only REASON` (skipped on PostgreSQL), one that needs
+# PostgreSQL `pg_only REASON`; `on_pg` tells a script's own checks which backend runs.
 
 set -euo pipefail
 : "${JOBQ:?JOBQ must name the jobq binary}"
@@ -26,8 +35,10 @@ exec 3>&1 1>&2
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jobq-$TEST_NAME.XXXXXX")
-BG_PIDS=()
-TAP_N=0 TAP_FAILED=0 TAP_STEP="" E2E_ERR=""
+BG_PIDS=() E2E_AT_EXIT=()
+TAP_N=0 TAP_FAILED=0 TAP_STEP="" E2E_ERR="" E2E_SKIP_WHY=""
+E2E_BACKEND=${JOBQ_TEST_BACKEND:-sqlite}
+case "$E2E_BACKEND" in sqlite | pg) ;; *) echo "JOBQ_TEST_BACKEND: sqlite or pg, not '$E2E_BACKEND'" >&2; exit 1 ;; esac
 
 # tap_result "ok"|"not ok" DESC [DIAGNOSTIC]: one TAP line (a '#' in DESC would start a
 # directive: it is dropped), the diagnostic as comment lines after it.
@@ -115,10 +126,10 @@ tap_finish() {
 	if [ "$rc" -eq 77 ]; then
 		[ -z "$TAP_STEP" ] || tap_result ok "$TAP_STEP"
 		if [ "$TAP_N" -eq 0 ]; then
-			echo "1..0 # SKIP exit 77 (the log says why)" >&3
+			echo "1..0 # SKIP ${E2E_SKIP_WHY:-exit 77 (the log says why)}" >&3
 		else
 			TAP_N=$((TAP_N + 1))
-			echo "ok $TAP_N - the rest # SKIP exit 77" >&3
+			echo "ok $TAP_N - the rest # SKIP ${E2E_SKIP_WHY:-exit 77}" >&3
 			echo "1..$TAP_N" >&3
 		fi
 		return 0
@@ -141,6 +152,9 @@ e2e_cleanup() {
 	tap_finish "$rc"
 	rc=$?
 	[ -n "${E2E_KEEP:-}" ] && { echo "kept $TEST_DIR" >&2; exit "$rc"; }
+	[ -z "${E2E_PG_STATE:-}" ] || pg_drop_all
+	local f
+	for f in "${E2E_AT_EXIT[@]}"; do "$f"; done
 	cd /
 	rm -rf "$TEST_DIR"
 	exit "$rc"
@@ -149,6 +163,42 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'E2E_ERR="$LINENO: $BASH_COMMAND"' ERR
 cd "$TEST_DIR"
+
+# e2e_skip REASON: the script is skipped (exit 77), REASON in the TAP plan and the log.
+e2e_skip() {
+	E2E_SKIP_WHY=${*//#/}
+	echo "skipped: $*" >&2
+	exit 77
+}
+# on_pg: the script runs against PostgreSQL.
+on_pg() { [ "$E2E_BACKEND" = pg ]; }
+# sqlite_only REASON / pg_only REASON: the script is skipped on the other backend.
+sqlite_only() { ! on_pg || e2e_skip "SQLite only: $*"; }
+pg_only() { on_pg || e2e_skip "PostgreSQL only: $*"; }
+# sqlite_only_rest REASON: on PostgreSQL the script ends here, what is left skipped.
+sqlite_only_rest() { ! on_pg || e2e_skip "SQLite only from here: $*"; }
+
+if on_pg; then
+	[ -n "${JOBQ_TEST_PG:-}" ] ||
+		e2e_skip "no PostgreSQL test cluster: run the suite through tests/pg/with-cluster.sh (make test does)"
+	command -v psql >/dev/null || e2e_skip "psql is not installed (scripts/deps.sh test)"
+	E2E_PG_STATE=$TEST_DIR/.pg
+	E2E_PG_PREFIX=t_$(printf '%s' "${TEST_NAME#e2e-}" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9' '_' | cut -c1-24)_$$
+	mkdir -m 0700 "$E2E_PG_STATE"
+	JOBQ_REAL=$JOBQ
+	JOBQ=$JOBQ_SRC/tests/e2e/lib-pg-jobq.sh
+	# Where a supervisor of a PostgreSQL queue keeps its lock, pid and runtime files.
+	XDG_STATE_HOME=$TEST_DIR/.state
+	PGCONNECT_TIMEOUT=10
+	export JOBQ JOBQ_REAL JOBQ_TEST_PG E2E_PG_STATE E2E_PG_PREFIX TEST_DIR \
+		XDG_STATE_HOME PGCONNECT_TIMEOUT
+	# shellcheck source=lib-pg.sh
+	source "$JOBQ_SRC/tests/e2e/lib-pg.sh"
+fi
+
+# at_exit FUNC: call FUNC when the test ends, after what it started in the background is killed
+# (and before its folder is removed).
+at_exit() { E2E_AT_EXIT+=("$1"); }
 
 # jobq ARGS...: the binary under test.
 jobq() { "$JOBQ" "$@"; }
@@ -214,13 +264,50 @@ json_eq() {
 	assert_eq "$got" "$3" "jq '$2'"
 }
 
-# sql DB QUERY: sqlite3 with a busy timeout, for checks from outside jobq.
+# sql DB QUERY: sqlite3 with a busy timeout, for checks from outside jobq; on PostgreSQL psql
+# in the database that stands for DB, printing as sqlite3 does (fields separated by |, no
+# header, NULL as nothing; a boolean is t/f there: write CASE WHEN ... THEN 1 ELSE 0 END).
 sql() {
-	sqlite3 -cmd '.timeout 5000' "$1" "$2"
+	if on_pg; then
+		psql -XAtq -F'|' -v ON_ERROR_STOP=1 -d "$(pg_db "$1")" -c "$2"
+	else
+		sqlite3 -cmd '.timeout 5000' "$1" "$2"
+	fi
+}
+
+# db_dump DB: everything the database holds, as SQL text (sqlite3 .dump, pg_dump).
+db_dump() {
+	if on_pg; then
+		pg_dump --no-owner -d "$(pg_db "$1")"
+	else
+		sqlite3 -cmd '.timeout 5000' "$1" .dump
+	fi
+}
+
+# db_file DB WHAT: the path of a file the supervisor keeps for database DB (runtime.json, pid,
+# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one in its private
+# state folder ($XDG_STATE_HOME/jobq, set per test by lib.sh) named for that database (or the
+# only one there), else a path that does not exist.
+db_file() {
+	if ! on_pg; then
+		echo "$1.$2"
+		return 0
+	fi
+	local name found
+	name=$(pg_dbname "$1")
+	found=$(find "$XDG_STATE_HOME" -name "*$name*.$2" 2>/dev/null | head -1)
+	if [ -z "$found" ] && [ "$(find "$XDG_STATE_HOME" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
+		found=$(find "$XDG_STATE_HOME" -name "*.$2")
+	fi
+	echo "${found:-$XDG_STATE_HOME/jobq/$name.$2}"
 }
 
 # NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.
-NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+if on_pg; then
+	NOW_MS="CAST(extract(epoch from clock_timestamp()) * 1000 AS BIGINT)"
+else
+	NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+fi
 
 # gone PID...: none of the processes is alive any more (for wait_for).
 gone() {
@@ -243,7 +330,7 @@ wait_for() {
 
 # asan_build: the jobq under test is built with AddressSanitizer. Not `ldd | grep -q`: with
 # pipefail, grep quitting at the first match can leave ldd dying of SIGPIPE and the test false.
-asan_build() { [[ "$(ldd "$JOBQ" 2>/dev/null)" == *libasan* ]]; }
+asan_build() { [[ "$(ldd "${JOBQ_REAL:-$JOBQ}" 2>/dev/null)" == *libasan* ]]; }
 
 # wait_until SECONDS 'SHELL CODE': like wait_for, but the code is evaluated afresh every time
 # (write command substitutions inside the single quotes, so that they run on every try).
