@@ -34,6 +34,8 @@
  * transaction, whose socket the server would otherwise keep for hours, stops every other host
  * from writing for at most this long. jobq's transactions take milliseconds. */
 #define IDLE_IN_TX_TIMEOUT_MS 10000
+/* How long after a failed reconnection the next one is tried. */
+#define RECONNECT_PAUSE_MS 1000
 
 #define PG_TEXT(id, text) [id] = text,
 static const char *const sql_pg_text[SQL_NSTATEMENTS] = {SQL_PG_STATEMENTS(PG_TEXT)};
@@ -50,6 +52,7 @@ struct db_pg {
 	int lock_timeout_ms; /* the session's lock_timeout; -1 unknown */
 	int64_t changes;     /* rows of the last INSERT, UPDATE, DELETE or MERGE */
 	int64_t version;     /* notifications from other connections, and reconnects */
+	int64_t retry_at_ms; /* no reconnection before (monotonic ms), after a failed one */
 	int rc;              /* the last failure's result code, and its message */
 	char msg[STORE_ERR_MAX];
 };
@@ -306,15 +309,23 @@ session_setup(struct db_pg *pg)
 	return exec_simple(pg, sql);
 }
 
-/* Make the connection again, once: outside a transaction only. A result code. */
+/* Make the connection again, once: outside a transaction only. After a failed try, calls
+ * fail at once (busy, with that try's reason) for RECONNECT_PAUSE_MS: a loop's many calls in
+ * one tick make one try, not one each. A result code. */
 static int
 reconnect(struct store *st)
 {
 	struct db_pg *pg = st->pg;
+	int64_t now = mono_ms();
 	int r;
 
-	if (PQresetStart(pg->conn) == 0 || (r = connect_wait(pg->conn, 1)) != 0)
+	if (now < pg->retry_at_ms)
+		return pg->rc = SQLITE_BUSY; /* pg->msg: the last try's reason */
+	if (PQresetStart(pg->conn) == 0 || (r = connect_wait(pg->conn, 1)) != 0) {
+		pg->retry_at_ms = mono_ms() + RECONNECT_PAUSE_MS;
 		return fail_with(pg, SQLITE_BUSY, PQerrorMessage(pg->conn));
+	}
+	pg->retry_at_ms = 0;
 	pg->version++; /* notifications may have been missed meanwhile */
 	return session_setup(pg);
 }
@@ -851,13 +862,14 @@ pg_set_durability(struct store *st, int fast)
 }
 
 /* LISTEN once per connection (session_setup repeats it on a new one), outside a transaction:
- * one rolled back would undo it. */
+ * one rolled back would undo it. Never connects again itself: the caller's next real call
+ * does. */
 static void
 listen_start(struct store *st)
 {
 	struct db_pg *pg = st->pg;
 
-	if (pg->listening || pg_in_tx(st) || ready(st) != DB_OK)
+	if (pg->listening || pg_in_tx(st) || PQstatus(pg->conn) != CONNECTION_OK)
 		return;
 	if (exec_simple(pg, "LISTEN " DB_PG_CHANNEL) == DB_OK)
 		pg->listening = 1;

@@ -53,9 +53,8 @@ struct pq_lib {
 #undef PQ_POINTER
 extern struct pq_lib pq_lib;
 
-/* Load libpq once (later calls return the first outcome). Returns 0, or -ENOTSUP with the
- * reason (dlerror's) in why. Not thread-safe: a struct store is used by one thread, and a
- * program that opens stores from several threads opens one first. */
+/* Load libpq once, whichever thread asks first (later calls return the first outcome).
+ * Returns 0, or -ENOTSUP with the reason (dlerror's) in why. */
 int pq_load(char *why, size_t len);
 
 /* From here on, a call of PQexec(...) is one through pq_lib (but in db_pg_lib.c, which fills
