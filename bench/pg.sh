@@ -22,10 +22,11 @@
 # each round; the table shows medians. Everything runs under nice.
 #
 # usage: bash bench/pg.sh [BUILD]      (BUILD: jobq's meson build folder, default build)
-# env: ROUNDS (3), N (10000), CYCLES (2000), CYCLES_MAX_S (10), PGBOSS_BATCH (500), WAKE (50),
+# env: ROUNDS (3), N (10000), CYCLES (2000), CYCLES_MAX_S (5), PGBOSS_BATCH (500), WAKE (50),
 #      WAKE_GAP_MS (20), SMALL (1000), BIG (1000000), LAT_SAMPLES (2000), BENCH_DIR (/var/tmp:
 #      the cluster's data; a disk, so commits sync as in production), PEER_TIMEOUT (300 s a run)
-# The jobq columns need jobq's PostgreSQL backend: without it (`jobq --db CONNINFO status` fails)
+# The jobq columns need jobq's PostgreSQL backend: without it (`jobq --db CONNINFO migrate`, or
+# `status` where there is no migrate, fails)
 # they show "n/a". npm packages: bench/pg/package.json, `npm ci` into bench/pg/node_modules.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,7 +34,7 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 source "$ROOT/bench/lib.sh"
 unset JOBQ_DB JOBQ_CONFIG DATABASE_URL
-ROUNDS=${ROUNDS:-3} N=${N:-10000} CYCLES=${CYCLES:-2000} CYCLES_MAX_S=${CYCLES_MAX_S:-10}
+ROUNDS=${ROUNDS:-3} N=${N:-10000} CYCLES=${CYCLES:-2000} CYCLES_MAX_S=${CYCLES_MAX_S:-5}
 export CYCLES_MAX_S
 PGBOSS_BATCH=${PGBOSS_BATCH:-500} WAKE=${WAKE:-50} WAKE_GAP_MS=${WAKE_GAP_MS:-20}
 SMALL=${SMALL:-1000} BIG=${BIG:-1000000} LAT_SAMPLES=${LAT_SAMPLES:-2000}
@@ -42,8 +43,10 @@ JOBQ=$BUILD/cli/jobq
 NA="n/a (no PG backend in this build)"
 start_s=$(date +%s)
 
-CLUSTER=$ROOT/tests/pg/cluster.sh # the shared one (helper harness) once it is in the tree
-[ -x "$CLUSTER" ] || [ -f "$CLUSTER" ] || CLUSTER=$ROOT/bench/pg/cluster.sh
+# The shared throwaway cluster (tests/pg/cluster.sh) once it is in the tree, else bench/pg's;
+# PG_CLUSTER names another script of the same interface.
+CLUSTER=${PG_CLUSTER:-$ROOT/tests/pg/cluster.sh}
+[ -f "$CLUSTER" ] || CLUSTER=$ROOT/bench/pg/cluster.sh
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/jobq-bench-pg.XXXXXX")
 chmod 711 "$work" # the server's user (jobq-pg when run as root) reaches its folder inside
 sup='' cluster_up=''
@@ -66,8 +69,12 @@ PGUSER_=$(sed -n 's/.*user=\([^ ]*\).*/\1/p' <<<"$CI")
 ci() { printf 'host=%s port=%s user=%s dbname=%s' "$SOCK" "$PORT" "$PGUSER_" "$1"; } # DB -> conninfo
 url() { printf 'postgres://%s@/%s?host=%s&port=%s' "$PGUSER_" "$1" "$SOCK" "$PORT"; }
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$(ci "$1")" -c "$2" >/dev/null; } # DB SQL
+# Durable commits, as a production server has them (a test cluster may turn them off): every
+# system pays a WAL flush per commit.
+for set in "fsync = on" "synchronous_commit = on" "full_page_writes = on"; do sql postgres "ALTER SYSTEM SET $set"; done
+sql postgres "SELECT pg_reload_conf()"
 for db in graphile pgboss; do sql postgres "CREATE DATABASE $db"; done
-pgv=$(psql -X -Atc 'show server_version' "$(ci postgres)")
+pgv=$(psql -X -Atc "SELECT current_setting('server_version') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')" "$(ci postgres)")
 
 declare -A why # system -> why it is not measured
 if [ ! -d "$ROOT/bench/pg/node_modules" ]; then
@@ -84,7 +91,7 @@ JSON
 seq "$N" | sed 's/.*/{}/' >"$work/jobs.jsonl"
 if [ ! -x "$JOBQ" ]; then
 	why[jobq]="no $JOBQ: build jobq first"
-elif ! (cd "$work/jq" && "$JOBQ" --db "$(ci jobq)" status) >"$work/jq/probe.out" 2>&1; then
+elif ! (cd "$work/jq" && { "$JOBQ" --db "$(ci jobq)" migrate || "$JOBQ" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
 	why[jobq]=$NA
 	say "jobq: $NA ($(head -c 200 "$work/jq/probe.out" | head -1))"
 else
@@ -105,10 +112,13 @@ ns() { date +%s%N; }
 NICE=(nice -n 10)
 limit_key() { [ "$2" = 1 ] && echo "cycles_p$1_limit" || echo "cycles_p$1"; }
 
-jq_reset() { # a fresh database: dropped, created, jobq's schema by its first open
+jq_schema() { # DB: jobq's schema, made by `jobq migrate` (or the first open of `status`)
+	(cd "$work/jq" && { "$JOBQ" --db "$(ci "$1")" migrate || "$JOBQ" --db "$(ci "$1")" status; } >/dev/null)
+}
+jq_reset() { # a fresh database: dropped, created, jobq's schema
 	sql postgres "DROP DATABASE IF EXISTS jobq WITH (FORCE)"
 	sql postgres "CREATE DATABASE jobq"
-	(cd "$work/jq" && "$JOBQ" --db "$(ci jobq)" status >/dev/null)
+	jq_schema jobq
 }
 jq_fill() { (cd "$work/jq" && "$JOBQ" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null) && sql jobq "ANALYZE"; }
 jobq_round() {
@@ -157,7 +167,7 @@ jobq_round() {
 
 peer() { # SYSTEM MODE JSON: one node run, its figures put under SYSTEM
 	local sys=$1 mode=$2 conf=$3 out
-	conf=$(sed "s/^{/{\"timeout\":$((PEER_TIMEOUT - 10)),/" <<<"$conf")
+	conf="{\"timeout\":$((PEER_TIMEOUT - 10)),${conf#\{}"
 	if out=$(cd "$ROOT/bench/pg" && DATABASE_URL=$(url "$sys") "${NICE[@]}" timeout -k 5 "$PEER_TIMEOUT" \
 		node peer.mjs "$sys" "$mode" "$conf" 2>>"$work/$sys.err"); then
 		printf '%s\n' "$out"
@@ -201,7 +211,7 @@ if [ -z "${why[jobq]:-}" ]; then
 	for db in jobq_small jobq_big jobq_blocked; do
 		sql postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 		sql postgres "CREATE DATABASE $db"
-		(cd "$work/jq" && "$JOBQ" --db "$(ci "$db")" status >/dev/null)
+		jq_schema "$db"
 	done
 	fill="INSERT INTO jobs (type, payload, run_at, created_at) SELECT 'ingest', '{}', $now, $now FROM generate_series(1, %s)"
 	# shellcheck disable=SC2059
@@ -236,6 +246,7 @@ cell() { # SYSTEM KEY FORMAT
 	local v
 	if [ -n "${why[$1]:-}" ]; then printf '%s' "${why[$1]}"; return; fi
 	v=$(med "$1" "$2")
+	# shellcheck disable=SC2059 # the format is the caller's
 	if [ -z "$v" ]; then printf 'failed (stderr)'; else printf "$3" "$v"; fi
 }
 ratio() { # KEY SYSTEM: jobq / SYSTEM

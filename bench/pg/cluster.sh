@@ -12,7 +12,10 @@ set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_USER=jobq-pg
 cmd=${1:-} dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start DIR [PORT] | stop DIR" >&2; exit 64; }
+if [ -z "$cmd" ] || [ -z "$dir" ]; then
+	echo "usage: $0 start DIR [PORT] | stop DIR" >&2
+	exit 64
+fi
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
 }
@@ -25,7 +28,7 @@ start)
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 	chmod 0700 "$dir"
-	mkdir -p -m 0700 "$dir/data" "$dir/sock"
+	install -d -m 0700 "$dir/data" "$dir/sock"
 	[ "$(id -u)" -ne 0 ] || chown "$PG_USER:" "$dir" "$dir/data" "$dir/sock"
 	# The socket folder must be reachable by the clients (root or the current user): the owner
 	# of DIR is the server's user, so as root DIR itself stays 0700 (root passes anyway).
