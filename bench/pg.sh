@@ -93,7 +93,7 @@ if [ ! -x "$JOBQ" ]; then
 	why[jobq]="no $JOBQ: build jobq first"
 elif ! (cd "$work/jq" && { "$JOBQ" --db "$(ci jobq)" migrate || "$JOBQ" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
 	why[jobq]=$NA
-	say "jobq: $NA ($(head -c 200 "$work/jq/probe.out" | head -1))"
+	say "jobq: $NA ($(tail -1 "$work/jq/probe.out" | head -c 200))"
 else
 	say "jobq: PostgreSQL backend found; compiling bench/pg/bench_pgjobq.c"
 	# shellcheck disable=SC2046
