@@ -129,7 +129,8 @@ run_cycles(const char *target, long m, int procs, const char *policy_json)
 			atomic_fetch_add(&sh->ready, 1);
 			while (!atomic_load(&sh->go))
 				usleep(100);
-			while (atomic_load(&sh->done) < m && now_ns() < atomic_load(&sh->t0_ns) + max_ns) {
+			while (atomic_load(&sh->done) < m &&
+			       now_ns() < atomic_load(&sh->t0_ns) + max_ns) {
 				if (!lib_claim(&l, &j)) {
 					sched_yield(); /* the other process holds the limit */
 					continue;
@@ -151,7 +152,8 @@ run_cycles(const char *target, long m, int procs, const char *policy_json)
 	atomic_store(&sh->t0_ns, t0);
 	atomic_store(&sh->go, 1);
 	for (int i = 0; i < procs; i++) {
-		if (waitpid(pid[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		if (waitpid(pid[i], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
 			failed = 1;
 	}
 	if (failed)
@@ -247,9 +249,11 @@ run_wake(const char *target, long samples, long gap_ms)
 	if (store_open(target, bench_store_opts(), &st, err, sizeof(err)) < 0)
 		die("store_open: %s", err);
 	for (long i = 0; i < samples; i++) {
-		/* gap..2*gap ms: the supervisor and its workers are idle again, out of step with any
-		 * periodic tick */
-		struct timespec ts = {0, (gap_ms * 1000000L) * (1000 + random() % 1000) / 1000};
+		/* gap..2*gap ms: the supervisor and its workers are idle again, out of step with
+		 * any periodic tick */
+		long long gap_ns = (long long)gap_ms * 1000000LL * (1000 + random() % 1000) / 1000;
+		struct timespec ts = {(time_t)(gap_ns / 1000000000LL),
+		                      (long)(gap_ns % 1000000000LL)};
 		struct timespec tick = {0, 100000};
 		uint64_t t0, deadline;
 		int64_t id;
