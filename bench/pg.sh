@@ -286,7 +286,7 @@ table=$work/table.md
 	lat_row "e. one claim, $BIG queued jobs (p50)" big "≤ 1.5×"
 	lat_row "e. one claim, $SMALL queued + $BIG blocked by a parent (p50)" blocked "≤ 1.5×"
 	echo
-	echo "Cycles: the first $CYCLES jobs of a queue of $N, or what is done in $CYCLES_MAX_S s when that comes first; limit 1: jobq's policy types.noop = 1, graphile-worker's job queue (queueName), pg-boss's singleton queue. Drain: jobq \`supervise --drain --workers 2\`, graphile-worker runOnce() × 2 processes, pg-boss work() × 2 processes (batchSize $PGBOSS_BATCH, polling 0.5 s). Wake-up: $WAKE samples, $WAKE_GAP_MS–$((2 * WAKE_GAP_MS)) ms apart. $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); elapsed $(($(date +%s) - start_s)) s."
+	echo "Cycles: the first $CYCLES jobs of a queue of $N, or what is done in $CYCLES_MAX_S s when that comes first; limit 1: jobq's policy types.noop = 1, graphile-worker's job queue (queueName), pg-boss's singleton queue. Drain: jobq \`supervise --drain --workers 2\`, graphile-worker runOnce() × 2 processes, pg-boss work() × 2 processes (batchSize $PGBOSS_BATCH, polling 0.5 s). Wake-up: $WAKE samples, $WAKE_GAP_MS–$((2 * WAKE_GAP_MS)) ms apart. Ratios are jobq's figure over the peer's: above 1 is better for rates, below 1 for the wake-up. $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); elapsed $(($(date +%s) - start_s)) s."
 } >"$table"
 cat "$table"
 mkdir -p "$ROOT/bench/out"
