@@ -1,7 +1,8 @@
 /*
  * What a PostgreSQL target looks like in messages, `status` and logs (db_pg_display): the
- * target as given, with any password replaced (a URI) or left out (a conninfo). libpq parses
- * the target first, so what is masked is what libpq would have read as the password.
+ * target as given (a URI) or as libpq read it (a conninfo), any password replaced by "***" as
+ * core/conninfo.c shows it elsewhere. libpq parses the target first, so what is masked is what
+ * libpq would have read as the password.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -41,11 +42,12 @@ append_kv(char *out, size_t len, const char *key, const char *value)
 	}
 }
 
-/* A conninfo of the parameters in opts but the password: host, port, user and dbname first. */
+/* A conninfo of the parameters in opts, the password as ***: host, port, user, password and
+ * dbname first. */
 static char *
-conninfo_without_password(const PQconninfoOption *opts, size_t cap)
+conninfo_masked(const PQconninfoOption *opts, size_t cap)
 {
-	static const char *const first[] = {"host", "hostaddr", "port", "user", "dbname"};
+	static const char *const first[] = {"host", "hostaddr", "port", "user", "password", "dbname"};
 	char *out = calloc(1, cap);
 
 	if (out == NULL)
@@ -53,9 +55,10 @@ conninfo_without_password(const PQconninfoOption *opts, size_t cap)
 	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 		for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
 			if (o->val != NULL && strcmp(o->keyword, first[i]) == 0)
-				append_kv(out, cap, o->keyword, o->val);
+				append_kv(out, cap, o->keyword,
+				          strcmp(o->keyword, "password") == 0 ? "***" : o->val);
 	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		int shown = strcmp(o->keyword, "password") == 0;
+		int shown = 0;
 
 		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 			shown |= strcmp(o->keyword, first[i]) == 0;
@@ -201,10 +204,10 @@ db_pg_display(const char *target, char **why)
 			out = NULL;
 		}
 		if (out == NULL || check == NULL)
-			free(out), out = conninfo_without_password(opts, strlen(target) * 2 + 64);
+			free(out), out = conninfo_masked(opts, strlen(target) * 2 + 64);
 		PQconninfoFree(check);
 	} else {
-		out = conninfo_without_password(opts, strlen(target) * 2 + 64);
+		out = conninfo_masked(opts, strlen(target) * 2 + 64);
 	}
 	PQconninfoFree(opts);
 	return out;

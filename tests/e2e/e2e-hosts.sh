@@ -16,9 +16,9 @@ export JOBQ_HOST=web-1
 id=$(jobq --db q.db enqueue hold)
 start_supervisor q.db
 wait_state q.db "$id" running
-assert_eq "$(sql q.db "select id, pid, workers, version is not null from hosts")" \
+assert_eq "$(sql q.db "select id, pid, workers, case when version is not null then 1 else 0 end from hosts")" \
 	"web-1|$SUP_PID|3|1" "hosts row"
-json_eq "$(cat q.db.runtime.json)" .host web-1
+json_eq "$(cat "$(db_file q.db runtime.json)")" .host web-1
 expect_code 0 jobq --db q.db status
 assert_contains "$OUT" "host: web-1, pid $SUP_PID, 3 workers, 1 running, seen " "status line"
 expect_code 0 jobq --db q.db status --json
@@ -33,7 +33,7 @@ assert_contains "$(jobq --db q.db show "$id")" "host: web-1"
 
 step "3. The heartbeat refreshes seen_at"
 seen=$(sql q.db "select seen_at from hosts where id = 'web-1'")
-wait_until 20 '[ "$(sql q.db "select seen_at > $seen from hosts where id = '"'web-1'"'")" = 1 ]'
+wait_until 20 '[ "$(sql q.db "select case when seen_at > $seen then 1 else 0 end from hosts where id = '"'web-1'"'")" = 1 ]'
 
 step "4. A clean stop deletes the row (the job keeps its host)"
 stop_supervisor TERM
@@ -106,16 +106,117 @@ stop_supervisor TERM
 assert_eq "$(sql k.db "select count(*) from hosts")" 0 "rows after the new one's stop"
 
 step "10. jobq migrate: a version 3 database goes to version 4"
-sql m.db "PRAGMA user_version = 0;"
-jobq --db m.db migrate >/dev/null
-sql m.db "DROP TABLE hosts; ALTER TABLE jobs DROP COLUMN host; PRAGMA user_version = 3;"
-expect_code 0 jobq migrate --db m.db
-assert_eq "$OUT" "schema version 4"
-assert_eq "$(sql m.db "PRAGMA user_version")" 4 "user_version"
-assert_eq "$(sql m.db "select count(*) from pragma_table_info('jobs') where name = 'host'")" 1
+if on_pg; then
+	# No PostgreSQL schema before version 4 was released: migrate makes version 4 at once.
+	expect_code 0 jobq migrate --db m.db
+	assert_eq "$OUT" "schema version 4"
+	assert_eq "$(sql m.db "select value from jobq_meta where key = 'schema_version'")" 4 \
+		"jobq_meta's schema_version"
+	assert_eq "$(sql m.db "select count(*) from information_schema.columns
+		where table_name = 'jobs' and column_name = 'host'")" 1
+	missing=$(pg_conninfo "${E2E_PG_PREFIX}_missing")
+else
+	sql m.db "PRAGMA user_version = 0;"
+	jobq --db m.db migrate >/dev/null
+	sql m.db "DROP TABLE hosts; ALTER TABLE jobs DROP COLUMN host; PRAGMA user_version = 3;"
+	expect_code 0 jobq migrate --db m.db
+	assert_eq "$OUT" "schema version 4"
+	assert_eq "$(sql m.db "PRAGMA user_version")" 4 "user_version"
+	assert_eq "$(sql m.db "select count(*) from pragma_table_info('jobs') where name = 'host'")" 1
+	missing=missing.db
+fi
 expect_code 0 jobq --db m.db migrate --json
 json_eq "$OUT" .schema_version 4
-expect_code 66 jobq migrate --db missing.db
-[ ! -e missing.db ] || fail "migrate created a database"
+expect_code 66 jobq migrate --db "$missing"
+if on_pg; then
+	assert_eq "$(psql -XAtq -d "$JOBQ_TEST_PG" -c "select count(*) from pg_database
+		where datname = '${E2E_PG_PREFIX}_missing'")" 0 "databases made by migrate"
+else
+	[ ! -e missing.db ] || fail "migrate created a database"
+fi
+
+pg_only_rest "a password in the database's name, an unreachable or unavailable server"
+
+step "11. A password in a postgresql:// URI shows in no ps line, log, status or state file"
+# A role with a password owning a database of its own (the cluster trusts the socket, so the
+# password is not checked: what matters is where it could show). Dropped at the end, after
+# the test's databases.
+pw=Pw-s3cret-$$-x
+role=${E2E_PG_PREFIX}_pw
+pg_db pw.db >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 -d "$JOBQ_TEST_PG" -c "CREATE ROLE $role LOGIN PASSWORD '$pw'" \
+	-c "ALTER DATABASE $(pg_dbname pw.db) OWNER TO $role" >/dev/null
+drop_role() { psql -XAtq -d "$JOBQ_TEST_PG" -c "DROP ROLE IF EXISTS $role" >/dev/null; }
+at_exit drop_role
+sock="" port=""
+for w in $JOBQ_TEST_PG; do
+	case "$w" in host=*) sock=${w#host=} ;; port=*) port=${w#port=} ;; esac
+done
+uri="postgresql://$role:$pw@/$(pg_dbname pw.db)?host=$sock&port=$port"
+export JOBQ_HOST=web-3
+id=$(jobq --db "$uri" --config jobq.json enqueue hold)
+assert_eq "$(sql pw.db "select count(*) from jobs where id = $id")" 1 "the job, in the role's database"
+spawn "$JOBQ" --db "$uri" --config jobq.json --verbose supervise 2>>pw.log
+SUP_PID=$SPAWNED
+wait_for 10 sup_ready pw.db "$SUP_PID"
+wait_state pw.db "$id" running
+wpids=$(worker_pids "$SUP_PID")
+[ -n "$wpids" ] || fail "no workers of the supervisor $SUP_PID"
+# shellcheck disable=SC2086
+args=$(ps -o args= -p "$SUP_PID" $wpids)
+assert_not_contains "$args" "$pw" "ps of the supervisor and its workers"
+assert_contains "$args" "$role:***@" "the supervisor's title names the masked target"
+expect_code 0 jobq --db "$uri" --config jobq.json status
+assert_not_contains "$OUT$ERR" "$pw" "status"
+assert_contains "$OUT" "host: web-3, pid $SUP_PID, 3 workers, 1 running" "status line"
+expect_code 0 jobq --db "$uri" --config jobq.json status --json
+assert_not_contains "$OUT$ERR" "$pw" "status --json"
+json_eq "$OUT" .supervisor.pid "$SUP_PID"
+runtime=$(db_file pw.db runtime.json)
+json_eq "$(cat "$runtime")" .pid "$SUP_PID"
+! grep -rqF -- "$pw" "$XDG_STATE_HOME" || fail "the password is in $(grep -rlF -- "$pw" "$XDG_STATE_HOME")"
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0 "supervisor exit"
+[ -s pw.log ] || fail "the supervisor logged nothing"
+assert_not_contains "$(cat pw.log)" "$pw" "the supervisor's log"
+# The same in a key=value conninfo, and in a message.
+kv="host=$sock port=$port user=$role password=$pw dbname=$(pg_dbname pw.db)"
+expect_code 0 jobq --db "$kv" --config jobq.json status
+assert_not_contains "$OUT$ERR" "$pw" "status with a conninfo"
+expect_code 66 jobq --db "${kv}_nodb" --config jobq.json status
+assert_not_contains "$ERR" "$pw" "a conninfo's error"
+assert_contains "$ERR" "password=***" "a conninfo's error"
+
+step "12. An unreachable server: 69; one shutting down: 75; one line each, no password"
+expect_code 69 jobq --db "postgresql://$role:$pw@/x?host=$TEST_DIR/nosock" status
+assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the message"
+assert_not_contains "$ERR" "$pw" "the message"
+assert_contains "$ERR" "$role:***@" "the message names the masked target"
+# A server of our own, stopped smartly while a session holds it: until that session ends it
+# refuses new connections with 57P03 "the database system is shutting down".
+own=$(mktemp -u /tmp/jobq-pgown.XXXXXX)
+stop_own() { "$JOBQ_SRC/tests/pg/cluster.sh" stop "$own" >/dev/null 2>&1 || true; }
+at_exit stop_own
+owninfo=$("$JOBQ_SRC/tests/pg/cluster.sh" start "$own")
+jobq --db "$owninfo" migrate >/dev/null
+spawn psql -XAtq -d "$owninfo" -c "select pg_sleep(120)"
+holder=$SPAWNED
+sleeper() {
+	backend=$(psql -XAtq -d "$owninfo" -c "select pid from pg_stat_activity
+		where query = 'select pg_sleep(120)'")
+	[ -n "$backend" ]
+}
+wait_for 10 sleeper
+kill -TERM "$(head -1 "$own/data/postmaster.pid")"
+wait_for 10 eval '! psql -XAtq -d "$owninfo" -c "select 1" >/dev/null 2>&1'
+expect_code 75 jobq --db "$owninfo" status
+assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the message"
+assert_contains "$ERR" "the database system is shutting down"
+# Its session ended (the backend terminated), the server stops: no server there any more.
+kill -TERM "$backend"
+wait "$holder" 2>/dev/null || true
+wait_for 20 eval '[ ! -e "$own/sock/.s.PGSQL.5432" ]'
+expect_code 69 jobq --db "$owninfo" status
+assert_eq "$(printf '%s\n' "$ERR" | wc -l)" 1 "lines of the message"
 
 echo ok

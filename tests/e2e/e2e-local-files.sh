@@ -2,8 +2,9 @@
 # Where a queue's local files live (core/dblocal.h): a SQLite queue's beside the database file,
 # exactly as always, and nothing in the state folder; a PostgreSQL target (URI or conninfo) is
 # never taken for a file, its messages never show its password, and its state folder is
-# refused when it is a symbolic link or writable by others. (The PostgreSQL backend itself is
-# tested with a server by the tests of the backend.)
+# refused when it is a symbolic link or writable by others. On PostgreSQL (JOBQ_TEST_BACKEND=pg)
+# the first step runs a supervisor of a test database and finds its files in the state folder;
+# the rest names its targets itself and is the same on both.
 source "$JOBQ_SRC/tests/e2e/lib.sh" || exit 1
 source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 
@@ -12,23 +13,48 @@ mkdir -m 0700 home
 export HOME=$D/home JOBQ_STATE_DIR=$D/state
 unset XDG_STATE_HOME
 
-step "SQLite: the supervisor's files and the job logs are beside the database"
 cat >jobq.json <<'JSON'
 {"types": {"say": {"exec": ["sh", "-c", "echo hello"]}}}
 JSON
-expect_code 0 jobq init
-start_supervisor jobq.db
-[ -p jobq.db.wake ] || fail "no FIFO jobq.db.wake"
-[ -f jobq.db.pid ] || fail "no pid file jobq.db.pid"
-json_eq "$(cat jobq.db.runtime.json)" .database "$D/jobq.db"
-json_eq "$(cat jobq.db.runtime.json)" .wake "$D/jobq.db.wake"
-id=$(jobq enqueue say)
-wait_state jobq.db "$id" succeeded
-assert_eq "$(cat "jobq.db.logs/$id.out")" hello "the job's output file"
-stop_supervisor
-assert_eq "$SUP_RC" 0 "the supervisor's exit"
-[ ! -e "$JOBQ_STATE_DIR" ] || fail "a SQLite queue made the state folder"
-assert_eq "$(find home -mindepth 1 | wc -l)" 0 "files in HOME"
+if on_pg; then
+	# ./jobq.db stands for a database of the test cluster (lib-pg.sh): the same files, in the
+	# state folder, named for the target; nothing beside the name.
+	step "PostgreSQL: the supervisor's files and the job logs are in the state folder"
+	expect_code 0 jobq init
+	start_supervisor jobq.db
+	assert_eq "$(stat -c %a "$JOBQ_STATE_DIR")" 700 "the state folder's mode"
+	wake=$(db_file jobq.db wake)
+	case "$wake" in "$JOBQ_STATE_DIR"/pg-*.wake) ;; *) fail "the FIFO is '$wake'" ;; esac
+	[ -p "$wake" ] || fail "no FIFO $wake"
+	[ -f "${wake%.wake}.pid" ] || fail "no pid file beside $wake"
+	runtime=${wake%.wake}.runtime.json
+	json_eq "$(cat "$runtime")" .database "$(pg_db jobq.db)"
+	json_eq "$(cat "$runtime")" .wake "$wake"
+	id=$(jobq enqueue say)
+	wait_state jobq.db "$id" succeeded
+	assert_eq "$(cat "${wake%.wake}.logs/$id.out")" hello "the job's output file"
+	stop_supervisor
+	assert_eq "$SUP_RC" 0 "the supervisor's exit"
+	assert_eq "$(find . -maxdepth 1 -name 'jobq.db*' | wc -l)" 0 "files beside ./jobq.db"
+	assert_eq "$(find home -mindepth 1 | wc -l)" 0 "files in HOME"
+	# The steps below check that no state folder is made.
+	rm -r "$JOBQ_STATE_DIR"
+else
+	step "SQLite: the supervisor's files and the job logs are beside the database"
+	expect_code 0 jobq init
+	start_supervisor jobq.db
+	[ -p jobq.db.wake ] || fail "no FIFO jobq.db.wake"
+	[ -f jobq.db.pid ] || fail "no pid file jobq.db.pid"
+	json_eq "$(cat jobq.db.runtime.json)" .database "$D/jobq.db"
+	json_eq "$(cat jobq.db.runtime.json)" .wake "$D/jobq.db.wake"
+	id=$(jobq enqueue say)
+	wait_state jobq.db "$id" succeeded
+	assert_eq "$(cat "jobq.db.logs/$id.out")" hello "the job's output file"
+	stop_supervisor
+	assert_eq "$SUP_RC" 0 "the supervisor's exit"
+	[ ! -e "$JOBQ_STATE_DIR" ] || fail "a SQLite queue made the state folder"
+	assert_eq "$(find home -mindepth 1 | wc -l)" 0 "files in HOME"
+fi
 
 # A target that cannot be reached: one line naming it masked, no file made here or in HOME,
 # and no state folder (only a supervisor makes it).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The $JOBQ of an end-to-end test on PostgreSQL (lib.sh sets it): the real jobq ($JOBQ_REAL)
-# with the database the command names (--db PATH, --db=PATH, else $JOBQ_DB, else ./jobq.db)
+# with the database the command names (--db PATH, --db=PATH, also after `init` and `migrate`,
+# else $JOBQ_DB, else ./jobq.db)
 # replaced by the conninfo of the test database that stands for that path (lib-pg.sh), and,
 # when neither --config nor $JOBQ_CONFIG is given, --config with the jobq.json beside that
 # path if there is one (what jobq finds by itself beside a SQLite file). A target that is
@@ -23,6 +24,18 @@ while [ "$i" -lt "$n" ]; do
 	esac
 	i=$((i + 1))
 done
+# jobq init and jobq migrate take --db after the command too (the last one given wins).
+if [ "$i" -lt "$n" ] && { [ "${args[$i]}" = init ] || [ "${args[$i]}" = migrate ]; }; then
+	i=$((i + 1))
+	while [ "$i" -lt "$n" ]; do
+		case "${args[$i]}" in
+		--db) db=${args[$((i + 1))]:-}; db_at=$((i + 1)); db_eq=0; i=$((i + 2)); continue ;;
+		--db=*) db=${args[$i]#--db=}; db_at=$i; db_eq=1 ;;
+		--) break ;;
+		esac
+		i=$((i + 1))
+	done
+fi
 [ -z "${JOBQ_CONFIG:-}" ] || have_cfg=1
 
 pre=()

@@ -21,7 +21,7 @@ sup_ready() {
 		[ "$(jq -r .pid "$1.runtime.json" 2>/dev/null)" = "$2" ]
 		return
 	fi
-	pids=$(find "$XDG_STATE_HOME" -name '*runtime.json' -exec jq -r .pid {} + 2>/dev/null || true)
+	pids=$(find "$(pg_state_dir)" -name '*runtime.json' -exec jq -r .pid {} + 2>/dev/null || true)
 	if [ -n "$pids" ]; then
 		grep -qx -- "$2" <<<"$pids"
 	else

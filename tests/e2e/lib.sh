@@ -177,6 +177,8 @@ sqlite_only() { ! on_pg || e2e_skip "SQLite only: $*"; }
 pg_only() { on_pg || e2e_skip "PostgreSQL only: $*"; }
 # sqlite_only_rest REASON: on PostgreSQL the script ends here, what is left skipped.
 sqlite_only_rest() { ! on_pg || e2e_skip "SQLite only from here: $*"; }
+# pg_only_rest REASON: on SQLite the script ends here, what is left skipped.
+pg_only_rest() { on_pg || e2e_skip "PostgreSQL only from here: $*"; }
 
 if on_pg; then
 	[ -n "${JOBQ_TEST_PG:-}" ] ||
@@ -284,22 +286,27 @@ db_dump() {
 	fi
 }
 
+# pg_state_dir: the state folder where a supervisor of a PostgreSQL queue keeps its files, as
+# jobq finds it: $JOBQ_STATE_DIR, else $XDG_STATE_HOME/jobq (set per test by lib.sh).
+pg_state_dir() { echo "${JOBQ_STATE_DIR:-${XDG_STATE_HOME:-$TEST_DIR/.state}/jobq}"; }
+
 # db_file DB WHAT: the path of a file the supervisor keeps for database DB (runtime.json, pid,
 # wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one in its private
-# state folder ($XDG_STATE_HOME/jobq, set per test by lib.sh) named for that database (or the
-# only one there), else a path that does not exist.
+# state folder (pg_state_dir) named for that database (or the only one there), else a path that
+# does not exist.
 db_file() {
 	if ! on_pg; then
 		echo "$1.$2"
 		return 0
 	fi
-	local name found
+	local name found dir
 	name=$(pg_dbname "$1")
-	found=$(find "$XDG_STATE_HOME" -name "*$name*.$2" 2>/dev/null | head -1)
-	if [ -z "$found" ] && [ "$(find "$XDG_STATE_HOME" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
-		found=$(find "$XDG_STATE_HOME" -name "*.$2")
+	dir=$(pg_state_dir)
+	found=$(find "$dir" -name "*$name*.$2" 2>/dev/null | head -1)
+	if [ -z "$found" ] && [ "$(find "$dir" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
+		found=$(find "$dir" -name "*.$2")
 	fi
-	echo "${found:-$XDG_STATE_HOME/jobq/$name.$2}"
+	echo "${found:-$dir/$name.$2}"
 }
 
 # NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.

@@ -186,6 +186,10 @@ test_display(void **state)
 	d = db_pg_display("host=/run/pg dbname=jobq", NULL);
 	assert_string_equal(d, "host=/run/pg dbname=jobq");
 	free(d);
+	/* A conninfo's password is shown as ***, as core/conninfo.c shows it in status. */
+	d = db_pg_display("dbname=jobq password='s3 cret' host=/run/pg", NULL);
+	assert_string_equal(d, "host=/run/pg password=*** dbname=jobq");
+	free(d);
 	assert_null(db_pg_display("host=x bogus=1", &why));
 	assert_non_null(strstr(why, "bogus"));
 	PQfreemem(why);
