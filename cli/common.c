@@ -114,15 +114,16 @@ cli_open_store(struct cli *c, int readonly)
 			                c->db_shown);
 		/* the store's message says what failed and names the database (masked: a message
 		 * that holds a target with a password as given is not printed) */
-		if (err[0] != '\0' &&
-		    (!pg || strcmp(c->db_shown, c->db_path) == 0 || strstr(err, c->db_path) == NULL))
+		if (err[0] != '\0' && (!pg || strcmp(c->db_shown, c->db_path) == 0 ||
+		                       strstr(err, c->db_path) == NULL))
 			return cli_fail(exitcode_open(r), "%s", err);
 		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
 	}
 	char host[HOSTID_MAX + 1];
 	if (hostid_get(c->cfg.host, host, sizeof(host)) == 0)
-		store_set_host(c->st, host, 0); /* an invalid JOBQ_HOST is said by the commands using it */
+		store_set_host(c->st, host,
+		               0); /* an invalid JOBQ_HOST is said by the commands using it */
 	return 0;
 }
 

@@ -84,6 +84,9 @@ struct db_ops {
 	 * connection committed: PRAGMA data_version, or notifications received on PostgreSQL). */
 	int (*set_durability)(struct store *st, int fast);
 	int64_t (*data_version)(struct store *st);
+	/* store_change_version: data_version counting this host's own wake-ups too where
+	 * store_set_host() told data_version to skip them (PostgreSQL); SQLite: data_version. */
+	int64_t (*change_version)(struct store *st);
 	/* A descriptor that becomes readable when another process may have made a job runnable
 	 * (PostgreSQL: the LISTEN connection's socket), or -1 (SQLite: the wake-up FIFO of
 	 * core/wake.c serves). */

@@ -52,6 +52,7 @@ struct db_pg {
 	int lock_timeout_ms; /* the session's lock_timeout; -1 unknown */
 	int64_t changes;     /* rows of the last INSERT, UPDATE, DELETE or MERGE */
 	int64_t version;     /* notifications from other connections, and reconnects */
+	int64_t all_version; /* the same, this host's own wake-ups counted even when skipped */
 	int64_t retry_at_ms; /* no reconnection before (monotonic ms), after a failed one */
 	int rc;              /* the last failure's result code, and its message */
 	char msg[STORE_ERR_MAX];
@@ -808,7 +809,8 @@ pg_commit(struct store *st)
 		break;
 	}
 	char sql[192];
-	res = PQexec(pg->conn, pg->notify ? notify_sql(st, "; COMMIT", sql, sizeof(sql)) : "COMMIT");
+	res = PQexec(pg->conn,
+	             pg->notify ? notify_sql(st, "; COMMIT", sql, sizeof(sql)) : "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = fail_res(pg, res);
 		if (PQstatus(pg->conn) == CONNECTION_BAD)
@@ -875,26 +877,44 @@ listen_start(struct store *st)
 		pg->listening = 1;
 }
 
-/* Notifications received, from other connections only (as PRAGMA data_version counts other
- * connections' commits). A connection found lost counts too: the caller looks again, and its
- * next call connects again. */
-static int64_t
-pg_data_version(struct store *st)
+/* Read the notifications received, from other connections only (as PRAGMA data_version counts
+ * other connections' commits): version counts those not of this host when it skips its own
+ * (it has the FIFO), all_version all of them. A connection found lost counts too: the caller
+ * looks again, and its next call connects again. */
+static void
+pg_drain(struct store *st)
 {
 	struct db_pg *pg = st->pg;
 	PGnotify *n;
 
 	listen_start(st);
-	if (PQstatus(pg->conn) != CONNECTION_OK || PQconsumeInput(pg->conn) == 0)
-		return ++pg->version;
+	if (PQstatus(pg->conn) != CONNECTION_OK || PQconsumeInput(pg->conn) == 0) {
+		pg->version++;
+		pg->all_version++;
+		return;
+	}
 	while ((n = PQnotifies(pg->conn)) != NULL) {
-		/* Not our own, nor one of this host's (it has the FIFO). */
-		if (n->be_pid != PQbackendPID(pg->conn) &&
-		    (!st->skip_own_host || strcmp(n->extra, st->host) != 0))
-			pg->version++;
+		if (n->be_pid != PQbackendPID(pg->conn)) {
+			pg->all_version++;
+			if (!st->skip_own_host || strcmp(n->extra, st->host) != 0)
+				pg->version++;
+		}
 		PQfreemem(n);
 	}
-	return pg->version;
+}
+
+static int64_t
+pg_data_version(struct store *st)
+{
+	pg_drain(st);
+	return st->pg->version;
+}
+
+static int64_t
+pg_change_version(struct store *st)
+{
+	pg_drain(st);
+	return st->pg->all_version;
 }
 
 /* The connection's socket, LISTENing: readable when a notification may have come. It changes
@@ -949,6 +969,7 @@ const struct db_ops db_pg_ops = {
         .migrate = pg_migrate,
         .set_durability = pg_set_durability,
         .data_version = pg_data_version,
+        .change_version = pg_change_version,
         .wait_fd = pg_wait_fd,
         .notify = pg_notify,
 };

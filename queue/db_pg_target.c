@@ -1,14 +1,15 @@
 /*
  * What a PostgreSQL target looks like in messages, `status` and logs (db_pg_display): the
- * target as given (a URI) or as libpq read it (a conninfo), any password replaced by "***" as
- * core/conninfo.c shows it elsewhere. libpq parses the target first, so what is masked is what
- * libpq would have read as the password.
+ * target as given, any password replaced by "***" as core/conninfo.c shows it in the CLI's own
+ * messages. libpq parses the target first, so what is masked is what libpq would have read as
+ * the password.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
 #include "db_pg_lib.h"
 
 #include "db_pg_internal.h"
@@ -47,7 +48,8 @@ append_kv(char *out, size_t len, const char *key, const char *value)
 static char *
 conninfo_masked(const PQconninfoOption *opts, size_t cap)
 {
-	static const char *const first[] = {"host", "hostaddr", "port", "user", "password", "dbname"};
+	static const char *const first[] = {"host", "hostaddr", "port",
+	                                    "user", "password", "dbname"};
 	char *out = calloc(1, cap);
 
 	if (out == NULL)
@@ -173,6 +175,30 @@ redact_quoted(char *why)
 		*open = '\0';
 }
 
+/* A conninfo as given with its passwords masked as core/conninfo.c masks them (what the CLI
+ * and the supervisor show): also one in a dbname that libpq expands. Unless libpq would read
+ * that text another way (the check), then the conninfo as libpq read it, with ***. */
+static char *
+conninfo_shown(const char *target, const PQconninfoOption *opts)
+{
+	size_t cap = strlen(target) * 2 + 64;
+	PQconninfoOption *check = NULL;
+	const char *pw;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		return NULL;
+	if (conninfo_mask(target, out, cap) >= 0 && (check = PQconninfoParse(out, NULL)) != NULL &&
+	    ((pw = opt_val(check, "password")) == NULL ? opt_val(opts, "password") == NULL
+	                                               : strcmp(pw, CONNINFO_MASK) == 0)) {
+		PQconninfoFree(check);
+		return out;
+	}
+	PQconninfoFree(check);
+	free(out);
+	return conninfo_masked(opts, cap);
+}
+
 char *
 db_pg_display(const char *target, char **why)
 {
@@ -191,10 +217,11 @@ db_pg_display(const char *target, char **why)
 			redact_quoted(*why);
 		return NULL;
 	}
-	if (opt_val(opts, "password") == NULL) {
+	if (strncmp(target, "postgresql://", 13) != 0 && strncmp(target, "postgres://", 11) != 0) {
+		out = conninfo_shown(target, opts);
+	} else if (opt_val(opts, "password") == NULL) {
 		out = strdup(target);
-	} else if (strncmp(target, "postgresql://", 13) == 0 ||
-	           strncmp(target, "postgres://", 11) == 0) {
+	} else {
 		/* The URI as given, but with ***: unless libpq would read it another way, which
 		 * the check catches, and the conninfo form serves. */
 		out = uri_masked(target);
@@ -206,8 +233,6 @@ db_pg_display(const char *target, char **why)
 		if (out == NULL || check == NULL)
 			free(out), out = conninfo_masked(opts, strlen(target) * 2 + 64);
 		PQconninfoFree(check);
-	} else {
-		out = conninfo_masked(opts, strlen(target) * 2 + 64);
 	}
 	PQconninfoFree(opts);
 	return out;

@@ -597,6 +597,7 @@ const struct db_ops db_sqlite_ops = {
         .migrate = schema_migrate,
         .set_durability = lite_set_durability,
         .data_version = lite_data_version,
+        .change_version = lite_data_version,
         .wait_fd = lite_wait_fd,
         .notify = lite_notify,
 };

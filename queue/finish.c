@@ -356,6 +356,10 @@ store_cancel(struct store *st, const struct job_filter *f, int64_t *running_out)
 	nq = filtered_change(st, queued, f, time_now_ms(), "cannot cancel jobs in", &r);
 	if (r == 0)
 		nr = filtered_change(st, running, f, 0, "cannot cancel jobs in", &r);
+	/* Jobs ended (a batch's callback may be due) or asked to stop: watchers of the queue on
+	 * other connections (jobq wait, top, supervisors) look again, as after a finish. */
+	if (r == 0 && nq + nr > 0)
+		store_wake_others(st);
 	if (r == 0)
 		r = tx_commit(st, "cannot cancel jobs in");
 	if (r < 0) {

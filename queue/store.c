@@ -400,6 +400,12 @@ store_data_version(struct store *st)
 	return st->ops->data_version(st);
 }
 
+int64_t
+store_change_version(struct store *st)
+{
+	return st->ops->change_version(st);
+}
+
 uint64_t
 store_vm_steps(const struct store *st)
 {

@@ -374,8 +374,14 @@ int store_list_running(struct store *st, int (*cb)(const struct job *job, void *
 /* The time of the earliest queued job's run_at (0 if none queued). */
 int64_t store_next_run_at(struct store *st);
 
-/* Data version: changes whenever another connection commits (PRAGMA data_version). */
+/* Data version: changes whenever another connection commits (PRAGMA data_version). On
+ * PostgreSQL: when another connection sent a wake-up (NOTIFY at the commit of an enqueue, a
+ * finish, a cancel, a retry, a resume, a recovery), not counting this host's own when
+ * store_set_host() said skip_own. */
 int64_t store_data_version(struct store *st);
+/* The same, this host's own wake-ups counted even with skip_own: for what watches the counts
+ * rather than wakes workers (the supervisor's STATUS= to systemd). */
+int64_t store_change_version(struct store *st);
 
 /* A descriptor that becomes readable when another process may have made a job runnable (on
  * PostgreSQL the LISTEN connection's socket: store_data_version() then reads the notifications

@@ -150,7 +150,7 @@ recount(struct notify *n, struct store *st, int workers, int stopping, int64_t n
         size_t len)
 {
 	struct live_count l = {0, 0};
-	int64_t dv = store_data_version(st);
+	int64_t dv = store_change_version(st);
 
 	if (dv < 0)
 		return -1;

@@ -186,9 +186,14 @@ test_display(void **state)
 	d = db_pg_display("host=/run/pg dbname=jobq", NULL);
 	assert_string_equal(d, "host=/run/pg dbname=jobq");
 	free(d);
-	/* A conninfo's password is shown as ***, as core/conninfo.c shows it in status. */
+	/* A conninfo as given, its password shown as ***, as core/conninfo.c shows it in status;
+	 * also one in a dbname that libpq expands. */
 	d = db_pg_display("dbname=jobq password='s3 cret' host=/run/pg", NULL);
-	assert_string_equal(d, "host=/run/pg password=*** dbname=jobq");
+	assert_string_equal(d, "dbname=jobq password=*** host=/run/pg");
+	free(d);
+	d = db_pg_display("dbname='host=/run/pg password=s3cret' user=u", NULL);
+	assert_null(strstr(d, "s3cret"));
+	assert_non_null(strstr(d, "password=***"));
 	free(d);
 	assert_null(db_pg_display("host=x bogus=1", &why));
 	assert_non_null(strstr(why, "bogus"));
