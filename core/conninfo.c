@@ -49,12 +49,11 @@ hex(int c)
 	return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
-/* Whether the query parameter name k (n bytes, percent-encoded or not) is "password". */
+/* Whether the query parameter name k (n bytes, percent-encoded or not) is want. */
 static int
-uri_key_is_password(const char *k, size_t n)
+uri_key_is(const char *k, size_t n, const char *want)
 {
-	static const char want[] = "password";
-	size_t m = 0;
+	size_t m = 0, wn = strlen(want);
 
 	for (size_t i = 0; i < n; i++, m++) {
 		int c = (unsigned char)k[i];
@@ -63,10 +62,17 @@ uri_key_is_password(const char *k, size_t n)
 			c = hex((unsigned char)k[i + 1]) * 16 + hex((unsigned char)k[i + 2]);
 			i += 2;
 		}
-		if (m >= sizeof(want) - 1 || c != want[m])
+		if (m >= wn || c != want[m])
 			return 0;
 	}
-	return m == sizeof(want) - 1;
+	return m == wn;
+}
+
+/* "password", or "sslpassword" (the passphrase of the client's SSL key): both secrets. */
+static int
+uri_key_is_password(const char *k, size_t n)
+{
+	return uri_key_is(k, n, "password") || uri_key_is(k, n, "sslpassword");
 }
 
 /* A URI: the password of the user info, and the values of "password" query parameters. libpq
@@ -204,7 +210,8 @@ mask_conninfo(const char *s, struct out *o)
 			return 0;
 		}
 		read_value(&p, val, VALUE_MAX);
-		if (klen == 8 && strncmp(key, "password", 8) == 0) {
+		if ((klen == 8 && strncmp(key, "password", 8) == 0) ||
+		    (klen == 11 && strncmp(key, "sslpassword", 11) == 0)) {
 			put_mask(o);
 		} else if (klen == 6 && strncmp(key, "dbname", 6) == 0 &&
 		           (is_uri(val) || strchr(val, '=') != NULL)) {

@@ -14,8 +14,9 @@
  * Copy in to out (len bytes, always NUL-terminated) with every password replaced by "***":
  * - a URI "postgresql://" or "postgres://": the password of the user info
  *   ("postgresql://user:PASS@host/db" -> "postgresql://user:***@host/db") and any "password"
- *   parameter of the query string (percent-encoded or not);
- * - a libpq conninfo "key=value ...": the value of every password key, bare or single-quoted
+ *   or "sslpassword" parameter of the query string (percent-encoded or not);
+ * - a libpq conninfo "key=value ...": the value of every password and sslpassword key (the
+ *   latter is the passphrase of the client's SSL key), bare or single-quoted
  *   with \' and \\ escapes ("password='a b\'c'" -> "password=***"), and a dbname that is itself
  *   a URI or a conninfo (libpq expands those), masked in turn;
  * - anything else (a SQLite path, or text that does not parse as a conninfo): unchanged.

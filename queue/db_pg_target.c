@@ -1,10 +1,9 @@
 /*
  * What a PostgreSQL target looks like in messages, `status` and logs (db_pg_display): the
- * target as given, any password replaced by "***" as core/conninfo.c shows it in the CLI's own
- * messages. libpq parses the target first, so what is masked is what libpq would have read as
- * the password.
+ * target as given, its password (and sslpassword) replaced by "***" by core/conninfo.c as the
+ * CLI shows it in its own messages. libpq parses the target, and the masked text again, so
+ * that what is masked is what libpq would have read as a password.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,16 @@ append_kv(char *out, size_t len, const char *key, const char *value)
 	}
 }
 
-/* A conninfo of the parameters in opts, the password as ***: host, port, user, password and
+/* The secrets of a target: its password, and the passphrase of its client's SSL key. */
+static const char *const secret_keys[] = {"password", "sslpassword"};
+
+static int
+is_secret(const char *key)
+{
+	return strcmp(key, secret_keys[0]) == 0 || strcmp(key, secret_keys[1]) == 0;
+}
+
+/* A conninfo of the parameters in opts, the secrets as ***: host, port, user, password and
  * dbname first. */
 static char *
 conninfo_masked(const PQconninfoOption *opts, size_t cap)
@@ -58,91 +66,16 @@ conninfo_masked(const PQconninfoOption *opts, size_t cap)
 		for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
 			if (o->val != NULL && strcmp(o->keyword, first[i]) == 0)
 				append_kv(out, cap, o->keyword,
-				          strcmp(o->keyword, "password") == 0 ? "***" : o->val);
+				          is_secret(o->keyword) ? CONNINFO_MASK : o->val);
 	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
 		int shown = 0;
 
 		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 			shown |= strcmp(o->keyword, first[i]) == 0;
 		if (o->val != NULL && !shown)
-			append_kv(out, cap, o->keyword, o->val);
+			append_kv(out, cap, o->keyword,
+			          is_secret(o->keyword) ? CONNINFO_MASK : o->val);
 	}
-	return out;
-}
-
-static int
-hex(int c)
-{
-	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
-/* Is the URI query key [k, k + n) "password", percent-decoded? */
-static int
-is_password_key(const char *k, size_t n)
-{
-	static const char want[] = "password";
-	size_t j = 0;
-
-	for (size_t i = 0; i < n; i++, j++) {
-		int c = (unsigned char)k[i];
-
-		if (c == '%' && i + 2 < n && hex(k[i + 1]) >= 0 && hex(k[i + 2]) >= 0) {
-			c = hex(k[i + 1]) * 16 + hex(k[i + 2]);
-			i += 2;
-		}
-		if (j >= sizeof(want) - 1 || c != want[j])
-			return 0;
-	}
-	return j == sizeof(want) - 1;
-}
-
-/* A URI with the password of its user part and of its query ("password=") replaced by ***,
- * as libpq splits them (conninfo_uri_parse_options). */
-static char *
-uri_masked(const char *uri)
-{
-	const char *p = strstr(uri, "://") + 3, *q, *at;
-	size_t cap = strlen(uri) * 4 + 16, n;
-	char *out = malloc(cap);
-
-	if (out == NULL)
-		return NULL;
-	n = (size_t)(p - uri);
-	memcpy(out, uri, n);
-	for (at = p; *at != '\0' && *at != '@' && *at != '/'; at++)
-		;
-	if (*at == '@') {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-
-		if (colon != NULL) {
-			memcpy(out + n, p, (size_t)(colon + 1 - p));
-			n += (size_t)(colon + 1 - p);
-			memcpy(out + n, "***", 3);
-			n += 3;
-			p = at;
-		}
-	}
-	if ((q = strchr(p, '?')) == NULL)
-		q = p + strlen(p);
-	memcpy(out + n, p, (size_t)(q - p));
-	n += (size_t)(q - p);
-	while (*q != '\0') {
-		const char *key = q + 1, *end = key + strcspn(key, "&"), *eq;
-
-		out[n++] = *q; /* '?' or '&' */
-		eq = memchr(key, '=', (size_t)(end - key));
-		if (eq != NULL && is_password_key(key, (size_t)(eq - key))) {
-			memcpy(out + n, key, (size_t)(eq + 1 - key));
-			n += (size_t)(eq + 1 - key);
-			memcpy(out + n, "***", 3);
-			n += 3;
-		} else {
-			memcpy(out + n, key, (size_t)(end - key));
-			n += (size_t)(end - key);
-		}
-		q = end;
-	}
-	out[n] = '\0';
 	return out;
 }
 
@@ -175,36 +108,27 @@ redact_quoted(char *why)
 		*open = '\0';
 }
 
-/* A conninfo as given with its passwords masked as core/conninfo.c masks them (what the CLI
- * and the supervisor show): also one in a dbname that libpq expands. Unless libpq would read
- * that text another way (the check), then the conninfo as libpq read it, with ***. */
-static char *
-conninfo_shown(const char *target, const PQconninfoOption *opts)
+/* Every secret that libpq reads in check (the masked text) is ***, and check has no secret
+ * that opts (the target) lacks or lacks one it has. */
+static int
+secrets_masked(const PQconninfoOption *check, const PQconninfoOption *opts)
 {
-	size_t cap = strlen(target) * 2 + 64;
-	PQconninfoOption *check = NULL;
-	const char *pw;
-	char *out = malloc(cap);
+	for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+		const char *v = opt_val(check, secret_keys[i]);
 
-	if (out == NULL)
-		return NULL;
-	if (conninfo_mask(target, out, cap) >= 0 && (check = PQconninfoParse(out, NULL)) != NULL &&
-	    ((pw = opt_val(check, "password")) == NULL ? opt_val(opts, "password") == NULL
-	                                               : strcmp(pw, CONNINFO_MASK) == 0)) {
-		PQconninfoFree(check);
-		return out;
+		if (v == NULL ? opt_val(opts, secret_keys[i]) != NULL
+		              : strcmp(v, CONNINFO_MASK) != 0)
+			return 0;
 	}
-	PQconninfoFree(check);
-	free(out);
-	return conninfo_masked(opts, cap);
+	return 1;
 }
 
 char *
 db_pg_display(const char *target, char **why)
 {
 	PQconninfoOption *opts, *check = NULL;
-	const char *pw;
-	char *out = NULL;
+	size_t cap = strlen(target) * 2 + 64;
+	char *out;
 
 	if (why != NULL)
 		*why = NULL;
@@ -217,23 +141,16 @@ db_pg_display(const char *target, char **why)
 			redact_quoted(*why);
 		return NULL;
 	}
-	if (strncmp(target, "postgresql://", 13) != 0 && strncmp(target, "postgres://", 11) != 0) {
-		out = conninfo_shown(target, opts);
-	} else if (opt_val(opts, "password") == NULL) {
-		out = strdup(target);
-	} else {
-		/* The URI as given, but with ***: unless libpq would read it another way, which
-		 * the check catches, and the conninfo form serves. */
-		out = uri_masked(target);
-		if (out != NULL && (check = PQconninfoParse(out, NULL)) != NULL &&
-		    (pw = opt_val(check, "password")) != NULL && strcmp(pw, "***") != 0) {
-			free(out);
-			out = NULL;
-		}
-		if (out == NULL || check == NULL)
-			free(out), out = conninfo_masked(opts, strlen(target) * 2 + 64);
-		PQconninfoFree(check);
+	/* The target as given with its secrets masked as core/conninfo.c masks them (what the
+	 * CLI and the supervisor show), also in a dbname that libpq expands; unless libpq would
+	 * read that text another way (the check): then the parameters as libpq read them. */
+	if ((out = malloc(cap)) != NULL &&
+	    (conninfo_mask(target, out, cap) < 0 || (check = PQconninfoParse(out, NULL)) == NULL ||
+	     !secrets_masked(check, opts))) {
+		free(out);
+		out = conninfo_masked(opts, cap);
 	}
+	PQconninfoFree(check);
 	PQconninfoFree(opts);
 	return out;
 }

@@ -52,6 +52,8 @@ test_uri(void **state)
 	check("postgresql:///db?host=/run/pg&pass%77ord=secret",
 	      "postgresql:///db?host=/run/pg&pass%77ord=***", 1);
 	check("postgresql://u:a@h/db?password=b", "postgresql://u:***@h/db?password=***", 2);
+	check("postgresql://h/db?sslpassword=secret&sslkey=/k",
+	      "postgresql://h/db?sslpassword=***&sslkey=/k", 1);
 	check("postgresql://h/db?passwords=x&password", "postgresql://h/db?passwords=x&password",
 	      0);
 	/* Behind a prefix (a name made absolute by mistake): still masked. */
@@ -69,6 +71,8 @@ test_conninfo(void **state)
 	check("password=a\\ b user=u", "password=*** user=u", 1);
 	check("user=password host=h", "user=password host=h", 0);
 	check("passfile=/p password=x", "passfile=/p password=***", 1);
+	/* The passphrase of the client's SSL key is a secret too. */
+	check("host=h sslpassword=secret sslkey=/k", "host=h sslpassword=*** sslkey=/k", 1);
 	/* A dbname that is itself a URI or conninfo: libpq expands it. */
 	check("dbname=postgresql://u:pw@h/db", "dbname='postgresql://u:***@h/db'", 1);
 	check("dbname='password=x host=h' user=u", "dbname='password=*** host=h' user=u", 1);

@@ -168,6 +168,8 @@ test_display(void **state)
 	        "postgresql://db.example/jobq?pass%77ord=s3cret",
 	        "host=db.example user=jobq password=s3cret dbname=jobq",
 	        "host=db.example password='s3 cret' dbname=jobq",
+	        "host=db.example sslpassword=s3cret sslkey=/k dbname=jobq",
+	        "postgresql://db.example/jobq?sslpassword=s3cret",
 	};
 	char *d, *why;
 
