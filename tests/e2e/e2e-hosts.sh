@@ -166,6 +166,11 @@ wpids=$(worker_pids "$SUP_PID")
 args=$(ps -o args= -p "$SUP_PID" $wpids)
 assert_not_contains "$args" "$pw" "ps of the supervisor and its workers"
 assert_contains "$args" "$role:***@" "the supervisor's title names the masked target"
+# The job's environment holds the target masked (docs/configuration.md, JOBQ_DB).
+jpid=$(sql pw.db "select pgid from jobs where id = $id")
+jenv=$(tr '\0' '\n' <"/proc/$jpid/environ")
+assert_not_contains "$jenv" "$pw" "the job's environment"
+assert_contains "$(grep '^JOBQ_DB=' <<<"$jenv")" "$role:***@" "the job's JOBQ_DB"
 expect_code 0 jobq --db "$uri" --config jobq.json status
 assert_not_contains "$OUT$ERR" "$pw" "status"
 assert_contains "$OUT" "host: web-3, pid $SUP_PID, 3 workers, 1 running" "status line"
