@@ -113,8 +113,10 @@ cli_open_store(struct cli *c, int readonly)
 			return cli_fail(EX_NOINPUT, "cannot open database '%s': no such file",
 			                c->db_shown);
 		/* the store's message says what failed and names the database (masked: a message
-		 * that holds the target as given is not printed) */
-		if (err[0] != '\0' && (!pg || strstr(err, c->db_path) == NULL))
+		 * that holds a target with a password as given is not printed; one without a
+		 * password is shown as given) */
+		if (err[0] != '\0' && (!pg || strcmp(c->db_path, c->db_shown) == 0 ||
+		                        strstr(err, c->db_path) == NULL))
 			return cli_fail(exitcode_open(r), "%s", err);
 		return cli_fail(exitcode_open(r), "cannot open database '%s': %s", c->db_shown,
 		                strerror(-r));
