@@ -82,6 +82,14 @@ pg_unreachable() {
 	[ ! -e "$JOBQ_STATE_DIR" ] || fail "the state folder was made"
 }
 
+step "PostgreSQL without a password: the server's reason, the target as given"
+# (before: the reason was replaced by strerror, "No route to host", whenever the message named
+# the target as given, which every target without a password is)
+expect_code 69 jobq --db 'postgresql://u@127.0.0.1:1/x' status
+assert_eq "$ERR" "jobq: cannot open database 'postgresql://u@127.0.0.1:1/x': connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+expect_code 69 jobq --db 'host=/nonexistent dbname=x' status
+assert_contains "$ERR" "'host=/nonexistent dbname=x': connection to server on socket \"/nonexistent/.s.PGSQL.5432\" failed: No such file or directory"
+
 step "PostgreSQL conninfo: masked in messages, nothing created"
 pg_unreachable 'host=/nonexistent dbname=x password=sekret' 'host=/nonexistent dbname=x password=***'
 
