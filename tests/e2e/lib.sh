@@ -285,21 +285,15 @@ db_dump() {
 }
 
 # db_file DB WHAT: the path of a file the supervisor keeps for database DB (runtime.json, pid,
-# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one in its private
-# state folder ($XDG_STATE_HOME/jobq, set per test by lib.sh) named for that database (or the
-# only one there), else a path that does not exist.
+# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one jobq names in
+# its state folder ($XDG_STATE_HOME/jobq, set per test by lib.sh): pg-HASH.WHAT (pg_local_base),
+# whether it exists yet or not.
 db_file() {
 	if ! on_pg; then
 		echo "$1.$2"
 		return 0
 	fi
-	local name found
-	name=$(pg_dbname "$1")
-	found=$(find "$XDG_STATE_HOME" -name "*$name*.$2" 2>/dev/null | head -1)
-	if [ -z "$found" ] && [ "$(find "$XDG_STATE_HOME" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
-		found=$(find "$XDG_STATE_HOME" -name "*.$2")
-	fi
-	echo "${found:-$XDG_STATE_HOME/jobq/$name.$2}"
+	echo "$(pg_local_base "$1").$2"
 }
 
 # NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.
