@@ -162,10 +162,7 @@ recount(struct notify *n, struct store *st, int workers, int stopping, int64_t n
 	n->data_version = dv;
 	n->last_workers = workers;
 	n->last_stopping = stopping;
-	/* A store with wake-ups of its own (PostgreSQL) changes its data version for other hosts'
-	 * notifications only, not for this host's workers claiming and ending jobs, which SQLite's
-	 * PRAGMA data_version counts: there the counts are looked at every second. */
-	n->recount_at = now + (store_wait_fd(st) >= 0 ? NOTIFY_STATUS_EVERY_MS : NOTIFY_RECOUNT_MS);
+	n->recount_at = now + NOTIFY_RECOUNT_MS;
 	snprintf(out, len, "%s%" PRId64 " running, %" PRId64 " queued; %d worker%s",
 	         stopping ? "stopping: " : "", l.running, l.queued, workers,
 	         workers == 1 ? "" : "s");

@@ -16,7 +16,6 @@
 
 #define NOTIFY_STATUS_EVERY_MS 1000 /* at most one STATUS= a second */
 #define NOTIFY_RECOUNT_MS 10000     /* counts looked at again even without a change seen */
-/* (every NOTIFY_STATUS_EVERY_MS on PostgreSQL, whose data version misses the local workers) */
 
 struct notify {
 	int on; /* NOTIFY_SOCKET set and libsystemd loaded */
@@ -51,10 +50,10 @@ void notify_stopping(struct notify *n);
 
 /*
  * From the supervisor's loop, each turn: count the queued and running jobs when the database
- * changed (or every NOTIFY_RECOUNT_MS; every second on PostgreSQL) and send STATUS= when the
- * text changed, at most once per NOTIFY_STATUS_EVERY_MS; send WATCHDOG=1 when due, unless the
- * last look at the database failed (a loop that no longer turns sends nothing either). Returns
- * the ms until it wants the next turn, -1 for never.
+ * changed (or every NOTIFY_RECOUNT_MS) and send STATUS= when the text changed, at most once per
+ * NOTIFY_STATUS_EVERY_MS; send WATCHDOG=1 when due, unless the last look at the database failed
+ * (a loop that no longer turns sends nothing either). Returns the ms until it wants the next
+ * turn, -1 for never.
  */
 int64_t notify_loop(struct notify *n, struct store *st, int workers, int stopping, int64_t now);
 

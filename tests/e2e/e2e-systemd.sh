@@ -46,9 +46,7 @@ jobq enqueue nap '{"ms": 100}' >/dev/null
 sleep 0 & dead=$!
 wait "$dead"
 sql jobq.db "UPDATE jobs SET state = 'running', attempts = 1, worker_pid = $dead, worker_start = 1, lease_until = 9999999999999, token = 7, started_at = 1 WHERE id = 1"
-if on_pg; then db=$(pg_db jobq.db); else db=$TEST_DIR/jobq.db; fi
-spawn "$PY" "$JOBQ_SRC/tests/e2e/notifysock.py" "$TEST_DIR/notify.sock" notify.jsonl "$db" \
-	"$(db_file "$TEST_DIR/jobq.db" runtime.json)"
+spawn "$PY" "$JOBQ_SRC/tests/e2e/notifysock.py" "$TEST_DIR/notify.sock" notify.jsonl "$TEST_DIR/jobq.db"
 wait_for 10 test -S notify.sock
 NOTIFY_SOCKET="$TEST_DIR/notify.sock" WATCHDOG_USEC=400000 start_supervisor jobq.db
 wait_until 20 'grep -q "READY=1" notify.jsonl'

@@ -74,13 +74,13 @@ pg_drop_all() {
 	rm -f "$E2E_PG_STATE/dbs"
 }
 
-# pg_local_base PATH: where jobq keeps the local files (pid, wake, runtime.json, logs) of the
-# database that stands for PATH: $XDG_STATE_HOME/jobq/pg-HASH, HASH the first 16 hexadecimal
-# digits of the SHA-256 of its conninfo without the password, its pairs sorted by key, each
-# written key='value' and a space (docs/operations.md, "A PostgreSQL queue's local files";
-# core/dblocal.c). The conninfo is pg_conninfo's: plain key=value words.
+# pg_local_base PATH DIR: where jobq keeps the local files (pid, wake, runtime.json, logs) of
+# the database that stands for PATH, DIR its state folder: DIR/pg-HASH, HASH the first 16
+# hexadecimal digits of the SHA-256 of its conninfo without the password, its pairs sorted by
+# key, each written key='value' and a space (docs/operations.md, "A PostgreSQL queue's local
+# files"; core/dblocal.c). The conninfo is pg_conninfo's: plain key=value words.
 pg_local_base() {
-	local w norm="" hash
+	local w norm hash
 	norm=$(
 		for w in $(pg_conninfo "$(pg_dbname "$1")"); do
 			case "${w%%=*}" in password | sslpassword) continue ;; esac
@@ -91,5 +91,5 @@ pg_local_base() {
 			done
 	)
 	hash=$(printf '%s' "$norm" | sha256sum | cut -c1-16)
-	echo "$XDG_STATE_HOME/jobq/pg-$hash"
+	echo "$2/pg-$hash"
 }
