@@ -1,5 +1,8 @@
 /* Text fit for a terminal or a log line, and NUL characters hidden in JSON text. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
@@ -37,6 +40,57 @@ text_utf8_decode(const char *s, size_t len, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return n;
+}
+
+/* Length of the prefix of s[0..len) that is well-formed UTF-8 without a NUL byte. */
+static size_t
+utf8_span(const char *s, size_t len)
+{
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		if ((unsigned char)s[i] - 1u < 0x7Fu) { /* 1..0x7F: ASCII, the common case */
+			i++;
+			continue;
+		}
+		if ((n = text_utf8_decode(s + i, len - i, &cp)) == 0 || cp == 0)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+int
+text_utf8_repair(const char *s, size_t len, char **out, size_t *outlen)
+{
+	static const char fffd[] = "\xEF\xBF\xBD";
+	size_t i = utf8_span(s, len), o;
+	char *d;
+
+	*out = NULL;
+	*outlen = 0;
+	if (i == len)
+		return 0;
+	if (len > (SIZE_MAX - 1) / 3 || (d = malloc(3 * len + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(d, s, i);
+	o = i;
+	while (i < len) {
+		size_t good;
+
+		memcpy(d + o, fffd, 3); /* s[i] is a stray, cut or NUL byte */
+		o += 3;
+		i++;
+		good = utf8_span(s + i, len - i);
+		memcpy(d + o, s + i, good);
+		o += good;
+		i += good;
+	}
+	d[o] = '\0';
+	*out = d;
+	*outlen = o;
+	return 1;
 }
 
 int

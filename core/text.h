@@ -1,4 +1,4 @@
-/* Text fit for a terminal or a log line, and NUL characters hidden in JSON text. */
+/* Text fit for a terminal, a log line or a UTF-8 store, and NUL characters hidden in JSON text. */
 #ifndef JOBQ_TEXT_H
 #define JOBQ_TEXT_H
 
@@ -14,6 +14,15 @@
  * 0 when s does not start with one (len 0, a stray or cut byte).
  */
 size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/*
+ * Text that any UTF-8 store can hold (PostgreSQL's TEXT): s[0..len) with every byte that is not
+ * part of a well-formed UTF-8 character (text_utf8_decode()), and every NUL byte, replaced by
+ * U+FFFD (EF BF BD), one for each such byte, as `jobq show --json` writes them; all else kept.
+ * Returns 0 when s needs no change (*out NULL), 1 with *out a NUL-terminated copy of *outlen
+ * bytes (at most 3 * len; caller frees), -ENOMEM.
+ */
+int text_utf8_repair(const char *s, size_t len, char **out, size_t *outlen);
 
 /*
  * 1 when code point cp must not reach a terminal or a log as it is: C0 controls but tab, DEL,

@@ -26,6 +26,7 @@
 #include "db_pg_internal.h"
 #include "internal.h"
 #include "sql_pg.h"
+#include "text.h"
 
 /* How long a connection may take when the target sets no connect_timeout. */
 #define CONNECT_TIMEOUT_MS 10000
@@ -66,6 +67,7 @@ struct pg_stmt {
 	unsigned gen; /* the connection it was prepared on; 0 none */
 	const char **values;
 	char (*num)[24]; /* the text of integer parameters */
+	char **fixed;    /* text parameters made UTF-8 (text_utf8_repair), owned; else NULL */
 	PGresult *res;   /* the rows, once executed */
 	int row, nrows;  /* row: rows read so far (the current one is row - 1) */
 };
@@ -469,9 +471,12 @@ stmt_new(struct store *st, enum sql_id id, char *text, int nparams, struct db_st
 
 	*out = NULL;
 	if (s == NULL || (s->values = calloc(n, sizeof(*s->values))) == NULL ||
-	    (s->num = calloc(n, sizeof(*s->num))) == NULL) {
-		if (s != NULL)
+	    (s->num = calloc(n, sizeof(*s->num))) == NULL ||
+	    (s->fixed = calloc(n, sizeof(*s->fixed))) == NULL) {
+		if (s != NULL) {
 			free(s->values);
+			free(s->num);
+		}
 		free(s);
 		free(text);
 		return fail_with(st->pg, SQLITE_NOMEM, "out of memory");
@@ -537,7 +542,19 @@ pg_finalize(struct db_stmt *stmt)
 	free(s->text);
 	free(s->values);
 	free(s->num);
+	for (int i = 0; s->fixed != NULL && i < s->nparams; i++)
+		free(s->fixed[i]);
+	free(s->fixed);
 	free(s);
+}
+
+/* Parameter i (0-based) set to v: a copy it owned is freed. */
+static void
+set_value(struct pg_stmt *s, int i, const char *v)
+{
+	free(s->fixed[i]);
+	s->fixed[i] = NULL;
+	s->values[i] = v;
 }
 
 static int
@@ -548,18 +565,26 @@ pg_bind_int(struct db_stmt *stmt, int i, int64_t v)
 	if (i < 1 || i > s->nparams)
 		return SQLITE_RANGE;
 	snprintf(s->num[i - 1], sizeof(s->num[i - 1]), "%lld", (long long)v);
-	s->values[i - 1] = s->num[i - 1];
+	set_value(s, i - 1, s->num[i - 1]);
 	return DB_OK;
 }
 
+/* PostgreSQL's TEXT holds UTF-8 only: text that is not (a command's raw output in a result, an
+ * error or a stderr tail) is bound with U+FFFD for each byte that is not part of a character,
+ * where SQLite keeps the bytes; the server would refuse it, and a job's end with it, forever. */
 static int
 pg_bind_text(struct db_stmt *stmt, int i, const char *t)
 {
 	struct pg_stmt *s = P(stmt);
+	char *fixed = NULL;
+	size_t len;
 
 	if (i < 1 || i > s->nparams)
 		return SQLITE_RANGE;
-	s->values[i - 1] = t;
+	if (t != NULL && text_utf8_repair(t, strlen(t), &fixed, &len) < 0)
+		return fail_with(stmt->st->pg, SQLITE_NOMEM, "out of memory");
+	set_value(s, i - 1, fixed != NULL ? fixed : t);
+	s->fixed[i - 1] = fixed;
 	return DB_OK;
 }
 
@@ -685,7 +710,7 @@ pg_reset(struct db_stmt *stmt)
 	s->res = NULL;
 	s->row = s->nrows = 0;
 	for (int i = 0; i < s->nparams; i++)
-		s->values[i] = NULL;
+		set_value(s, i, NULL);
 }
 
 static int64_t

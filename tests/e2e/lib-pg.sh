@@ -73,3 +73,23 @@ pg_drop_all() {
 	done <"$E2E_PG_STATE/dbs"
 	rm -f "$E2E_PG_STATE/dbs"
 }
+
+# pg_local_base PATH DIR: where jobq keeps the local files (pid, wake, runtime.json, logs) of
+# the database that stands for PATH, DIR its state folder: DIR/pg-HASH, HASH the first 16
+# hexadecimal digits of the SHA-256 of its conninfo without the password, its pairs sorted by
+# key, each written key='value' and a space (docs/operations.md, "A PostgreSQL queue's local
+# files"; core/dblocal.c). The conninfo is pg_conninfo's: plain key=value words.
+pg_local_base() {
+	local w norm hash
+	norm=$(
+		for w in $(pg_conninfo "$(pg_dbname "$1")"); do
+			case "${w%%=*}" in password | sslpassword) continue ;; esac
+			printf '%s\n' "$w"
+		done | LC_ALL=C sort -t= -k1,1 -s | tac | LC_ALL=C sort -t= -k1,1 -u -s |
+			while IFS= read -r w; do
+				printf "%s='%s' " "${w%%=*}" "$(printf '%s' "${w#*=}" | sed "s/[\\']/\\\\&/g")"
+			done
+	)
+	hash=$(printf '%s' "$norm" | sha256sum | cut -c1-16)
+	echo "$2/pg-$hash"
+}

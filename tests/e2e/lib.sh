@@ -291,22 +291,21 @@ db_dump() {
 pg_state_dir() { echo "${JOBQ_STATE_DIR:-${XDG_STATE_HOME:-$TEST_DIR/.state}/jobq}"; }
 
 # db_file DB WHAT: the path of a file the supervisor keeps for database DB (runtime.json, pid,
-# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one in its private
-# state folder (pg_state_dir) named for that database (or the only one there), else a path that
-# does not exist.
+# wake, logs, ...): DB.WHAT beside a SQLite file; for a PostgreSQL queue the one jobq names for
+# the database that stands for DB in its state folder (pg_state_dir): pg-HASH.WHAT
+# (pg_local_base), whether it exists yet or not; when it does not but a single WHAT is there
+# (a supervisor given a URI or another form of the target, whose HASH differs), that one.
 db_file() {
 	if ! on_pg; then
 		echo "$1.$2"
 		return 0
 	fi
-	local name found dir
-	name=$(pg_dbname "$1")
-	dir=$(pg_state_dir)
-	found=$(find "$dir" -name "*$name*.$2" 2>/dev/null | head -1)
-	if [ -z "$found" ] && [ "$(find "$dir" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
-		found=$(find "$dir" -name "*.$2")
+	local want found
+	want="$(pg_local_base "$1" "$(pg_state_dir)").$2"
+	if [ ! -e "$want" ] && [ "$(find "$(pg_state_dir)" -name "*.$2" 2>/dev/null | wc -l)" = 1 ]; then
+		found=$(find "$(pg_state_dir)" -name "*.$2")
 	fi
-	echo "${found:-$dir/$name.$2}"
+	echo "${found:-$want}"
 }
 
 # NOW_MS: SQL for the wall clock in ms since the epoch, as jobq stores times.

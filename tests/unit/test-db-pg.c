@@ -1,9 +1,9 @@
 /*
  * Unit tests of the PostgreSQL driver (queue/db_pg.c) below the store: SQL translation, the
- * display form of targets, statements and their columns, changes, error codes, the writers'
- * advisory lock between two connections, NOTIFY and data_version, reconnection after a server
- * restart. Against a throwaway cluster of tests/pg/cluster.sh (JOBQ_PG_CLUSTER names another
- * copy of the script); skipped (77) when PostgreSQL or the script is not installed.
+ * display form of targets, statements and their columns, text that is not UTF-8, changes, error
+ * codes, the writers' advisory lock between two connections, NOTIFY and data_version, reconnection
+ * after a server restart. Against a throwaway cluster of tests/pg/cluster.sh (JOBQ_PG_CLUSTER names
+ * another copy of the script); skipped (77) when PostgreSQL or the script is not installed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,6 +274,41 @@ test_statement(void **state)
 		s->ops->reset(s);
 	}
 	st->ops->finalize(s);
+	disconnect(st);
+}
+
+/* Text that is not UTF-8 (a command's raw output), which the server refuses in TEXT, is bound
+ * with U+FFFD for each stray byte; well-formed text goes as it is. Rebinding, resetting and
+ * finalizing free the copies (ASan). */
+static void
+test_text_not_utf8(void **state)
+{
+	struct store *st = must_connect();
+	struct db_stmt *s;
+
+	(void)state;
+	assert_int_equal(run(st, "CREATE TEMP TABLE o (id bigint PRIMARY KEY, v text)"), DB_DONE);
+	assert_int_equal(db_pg_prepare_text(st, "INSERT INTO o VALUES ($1, $2) RETURNING v", &s),
+	                 DB_OK);
+	db_bind_int(s, 1, 1);
+	assert_int_equal(db_bind_text(s, 2, "first \x9b"), DB_OK);
+	assert_int_equal(db_bind_text(s, 2, "out \xc2\x9b \x9b one\xff\xfe \xe2\x82"), DB_OK);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_string_equal(db_col_text(s, 0),
+	                    "out \xc2\x9b \xef\xbf\xbd one\xef\xbf\xbd\xef\xbf\xbd "
+	                    "\xef\xbf\xbd\xef\xbf\xbd");
+	assert_int_equal(db_step(s), DB_DONE);
+	s->ops->reset(s);
+	db_bind_int(s, 1, 2);
+	assert_int_equal(db_bind_text(s, 2, "h\xc3\xa9"), DB_OK);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_string_equal(db_col_text(s, 0), "h\xc3\xa9");
+	s->ops->reset(s);
+	db_bind_int(s, 1, 3);
+	assert_int_equal(db_bind_text(s, 2, "left bound \xff"), DB_OK);
+	st->ops->finalize(s);
+	assert_int_equal(
+	        query_int(st, "SELECT count(*) FROM o WHERE v LIKE '%' || chr(65533) || '%'"), 1);
 	disconnect(st);
 }
 
@@ -618,6 +653,7 @@ main(void)
 	        cmocka_unit_test(test_display),
 	        cmocka_unit_test(test_password_not_shown),
 	        cmocka_unit_test(test_statement),
+	        cmocka_unit_test(test_text_not_utf8),
 	        cmocka_unit_test(test_changes_and_errors),
 	        cmocka_unit_test(test_writers_serialised),
 	        cmocka_unit_test(test_notify),

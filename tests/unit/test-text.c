@@ -1,4 +1,5 @@
-/* Unit tests of core/text.c: escapes for terminals and logs, UTF-8 decoding, \u0000 in JSON. */
+/* Unit tests of core/text.c: escapes for terminals and logs, UTF-8 decoding and repair, \u0000
+ * in JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,6 +282,73 @@ test_last_line(void **state)
 	assert_string_equal(last_line("ab\xc3\xa9", 4), "ab");
 }
 
+/* text_utf8_repair of a literal: r its return, the text it stands for (the input when 0). */
+static char *
+repair(const char *s, size_t len, int want)
+{
+	static char keep[1024];
+	char *out = NULL;
+	size_t outlen = 99;
+	int r = text_utf8_repair(s, len, &out, &outlen);
+
+	assert_int_equal(r, want);
+	if (r == 0) {
+		assert_null(out);
+		assert_int_equal(outlen, 0);
+		memcpy(keep, s, len);
+		keep[len] = '\0';
+		return keep;
+	}
+	assert_non_null(out);
+	assert_int_equal(strlen(out), outlen);
+	assert_true(outlen <= 3 * len);
+	memcpy(keep, out, outlen + 1);
+	free(out);
+	return keep;
+}
+
+#define REPAIR(lit, want) repair((lit), sizeof(lit) - 1, (want))
+
+static void
+test_utf8_repair(void **state)
+{
+	(void)state;
+	/* Well-formed text, ASCII or not, controls included, is kept as it is. */
+	assert_string_equal(REPAIR("", 0), "");
+	assert_string_equal(REPAIR("plain \x1b[2J\t\r\n", 0), "plain \x1b[2J\t\r\n");
+	assert_string_equal(REPAIR("\xc2\x9b \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd", 0),
+	                    "\xc2\x9b \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd");
+	/* Each byte that is not part of a character becomes one U+FFFD: stray, at the start and at
+	 * the end, two in a row, continuation bytes alone, 0xff and 0xfe. */
+	assert_string_equal(REPAIR("\xff", 1), "\xef\xbf\xbd");
+	assert_string_equal(REPAIR("a\x9bz", 1), "a\xef\xbf\xbdz");
+	assert_string_equal(REPAIR("\xff\xfe", 1), "\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(REPAIR("\x80\xbfx", 1), "\xef\xbf\xbd\xef\xbf\xbdx");
+	/* A cut character (its lead and what followed), overlong forms, surrogates, past U+10FFFF:
+	 * byte by byte, and what follows them is kept. */
+	assert_string_equal(REPAIR("\xe2\x82z", 1), "\xef\xbf\xbd\xef\xbf\xbdz");
+	assert_string_equal(REPAIR("\xc0\xaf", 1), "\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(REPAIR("\xed\xa0\x80", 1), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(REPAIR("\xf4\x90\x80\x80", 1),
+	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_string_equal(REPAIR("ok\xe2\x82\xac\xff\xe2\x82\xac", 1),
+	                    "ok\xe2\x82\xac\xef\xbf\xbd\xe2\x82\xac");
+	/* A NUL byte cannot be stored as text either. */
+	assert_string_equal(REPAIR("a\0z", 1), "a\xef\xbf\xbdz");
+	/* The longest it grows: every byte replaced, three times the length. */
+	{
+		char bad[300], *out = NULL;
+		size_t outlen;
+
+		memset(bad, 0xff, sizeof(bad));
+		assert_int_equal(text_utf8_repair(bad, sizeof(bad), &out, &outlen), 1);
+		assert_int_equal(outlen, 3 * sizeof(bad));
+		for (size_t i = 0; i < outlen; i += 3)
+			assert_memory_equal(out + i, "\xef\xbf\xbd", 3);
+		free(out);
+	}
+}
+
 int
 main(void)
 {
@@ -288,7 +356,7 @@ main(void)
 	        cmocka_unit_test(test_escape_controls), cmocka_unit_test(test_last_line),
 	        cmocka_unit_test(test_escape_bad_utf8), cmocka_unit_test(test_escape_bounds),
 	        cmocka_unit_test(test_utf8_decode),     cmocka_unit_test(test_json_nul),
-	        cmocka_unit_test(test_json_nul_deep),
+	        cmocka_unit_test(test_json_nul_deep),   cmocka_unit_test(test_utf8_repair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
