@@ -210,11 +210,20 @@ follow_step(struct cli *c, struct follow *f, const struct job *j, enum joblog_st
 		}
 		if (f->first && (code = print_rotated(f->dirfd, j->id, s)) != 0)
 			return code;
-		if (!f->first && j->attempts != f->attempt && !c->quiet)
+		/* The job was read before the file appeared: a new attempt's file comes after the
+		 * claim that counted it committed, so read its attempts again (a rotation keeps
+		 * them). Without this, an attempt that started in between went unmarked. */
+		int64_t attempts = j->attempts;
+		struct job now;
+		if (!f->first && store_get(c->st, j->id, &now) == 0) {
+			attempts = now.attempts;
+			job_release(&now);
+		}
+		if (!f->first && attempts != f->attempt && !c->quiet)
 			fprintf(stderr, "--- job %" PRId64 " attempt %" PRId64 " ---\n", j->id,
-			        j->attempts);
+			        attempts);
 		f->first = 0;
-		f->attempt = j->attempts;
+		f->attempt = attempts;
 	}
 	return 0;
 }
