@@ -646,8 +646,9 @@ next_page(struct store *st, struct pg_stmt *s)
 			return rc;
 		s->next = n = P(out);
 		if (n->nparams != s->nparams + nkeys)
-			return fail_with(st->pg, SQLITE_ERROR,
-			                 "a walked statement's next page takes the wrong parameters");
+			return fail_with(
+			        st->pg, SQLITE_ERROR,
+			        "a walked statement's next page takes the wrong parameters");
 	}
 	for (int i = 0; i < s->nparams; i++)
 		n->values[i] = s->values[i];
@@ -658,8 +659,10 @@ next_page(struct store *st, struct pg_stmt *s)
 		/* The keys are integers: the previous page's text fits (it is cleared below). */
 		if (col >= PQnfields(s->res) || PQgetisnull(s->res, row, col) ||
 		    PQgetlength(s->res, row, col) >= (int)sizeof(n->num[0]))
-			return fail_with(st->pg, SQLITE_ERROR, "a walked statement's key is not an integer");
-		memcpy(num, PQgetvalue(s->res, row, col), (size_t)PQgetlength(s->res, row, col) + 1);
+			return fail_with(st->pg, SQLITE_ERROR,
+			                 "a walked statement's key is not an integer");
+		memcpy(num, PQgetvalue(s->res, row, col),
+		       (size_t)PQgetlength(s->res, row, col) + 1);
 		n->values[s->nparams + k] = num;
 	}
 	if ((rc = stmt_exec(st, n)) != DB_OK)
@@ -892,7 +895,8 @@ pg_commit(struct store *st)
 		break;
 	}
 	char sql[192];
-	res = PQexec(pg->conn, pg->notify ? notify_sql(st, "; COMMIT", sql, sizeof(sql)) : "COMMIT");
+	res = PQexec(pg->conn,
+	             pg->notify ? notify_sql(st, "; COMMIT", sql, sizeof(sql)) : "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = fail_res(pg, res);
 		if (PQstatus(pg->conn) == CONNECTION_BAD)
