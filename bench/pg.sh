@@ -84,6 +84,8 @@ if [ ! -d "$ROOT/bench/pg/node_modules" ]; then
 fi
 pkgv() { node -p "require('$ROOT/bench/pg/node_modules/$1/package.json').version" 2>/dev/null || echo '?'; }
 
+# jobq's configuration: named with --config on every jobq command (a server's database has no
+# folder for jobq to find a jobq.json beside it).
 mkdir -p "$work/jq"
 cat >"$work/jq/jobq.json" <<'JSON'
 {"concurrency": {"global": 2}, "types": {"noop": {"builtin": "noop"}}}
@@ -91,7 +93,7 @@ JSON
 seq "$N" | sed 's/.*/{}/' >"$work/jobs.jsonl"
 if [ ! -x "$JOBQ" ]; then
 	why[jobq]="no $JOBQ: build jobq first"
-elif ! (cd "$work/jq" && { "$JOBQ" --db "$(ci jobq)" migrate || "$JOBQ" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
+elif ! (cd "$work/jq" && { "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" migrate || "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
 	why[jobq]=$NA
 	say "jobq: $NA ($(tail -1 "$work/jq/probe.out" | head -c 200))"
 else
@@ -113,19 +115,19 @@ NICE=(nice -n 10)
 limit_key() { [ "$2" = 1 ] && echo "cycles_p$1_limit" || echo "cycles_p$1"; }
 
 jq_schema() { # DB: jobq's schema, made by `jobq migrate` (or the first open of `status`)
-	(cd "$work/jq" && { "$JOBQ" --db "$(ci "$1")" migrate || "$JOBQ" --db "$(ci "$1")" status; } >/dev/null)
+	(cd "$work/jq" && { "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci "$1")" migrate || "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci "$1")" status; } >/dev/null)
 }
 jq_reset() { # a fresh database: dropped, created, jobq's schema
 	sql postgres "DROP DATABASE IF EXISTS jobq WITH (FORCE)"
 	sql postgres "CREATE DATABASE jobq"
 	jq_schema jobq
 }
-jq_fill() { (cd "$work/jq" && "$JOBQ" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null) && sql jobq "ANALYZE"; }
+jq_fill() { (cd "$work/jq" && "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null) && sql jobq "ANALYZE"; }
 jobq_round() {
 	local s e p l out
 	jq_reset
 	s=$(ns)
-	(cd "$work/jq" && "${NICE[@]}" "$JOBQ" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null)
+	(cd "$work/jq" && "${NICE[@]}" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null)
 	e=$(ns)
 	put jobq enqueue_rate "$(awk -v n="$N" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", n * 1e9 / (e - s)}')"
 	for p in 1 2; do
@@ -144,14 +146,14 @@ jobq_round() {
 	jq_reset
 	jq_fill
 	s=$(ns)
-	if (cd "$work/jq" && "${NICE[@]}" timeout -k 5 "$PEER_TIMEOUT" "$JOBQ" --db "$(ci jobq)" supervise --drain --workers 2 2>>"$work/jq/sup.log"); then
+	if (cd "$work/jq" && "${NICE[@]}" timeout -k 5 "$PEER_TIMEOUT" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" supervise --drain --workers 2 2>>"$work/jq/sup.log"); then
 		e=$(ns)
 		put jobq drain_rate "$(awk -v n="$N" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", n * 1e9 / (e - s)}')"
 	else
 		say "jobq supervise --drain failed"
 	fi
 	jq_reset
-	(cd "$work/jq" && exec "${NICE[@]}" "$JOBQ" --db "$(ci jobq)" supervise --workers 1 2>>"$work/jq/sup.log") &
+	(cd "$work/jq" && exec "${NICE[@]}" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" supervise --workers 1 2>>"$work/jq/sup.log") &
 	sup=$!
 	sleep 1 # the supervisor and its worker are up and idle
 	if out=$("${NICE[@]}" "$work/bench_pgjobq" wake "$(ci jobq)" "$WAKE" "$WAKE_GAP_MS"); then
