@@ -17,7 +17,8 @@
 #  d. wake-up latency: an idle worker, one job enqueued, enqueue returned -> handler started
 #     (jobq: claimed, read every 100 us), p50/p95 over WAKE samples;
 #  e. jobq only: one claim's cost with SMALL (1k) and BIG (1M) queued jobs and with BIG jobs
-#     blocked by an unfinished parent (dependency rows), the queues filled by SQL generate_series.
+#     blocked by an unfinished parent (dependency rows), the queues filled by SQL generate_series;
+#     a claim of any type (`jobq claim`) and one of the type named (`--type`, a worker's claim).
 # Every system runs every measurement in each of ROUNDS rounds, the order of the systems rotating
 # each round; the table shows medians. Everything runs under nice.
 #
@@ -230,7 +231,7 @@ if [ -z "${why[jobq]:-}" ]; then
 		$(printf "$fill" "$SMALL")"
 	for db in jobq_small jobq_big jobq_blocked; do sql "$db" "VACUUM ANALYZE"; done
 	if out=$("${NICE[@]}" "$work/bench_pgjobq" latency "$LAT_SAMPLES" "$(ci jobq_small)" "$(ci jobq_big)" "$(ci jobq_blocked)"); then
-		for c in small big blocked; do
+		for c in small big blocked small_typed big_typed blocked_typed; do
 			put jobq "lat_$c" "$(awk -v k="lat_${c}_p50" '$1 == k {print $2}' <<<"$out")"
 			put jobq "latmean_$c" "$(awk -v k="lat_${c}_mean" '$1 == k {print $2}' <<<"$out")"
 		done
@@ -263,8 +264,10 @@ row() { # LABEL KEY FORMAT TARGET
 lat_row() { # LABEL KEY TARGET
 	local v s
 	v=$(cell jobq "lat_$2" '%.1f µs')
-	if [ -n "$(med jobq "lat_$2")" ] && [ "$2" != small ]; then
-		s=$(awk -v a="$(med jobq "lat_$2")" -v b="$(med jobq lat_small)" 'BEGIN {printf "%.2f", a / b}')
+	local base=small
+	[ "${2%_typed}" = "$2" ] || base=small_typed
+	if [ -n "$(med jobq "lat_$2")" ] && [ "$2" != "$base" ]; then
+		s=$(awk -v a="$(med jobq "lat_$2")" -v b="$(med jobq "lat_$base")" 'BEGIN {printf "%.2f", a / b}')
 		v="$v (${s}× the ${SMALL}-job queue)"
 	fi
 	printf '| %s | %s | — | — | — | — | %s |\n' "$1" "$v" "$3"
@@ -287,6 +290,9 @@ table=$work/table.md
 	lat_row "e. one claim, $SMALL queued jobs (p50)" small ""
 	lat_row "e. one claim, $BIG queued jobs (p50)" big "≤ 1.5×"
 	lat_row "e. one claim, $SMALL queued + $BIG blocked by a parent (p50)" blocked "≤ 1.5×"
+	lat_row "e. one claim of type ingest (a worker's), $SMALL queued (p50)" small_typed ""
+	lat_row "e. one claim of type ingest, $BIG queued (p50)" big_typed "≤ 1.5×"
+	lat_row "e. one claim of type ingest, $SMALL queued + $BIG blocked (p50)" blocked_typed "≤ 1.5×"
 	echo
 	echo "Cycles: the first $CYCLES jobs of a queue of $N, or what is done in $CYCLES_MAX_S s when that comes first; limit 1: jobq's policy types.noop = 1, graphile-worker's job queue (queueName), pg-boss's singleton queue. Drain: jobq \`supervise --drain --workers 2\`, graphile-worker runOnce() × 2 processes, pg-boss work() × 2 processes (batchSize $PGBOSS_BATCH, polling 0.5 s). Wake-up: $WAKE samples, $WAKE_GAP_MS–$((2 * WAKE_GAP_MS)) ms apart. Ratios are jobq's figure over the peer's: above 1 is better for rates, below 1 for the wake-up. $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); elapsed $(($(date +%s) - start_s)) s."
 } >"$table"
