@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # jobq on PostgreSQL beside graphile-worker and pg-boss, side by side in one run against one
 # throwaway PostgreSQL 15 cluster that this script starts (and always stops), printed as one
-# Markdown table with the issue's targets (docs/benchmarks.md, "PostgreSQL: peers"):
+# Markdown table with the issue's targets (docs/benchmarks.md, "PostgreSQL: jobq beside
+# graphile-worker and pg-boss"):
 #  a. bulk enqueue of N no-op jobs (jobq: `jobq enqueue noop --jsonl FILE`; graphile-worker:
 #     WorkerUtils.addJobs(); pg-boss: insert([...])) -- jobs/s;
 #  b. claim+complete cycles on a pre-filled queue of N jobs, 1 and 2 processes, without a limit
