@@ -161,24 +161,26 @@
  * (priority DESC, run_at, id); the next page continues after the last row's (priority $3,
  * run_at $4, id $5): the rest of its priority level, then the lower levels.
  */
+/* clang-format off */
 #define PG_HEAD_COLS "type, id, namespace, resources, priority, run_at"
 #define PG_HEAD_FROM "FROM jobs WHERE " READY " AND type = $1 "
+#define PG_HEAD_ORDER "ORDER BY priority DESC, run_at, id LIMIT "
 #define PG_HEAD_FIRST_ROWS 8
 #define PG_HEAD_PAGE_ROWS 128
 #define PG_STR_(x) #x
 #define PG_STR(x) PG_STR_(x)
 #define PG_HEAD_FIRST                                                                              \
 	"SELECT " PG_HEAD_COLS " " PG_HEAD_FROM "AND priority <= $2 "                              \
-	"ORDER BY priority DESC, run_at, id LIMIT " PG_STR(PG_HEAD_FIRST_ROWS)
+	PG_HEAD_ORDER PG_STR(PG_HEAD_FIRST_ROWS)
 #define PG_HEAD_NEXT                                                                               \
 	"SELECT " PG_HEAD_COLS " FROM ((SELECT " PG_HEAD_COLS " " PG_HEAD_FROM                     \
-	"AND priority = $3 AND (run_at, id) > ($4, $5) ORDER BY priority DESC, run_at, id LIMIT "                 \
+	"AND priority = $3 AND (run_at, id) > ($4, $5) " PG_HEAD_ORDER                             \
 	PG_STR(PG_HEAD_PAGE_ROWS) ") UNION ALL (SELECT " PG_HEAD_COLS " " PG_HEAD_FROM            \
-	"AND priority < $3 AND priority <= $2 ORDER BY priority DESC, run_at, id LIMIT "           \
-	PG_STR(PG_HEAD_PAGE_ROWS) ")) page ORDER BY priority DESC, run_at, id LIMIT "              \
-	PG_STR(PG_HEAD_PAGE_ROWS)
+	"AND priority < $3 AND priority <= $2 " PG_HEAD_ORDER PG_STR(PG_HEAD_PAGE_ROWS) ")) page " \
+	PG_HEAD_ORDER PG_STR(PG_HEAD_PAGE_ROWS)
 
 #define SQL_PG_WALKED(X)                                                                           \
 	X(SQL_TYPE_HEAD, PG_HEAD_FIRST, PG_HEAD_FIRST_ROWS, PG_HEAD_NEXT, PG_HEAD_PAGE_ROWS, 4, 5, 1)
+/* clang-format on */
 
 #endif
