@@ -160,6 +160,8 @@
  * SQL_TYPE_HEAD: sql.h's walk of one type (?1 type, ?2 the highest priority) in claim order
  * (priority DESC, run_at, id); the next page continues after the last row's (priority $3,
  * run_at $4, id $5): the rest of its priority level, then the lower levels.
+ * tests/unit/test-db-pg.c (test_walked_pages) checks that the pages give the rows of the whole
+ * statement, in its order.
  */
 /* clang-format off */
 #define PG_HEAD_COLS "type, id, namespace, resources, priority, run_at"
