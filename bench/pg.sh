@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # jobq on PostgreSQL beside graphile-worker and pg-boss, side by side in one run against one
 # throwaway PostgreSQL 15 cluster that this script starts (and always stops), printed as one
-# Markdown table with the issue's targets (docs/benchmarks.md, "PostgreSQL: peers"):
+# Markdown table with the issue's targets (docs/benchmarks.md, "PostgreSQL: jobq beside
+# graphile-worker and pg-boss"):
 #  a. bulk enqueue of N no-op jobs (jobq: `jobq enqueue noop --jsonl FILE`; graphile-worker:
 #     WorkerUtils.addJobs(); pg-boss: insert([...])) -- jobs/s;
 #  b. claim+complete cycles on a pre-filled queue of N jobs, 1 and 2 processes, without a limit
@@ -17,7 +18,8 @@
 #  d. wake-up latency: an idle worker, one job enqueued, enqueue returned -> handler started
 #     (jobq: claimed, read every 100 us), p50/p95 over WAKE samples;
 #  e. jobq only: one claim's cost with SMALL (1k) and BIG (1M) queued jobs and with BIG jobs
-#     blocked by an unfinished parent (dependency rows), the queues filled by SQL generate_series.
+#     blocked by an unfinished parent (dependency rows), the queues filled by SQL generate_series;
+#     a claim of any type (`jobq claim`) and one of the type named (`--type`, a worker's claim).
 # Every system runs every measurement in each of ROUNDS rounds, the order of the systems rotating
 # each round; the table shows medians. Everything runs under nice.
 #
@@ -84,6 +86,8 @@ if [ ! -d "$ROOT/bench/pg/node_modules" ]; then
 fi
 pkgv() { node -p "require('$ROOT/bench/pg/node_modules/$1/package.json').version" 2>/dev/null || echo '?'; }
 
+# jobq's configuration: named with --config on every jobq command (a server's database has no
+# folder for jobq to find a jobq.json beside it).
 mkdir -p "$work/jq"
 cat >"$work/jq/jobq.json" <<'JSON'
 {"concurrency": {"global": 2}, "types": {"noop": {"builtin": "noop"}}}
@@ -91,7 +95,7 @@ JSON
 seq "$N" | sed 's/.*/{}/' >"$work/jobs.jsonl"
 if [ ! -x "$JOBQ" ]; then
 	why[jobq]="no $JOBQ: build jobq first"
-elif ! (cd "$work/jq" && { "$JOBQ" --db "$(ci jobq)" migrate || "$JOBQ" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
+elif ! (cd "$work/jq" && { "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" migrate || "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" status; }) >"$work/jq/probe.out" 2>&1; then
 	why[jobq]=$NA
 	say "jobq: $NA ($(tail -1 "$work/jq/probe.out" | head -c 200))"
 else
@@ -113,19 +117,19 @@ NICE=(nice -n 10)
 limit_key() { [ "$2" = 1 ] && echo "cycles_p$1_limit" || echo "cycles_p$1"; }
 
 jq_schema() { # DB: jobq's schema, made by `jobq migrate` (or the first open of `status`)
-	(cd "$work/jq" && { "$JOBQ" --db "$(ci "$1")" migrate || "$JOBQ" --db "$(ci "$1")" status; } >/dev/null)
+	(cd "$work/jq" && { "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci "$1")" migrate || "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci "$1")" status; } >/dev/null)
 }
 jq_reset() { # a fresh database: dropped, created, jobq's schema
 	sql postgres "DROP DATABASE IF EXISTS jobq WITH (FORCE)"
 	sql postgres "CREATE DATABASE jobq"
 	jq_schema jobq
 }
-jq_fill() { (cd "$work/jq" && "$JOBQ" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null) && sql jobq "ANALYZE"; }
+jq_fill() { (cd "$work/jq" && "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null) && sql jobq "ANALYZE"; }
 jobq_round() {
 	local s e p l out
 	jq_reset
 	s=$(ns)
-	(cd "$work/jq" && "${NICE[@]}" "$JOBQ" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null)
+	(cd "$work/jq" && "${NICE[@]}" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" enqueue noop --jsonl "$work/jobs.jsonl" >/dev/null)
 	e=$(ns)
 	put jobq enqueue_rate "$(awk -v n="$N" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", n * 1e9 / (e - s)}')"
 	for p in 1 2; do
@@ -144,14 +148,14 @@ jobq_round() {
 	jq_reset
 	jq_fill
 	s=$(ns)
-	if (cd "$work/jq" && "${NICE[@]}" timeout -k 5 "$PEER_TIMEOUT" "$JOBQ" --db "$(ci jobq)" supervise --drain --workers 2 2>>"$work/jq/sup.log"); then
+	if (cd "$work/jq" && "${NICE[@]}" timeout -k 5 "$PEER_TIMEOUT" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" supervise --drain --workers 2 2>>"$work/jq/sup.log"); then
 		e=$(ns)
 		put jobq drain_rate "$(awk -v n="$N" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", n * 1e9 / (e - s)}')"
 	else
 		say "jobq supervise --drain failed"
 	fi
 	jq_reset
-	(cd "$work/jq" && exec "${NICE[@]}" "$JOBQ" --db "$(ci jobq)" supervise --workers 1 2>>"$work/jq/sup.log") &
+	(cd "$work/jq" && exec "${NICE[@]}" "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq)" supervise --workers 1 2>>"$work/jq/sup.log") &
 	sup=$!
 	sleep 1 # the supervisor and its worker are up and idle
 	if out=$("${NICE[@]}" "$work/bench_pgjobq" wake "$(ci jobq)" "$WAKE" "$WAKE_GAP_MS"); then
@@ -228,7 +232,7 @@ if [ -z "${why[jobq]:-}" ]; then
 		$(printf "$fill" "$SMALL")"
 	for db in jobq_small jobq_big jobq_blocked; do sql "$db" "VACUUM ANALYZE"; done
 	if out=$("${NICE[@]}" "$work/bench_pgjobq" latency "$LAT_SAMPLES" "$(ci jobq_small)" "$(ci jobq_big)" "$(ci jobq_blocked)"); then
-		for c in small big blocked; do
+		for c in small big blocked small_typed big_typed blocked_typed; do
 			put jobq "lat_$c" "$(awk -v k="lat_${c}_p50" '$1 == k {print $2}' <<<"$out")"
 			put jobq "latmean_$c" "$(awk -v k="lat_${c}_mean" '$1 == k {print $2}' <<<"$out")"
 		done
@@ -261,8 +265,10 @@ row() { # LABEL KEY FORMAT TARGET
 lat_row() { # LABEL KEY TARGET
 	local v s
 	v=$(cell jobq "lat_$2" '%.1f µs')
-	if [ -n "$(med jobq "lat_$2")" ] && [ "$2" != small ]; then
-		s=$(awk -v a="$(med jobq "lat_$2")" -v b="$(med jobq lat_small)" 'BEGIN {printf "%.2f", a / b}')
+	local base=small
+	[ "${2%_typed}" = "$2" ] || base=small_typed
+	if [ -n "$(med jobq "lat_$2")" ] && [ "$2" != "$base" ]; then
+		s=$(awk -v a="$(med jobq "lat_$2")" -v b="$(med jobq "lat_$base")" 'BEGIN {printf "%.2f", a / b}')
 		v="$v (${s}× the ${SMALL}-job queue)"
 	fi
 	printf '| %s | %s | — | — | — | — | %s |\n' "$1" "$v" "$3"
@@ -285,6 +291,9 @@ table=$work/table.md
 	lat_row "e. one claim, $SMALL queued jobs (p50)" small ""
 	lat_row "e. one claim, $BIG queued jobs (p50)" big "≤ 1.5×"
 	lat_row "e. one claim, $SMALL queued + $BIG blocked by a parent (p50)" blocked "≤ 1.5×"
+	lat_row "e. one claim of type ingest (a worker's), $SMALL queued (p50)" small_typed ""
+	lat_row "e. one claim of type ingest, $BIG queued (p50)" big_typed "≤ 1.5×"
+	lat_row "e. one claim of type ingest, $SMALL queued + $BIG blocked (p50)" blocked_typed "≤ 1.5×"
 	echo
 	echo "Cycles: the first $CYCLES jobs of a queue of $N, or what is done in $CYCLES_MAX_S s when that comes first; limit 1: jobq's policy types.noop = 1, graphile-worker's job queue (queueName), pg-boss's singleton queue. Drain: jobq \`supervise --drain --workers 2\`, graphile-worker runOnce() × 2 processes, pg-boss work() × 2 processes (batchSize $PGBOSS_BATCH, polling 0.5 s). Wake-up: $WAKE samples, $WAKE_GAP_MS–$((2 * WAKE_GAP_MS)) ms apart. Ratios are jobq's figure over the peer's: above 1 is better for rates, below 1 for the wake-up. $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); elapsed $(($(date +%s) - start_s)) s."
 } >"$table"

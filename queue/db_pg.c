@@ -42,6 +42,18 @@
 static const char *const sql_pg_text[SQL_NSTATEMENTS] = {SQL_PG_STATEMENTS(PG_TEXT)};
 #undef PG_TEXT
 
+/* The statements run in pages (sql_pg.h, SQL_PG_WALKED). */
+#define WALK_KEYS_MAX 4
+struct walked {
+	const char *first, *next;
+	int first_rows, page_rows;
+	int keys[WALK_KEYS_MAX]; /* the last row's columns that NEXT takes, -1 ends */
+};
+#define PG_WALK(id, first, first_rows, next, page_rows, ...)                                       \
+	[id] = {first, next, first_rows, page_rows, {__VA_ARGS__, -1}},
+static const struct walked walked[SQL_NSTATEMENTS] = {SQL_PG_WALKED(PG_WALK)};
+#undef PG_WALK
+
 struct db_pg {
 	PGconn *conn;
 	unsigned gen;        /* connections made: a statement prepared on an older one is gone */
@@ -70,6 +82,11 @@ struct pg_stmt {
 	char **fixed;    /* text parameters made UTF-8 (text_utf8_repair), owned; else NULL */
 	PGresult *res;   /* the rows, once executed */
 	int row, nrows;  /* row: rows read so far (the current one is row - 1) */
+	/* A statement run in pages: its rows so far filled a page of `limit` rows, and `next`
+	 * (prepared on first need) gives the following page. */
+	const struct walked *walk;
+	int limit;
+	struct pg_stmt *next;
 };
 
 static inline struct pg_stmt *
@@ -519,8 +536,13 @@ static int
 pg_prepare(struct store *st, enum sql_id id, struct db_stmt **out)
 {
 	char *text;
-	int n;
+	int n, rc;
 
+	if (walked[id].first != NULL) {
+		if ((rc = stmt_from_text(st, id, walked[id].first, out)) == DB_OK)
+			P(*out)->walk = &walked[id];
+		return rc;
+	}
 	if (sql_pg_text[id] != NULL)
 		return stmt_from_text(st, id, sql_pg_text[id], out);
 	if (db_pg_translate(sql_text[id], &text, &n) < 0) {
@@ -538,6 +560,7 @@ pg_finalize(struct db_stmt *stmt)
 	/* The server's copy goes with the connection (names are never reused on one). */
 	if (s == NULL)
 		return;
+	pg_finalize(s->next != NULL ? &s->next->base : NULL);
 	PQclear(s->res);
 	free(s->text);
 	free(s->values);
@@ -602,35 +625,99 @@ changes_rows(const char *status)
 	       strncmp(status, "DELETE ", 7) == 0 || strncmp(status, "MERGE ", 6) == 0;
 }
 
+/* Execute s with its parameters: its rows (or command status) into s->res. */
+static int
+stmt_exec(struct store *st, struct pg_stmt *s)
+{
+	struct db_pg *pg = st->pg;
+	PGresult *res;
+	ExecStatusType status;
+	int rc;
+
+	if ((rc = ready(st)) != DB_OK || (rc = sync_timeout(st)) != DB_OK)
+		return rc;
+	if (s->gen != pg->gen && (rc = stmt_prepare(pg, s)) != DB_OK)
+		return rc;
+	res = PQexecPrepared(pg->conn, s->name, s->nparams, s->values, NULL, NULL, 0);
+	status = PQresultStatus(res);
+	if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
+		rc = fail_res(pg, res);
+		PQclear(res);
+		return rc;
+	}
+	if (changes_rows(PQcmdStatus(res)))
+		pg->changes = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(s->res);
+	s->res = res;
+	s->row = 0;
+	s->nrows = PQntuples(res);
+	return DB_OK;
+}
+
+/* The page after the last row of s (a walked statement whose page was full): its own
+ * parameters, then the last row's key columns; the new rows replace the old in s. */
+static int
+next_page(struct store *st, struct pg_stmt *s)
+{
+	const struct walked *w = s->walk;
+	struct pg_stmt *n = s->next;
+	int rc, nkeys = 0;
+
+	while (nkeys < WALK_KEYS_MAX && w->keys[nkeys] >= 0)
+		nkeys++;
+	if (n == NULL) {
+		struct db_stmt *out;
+
+		if ((rc = stmt_from_text(st, s->base.id, w->next, &out)) != DB_OK)
+			return rc;
+		s->next = n = P(out);
+		if (n->nparams != s->nparams + nkeys)
+			return fail_with(
+			        st->pg, SQLITE_ERROR,
+			        "a walked statement's next page takes the wrong parameters");
+	}
+	for (int i = 0; i < s->nparams; i++)
+		n->values[i] = s->values[i];
+	for (int k = 0; k < nkeys; k++) {
+		int col = w->keys[k], row = s->nrows - 1;
+		char *num = n->num[s->nparams + k];
+
+		/* The keys are integers: the previous page's text fits (it is cleared below). */
+		if (col >= PQnfields(s->res) || PQgetisnull(s->res, row, col) ||
+		    PQgetlength(s->res, row, col) >= (int)sizeof(n->num[0]))
+			return fail_with(st->pg, SQLITE_ERROR,
+			                 "a walked statement's key is not an integer");
+		memcpy(num, PQgetvalue(s->res, row, col),
+		       (size_t)PQgetlength(s->res, row, col) + 1);
+		n->values[s->nparams + k] = num;
+	}
+	if ((rc = stmt_exec(st, n)) != DB_OK)
+		return rc;
+	/* n's rows become s's, read from the first. */
+	PQclear(s->res);
+	s->res = n->res;
+	s->nrows = n->nrows;
+	s->row = 0;
+	s->limit = w->page_rows;
+	n->res = NULL;
+	return DB_OK;
+}
+
 static int
 pg_step(struct db_stmt *stmt)
 {
 	struct pg_stmt *s = P(stmt);
 	struct store *st = stmt->st;
-	struct db_pg *pg = st->pg;
+	int rc;
 
 	if (s->res == NULL) {
-		PGresult *res;
-		ExecStatusType status;
-		int rc;
-
-		if ((rc = ready(st)) != DB_OK || (rc = sync_timeout(st)) != DB_OK)
+		if ((rc = stmt_exec(st, s)) != DB_OK)
 			return rc;
-		if (s->gen != pg->gen && (rc = stmt_prepare(pg, s)) != DB_OK)
-			return rc;
-		res = PQexecPrepared(pg->conn, s->name, s->nparams, s->values, NULL, NULL, 0);
-		status = PQresultStatus(res);
-		if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
-			rc = fail_res(pg, res);
-			PQclear(res);
-			return rc;
-		}
-		if (changes_rows(PQcmdStatus(res)))
-			pg->changes = strtoll(PQcmdTuples(res), NULL, 10);
-		s->res = res;
-		s->row = 0;
-		s->nrows = PQntuples(res);
+		s->limit = s->walk != NULL ? s->walk->first_rows : 0;
 	}
+	if (s->row == s->nrows && s->limit > 0 && s->nrows == s->limit &&
+	    (rc = next_page(st, s)) != DB_OK)
+		return rc;
 	if (s->row < s->nrows) {
 		s->row++;
 		return DB_ROW;
@@ -708,7 +795,7 @@ pg_reset(struct db_stmt *stmt)
 
 	PQclear(s->res);
 	s->res = NULL;
-	s->row = s->nrows = 0;
+	s->row = s->nrows = s->limit = 0;
 	for (int i = 0; i < s->nparams; i++)
 		set_value(s, i, NULL);
 }

@@ -16,10 +16,14 @@
  * latency SAMPLES TARGET_SMALL TARGET_BIG TARGET_BLOCKED
  *   the mean and p50 of one store_claim() with 1k queued `ingest` jobs (TARGET_SMALL), 1M
  *   (TARGET_BIG), and 1k claimable `ingest` jobs beside 1M `ingest` jobs blocked by an unfinished
- *   parent (TARGET_BLOCKED; enqueue --after's dependency rows). The queues are filled by
- *   bench/pg.sh (SQL generate_series); each claimed job is finished and one new job enqueued,
- *   untimed, so the depth stays constant. The three cases run in interleaved rounds of 100 after
- *   200 warm-up claims each. Prints lat_{small,big,blocked}_{mean,p50,p95} in microseconds.
+ *   parent (TARGET_BLOCKED; enqueue --after's dependency rows), each in two forms: a claim of any
+ *   type (`jobq claim`: the loose index scan over the types) and a claim of the types named
+ *   (`--type ingest`, what a supervisor's worker does with the types it has handlers for: the
+ *   walk of one type's queued jobs in claim order). The queues are filled by bench/pg.sh (SQL
+ *   generate_series); each claimed job is finished and one new job enqueued, untimed, so the
+ *   depth stays constant. The cases run in interleaved rounds of 100 (half of each form) after
+ *   200 warm-up claims each. Prints lat_{small,big,blocked}_{mean,p50,p95} (any type) and
+ *   lat_{small,big,blocked}_typed_{mean,p50,p95} in microseconds.
  *
  * wake TARGET SAMPLES GAP_MS
  *   with `jobq supervise` running on TARGET (type noop, builtin), enqueue one job through
@@ -171,22 +175,27 @@ run_cycles(const char *target, long m, int procs, const char *policy_json)
 
 #define LAT_POLICY "{\"concurrency\":{\"global\":4}}"
 
+static const char *const lat_types[] = {"ingest"};
+
 struct lat_case {
 	const char *name;
 	const char *target;
 	struct lib l;
-	double *v;
-	size_t n;
+	double *v[2]; /* [0] any type, [1] typed */
+	size_t n[2];
 };
 
+/* One timed claim; typed: of the type ingest only, as a worker claims. */
 static double
-lat_one(struct lat_case *c)
+lat_one(struct lat_case *c, int typed)
 {
 	struct job_spec spec = {.type = "ingest", .payload = "{}"};
 	uint64_t t0, t1;
 	struct job j;
 	int64_t id;
 
+	c->l.req.types = typed ? lat_types : NULL;
+	c->l.req.ntypes = typed ? 1 : 0;
 	t0 = now_ns();
 	if (!lib_claim(&c->l, &j))
 		die("latency %s: nothing claimable", c->name);
@@ -207,27 +216,36 @@ run_latency(long samples, char **targets)
 
 	for (size_t i = 0; i < 3; i++) {
 		cs[i].target = targets[i];
-		if ((cs[i].v = calloc((size_t)samples + ROUND, sizeof(double))) == NULL)
-			die("out of memory");
+		for (int t = 0; t < 2; t++)
+			if ((cs[i].v[t] = calloc((size_t)samples + ROUND, sizeof(double))) == NULL)
+				die("out of memory");
 		lib_open(&cs[i].l, cs[i].target, LAT_POLICY);
 		for (int w = 0; w < WARMUP; w++)
-			lat_one(&cs[i]);
+			lat_one(&cs[i], w % 2);
 	}
-	for (long done = 0; done < samples; done += ROUND) {
+	for (long done = 0; done < samples; done += ROUND / 2) {
 		for (size_t i = 0; i < 3; i++) {
-			for (int r = 0; r < ROUND && cs[i].n < (size_t)samples; r++)
-				cs[i].v[cs[i].n++] = lat_one(&cs[i]);
+			for (int r = 0; r < ROUND; r++) {
+				int t = r % 2;
+
+				if (cs[i].n[t] < (size_t)samples)
+					cs[i].v[t][cs[i].n[t]++] = lat_one(&cs[i], t);
+			}
 		}
 	}
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(k, sizeof(k), "lat_%s_mean", cs[i].name);
-		result(k, mean(cs[i].v, cs[i].n));
-		snprintf(k, sizeof(k), "lat_%s_p50", cs[i].name);
-		result(k, percentile(cs[i].v, cs[i].n, 50));
-		snprintf(k, sizeof(k), "lat_%s_p95", cs[i].name);
-		result(k, percentile(cs[i].v, cs[i].n, 95));
+		for (int t = 0; t < 2; t++) {
+			const char *form = t ? "_typed" : "";
+
+			snprintf(k, sizeof(k), "lat_%s%s_mean", cs[i].name, form);
+			result(k, mean(cs[i].v[t], cs[i].n[t]));
+			snprintf(k, sizeof(k), "lat_%s%s_p50", cs[i].name, form);
+			result(k, percentile(cs[i].v[t], cs[i].n[t], 50));
+			snprintf(k, sizeof(k), "lat_%s%s_p95", cs[i].name, form);
+			result(k, percentile(cs[i].v[t], cs[i].n[t], 95));
+			free(cs[i].v[t]);
+		}
 		lib_close(&cs[i].l);
-		free(cs[i].v);
 	}
 	return 0;
 }

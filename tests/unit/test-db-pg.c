@@ -625,6 +625,108 @@ test_reconnect(void **state)
 	disconnect(c);
 }
 
+/* The ids a walk of type `type` from priority `top` gives, through the driver's paged
+ * statement (SQL_TYPE_HEAD, sql_pg.h's SQL_PG_WALKED), stopping after `max` rows (0: all). */
+static size_t
+walk_ids(struct db_stmt *s, const char *type, int64_t top, size_t max, int64_t *ids)
+{
+	size_t n = 0;
+	int rc;
+
+	db_bind_text(s, 1, type);
+	db_bind_int(s, 2, top);
+	while ((max == 0 || n < max) && (rc = db_step(s)) == DB_ROW) {
+		assert_string_equal(db_col_text(s, 0), type);
+		ids[n++] = db_col_int(s, 1);
+	}
+	if (max == 0 || n < max)
+		assert_int_equal(rc, DB_DONE);
+	s->ops->reset(s);
+	return n;
+}
+
+/* The same ids by one plain query of every row (the order the claim needs). */
+static size_t
+expect_ids(struct store *st, const char *type, int64_t top, int64_t *ids)
+{
+	struct db_stmt *s;
+	size_t n = 0;
+
+	assert_int_equal(db_pg_prepare_text(st,
+	                                    "SELECT id FROM jobs WHERE state = 'queued' AND "
+	                                    "blockers = 0 AND type = $1 AND priority <= $2 "
+	                                    "ORDER BY priority DESC, run_at, id",
+	                                    &s),
+	                 DB_OK);
+	db_bind_text(s, 1, type);
+	db_bind_int(s, 2, top);
+	while (db_step(s) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
+	st->ops->finalize(s);
+	return n;
+}
+
+/* A walked statement read in pages (the first small, then keyset continuations) gives every
+ * row of the statement read whole, in the same order, across pages that end inside a priority
+ * level, between levels and among rows of one run_at (the id decides); a walk stopped early
+ * and bound again starts over; blocked, running and other types' jobs are never among them. */
+static void
+test_walked_pages(void **state)
+{
+	enum { NJOBS = 700 };
+	static int64_t got[NJOBS], want[NJOBS];
+	struct store *admin = must_connect(), *st;
+	char target[640];
+	struct db_stmt *s;
+	size_t n, m;
+
+	(void)state;
+	assert_int_equal(run(admin, "DROP DATABASE IF EXISTS jq_walk"), DB_DONE);
+	assert_int_equal(run(admin, "CREATE DATABASE jq_walk"), DB_DONE);
+	snprintf(target, sizeof(target), "%s dbname=jq_walk", conninfo);
+	assert_int_equal(connect_to(target, 5000, &st), 0);
+	assert_int_equal(st->ops->migrate(st), 0);
+	/* 600 jobs of w over priorities 5, 0, -3 with run_at in 7 values (many ties), one in 13
+	 * blocked, one in 17 running; 100 of another type between them. */
+	assert_int_equal(run(st, "INSERT INTO jobs (type, priority, run_at, blockers, state) "
+	                         "SELECT CASE WHEN i % 7 = 3 THEN 'v' ELSE 'w' END, "
+	                         "(ARRAY[5, 0, -3])[i % 3 + 1], 1000 + (i * 31) % 7, "
+	                         "(i % 13 = 0)::int, CASE WHEN i % 17 = 0 THEN 'running' ELSE "
+	                         "'queued' END FROM generate_series(1, "
+	                         "700) i"),
+	                 DB_DONE);
+	assert_int_equal(st->ops->prepare(st, SQL_TYPE_HEAD, &s), DB_OK);
+	for (int round = 0; round < 2; round++) {
+		int64_t top = round == 0 ? INT64_MAX : 4;
+
+		n = walk_ids(s, "w", top, 0, got);
+		m = expect_ids(st, "w", top, want);
+		assert_true(m > 128 + 8); /* more than the first page and one more */
+		assert_int_equal(n, m);
+		assert_memory_equal(got, want, n * sizeof(got[0]));
+	}
+	/* Stopped after 3 rows, then after 200 (inside a continuation page): bound again, the
+	 * walk starts at the first row. */
+	assert_int_equal(walk_ids(s, "w", INT64_MAX, 3, got), 3);
+	assert_int_equal(walk_ids(s, "w", INT64_MAX, 200, got), 200);
+	assert_int_equal(walk_ids(s, "w", INT64_MAX, 0, got),
+	                 m = expect_ids(st, "w", INT64_MAX, want));
+	assert_memory_equal(got, want, m * sizeof(got[0]));
+	/* A type with fewer rows than a page, and one with none. */
+	n = walk_ids(s, "v", INT64_MAX, 0, got);
+	assert_int_equal(n, expect_ids(st, "v", INT64_MAX, want));
+	assert_memory_equal(got, want, n * sizeof(got[0]));
+	assert_int_equal(walk_ids(s, "none", INT64_MAX, 0, got), 0);
+	/* Exactly a first page: the continuation finds nothing more. */
+	assert_int_equal(run(st, "INSERT INTO jobs (type) SELECT 'x' FROM generate_series(1, 8)"),
+	                 DB_DONE);
+	assert_int_equal(walk_ids(s, "x", INT64_MAX, 0, got), 8);
+	st->ops->finalize(s);
+	disconnect(st);
+	assert_int_equal(run(admin, "DROP DATABASE jq_walk WITH (FORCE)"), DB_DONE);
+	disconnect(admin);
+}
+
 static int
 setup(void **state)
 {
@@ -662,6 +764,7 @@ main(void)
 	        cmocka_unit_test(test_limits_and_rights),
 	        cmocka_unit_test(test_idle_in_tx_ended),
 	        cmocka_unit_test(test_reconnect),
+	        cmocka_unit_test(test_walked_pages),
 	};
 	const char *env = getenv("JOBQ_PG_CLUSTER"), *src = getenv("JOBQ_SRC");
 	struct stat sb;
