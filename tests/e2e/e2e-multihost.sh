@@ -44,9 +44,13 @@ JSON
 
 # start_host PART NAME: a supervisor of part PART's database as host NAME, in a session of its
 # own (setsid: the pid is the session's id), its log in PART-NAME.log. Sets HOST_PID[NAME].
+# Each host has a state folder of its own (XDG_STATE_HOME), as a machine of its own has: the
+# local lock (one supervisor per host and queue), pid, runtime file and wake-up FIFO live there.
 declare -A HOST_PID
 start_host() {
-	spawn env JOBQ_HOST="$2" setsid "$JOBQ" --db "$CONN" --config "$PWD/$1.json" supervise 2>>"$1-$2.log"
+	mkdir -p -m 0700 "$PWD/state-$2"
+	spawn env JOBQ_HOST="$2" XDG_STATE_HOME="$PWD/state-$2" \
+		setsid "$JOBQ" --db "$CONN" --config "$PWD/$1.json" supervise 2>>"$1-$2.log"
 	HOST_PID[$2]=$SPAWNED
 	local hpid=$SPAWNED hlog=$1-$2.log
 	wait_until 20 'grep -q "supervising" "$hlog" || gone "$hpid"'
