@@ -44,8 +44,8 @@
 #include "workerctl.h"
 
 #define RECOVER_EVERY_MS 5000
-#define RECOVER_BUSY_MS 100 /* recovery met a lock: tried again this soon */
-#define RECONNECT_SOON_MS 100 /* the store's connection found lost: recovery reconnects this soon */
+#define RECOVER_BUSY_MS 100   /* recovery met a lock: tried again this soon */
+#define RECONNECT_SOON_MS 100 /* the store's connection found lost: recovery connects again */
 #define DRAIN_CHECK_MS 1000
 #define RESTART_MIN_MS 100
 #define RESTART_MAX_MS 10000
@@ -98,8 +98,8 @@ struct sup {
 	 * unless it broke or kept waking for nothing, until the next recovery looks again. */
 	int store_off;
 	int store_idle_reads; /* readable in a row without a new data version */
-	int store_waits;      /* the store has wake-ups (PostgreSQL), whose connection may be lost */
-	int store_lost;       /* its connection was found lost: recovery connects again */
+	int store_waits; /* the store has wake-ups (PostgreSQL), whose connection may be lost */
+	int store_lost;  /* its connection was found lost: recovery connects again */
 	int64_t store_version;
 	int64_t next_beat; /* monotonic ms of the next heartbeat of the hosts row */
 	int db_in_env;     /* the workers find the database in JOBQ_DB, not in --db */
@@ -423,7 +423,8 @@ recover(struct sup *s)
 		log_warnx("recovery: %s", store_errmsg(s->st));
 	else if (s->store_lost) {
 		s->store_lost = 0;
-		log_info("connected to the database again"); /* its data version wakes the workers */
+		/* the reconnection's new data version wakes the workers */
+		log_info("connected to the database again");
 	}
 	if (n > 0) {
 		log_info("recovered %d job%s", n, n == 1 ? "" : "s");
