@@ -167,11 +167,18 @@ fail_res(struct db_pg *pg, const PGresult *res)
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
+	/* An error without a SQLSTATE is libpq's own. After an immediate shutdown of the server
+	 * it is "server closed the connection unexpectedly" while the connection still says
+	 * CONNECTION_OK: reading once more makes libpq see the end of it. */
+	if (state == NULL && PQstatus(pg->conn) == CONNECTION_OK)
+		(void)PQconsumeInput(pg->conn);
 	/* A FATAL error ends the session too (idle_in_transaction_session_timeout, a server
 	 * shutting down): the next call connects again. */
 	if (PQstatus(pg->conn) == CONNECTION_BAD)
 		return fail_with(pg, SQLITE_BUSY,
-		                 primary != NULL ? primary : PQerrorMessage(pg->conn));
+		                 primary != NULL ? primary
+		                 : res != NULL   ? PQresultErrorMessage(res)
+		                                 : PQerrorMessage(pg->conn));
 	if (state != NULL)
 		return fail_with(pg, sqlstate_rc(state), primary);
 	if (res == NULL)

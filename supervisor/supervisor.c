@@ -44,7 +44,8 @@
 #include "workerctl.h"
 
 #define RECOVER_EVERY_MS 5000
-#define RECOVER_BUSY_MS 100 /* recovery met a lock: tried again this soon */
+#define RECOVER_BUSY_MS 100   /* recovery met a lock: tried again this soon */
+#define RECONNECT_SOON_MS 100 /* the store's connection found lost: recovery connects again */
 #define DRAIN_CHECK_MS 1000
 #define RESTART_MIN_MS 100
 #define RESTART_MAX_MS 10000
@@ -97,6 +98,8 @@ struct sup {
 	 * unless it broke or kept waking for nothing, until the next recovery looks again. */
 	int store_off;
 	int store_idle_reads; /* readable in a row without a new data version */
+	int store_waits; /* the store has wake-ups (PostgreSQL), whose connection may be lost */
+	int store_lost;  /* its connection was found lost: recovery connects again */
 	int64_t store_version;
 	int64_t next_beat; /* monotonic ms of the next heartbeat of the hosts row */
 	int db_in_env;     /* the workers find the database in JOBQ_DB, not in --db */
@@ -418,11 +421,33 @@ recover(struct sup *s)
 	}
 	if (n < 0)
 		log_warnx("recovery: %s", store_errmsg(s->st));
-	else if (n > 0) {
+	else if (s->store_lost) {
+		s->store_lost = 0;
+		/* the reconnection's new data version wakes the workers */
+		log_info("connected to the database again");
+	}
+	if (n > 0) {
 		log_info("recovered %d job%s", n, n == 1 ? "" : "s");
 		wake_workers(s, 0, 1, 0);
 	}
 	s->next_recover = time_mono_ms() + RECOVER_EVERY_MS;
+}
+
+/* The store's connection was found lost (PostgreSQL: a server restarted, a network cut): its
+ * wake-ups stop until it is made again, which the next call does, so recovery (which also
+ * reports it) runs soon rather than up to RECOVER_EVERY_MS later, and then every
+ * RECOVER_BUSY_MS while the server cannot be reached (the driver tries at most once a second). */
+static void
+store_lost(struct sup *s)
+{
+	int64_t soon = time_mono_ms() + RECONNECT_SOON_MS;
+
+	if (!s->store_lost)
+		log_warnx("lost the connection to the database: connecting again");
+	s->store_lost = 1;
+	s->store_off = 1;
+	if (s->next_recover > soon)
+		s->next_recover = soon;
 }
 
 static void
@@ -735,8 +760,10 @@ setup(struct sup *s)
 	store_set_host(s->st, s->o->host, 1);
 	if (s->lockfd < 0 && (r = lock_database(s)) != 0)
 		return r;
-	if (store_wait_fd(s->st) >= 0)
+	if (store_wait_fd(s->st) >= 0) {
+		s->store_waits = 1;
 		s->store_version = store_data_version(s->st);
+	}
 	if (proc_subreaper() < 0)
 		log_warn("cannot become a child subreaper");
 	if ((s->sigfd = proc_signalfd()) < 0) {
@@ -998,8 +1025,10 @@ tick(struct sup *s, int *timeout)
 	/* The metrics endpoint's clients and systemd. */
 	int64_t extra = metrics_http_timeout(&s->http, now), ntf;
 	ntf = notify_loop(&s->notify, s->st, live_workers(s), s->stopping, now);
-	if (!s->store_off && store_wait_fd(s->st) >= 0)
+	if (s->store_waits && !s->store_off && store_wait_fd(s->st) >= 0)
 		store_woken(s); /* notify_loop() may have read the data version (notifications) */
+	if (s->store_waits && !s->store_off && store_wait_fd(s->st) < 0)
+		store_lost(s); /* found lost by any call: no descriptor until it is made again */
 	if (ntf >= 0 && (extra < 0 || ntf < extra))
 		extra = ntf;
 	if (extra >= 0 && (*timeout < 0 || extra < *timeout))
@@ -1057,19 +1086,29 @@ on_fifo(struct sup *s)
 		wake_workers(s, one, all, cancel);
 }
 
-/* Source: the store's wake-up descriptor. A broken connection (POLLHUP, POLLERR), or one that
- * keeps waking us for nothing, is not polled again until the next recovery (store_off), which
- * looks again: the loop never spins on it. */
+/* After store_data_version() read it: the store's descriptor is readable still. */
+static int
+store_still_readable(struct sup *s)
+{
+	struct pollfd p = {.fd = store_wait_fd(s->st), .events = POLLIN};
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+
+/* Source: the store's wake-up descriptor. A broken connection (POLLHUP, POLLERR) is made again
+ * by a recovery run soon (store_lost()); one that stays readable after it was read, three times
+ * in a row with no new version, is not polled again until the next recovery (store_off), which
+ * looks again: the loop never spins on it. Notifications skipped as this host's own (its
+ * workers' finishes) are read and gone: they do not count. */
 static void
 on_store(struct sup *s, short revents)
 {
 	if ((revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
-		log_debug("the store's wake-ups: connection broken, until the next recovery");
-		s->store_off = 1;
+		store_lost(s); /* the server closed it: recovery connects again soon */
 		return;
 	}
-	if (store_woken(s))
-		s->store_idle_reads = 0;
+	if (store_woken(s) || !store_still_readable(s))
+		s->store_idle_reads = 0; /* new, or drained: this host's own notifications */
 	else if (++s->store_idle_reads >= 3) {
 		log_debug("the store's wake-ups: readable for nothing, until the next recovery");
 		s->store_off = 1;

@@ -27,9 +27,15 @@ seq $N | sed 's/.*/{}/' | jobq enqueue t --batch chaos --jsonl - >/dev/null
 HOSTS=(chaos-1)
 on_pg && HOSTS=(chaos-1 chaos-2)
 declare -A SUP
-# start_host H: a supervisor as host H (SUP[H]).
+# start_host H: a supervisor as host H (SUP[H]). On PostgreSQL each host has a state folder of
+# its own, as a machine of its own has: the local lock (one supervisor per host and queue), pid,
+# runtime file and wake-up FIFO live there.
 start_host() {
-	JOBQ_HOST=$1 start_supervisor jobq.db
+	if on_pg; then
+		XDG_STATE_HOME=$XDG_STATE_HOME/$1 JOBQ_HOST=$1 start_supervisor jobq.db
+	else
+		JOBQ_HOST=$1 start_supervisor jobq.db
+	fi
 	SUP[$1]=$SUP_PID
 	seen="$seen $SUP_PID "
 }
