@@ -304,22 +304,6 @@ db_local_state_dir(char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int refuse(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int
-refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EPERM;
-}
-
 /* Make dir and its missing parents, 0700. Returns 0 or -errno. */
 static int
 mkdirs(const char *dir)
@@ -350,18 +334,22 @@ check_state_dir(const char *dir, char *err, size_t errlen)
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (S_ISLNK(st.st_mode))
-		return refuse(err, errlen, "refusing the state folder '%s': a symbolic link", dir);
+		return trust_refuse(err, errlen, "refusing the state folder '%s': a symbolic link",
+		                    dir);
 	if (!S_ISDIR(st.st_mode))
-		return refuse(err, errlen, "refusing the state folder '%s': not a folder", dir);
+		return trust_refuse(err, errlen, "refusing the state folder '%s': not a folder",
+		                    dir);
 	if (st.st_uid != geteuid())
-		return refuse(err, errlen,
-		              "refusing the state folder '%s': it belongs to user %u, not to you",
-		              dir, (unsigned)st.st_uid);
+		return trust_refuse(
+		        err, errlen,
+		        "refusing the state folder '%s': it belongs to user %u, not to you", dir,
+		        (unsigned)st.st_uid);
 	if ((st.st_mode & 022) != 0)
-		return refuse(err, errlen,
-		              "refusing the state folder '%s': its group or others may write it "
-		              "(mode %04o)",
-		              dir, (unsigned)(st.st_mode & 07777));
+		return trust_refuse(
+		        err, errlen,
+		        "refusing the state folder '%s': its group or others may write it "
+		        "(mode %04o)",
+		        dir, (unsigned)(st.st_mode & 07777));
 	return trust_stat(&st, dir, TRUST_DATA, err, errlen);
 }
 
@@ -379,13 +367,14 @@ db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_
 	if ((r = db_local_state_dir(dir, sizeof(dir))) < 0)
 		return r;
 	if (dir[0] != '/') {
-		refuse(err, errlen, "JOBQ_STATE_DIR '%s': not an absolute path", dir);
+		trust_refuse(err, errlen, "JOBQ_STATE_DIR '%s': not an absolute path", dir);
 		return -EINVAL;
 	}
 	if ((r = check_state_dir(dir, err, errlen)) < 0)
 		return r;
 	if ((flags & DB_LOCAL_CREATE) && (r = mkdirs(dir)) < 0) {
-		refuse(err, errlen, "cannot create the state folder '%s': %s", dir, strerror(-r));
+		trust_refuse(err, errlen, "cannot create the state folder '%s': %s", dir,
+		             strerror(-r));
 		return r;
 	}
 	/* Without the password, then normalised: a hash never keeps a secret in reach of a

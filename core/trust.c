@@ -16,11 +16,8 @@
 
 #define LINKS_MAX 40 /* as the kernel's own limit on a path */
 
-static int refuse(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int
-refuse(char *err, size_t errlen, const char *fmt, ...)
+int
+trust_refuse(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,7 +54,7 @@ check_dir(const char *path, struct stat *dst, char *err, size_t errlen)
 	if (stat(dir, dst) < 0)
 		return -errno;
 	if ((dst->st_mode & S_IWOTH) != 0 && (dst->st_mode & S_ISVTX) == 0)
-		return refuse(
+		return trust_refuse(
 		        err, errlen,
 		        "refusing '%s': its folder '%s' is writable by anyone (mode %04o) and "
 		        "not sticky, so anyone could replace it",
@@ -75,9 +72,9 @@ check_owner(const struct stat *st, const struct stat *dst, const char *path, con
 	    (kind == TRUST_DATA && st->st_uid == dst->st_uid))
 		return 0;
 	user_name(st->st_uid, who, sizeof(who));
-	return refuse(err, errlen, "refusing %s'%s': it belongs to user %s, not to you or root%s",
-	              what, path, who,
-	              kind == TRUST_DATA ? " (nor to the owner of its folder)" : "");
+	return trust_refuse(
+	        err, errlen, "refusing %s'%s': it belongs to user %s, not to you or root%s", what,
+	        path, who, kind == TRUST_DATA ? " (nor to the owner of its folder)" : "");
 }
 
 static int
@@ -89,15 +86,16 @@ check(const struct stat *st, const struct stat *dst, const char *path, enum trus
 	if ((r = check_owner(st, dst, path, "", kind, err, errlen)) < 0)
 		return r;
 	if (kind == TRUST_CODE && (st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return refuse(err, errlen,
-		              "refusing '%s': its group or others may write it (mode %04o); a "
-		              "configuration names commands to run, so only its owner may write it",
-		              path, (unsigned)(st->st_mode & 07777));
+		return trust_refuse(
+		        err, errlen,
+		        "refusing '%s': its group or others may write it (mode %04o); a "
+		        "configuration names commands to run, so only its owner may write it",
+		        path, (unsigned)(st->st_mode & 07777));
 	if (kind == TRUST_DATA && (st->st_mode & S_IWOTH) != 0 && !S_ISDIR(st->st_mode))
-		return refuse(err, errlen, "refusing '%s': anyone may write it (mode %04o)", path,
-		              (unsigned)(st->st_mode & 07777));
+		return trust_refuse(err, errlen, "refusing '%s': anyone may write it (mode %04o)",
+		                    path, (unsigned)(st->st_mode & 07777));
 	if (kind == TRUST_DATA && S_ISREG(st->st_mode) && st->st_nlink > 1)
-		return refuse(
+		return trust_refuse(
 		        err, errlen,
 		        "refusing '%s': it has %lu names (hard links); a database must have one, "
 		        "so that its lock and the files beside it are found by every name",
@@ -145,7 +143,7 @@ trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, cha
 			if (errno != ENOENT)
 				return -errno;
 			if (hops > 0)
-				return refuse(
+				return trust_refuse(
 				        err, errlen,
 				        "refusing '%s': a symbolic link to a missing file ('%s')",
 				        path, cur);
@@ -171,7 +169,7 @@ trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, cha
 		}
 		if ((r = path_absolute(next, cur, sizeof(cur))) < 0) {
 			if (r == -ENOENT)
-				return refuse(
+				return trust_refuse(
 				        err, errlen,
 				        "refusing '%s': a symbolic link to a missing file ('%s')",
 				        path, next);

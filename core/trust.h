@@ -43,6 +43,11 @@ int trust_stat(const struct stat *st, const char *path, enum trust_kind kind, ch
  * reason in err; -ENOENT (or another -errno) when the folder cannot be resolved, and then out is
  * left unset: the caller reports the missing file in its own words.
  */
+/* Write the formatted reason into err (NULL or errlen 0: none) and return -EPERM: how every check
+ * of a file or folder jobq refuses says why. */
+int trust_refuse(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 int trust_resolve(const char *path, enum trust_kind kind, char *out, size_t len, char *err,
                   size_t errlen);
 

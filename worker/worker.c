@@ -42,6 +42,10 @@
 #define FINISH_RETRY_MIN_MS 50
 #define FINISH_RETRY_MAX_MS 2000
 #define IDLE_CHECK_MS 1000 /* an idle worker looks for commits it was not told of */
+/* On a backend whose wake-ups are notifications (PostgreSQL), an idle worker also tries a claim
+ * this often: a job inserted by SQL without NOTIFY, or whose notification was lost while the
+ * connection was down, still starts. Slower than the lease renewal, as issue 9 asks. */
+#define IDLE_POLL_MS 5000
 #define RETRY_BUSY_MS 100
 #define RETRY_FAILED_MS 1000 /* claim again after a failure other than a lock (disk full) */
 #define WARN_EVERY_MS 30000  /* a warning repeated at every try is logged at most this often */
@@ -161,6 +165,7 @@ struct worker {
 	uint64_t pgid_start;
 	int64_t next_run_at;     /* wall ms of the next delayed job, 0 none */
 	int64_t idle_check_at;   /* monotonic ms */
+	int64_t idle_poll_at;    /* monotonic ms of the next claim tried unasked (IDLE_POLL_MS) */
 	int64_t retry_at;        /* monotonic ms: claim again after a locked database */
 	int64_t finish_retry_at; /* monotonic ms: finish again after a locked database */
 	int finish_retries;      /* > 0 in FINISHING and STOP_FINISHING */
@@ -772,6 +777,10 @@ on_timers(struct worker *w)
 			transition(w, WE_WAKE);
 		if (now >= w->idle_check_at && store_data_version(w->st) != w->data_version)
 			transition(w, WE_WAKE);
+		else if (w->state == WS_IDLE && w->idle_poll_at > 0 && now >= w->idle_poll_at) {
+			w->idle_poll_at = 0;
+			transition(w, WE_WAKE);
+		}
 		break;
 	default:
 		break;
@@ -852,6 +861,10 @@ tick(struct worker *w)
 			if (w->idle_check_at <= now)
 				w->idle_check_at = now + IDLE_CHECK_MS;
 			handler_deadline(w->idle_check_at, &timeout);
+			if (w->idle_poll_at == 0 && store_wait_fd(w->st) >= 0)
+				w->idle_poll_at = now + IDLE_POLL_MS;
+			if (w->idle_poll_at > 0)
+				handler_deadline(w->idle_poll_at, &timeout);
 			if (w->state == WS_CLAIMING)
 				handler_deadline(w->retry_at > now ? w->retry_at : now, &timeout);
 			if (w->next_run_at > 0)

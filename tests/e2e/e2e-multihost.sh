@@ -269,4 +269,15 @@ for h in a b; do
 	assert_not_contains "$log" "warn: recovery:" "host $h's log"
 done
 check "4. no host turned its wake-ups off" wake_ups_kept restart a b
+
+# 5. A job inserted by SQL without NOTIFY (docs/schema.md asks producers for one, but a missed
+# notification must not strand a job): an idle worker tries a claim every 5 s on PostgreSQL.
+step "5. a job inserted by SQL without NOTIFY still starts"
+new_db quiet
+config quiet 60s
+start_host quiet a
+sleep 2 # its workers idle, their first claims found nothing
+id=$(sql "$CONN" "insert into jobs (type, payload) values ('plain', '{\"s\": 0.1}') returning id")
+wait_until 20 '[ "$(sql "$CONN" "select state from jobs where id = $id")" = succeeded ]'
+stop_hosts a
 echo ok
