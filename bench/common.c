@@ -290,3 +290,42 @@ env_long(const char *name, long def)
 		die("%s: expected a positive integer, got '%s'", name, s);
 	return v;
 }
+
+void
+lib_open(struct lib *l, const char *target, const char *policy_json)
+{
+	char err[512];
+
+	if (store_open(target, bench_store_opts(), &l->st, err, sizeof(err)) < 0)
+		die("store_open: %s", err);
+	policy(policy_json, &l->cfg);
+	memset(&l->req, 0, sizeof(l->req));
+	l->req.owner_pid = getpid();
+}
+
+void
+lib_close(struct lib *l)
+{
+	store_close(l->st);
+	config_release(&l->cfg);
+}
+
+int
+lib_try_claim(struct lib *l, struct job *j)
+{
+	int r = store_claim(l->st, &l->cfg, &l->req, j, NULL);
+
+	if (r < 0)
+		die("store_claim: %s", store_errmsg(l->st));
+	return r;
+}
+
+void
+lib_finish(struct lib *l, struct job *j)
+{
+	struct job_outcome o = {.succeeded = 1};
+
+	if (store_finish(l->st, &l->cfg, j->id, j->token, &o) < 0)
+		die("store_finish: %s", store_errmsg(l->st));
+	job_release(j);
+}

@@ -78,4 +78,18 @@ void result(const char *key, double value);
 /* An integer from the environment, or def. */
 long env_long(const char *name, long def);
 
+/* A store opened for claim benchmarks: its policy and a claim request owned by this process. */
+struct lib {
+	struct store *st;
+	struct config cfg;
+	struct claim_req req;
+};
+/* Open target (a SQLite path or a PostgreSQL conninfo) with policy_json; dies on error. */
+void lib_open(struct lib *l, const char *target, const char *policy_json);
+void lib_close(struct lib *l);
+/* One claim: 1 claimed into j, 0 nothing claimable; dies on error. */
+int lib_try_claim(struct lib *l, struct job *j);
+/* Finish j as succeeded and release it; dies on error. */
+void lib_finish(struct lib *l, struct job *j);
+
 #endif

@@ -18,12 +18,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 source "$ROOT/bench/lib.sh"
+source "$ROOT/bench/pg/lib.sh"
 unset JOBQ_DB JOBQ_CONFIG DATABASE_URL
 PROCS=${PROCS:-1 2 4} ROUNDS=${ROUNDS:-3} N=${N:-20000} CYCLES=${CYCLES:-4000}
 SAMPLE_MS=${SAMPLE_MS:-2}
 export CYCLES_MAX_S=${CYCLES_MAX_S:-5}
 JOBQ=$BUILD/cli/jobq
-CLUSTER=${PG_CLUSTER:-$ROOT/tests/pg/cluster.sh}
 NICE=(nice -n 10)
 
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/jobq-bench-pglock.XXXXXX")
@@ -38,19 +38,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-say "starting PostgreSQL ($CLUSTER)"
-CI=$(bash "$CLUSTER" start "$work/pg")
-cluster_up=1
-SOCK=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$CI")
-PORT=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$CI")
-PGUSER_=$(sed -n 's/.*user=\([^ ]*\).*/\1/p' <<<"$CI")
-ci() { printf 'host=%s port=%s user=%s dbname=%s' "$SOCK" "$PORT" "$PGUSER_" "$1"; }
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$(ci "$1")" -c "$2" >/dev/null; }
 # Durable commits, as bench/pg.sh has them; SYNC=off: commits that do not wait for the WAL
 # flush, to see the lock's cost without the disk's.
 SYNC=${SYNC:-on}
-for set in "fsync = on" "synchronous_commit = $SYNC" "full_page_writes = on"; do sql postgres "ALTER SYSTEM SET $set"; done
-sql postgres "SELECT pg_reload_conf()"
+pg_start "$work" "$SYNC"
 sql postgres "CREATE TABLE samples (run int, pid int, state text, wtype text, wevent text)"
 sql postgres "CREATE PROCEDURE sample(r int, ms int, deadline timestamptz) LANGUAGE plpgsql AS \$\$
 BEGIN
@@ -62,13 +53,7 @@ BEGIN
 	END LOOP;
 END \$\$"
 
-say "compiling bench/pg/bench_pgjobq.c"
-# shellcheck disable=SC2046
-cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/queue" -I"$ROOT/core" -I"$ROOT/bench" \
-	"$ROOT/bench/pg/bench_pgjobq.c" "$ROOT/bench/common.c" "$ROOT/queue/libjobq.c" \
-	"$BUILD/queue/libjobq-queue.a" "$BUILD/core/libjobq-core.a" \
-	$(pkg-config --cflags --libs sqlite3 libcjson libbsd) $(pkg-config --libs libpq 2>/dev/null) -lm \
-	-o "$work/bench_pgjobq"
+pg_compile_bench "$work/bench_pgjobq"
 
 raw=$work/raw.txt
 : >"$raw"

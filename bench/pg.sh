@@ -35,6 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 source "$ROOT/bench/lib.sh"
+source "$ROOT/bench/pg/lib.sh"
 unset JOBQ_DB JOBQ_CONFIG DATABASE_URL
 ROUNDS=${ROUNDS:-3} N=${N:-10000} CYCLES=${CYCLES:-2000} CYCLES_MAX_S=${CYCLES_MAX_S:-5}
 export CYCLES_MAX_S
@@ -45,10 +46,6 @@ JOBQ=$BUILD/cli/jobq
 NA="n/a (no PG backend in this build)"
 start_s=$(date +%s)
 
-# The shared throwaway cluster (tests/pg/cluster.sh) once it is in the tree, else bench/pg's;
-# PG_CLUSTER names another script of the same interface.
-CLUSTER=${PG_CLUSTER:-$ROOT/tests/pg/cluster.sh}
-[ -f "$CLUSTER" ] || CLUSTER=$ROOT/bench/pg/cluster.sh
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/jobq-bench-pg.XXXXXX")
 chmod 711 "$work" # the server's user (jobq-pg when run as root) reaches its folder inside
 sup='' cluster_up=''
@@ -62,19 +59,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # ---- the cluster, the peers' packages, jobq --------------------------------------------------
-say "starting PostgreSQL ($CLUSTER)"
-CI=$(bash "$CLUSTER" start "$work/pg")
-cluster_up=1
-SOCK=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$CI")
-PORT=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$CI")
-PGUSER_=$(sed -n 's/.*user=\([^ ]*\).*/\1/p' <<<"$CI")
-ci() { printf 'host=%s port=%s user=%s dbname=%s' "$SOCK" "$PORT" "$PGUSER_" "$1"; } # DB -> conninfo
-url() { printf 'postgres://%s@/%s?host=%s&port=%s' "$PGUSER_" "$1" "$SOCK" "$PORT"; }
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$(ci "$1")" -c "$2" >/dev/null; } # DB SQL
-# Durable commits, as a production server has them (a test cluster may turn them off): every
-# system pays a WAL flush per commit.
-for set in "fsync = on" "synchronous_commit = on" "full_page_writes = on"; do sql postgres "ALTER SYSTEM SET $set"; done
-sql postgres "SELECT pg_reload_conf()"
+pg_start "$work" on
+url() { printf 'postgres://%s@/%s?host=%s&port=%s' "$PGUSER_" "$1" "$SOCK" "$PORT"; } # DB -> URI (node)
 for db in graphile pgboss; do sql postgres "CREATE DATABASE $db"; done
 pgv=$(psql -X -Atc "SELECT current_setting('server_version') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')" "$(ci postgres)")
 
@@ -99,13 +85,8 @@ elif ! (cd "$work/jq" && { "$JOBQ" --config "$work/jq/jobq.json" --db "$(ci jobq
 	why[jobq]=$NA
 	say "jobq: $NA ($(tail -1 "$work/jq/probe.out" | head -c 200))"
 else
-	say "jobq: PostgreSQL backend found; compiling bench/pg/bench_pgjobq.c"
-	# shellcheck disable=SC2046
-	cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/queue" -I"$ROOT/core" -I"$ROOT/bench" \
-		"$ROOT/bench/pg/bench_pgjobq.c" "$ROOT/bench/common.c" "$ROOT/queue/libjobq.c" \
-		"$BUILD/queue/libjobq-queue.a" "$BUILD/core/libjobq-core.a" \
-		$(pkg-config --cflags --libs sqlite3 libcjson libbsd) $(pkg-config --libs libpq 2>/dev/null) -lm \
-		-o "$work/bench_pgjobq"
+	say "jobq: PostgreSQL backend found"
+	pg_compile_bench "$work/bench_pgjobq"
 fi
 
 # ---- measurements: each appends "SYSTEM KEY VALUE" lines to $raw -----------------------------

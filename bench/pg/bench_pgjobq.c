@@ -51,51 +51,7 @@
 #define WARMUP 200
 #define ROUND 100
 
-struct lib {
-	struct store *st;
-	struct config cfg;
-	struct claim_req req;
-};
-
-static void
-lib_open(struct lib *l, const char *target, const char *policy_json)
-{
-	char err[512];
-
-	if (store_open(target, bench_store_opts(), &l->st, err, sizeof(err)) < 0)
-		die("store_open: %s", err);
-	policy(policy_json, &l->cfg);
-	memset(&l->req, 0, sizeof(l->req));
-	l->req.owner_pid = getpid();
-}
-
-static void
-lib_close(struct lib *l)
-{
-	store_close(l->st);
-	config_release(&l->cfg);
-}
-
-/* One claim: 1 claimed, 0 nothing claimable. */
-static int
-lib_claim(struct lib *l, struct job *j)
-{
-	int r = store_claim(l->st, &l->cfg, &l->req, j, NULL);
-
-	if (r < 0)
-		die("store_claim: %s", store_errmsg(l->st));
-	return r;
-}
-
-static void
-lib_finish(struct lib *l, struct job *j)
-{
-	struct job_outcome o = {.succeeded = 1};
-
-	if (store_finish(l->st, &l->cfg, j->id, j->token, &o) < 0)
-		die("store_finish: %s", store_errmsg(l->st));
-	job_release(j);
-}
+/* struct lib, lib_open(), lib_try_claim(), lib_finish(): common.c. */
 
 /* ---- cycles ---- */
 
@@ -135,7 +91,7 @@ run_cycles(const char *target, long m, int procs, const char *policy_json)
 				usleep(100);
 			while (atomic_load(&sh->done) < m &&
 			       now_ns() < atomic_load(&sh->t0_ns) + max_ns) {
-				if (!lib_claim(&l, &j)) {
+				if (!lib_try_claim(&l, &j)) {
 					sched_yield(); /* the other process holds the limit */
 					continue;
 				}
@@ -197,7 +153,7 @@ lat_one(struct lat_case *c, int typed)
 	c->l.req.types = typed ? lat_types : NULL;
 	c->l.req.ntypes = typed ? 1 : 0;
 	t0 = now_ns();
-	if (!lib_claim(&c->l, &j))
+	if (!lib_try_claim(&c->l, &j))
 		die("latency %s: nothing claimable", c->name);
 	t1 = now_ns();
 	if (strcmp(j.type, "ingest") != 0)
