@@ -397,3 +397,15 @@ db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_
 	n = snprintf(out, len, "%s/pg-%.16s", dir, hex);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
+
+int
+db_local_path(const char *db, const char *suffix, char *out, size_t len)
+{
+	char base[4096];
+	int n, r;
+
+	if ((r = db_local_base(db, 0, base, sizeof(base), NULL, 0)) < 0)
+		return r;
+	n = snprintf(out, len, "%s%s", base, suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

@@ -41,4 +41,8 @@ int db_local_state_dir(char *out, size_t len);
  */
 int db_local_base(const char *db, int flags, char *out, size_t len, char *err, size_t errlen);
 
+/* db_local_base() (no flags, no message) with suffix appended: the path of one of the queue's
+ * local files (".wake", ".logs", ".pid", ".runtime.json"). Returns 0 or -errno. */
+int db_local_path(const char *db, const char *suffix, char *out, size_t len);
+
 #endif

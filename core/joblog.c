@@ -16,14 +16,7 @@ static const char *const suffix[] = {"out", "err"};
 int
 joblog_dir(const char *db_path, char *out, size_t len)
 {
-	char base[4096];
-	int n, r;
-
-	if ((r = db_local_base(db_path, 0, base, sizeof(base), NULL, 0)) < 0)
-		return r;
-	n = snprintf(out, len, "%s.logs", base);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return db_local_path(db_path, ".logs", out, len);
 }
 
 void

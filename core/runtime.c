@@ -22,13 +22,7 @@
 int
 runtime_path(const char *db_path, const char *suffix, char *out, size_t len)
 {
-	char base[4096];
-	int n, r;
-
-	if ((r = db_local_base(db_path, 0, base, sizeof(base), NULL, 0)) < 0)
-		return r;
-	n = snprintf(out, len, "%s%s", base, suffix);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return db_local_path(db_path, suffix, out, len);
 }
 
 static int
