@@ -38,6 +38,10 @@ struct db_stmt {
 
 struct db_ops {
 	const char *name; /* "sqlite" or "postgresql" */
+	/* A lone INSERT needs a write transaction too: on PostgreSQL a bulk enqueue hands out
+	 * ids from the sequence under the writers' lock, so no insert may take one beside it
+	 * (SQLite serialises every write anyway). */
+	int insert_in_tx;
 
 	/* Connect st to target (st->path: a file, or a conninfo/URI), set it up and migrate the
 	 * schema (schema_migrate). Returns 0 or a store error with the message recorded. */

@@ -1064,6 +1064,7 @@ pg_notify(struct store *st)
 
 const struct db_ops db_pg_ops = {
         .name = "postgresql",
+        .insert_in_tx = 1,
         .open = pg_open,
         .close = pg_close,
         .prepare = pg_prepare,

@@ -345,10 +345,9 @@ store_enqueue(struct store *st, const struct config *cfg, const struct job_spec 
 		return store_bulk_add(st, cfg, spec, id_out, existing);
 	if ((r = prepare(cfg, spec, time_now_ms(), &p, st->err, sizeof(st->err))) < 0)
 		return refused(st, &p, r);
-	/* Without a unique key or parents the INSERT is its own (autocommit) transaction on
-	 * SQLite. PostgreSQL takes the writers' lock for it too: a bulk enqueue there counts on
-	 * no other insert taking ids while it holds the lock. */
-	int tx = p.unique_key != NULL || p.nafter > 0 || st->pg != NULL;
+	/* Without a unique key or parents the INSERT is its own (autocommit) transaction, unless
+	 * the backend wants every insert under the writers' lock (db_ops.insert_in_tx). */
+	int tx = p.unique_key != NULL || p.nafter > 0 || st->ops->insert_in_tx;
 	if (tx && (r = tx_begin(st, "cannot enqueue into")) < 0)
 		return r;
 	if ((r = insert_one(st, &p, &id, &ex)) == 0 && tx) {
