@@ -43,6 +43,8 @@ struct store {
 	/* SQLite only (db_sqlite.c) */
 	int64_t busy_since_ns; /* start of the current wait for a lock (busy_wait) */
 	int wal_frames;        /* frames in the WAL after this connection's last commit */
+	int wal_retry_frames;  /* no checkpoint before the WAL is this long (wal_committed) */
+	int64_t busy_cap_ns;   /* when set, busy_wait gives up at this time (CLOCK_MONOTONIC) */
 	sqlite3_stmt *lite_tx[LITE_NTX];
 	/* bulk enqueue */
 	int in_bulk;
