@@ -134,6 +134,7 @@ struct cli_command {
 };
 #define CLI_CMD_SELF_EXE 1 /* needs c->self_exe */
 #define CLI_CMD_HIDDEN 2   /* not listed nor suggested, no help: the supervisor's `jobq worker` */
+#define CLI_CMD_LONG 4     /* a long-lived process: no prefault_memory() */
 extern const struct cli_command cli_commands[];
 extern const size_t cli_ncommands;
 
