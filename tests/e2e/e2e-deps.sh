@@ -52,10 +52,13 @@ assert_eq "$(sql jobq.db "select CASE WHEN (select started_at from jobs where id
 assert_eq "$(sql jobq.db "select CASE WHEN (select started_at from jobs where id = $r) >= (select finished_at from jobs where id = $q) THEN 1 ELSE 0 END")" 1 "r after q"
 
 # A parent that fails for good cancels its descendants; retrying it brings them back.
-touch notyet
-f=$(jobq enqueue flaky --delay 1s)
+# (flaky is paused until the chain is queued: under load, a delay could end before h is queued,
+# and h would then be cancelled at once by g, not by f.)
+jobq pause flaky >/dev/null
+f=$(jobq enqueue flaky)
 g=$(jobq enqueue ok --after "$f")
 h=$(jobq enqueue ok --after "$g")
+jobq resume flaky >/dev/null
 wait_state jobq.db "$h" cancelled
 assert_eq "$(sql jobq.db "select state from jobs where id = $f")" failed
 expect_code 0 jobq show "$h" --json
@@ -75,9 +78,12 @@ z=$(jobq enqueue ok --after "$x")
 assert_eq "$(sql jobq.db "select state from jobs where id = $z")" cancelled
 
 # The batch callback: once, with the counts, even with four workers finishing together.
+# (paused until the batch is whole: the 30 naps could otherwise all end before bad is queued.)
 for i in $(seq 30); do echo '{"ms": 20}'; done >nb.jsonl
+jobq pause --all >/dev/null
 jobq enqueue nap --batch nb --jsonl nb.jsonl --on-batch-done report >/dev/null
 jobq enqueue bad --batch nb >/dev/null
+jobq resume --all >/dev/null
 expect_code 64 jobq enqueue ok --on-batch-done report
 expect_code 65 jobq enqueue ok --batch nb2 --on-batch-done nope
 assert_contains "$ERR" "unknown type 'nope'"

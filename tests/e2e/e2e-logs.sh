@@ -9,7 +9,7 @@ source "$JOBQ_SRC/tests/e2e/lib-supervise.sh" || exit 1
 D=$PWD
 # gated: prints two lines, then waits for the file named in its payload before the last one.
 # fast: 400 numbered lines of 11 bytes at about 4 KiB/s, through rotations of 1 KiB files.
-# flaky: fails its first attempt (after a line), succeeds on the second.
+# flaky: fails its first attempt (after a line, once the file fail exists), succeeds on the second.
 cat >jobq.json <<JSON
 {"concurrency": {"global": 3},
  "logs": {"max": "1KiB", "keep": 9},
@@ -17,7 +17,7 @@ cat >jobq.json <<JSON
   "gated": {"exec": ["sh", "-c", "echo first; echo to-stderr >&2; echo second; while [ ! -e '$D/release' ]; do sleep 0.05; done; echo last"]},
   "fast": {"exec": ["sh", "-c", "i=0; while [ \$i -lt 400 ]; do i=\$((i+1)); printf 'line %05d\\\\n' \$i; [ \$((i % 40)) -eq 0 ] && sleep 0.1; done; true"]},
   "big": {"exec": ["sh", "-c", "seq 1 5000"]},
-  "flaky": {"exec": ["sh", "-c", "echo attempt \$JOBQ_ATTEMPT; [ \$JOBQ_ATTEMPT -ge 2 ]"],
+  "flaky": {"exec": ["sh", "-c", "echo attempt \$JOBQ_ATTEMPT; [ \$JOBQ_ATTEMPT -ge 2 ] && exit 0; while [ ! -e '$D/fail' ]; do sleep 0.05; done; exit 1"],
             "backoff": {"base": "200ms", "max": "200ms"}}}}
 JSON
 expect_code 0 jobq init
@@ -84,11 +84,18 @@ printf '%s\n' "$OUT" | cmp -s - want || fail "follow across rotations: $(printf 
 
 # --follow across a retry: attempt 1 fails, attempt 2 succeeds; both attempts' lines, a marker
 # on stderr, exit 0 once the job has ended.
+# Attempt 1 fails only once the follower has printed its line: started after the enqueue, the
+# follower could otherwise begin at attempt 2 (on PostgreSQL, under load) and see no change.
 flaky=$(jobq enqueue flaky)
-expect_code 0 timeout 60 "$JOBQ" logs "$flaky" --follow
+timeout 60 "$JOBQ" logs "$flaky" --follow >retry.out 2>retry.err &
+follow_pid=$!
+BG_PIDS+=("$follow_pid")
+wait_until 20 'grep -q "attempt 1" retry.out'
+touch fail
+wait "$follow_pid" || fail "logs --follow across a retry: exit $?"
 json_eq "$(jobq show --json "$flaky")" .state succeeded
-assert_contains "$OUT" "attempt 2"
-assert_contains "$ERR" "--- job $flaky attempt 2 ---"
+assert_contains "$(cat retry.out)" "attempt 2"
+assert_contains "$(cat retry.err)" "--- job $flaky attempt 2 ---"
 # Once ended, the latest attempt's output is kept.
 expect_code 0 jobq logs "$flaky"
 assert_eq "$OUT" "attempt 2" "the last attempt's output"
