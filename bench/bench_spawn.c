@@ -1,10 +1,18 @@
 /*
- * Process wall time: run several commands RUNS times each, interleaved (A, B, C, A, B, C, ...)
- * so that a drift of the machine hits all of them alike, each by posix_spawn() with stdin,
- * stdout and stderr on /dev/null, timed from before the spawn to after waitpid(). A command
- * that exits non-zero stops the benchmark.
+ * Process wall time: run several commands RUNS times each, interleaved (each round all of them
+ * once, in a new shuffled order: A, B, C, C, A, B, B, A, C, ...) so that a drift of the machine
+ * hits all of them alike and none always follows the same one, each by posix_spawn() with
+ * stdin, stdout and stderr on /dev/null, timed from before the spawn to after waitpid(). A
+ * command that exits non-zero stops the benchmark.
  *
- * usage: bench_spawn RUNS KEY CMD [ARG...] [--- KEY CMD [ARG...]]...
+ * What a command leaves running is not timed with the next one: `nq` and `tsp` return before
+ * their job has run, and `jobq enqueue` with a supervisor leaves a worker claiming and finishing
+ * the job. So, outside the clock, the benchmark reaps every process a command left behind (it
+ * is a child subreaper: nq's job comes back to it), then sleeps GAP_MS (20 by default) before
+ * the next command, for the work of the servers (tsp's, jobq's worker) that are not its own.
+ *
+ * usage: bench_spawn RUNS [--clean DIR] KEY CMD [ARG...] [--- [--clean DIR] KEY CMD [ARG...]]...
+ *   --clean DIR: after each run of the next KEY, clean_dir(DIR) (nq's job files).
  * prints KEY_mean, KEY_p50 and KEY_p90 in microseconds.
  */
 #include <errno.h>
@@ -24,7 +32,7 @@
 extern char **environ;
 
 struct cmd {
-	const char *key;
+	const char *key, *clean;
 	char **argv;
 	double *v;
 };
@@ -54,18 +62,27 @@ main(int argc, char **argv)
 {
 	struct cmd cmds[MAX_CMDS];
 	posix_spawn_file_actions_t fa;
-	size_t ncmds = 0;
-	long runs;
+	size_t ncmds = 0, order[MAX_CMDS];
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	long runs, gap = env_long("GAP_MS", 20);
+	const char *clean = NULL;
 	char key[256];
 
 	if (argc < 4 || (runs = strtol(argv[1], NULL, 10)) <= 0)
-		die("usage: bench_spawn RUNS KEY CMD [ARG...] [--- KEY CMD [ARG...]]...");
+		die("usage: bench_spawn RUNS [--clean DIR] KEY CMD [ARG...] [--- ...]...");
 	for (int i = 2; i < argc;) {
 		int j;
 
+		if (strcmp(argv[i], "--clean") == 0 && i + 1 < argc) {
+			clean = argv[i + 1];
+			i += 2;
+			continue;
+		}
 		if (ncmds == MAX_CMDS || i + 1 >= argc)
 			die("bench_spawn: bad command list");
 		cmds[ncmds].key = argv[i];
+		cmds[ncmds].clean = clean;
+		clean = NULL;
 		cmds[ncmds].argv = &argv[i + 1];
 		for (j = i + 1; j < argc && strcmp(argv[j], "---") != 0; j++)
 			;
@@ -76,18 +93,25 @@ main(int argc, char **argv)
 		ncmds++;
 		i = j + 1;
 	}
+	subreaper();
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	for (int w = 0; w < WARMUP; w++) {
-		for (size_t c = 0; c < ncmds; c++)
-			run_once(&cmds[c], &fa);
+	for (long r = -WARMUP; r < runs; r++) {
+		round_order(order, ncmds, &seed);
+		for (size_t k = 0; k < ncmds; k++) {
+			struct cmd *c = &cmds[order[k]];
+			double v;
+
+			settle(gap);
+			v = run_once(c, &fa);
+			if (r >= 0)
+				c->v[r] = v;
+			clean_dir(c->clean);
+		}
 	}
-	for (long r = 0; r < runs; r++) {
-		for (size_t c = 0; c < ncmds; c++)
-			cmds[c].v[r] = run_once(&cmds[c], &fa);
-	}
+	settle(0);
 	posix_spawn_file_actions_destroy(&fa);
 	for (size_t c = 0; c < ncmds; c++) {
 		snprintf(key, sizeof(key), "%s_mean", cmds[c].key);

@@ -2,16 +2,16 @@
  * Submit-to-start through a command line: for each system, run its submit command (which queues
  * `bench_stamp FIFO` as a job) and measure from before the spawn of the submit command until the
  * job's process has started (the time bench_stamp writes into FIFO, same clock). Also the wall
- * time of the submit process itself (spawn to exit). The systems are interleaved (A, B, C, A,
- * B, C, ...), GAP_MS apart so that each one's workers are idle again, after WARMUP unmeasured
- * rounds.
+ * time of the submit process itself (spawn to exit). The systems are interleaved, each round
+ * in a new shuffled order (round_order()), after WARMUP unmeasured rounds. Between two samples,
+ * outside the clock, what the last one left running is reaped (this process is a child
+ * subreaper: nq's job comes back to it) and GAP_MS (20 by default) pass, so that each system's
+ * server and workers are idle again (settle()).
  *
- * usage: bench_submit RUNS FIFO [--clean DIR] KEY CMD [ARG...] [--- KEY CMD [ARG...]]...
- *   --clean DIR: after each sample of the next KEY, remove DIR's entries whose name starts
- *   with ',' (nq's job files, outside the clock: nq's next job looks at every earlier one).
+ * usage: bench_submit RUNS FIFO [--clean DIR] KEY CMD [ARG...] [--- [--clean DIR] KEY CMD...]...
+ *   --clean DIR: after each sample of the next KEY, clean_dir(DIR) (nq's job files).
  * prints KEY_start_{mean,p50,p90}_ms and KEY_proc_{mean,p50}_ms.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -36,23 +35,6 @@ struct cmd {
 	char **argv;
 	double *start, *proc;
 };
-
-static void
-clean_dir(const char *dir)
-{
-	char path[4096];
-	struct dirent *e;
-	DIR *d;
-
-	if (dir == NULL || (d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] == ',') {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-	closedir(d);
-}
 
 /* One sample: returns the start latency, *proc the submit process's wall time (ms). */
 static double
@@ -96,7 +78,8 @@ main(int argc, char **argv)
 {
 	struct cmd cmds[MAX_CMDS];
 	posix_spawn_file_actions_t fa;
-	size_t ncmds = 0;
+	size_t ncmds = 0, order[MAX_CMDS];
+	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long runs, gap = env_long("GAP_MS", 20);
 	const char *clean = NULL;
 	char key[256];
@@ -129,18 +112,18 @@ main(int argc, char **argv)
 			die("out of memory");
 		ncmds++;
 	}
+	subreaper();
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	for (long r = -WARMUP; r < runs; r++) {
+		round_order(order, ncmds, &seed);
 		for (size_t k = 0; k < ncmds; k++) {
-			/* rotate who goes first */
-			struct cmd *c = &cmds[(k + (size_t)(r < 0 ? 0 : r)) % ncmds];
-			struct timespec ts = {gap / 1000, (gap % 1000) * 1000000L};
+			struct cmd *c = &cmds[order[k]];
 			double proc, start;
 
-			nanosleep(&ts, NULL);
+			settle(gap);
 			start = run_once(c, fifo, &fa, &proc);
 			clean_dir(c->clean);
 			if (r >= 0) {
@@ -149,6 +132,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	settle(0);
 	for (size_t k = 0; k < ncmds; k++) {
 		struct cmd *c = &cmds[k];
 

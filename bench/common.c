@@ -1,10 +1,13 @@
 /* Shared helpers of the benchmark programs (see common.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +270,59 @@ mean(const double *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		s += v[i];
 	return n > 0 ? s / (double)n : 0;
+}
+
+void
+subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		die("cannot become a child subreaper: %s", strerror(errno));
+}
+
+void
+settle(long gap_ms)
+{
+	struct timespec ts = {gap_ms / 1000, (gap_ms % 1000) * 1000000L};
+
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	nanosleep(&ts, NULL);
+}
+
+void
+clean_dir(const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *d;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] == ',') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
+void
+round_order(size_t *idx, size_t n, uint64_t *seed)
+{
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j, t;
+
+		/* xorshift64: enough for an order, and the same on every machine */
+		*seed ^= *seed << 13;
+		*seed ^= *seed >> 7;
+		*seed ^= *seed << 17;
+		j = (size_t)(*seed % i);
+		t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
 }
 
 void

@@ -72,6 +72,24 @@ double mean(const double *v, size_t n);
 /* The p-th percentile (0..100) of v, sorted in place. */
 double percentile(double *v, size_t n, double p);
 
+/* Remove dir's entries whose name starts with ',' (nq's job files: every nq job looks at all
+ * earlier ones, so they are removed after each sample, outside the clock). NULL: nothing. */
+void clean_dir(const char *dir);
+
+/* Become a child subreaper (dies if it cannot): what a command leaves running (nq's job) comes
+ * back to this process, for settle(). */
+void subreaper(void);
+
+/* Between two timed commands, outside the clock: reap every child left (blocking until the last
+ * is gone), then sleep gap_ms for the work of servers that are not ours (tsp's, jobq's worker
+ * finishing its job). */
+void settle(long gap_ms);
+
+/* The order of one round of interleaved commands: idx[0..n) a permutation of 0..n-1, a new one
+ * from *seed at each call (the same sequence for the same seed). Shuffled, not rotated: under a
+ * rotation (A B C, B C A, ...) A would still follow C in every round. */
+void round_order(size_t *idx, size_t n, uint64_t *seed);
+
 /* One result line on stdout: "KEY VALUE". */
 void result(const char *key, double value);
 

@@ -4,7 +4,10 @@
 #     supervisor running), `tsp CMD`, `nq CMD`, beside /bin/true and `jobq --version`
 #     (bench_spawn, all interleaved);
 #  2. submit-to-start: from the spawn of the submit command until the job's process has started
-#     (bench_submit, interleaved), with jobq's supervisor, tsp's server and nq idle between jobs.
+#     (bench_submit, interleaved).
+# Both shuffle the order of the commands every round and, between two timed commands, wait for
+# what the last one left running (nq's job) and then GAP_MS, so that jobq's worker, tsp's server
+# and nq are idle again and no command is timed while another's job runs.
 #
 # usage: bash bench/submit.sh [BUILD]   (env: RUNS 300, SUBMIT_RUNS 300, GAP_MS 20, BENCH_DIR:
 #   the databases' folder, tmpfs /dev/shm by default; BENCH_DISK_DIR /var/tmp for the rows on
@@ -100,10 +103,6 @@ if [ -n "$NQ" ]; then
 else
 	say "nq not available: its rows are not measured"
 fi
-# bench_spawn has no --clean: nq's job files are few enough for RUNS there (removed below).
-spawn_peers=()
-[ -n "$TSP" ] && spawn_peers+=(--- tsp "$TSP" /bin/true)
-[ -n "$NQ" ] && spawn_peers+=(--- nq "$NQ" /bin/true)
 
 say "1. one submit process ($RUNS runs each, interleaved)"
 "$T/bench_spawn" "$RUNS" \
@@ -113,8 +112,7 @@ say "1. one submit process ($RUNS runs each, interleaved)"
 	jobqdisk "$JOBQ" --db "$D/alone/jobq.db" enqueue noop --- \
 	jobqsup "$JOBQ" --db "$T/sup/jobq.db" enqueue noop --- \
 	jobqsupdisk "$JOBQ" --db "$D/sup/jobq.db" enqueue noop \
-	"${spawn_peers[@]}" "${base_spawn[@]}" | sed 's/^/sp_/' >>"$RES"
-rm -f "$T"/nq/,*
+	"${peers[@]}" "${base_spawn[@]}" | sed 's/^/sp_/' >>"$RES"
 
 say "2. submit-to-start ($SUBMIT_RUNS runs each, interleaved)"
 sub_peers=()
@@ -158,6 +156,17 @@ nq_v=$(dpkg-query -W -f '${Version}' nq 2>/dev/null || echo '?')
 		[ "$key" != base ] || [ -n "$(v sub_base_start_p50_ms)" ] || continue
 		echo "| $name | $(ms "$(v "sub_${key}_start_p50_ms")" 1) | $(ms "$(v "sub_${key}_start_mean_ms")" 1) | $(ms "$(v "sub_${key}_start_p90_ms")" 1) | $(ms "$(v "sub_${key}_proc_p50_ms")" 1) |"
 	done
+	# Did the gap cover jobq's background work? Each job of a supervised database, from its
+	# insert to its end (the next timed command came at least GAP_MS after the submit returned).
+	if command -v sqlite3 >/dev/null; then
+		echo
+		for db in "$T/sup/jobq.db:tmpfs" "$D/sup/jobq.db:disk"; do
+			sqlite3 "${db%:*}" "select finished_at - created_at from jobs where finished_at is not null" |
+				sort -n | awk -v where="${db##*:}" -v gap="${GAP_MS:-20}" '{ v[NR] = $1 }
+				END { if (NR) printf "jobq with a supervisor (%s): insert to job finished, %d jobs: median %d ms, p99 %d ms, max %d ms (GAP_MS %d)\n",
+					where, NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.5)], v[NR], gap }'
+		done
+	fi
 } >"$T/table.md"
 cat "$T/table.md"
 mkdir -p "$ROOT/bench/out"
