@@ -8,11 +8,14 @@
  * What a command leaves running is not timed with the next one: `nq` and `tsp` return before
  * their job has run, and `jobq enqueue` with a supervisor leaves a worker claiming and finishing
  * the job. So, outside the clock, the benchmark reaps every process a command left behind (it
- * is a child subreaper: nq's job comes back to it), then sleeps GAP_MS (20 by default) before
- * the next command, for the work of the servers (tsp's, jobq's worker) that are not its own.
+ * is a child subreaper: nq's job comes back to it), waits for a jobq database to have no job
+ * queued or running (--idle), then sleeps GAP_MS (20 by default) before the next command, for
+ * the work of servers that are not its own (tsp's).
  *
- * usage: bench_spawn RUNS [--clean DIR] KEY CMD [ARG...] [--- [--clean DIR] KEY CMD [ARG...]]...
- *   --clean DIR: after each run of the next KEY, clean_dir(DIR) (nq's job files).
+ * usage: bench_spawn RUNS [OPTION...] KEY CMD [ARG...] [--- [OPTION...] KEY CMD [ARG...]]...
+ *   options, for the KEY that follows:
+ *   --clean DIR: after each run, clean_dir(DIR) (nq's job files);
+ *   --idle DB: after each run, db_wait_idle(DB) (the jobq database the command enqueues into).
  * prints KEY_mean, KEY_p50 and KEY_p90 in microseconds.
  */
 #include <errno.h>
@@ -33,6 +36,7 @@ extern char **environ;
 
 struct cmd {
 	const char *key, *clean;
+	sqlite3 *idle; /* --idle: this database's jobs must be over before the next command */
 	char **argv;
 	double *v;
 };
@@ -65,7 +69,7 @@ main(int argc, char **argv)
 	size_t ncmds = 0, order[MAX_CMDS];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long runs, gap = env_long("GAP_MS", 20);
-	const char *clean = NULL;
+	const char *clean = NULL, *idle = NULL;
 	char key[256];
 
 	if (argc < 4 || (runs = strtol(argv[1], NULL, 10)) <= 0)
@@ -78,11 +82,17 @@ main(int argc, char **argv)
 			i += 2;
 			continue;
 		}
+		if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+			idle = argv[i + 1];
+			i += 2;
+			continue;
+		}
 		if (ncmds == MAX_CMDS || i + 1 >= argc)
 			die("bench_spawn: bad command list");
 		cmds[ncmds].key = argv[i];
 		cmds[ncmds].clean = clean;
-		clean = NULL;
+		cmds[ncmds].idle = idle != NULL ? raw_open(idle) : NULL;
+		clean = idle = NULL;
 		cmds[ncmds].argv = &argv[i + 1];
 		for (j = i + 1; j < argc && strcmp(argv[j], "---") != 0; j++)
 			;
@@ -109,6 +119,8 @@ main(int argc, char **argv)
 			if (r >= 0)
 				c->v[r] = v;
 			clean_dir(c->clean);
+			if (c->idle != NULL)
+				db_wait_idle(c->idle);
 		}
 	}
 	settle(0);

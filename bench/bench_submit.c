@@ -5,11 +5,13 @@
  * time of the submit process itself (spawn to exit). The systems are interleaved, each round
  * in a new shuffled order (round_order()), after WARMUP unmeasured rounds. Between two samples,
  * outside the clock, what the last one left running is reaped (this process is a child
- * subreaper: nq's job comes back to it) and GAP_MS (20 by default) pass, so that each system's
- * server and workers are idle again (settle()).
+ * subreaper: nq's job comes back to it), a jobq database's jobs are waited for (--idle), and
+ * GAP_MS (20 by default) pass, so that each system's server and workers are idle again.
  *
- * usage: bench_submit RUNS FIFO [--clean DIR] KEY CMD [ARG...] [--- [--clean DIR] KEY CMD...]...
- *   --clean DIR: after each sample of the next KEY, clean_dir(DIR) (nq's job files).
+ * usage: bench_submit RUNS FIFO [OPTION...] KEY CMD [ARG...] [--- [OPTION...] KEY CMD...]...
+ *   options, for the KEY that follows:
+ *   --clean DIR: after each sample, clean_dir(DIR) (nq's job files);
+ *   --idle DB: after each sample, db_wait_idle(DB) (the jobq database the command enqueues into).
  * prints KEY_start_{mean,p50,p90}_ms and KEY_proc_{mean,p50}_ms.
  */
 #include <errno.h>
@@ -32,6 +34,7 @@ extern char **environ;
 
 struct cmd {
 	const char *key, *clean;
+	sqlite3 *idle; /* --idle: this database's jobs must be over before the next command */
 	char **argv;
 	double *start, *proc;
 };
@@ -81,7 +84,7 @@ main(int argc, char **argv)
 	size_t ncmds = 0, order[MAX_CMDS];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long runs, gap = env_long("GAP_MS", 20);
-	const char *clean = NULL;
+	const char *clean = NULL, *idle = NULL;
 	char key[256];
 	int fifo;
 
@@ -96,11 +99,17 @@ main(int argc, char **argv)
 			i += 2;
 			continue;
 		}
+		if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+			idle = argv[i + 1];
+			i += 2;
+			continue;
+		}
 		if (ncmds == MAX_CMDS || i + 1 >= argc)
 			die("bad arguments");
 		cmds[ncmds].key = argv[i++];
 		cmds[ncmds].clean = clean;
-		clean = NULL;
+		cmds[ncmds].idle = idle != NULL ? raw_open(idle) : NULL;
+		clean = idle = NULL;
 		cmds[ncmds].argv = &argv[i];
 		while (i < argc && strcmp(argv[i], "---") != 0)
 			i++;
@@ -126,6 +135,8 @@ main(int argc, char **argv)
 			settle(gap);
 			start = run_once(c, fifo, &fa, &proc);
 			clean_dir(c->clean);
+			if (c->idle != NULL)
+				db_wait_idle(c->idle);
 			if (r >= 0) {
 				c->start[r] = start;
 				c->proc[r] = proc;

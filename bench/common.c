@@ -290,6 +290,22 @@ settle(long gap_ms)
 }
 
 void
+db_wait_idle(sqlite3 *db)
+{
+	sqlite3_stmt *st = raw_prepare(db, "SELECT count(*) FROM jobs WHERE state IN "
+	                                   "('queued', 'running')");
+	struct timespec ms = {0, 1000000L};
+
+	for (int i = 0; raw_step(db, st) > 0; i++) {
+		if (i == 10000)
+			die("the jobs of '%s' did not end within 10 s",
+			    sqlite3_db_filename(db, "main"));
+		nanosleep(&ms, NULL);
+	}
+	sqlite3_finalize(st);
+}
+
+void
 clean_dir(const char *dir)
 {
 	char path[4096];

@@ -72,6 +72,10 @@ double mean(const double *v, size_t n);
 /* The p-th percentile (0..100) of v, sorted in place. */
 double percentile(double *v, size_t n, double p);
 
+/* Outside the clock: wait until the jobq database open at db has no queued or running job (its
+ * worker has finished the last one), looking every millisecond; dies after 10 s. */
+void db_wait_idle(sqlite3 *db);
+
 /* Remove dir's entries whose name starts with ',' (nq's job files: every nq job looks at all
  * earlier ones, so they are removed after each sample, outside the clock). NULL: nothing. */
 void clean_dir(const char *dir);
