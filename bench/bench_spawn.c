@@ -12,10 +12,8 @@
  * queued or running (--idle), then sleeps GAP_MS (20 by default) before the next command, for
  * the work of servers that are not its own (tsp's).
  *
- * usage: bench_spawn RUNS [OPTION...] KEY CMD [ARG...] [--- [OPTION...] KEY CMD [ARG...]]...
- *   options, for the KEY that follows:
- *   --clean DIR: after each run, clean_dir(DIR) (nq's job files);
- *   --idle DB: after each run, db_wait_idle(DB) (the jobq database the command enqueues into).
+ * usage: bench_spawn RUNS [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- ...]...
+ *   (struct bench_cmd: --idle DB names the jobq database the command enqueues into)
  * prints KEY_mean, KEY_p50 and KEY_p90 in microseconds.
  */
 #include <errno.h>
@@ -35,9 +33,7 @@
 extern char **environ;
 
 struct cmd {
-	const char *key, *clean;
-	sqlite3 *idle; /* --idle: this database's jobs must be over before the next command */
-	char **argv;
+	struct bench_cmd b;
 	double *v;
 };
 
@@ -49,15 +45,15 @@ run_once(const struct cmd *c, const posix_spawn_file_actions_t *fa)
 	int status, e;
 
 	t0 = now_ns();
-	if ((e = posix_spawn(&pid, c->argv[0], fa, NULL, c->argv, environ)) != 0)
-		die("cannot run '%s': %s", c->argv[0], strerror(e));
+	if ((e = posix_spawn(&pid, c->b.argv[0], fa, NULL, c->b.argv, environ)) != 0)
+		die("cannot run '%s': %s", c->b.argv[0], strerror(e));
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			die("waitpid: %s", strerror(errno));
 	}
 	t1 = now_ns();
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die("'%s' (%s) did not exit 0 (status %d)", c->argv[0], c->key, status);
+		die("'%s' (%s) did not exit 0 (status %d)", c->b.argv[0], c->b.key, status);
 	return (double)(t1 - t0) / 1e3;
 }
 
@@ -69,40 +65,18 @@ main(int argc, char **argv)
 	size_t ncmds = 0, order[MAX_CMDS];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long runs, gap = env_long("GAP_MS", 20);
-	const char *clean = NULL, *idle = NULL;
-	char key[256];
+	int i = 2;
 
 	if (argc < 4 || (runs = strtol(argv[1], NULL, 10)) <= 0)
-		die("usage: bench_spawn RUNS [--clean DIR] KEY CMD [ARG...] [--- ...]...");
-	for (int i = 2; i < argc;) {
-		int j;
-
-		if (strcmp(argv[i], "--clean") == 0 && i + 1 < argc) {
-			clean = argv[i + 1];
-			i += 2;
-			continue;
-		}
-		if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
-			idle = argv[i + 1];
-			i += 2;
-			continue;
-		}
-		if (ncmds == MAX_CMDS || i + 1 >= argc)
-			die("bench_spawn: bad command list");
-		cmds[ncmds].key = argv[i];
-		cmds[ncmds].clean = clean;
-		cmds[ncmds].idle = idle != NULL ? raw_open(idle) : NULL;
-		clean = idle = NULL;
-		cmds[ncmds].argv = &argv[i + 1];
-		for (j = i + 1; j < argc && strcmp(argv[j], "---") != 0; j++)
-			;
-		if (j < argc)
-			argv[j] = NULL; /* ends this command's argv */
+		die("usage: bench_spawn RUNS [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- "
+		    "...]...");
+	while (ncmds < MAX_CMDS && bench_cmd_next(argc, argv, &i, &cmds[ncmds].b) == 0) {
 		if ((cmds[ncmds].v = calloc((size_t)runs, sizeof(double))) == NULL)
 			die("out of memory");
 		ncmds++;
-		i = j + 1;
 	}
+	if (i < argc)
+		die("more than %d commands", MAX_CMDS);
 	subreaper();
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -118,20 +92,15 @@ main(int argc, char **argv)
 			v = run_once(c, &fa);
 			if (r >= 0)
 				c->v[r] = v;
-			clean_dir(c->clean);
-			if (c->idle != NULL)
-				db_wait_idle(c->idle);
+			bench_cmd_after(&c->b);
 		}
 	}
 	settle(0);
 	posix_spawn_file_actions_destroy(&fa);
 	for (size_t c = 0; c < ncmds; c++) {
-		snprintf(key, sizeof(key), "%s_mean", cmds[c].key);
-		result(key, mean(cmds[c].v, (size_t)runs));
-		snprintf(key, sizeof(key), "%s_p50", cmds[c].key);
-		result(key, percentile(cmds[c].v, (size_t)runs, 50));
-		snprintf(key, sizeof(key), "%s_p90", cmds[c].key);
-		result(key, percentile(cmds[c].v, (size_t)runs, 90));
+		result_of(cmds[c].b.key, "mean", mean(cmds[c].v, (size_t)runs));
+		result_of(cmds[c].b.key, "p50", percentile(cmds[c].v, (size_t)runs, 50));
+		result_of(cmds[c].b.key, "p90", percentile(cmds[c].v, (size_t)runs, 90));
 		free(cmds[c].v);
 	}
 	return 0;

@@ -42,7 +42,6 @@ main(int argc, char **argv)
 	size_t n = 0, order[MAX_DBS];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long samples, gap = env_long("GAP_MS", 20);
-	char key[256];
 	int fifo;
 
 	if (argc < 5 || argc % 2 == 0 || (samples = atol(argv[1])) <= 0)
@@ -81,14 +80,10 @@ main(int argc, char **argv)
 		}
 	}
 	for (size_t k = 0; k < n; k++) {
-		snprintf(key, sizeof(key), "%s_start_p50_ms", t[k].key);
-		result(key, percentile(t[k].start, (size_t)samples, 50));
-		snprintf(key, sizeof(key), "%s_start_mean_ms", t[k].key);
-		result(key, mean(t[k].start, (size_t)samples));
-		snprintf(key, sizeof(key), "%s_start_p90_ms", t[k].key);
-		result(key, percentile(t[k].start, (size_t)samples, 90));
-		snprintf(key, sizeof(key), "%s_ret_p50_ms", t[k].key);
-		result(key, percentile(t[k].ret, (size_t)samples, 50));
+		result_of(t[k].key, "start_p50_ms", percentile(t[k].start, (size_t)samples, 50));
+		result_of(t[k].key, "start_mean_ms", mean(t[k].start, (size_t)samples));
+		result_of(t[k].key, "start_p90_ms", percentile(t[k].start, (size_t)samples, 90));
+		result_of(t[k].key, "ret_p50_ms", percentile(t[k].ret, (size_t)samples, 50));
 		jobq_close(t[k].q);
 		sqlite3_close(t[k].idle);
 		free(t[k].start);

@@ -8,10 +8,8 @@
  * subreaper: nq's job comes back to it), a jobq database's jobs are waited for (--idle), and
  * GAP_MS (20 by default) pass, so that each system's server and workers are idle again.
  *
- * usage: bench_submit RUNS FIFO [OPTION...] KEY CMD [ARG...] [--- [OPTION...] KEY CMD...]...
- *   options, for the KEY that follows:
- *   --clean DIR: after each sample, clean_dir(DIR) (nq's job files);
- *   --idle DB: after each sample, db_wait_idle(DB) (the jobq database the command enqueues into).
+ * usage: bench_submit RUNS FIFO [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- ...]...
+ *   (struct bench_cmd: --idle DB names the jobq database the command enqueues into)
  * prints KEY_start_{mean,p50,p90}_ms and KEY_proc_{mean,p50}_ms.
  */
 #include <errno.h>
@@ -33,9 +31,7 @@
 extern char **environ;
 
 struct cmd {
-	const char *key, *clean;
-	sqlite3 *idle; /* --idle: this database's jobs must be over before the next command */
-	char **argv;
+	struct bench_cmd b;
 	double *start, *proc;
 };
 
@@ -48,8 +44,8 @@ run_once(const struct cmd *c, int fifo, const posix_spawn_file_actions_t *fa, do
 	int status, e, got = 0, exited = 0, pidfd;
 
 	t0 = now_ns();
-	if ((e = posix_spawn(&pid, c->argv[0], fa, NULL, c->argv, environ)) != 0)
-		die("cannot run '%s': %s", c->argv[0], strerror(e));
+	if ((e = posix_spawn(&pid, c->b.argv[0], fa, NULL, c->b.argv, environ)) != 0)
+		die("cannot run '%s': %s", c->b.argv[0], strerror(e));
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		die("pidfd_open: %s", strerror(errno));
 	while (!got || !exited) {
@@ -57,7 +53,7 @@ run_once(const struct cmd *c, int fifo, const posix_spawn_file_actions_t *fa, do
 		                      {.fd = exited ? -1 : pidfd, .events = POLLIN}};
 
 		if (poll(p, 2, 10000) == 0)
-			die("%s: the job did not start within 10 s", c->key);
+			die("%s: the job did not start within 10 s", c->b.key);
 		if (p[0].revents != 0 &&
 		    read(fifo, &stamp, sizeof(stamp)) == (ssize_t)sizeof(stamp))
 			got = 1;
@@ -67,7 +63,7 @@ run_once(const struct cmd *c, int fifo, const posix_spawn_file_actions_t *fa, do
 			t_exit = now_ns();
 			exited = 1;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				die("'%s' (%s) did not exit 0 (status %d)", c->argv[0], c->key,
+				die("'%s' (%s) did not exit 0 (status %d)", c->b.argv[0], c->b.key,
 				    status);
 		}
 	}
@@ -84,43 +80,23 @@ main(int argc, char **argv)
 	size_t ncmds = 0, order[MAX_CMDS];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	long runs, gap = env_long("GAP_MS", 20);
-	const char *clean = NULL, *idle = NULL;
-	char key[256];
-	int fifo;
+	int fifo, i = 3;
 
 	if (argc < 5)
-		die("usage: bench_submit RUNS FIFO [--clean DIR] KEY CMD [ARG...] [--- ...]");
+		die("usage: bench_submit RUNS FIFO [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- "
+		    "...]");
 	runs = atol(argv[1]);
 	if ((fifo = open(argv[2], O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		die("cannot open '%s': %s", argv[2], strerror(errno));
-	for (int i = 3; i < argc;) {
-		if (strcmp(argv[i], "--clean") == 0 && i + 1 < argc) {
-			clean = argv[i + 1];
-			i += 2;
-			continue;
-		}
-		if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
-			idle = argv[i + 1];
-			i += 2;
-			continue;
-		}
-		if (ncmds == MAX_CMDS || i + 1 >= argc)
-			die("bad arguments");
-		cmds[ncmds].key = argv[i++];
-		cmds[ncmds].clean = clean;
-		cmds[ncmds].idle = idle != NULL ? raw_open(idle) : NULL;
-		clean = idle = NULL;
-		cmds[ncmds].argv = &argv[i];
-		while (i < argc && strcmp(argv[i], "---") != 0)
-			i++;
-		if (i < argc)
-			argv[i++] = NULL;
+	while (ncmds < MAX_CMDS && bench_cmd_next(argc, argv, &i, &cmds[ncmds].b) == 0) {
 		cmds[ncmds].start = calloc((size_t)runs, sizeof(double));
 		cmds[ncmds].proc = calloc((size_t)runs, sizeof(double));
 		if (cmds[ncmds].start == NULL || cmds[ncmds].proc == NULL)
 			die("out of memory");
 		ncmds++;
 	}
+	if (i < argc)
+		die("more than %d commands", MAX_CMDS);
 	subreaper();
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -134,9 +110,7 @@ main(int argc, char **argv)
 
 			settle(gap);
 			start = run_once(c, fifo, &fa, &proc);
-			clean_dir(c->clean);
-			if (c->idle != NULL)
-				db_wait_idle(c->idle);
+			bench_cmd_after(&c->b);
 			if (r >= 0) {
 				c->start[r] = start;
 				c->proc[r] = proc;
@@ -147,16 +121,11 @@ main(int argc, char **argv)
 	for (size_t k = 0; k < ncmds; k++) {
 		struct cmd *c = &cmds[k];
 
-		snprintf(key, sizeof(key), "%s_start_mean_ms", c->key);
-		result(key, mean(c->start, (size_t)runs));
-		snprintf(key, sizeof(key), "%s_start_p50_ms", c->key);
-		result(key, percentile(c->start, (size_t)runs, 50));
-		snprintf(key, sizeof(key), "%s_start_p90_ms", c->key);
-		result(key, percentile(c->start, (size_t)runs, 90));
-		snprintf(key, sizeof(key), "%s_proc_mean_ms", c->key);
-		result(key, mean(c->proc, (size_t)runs));
-		snprintf(key, sizeof(key), "%s_proc_p50_ms", c->key);
-		result(key, percentile(c->proc, (size_t)runs, 50));
+		result_of(c->b.key, "start_mean_ms", mean(c->start, (size_t)runs));
+		result_of(c->b.key, "start_p50_ms", percentile(c->start, (size_t)runs, 50));
+		result_of(c->b.key, "start_p90_ms", percentile(c->start, (size_t)runs, 90));
+		result_of(c->b.key, "proc_mean_ms", mean(c->proc, (size_t)runs));
+		result_of(c->b.key, "proc_p50_ms", percentile(c->proc, (size_t)runs, 50));
 	}
 	close(fifo);
 	return 0;

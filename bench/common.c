@@ -348,6 +348,46 @@ result(const char *key, double value)
 	fflush(stdout);
 }
 
+void
+result_of(const char *prefix, const char *name, double value)
+{
+	printf("%s_%s %.10g\n", prefix, name, value);
+	fflush(stdout);
+}
+
+int
+bench_cmd_next(int argc, char **argv, int *i, struct bench_cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (; *i + 1 < argc; *i += 2) {
+		if (strcmp(argv[*i], "--clean") == 0)
+			c->clean = argv[*i + 1];
+		else if (strcmp(argv[*i], "--idle") == 0)
+			c->idle = raw_open(argv[*i + 1]);
+		else
+			break;
+	}
+	if (*i >= argc)
+		return -1;
+	if (*i + 1 >= argc)
+		die("bad command list at '%s'", argv[*i]);
+	c->key = argv[(*i)++];
+	c->argv = &argv[*i];
+	while (*i < argc && strcmp(argv[*i], "---") != 0)
+		(*i)++;
+	if (*i < argc)
+		argv[(*i)++] = NULL;
+	return 0;
+}
+
+void
+bench_cmd_after(const struct bench_cmd *c)
+{
+	clean_dir(c->clean);
+	if (c->idle != NULL)
+		db_wait_idle(c->idle);
+}
+
 long
 env_long(const char *name, long def)
 {

@@ -96,6 +96,25 @@ void round_order(size_t *idx, size_t n, uint64_t *seed);
 
 /* One result line on stdout: "KEY VALUE". */
 void result(const char *key, double value);
+/* The same for "PREFIX_NAME VALUE". */
+void result_of(const char *prefix, const char *name, double value);
+
+/*
+ * One command of the interleaved benchmarks (bench_spawn, bench_submit): a list
+ *   [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- [--clean DIR] [--idle DB] KEY CMD...]...
+ * where, after each timed run of KEY and outside the clock, --clean DIR removes nq's job files
+ * (clean_dir()) and --idle DB waits for that jobq database's jobs to end (db_wait_idle()).
+ */
+struct bench_cmd {
+	const char *key, *clean;
+	sqlite3 *idle; /* NULL: none */
+	char **argv;   /* NULL-terminated in place of the "---" that followed it */
+};
+/* Parse the command at argv[*i] into c and move *i past it. Returns 0, or -1 at the end of the
+ * list; dies on a bad list. */
+int bench_cmd_next(int argc, char **argv, int *i, struct bench_cmd *c);
+/* After a run of c, outside the clock: its --clean and --idle. */
+void bench_cmd_after(const struct bench_cmd *c);
 
 /* An integer from the environment, or def. */
 long env_long(const char *name, long def);
