@@ -1,10 +1,13 @@
 /* Shared helpers of the benchmark programs (see common.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,10 +273,119 @@ mean(const double *v, size_t n)
 }
 
 void
+subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		die("cannot become a child subreaper: %s", strerror(errno));
+}
+
+void
+settle(long gap_ms)
+{
+	struct timespec ts = {gap_ms / 1000, (gap_ms % 1000) * 1000000L};
+
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	nanosleep(&ts, NULL);
+}
+
+void
+db_wait_idle(sqlite3 *db)
+{
+	sqlite3_stmt *st = raw_prepare(db, "SELECT count(*) FROM jobs WHERE state IN "
+	                                   "('queued', 'running')");
+	struct timespec ms = {0, 1000000L};
+
+	for (int i = 0; raw_step(db, st) > 0; i++) {
+		if (i == 10000)
+			die("the jobs of '%s' did not end within 10 s",
+			    sqlite3_db_filename(db, "main"));
+		nanosleep(&ms, NULL);
+	}
+	sqlite3_finalize(st);
+}
+
+void
+clean_dir(const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *d;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] == ',') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
+void
+round_order(size_t *idx, size_t n, uint64_t *seed)
+{
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j, t;
+
+		/* xorshift64: enough for an order, and the same on every machine */
+		*seed ^= *seed << 13;
+		*seed ^= *seed >> 7;
+		*seed ^= *seed << 17;
+		j = (size_t)(*seed % i);
+		t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+}
+
+void
 result(const char *key, double value)
 {
 	printf("%s %.10g\n", key, value);
 	fflush(stdout);
+}
+
+void
+result_of(const char *prefix, const char *name, double value)
+{
+	printf("%s_%s %.10g\n", prefix, name, value);
+	fflush(stdout);
+}
+
+int
+bench_cmd_next(int argc, char **argv, int *i, struct bench_cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (; *i + 1 < argc; *i += 2) {
+		if (strcmp(argv[*i], "--clean") == 0)
+			c->clean = argv[*i + 1];
+		else if (strcmp(argv[*i], "--idle") == 0)
+			c->idle = raw_open(argv[*i + 1]);
+		else
+			break;
+	}
+	if (*i >= argc)
+		return -1;
+	if (*i + 1 >= argc)
+		die("bad command list at '%s'", argv[*i]);
+	c->key = argv[(*i)++];
+	c->argv = &argv[*i];
+	while (*i < argc && strcmp(argv[*i], "---") != 0)
+		(*i)++;
+	if (*i < argc)
+		argv[(*i)++] = NULL;
+	return 0;
+}
+
+void
+bench_cmd_after(const struct bench_cmd *c)
+{
+	clean_dir(c->clean);
+	if (c->idle != NULL)
+		db_wait_idle(c->idle);
 }
 
 long

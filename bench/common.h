@@ -72,8 +72,49 @@ double mean(const double *v, size_t n);
 /* The p-th percentile (0..100) of v, sorted in place. */
 double percentile(double *v, size_t n, double p);
 
+/* Outside the clock: wait until the jobq database open at db has no queued or running job (its
+ * worker has finished the last one), looking every millisecond; dies after 10 s. */
+void db_wait_idle(sqlite3 *db);
+
+/* Remove dir's entries whose name starts with ',' (nq's job files: every nq job looks at all
+ * earlier ones, so they are removed after each sample, outside the clock). NULL: nothing. */
+void clean_dir(const char *dir);
+
+/* Become a child subreaper (dies if it cannot): what a command leaves running (nq's job) comes
+ * back to this process, for settle(). */
+void subreaper(void);
+
+/* Between two timed commands, outside the clock: reap every child left (blocking until the last
+ * is gone), then sleep gap_ms for the work of servers that are not ours (tsp's, jobq's worker
+ * finishing its job). */
+void settle(long gap_ms);
+
+/* The order of one round of interleaved commands: idx[0..n) a permutation of 0..n-1, a new one
+ * from *seed at each call (the same sequence for the same seed). Shuffled, not rotated: under a
+ * rotation (A B C, B C A, ...) A would still follow C in every round. */
+void round_order(size_t *idx, size_t n, uint64_t *seed);
+
 /* One result line on stdout: "KEY VALUE". */
 void result(const char *key, double value);
+/* The same for "PREFIX_NAME VALUE". */
+void result_of(const char *prefix, const char *name, double value);
+
+/*
+ * One command of the interleaved benchmarks (bench_spawn, bench_submit): a list
+ *   [--clean DIR] [--idle DB] KEY CMD [ARG...] [--- [--clean DIR] [--idle DB] KEY CMD...]...
+ * where, after each timed run of KEY and outside the clock, --clean DIR removes nq's job files
+ * (clean_dir()) and --idle DB waits for that jobq database's jobs to end (db_wait_idle()).
+ */
+struct bench_cmd {
+	const char *key, *clean;
+	sqlite3 *idle; /* NULL: none */
+	char **argv;   /* NULL-terminated in place of the "---" that followed it */
+};
+/* Parse the command at argv[*i] into c and move *i past it. Returns 0, or -1 at the end of the
+ * list; dies on a bad list. */
+int bench_cmd_next(int argc, char **argv, int *i, struct bench_cmd *c);
+/* After a run of c, outside the clock: its --clean and --idle. */
+void bench_cmd_after(const struct bench_cmd *c);
 
 /* An integer from the environment, or def. */
 long env_long(const char *name, long def);

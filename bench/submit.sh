@@ -4,7 +4,14 @@
 #     supervisor running), `tsp CMD`, `nq CMD`, beside /bin/true and `jobq --version`
 #     (bench_spawn, all interleaved);
 #  2. submit-to-start: from the spawn of the submit command until the job's process has started
-#     (bench_submit, interleaved), with jobq's supervisor, tsp's server and nq idle between jobs.
+#     (bench_submit, interleaved);
+#  3. jobq's part of it alone: from a jobq_enqueue() call in the benchmark's own process (commit,
+#     wake-up byte) until the job's process has started (bench_start): the worker's wake-up,
+#     claim and spawn, without the cost of a producer process.
+# Each shuffles the order of the commands every round and, between two timed commands, waits
+# for what the last one left running (nq's job), for jobq's jobs to end (--idle), and then
+# GAP_MS, so that jobq's worker, tsp's server and nq are idle again and no command is timed
+# while another's job runs.
 #
 # usage: bash bench/submit.sh [BUILD]   (env: RUNS 300, SUBMIT_RUNS 300, GAP_MS 20, BENCH_DIR:
 #   the databases' folder, tmpfs /dev/shm by default; BENCH_DISK_DIR /var/tmp for the rows on
@@ -54,6 +61,8 @@ CFLAGS="-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter"
 		"$BUILD/queue/libjobq-queue.a" "$BUILD/core/libjobq-core.a" $(pkg-config --cflags --libs sqlite3 libcjson libbsd) -lm -o "$T/bench_spawn"
 	cc $CFLAGS -I"$ROOT/queue" -I"$ROOT/core" "$ROOT/bench/bench_submit.c" "$ROOT/bench/common.c" \
 		"$BUILD/queue/libjobq-queue.a" "$BUILD/core/libjobq-core.a" $(pkg-config --cflags --libs sqlite3 libcjson libbsd) -lm -o "$T/bench_submit"
+	cc $CFLAGS -I"$ROOT/queue" -I"$ROOT/core" "$ROOT/bench/bench_start.c" "$ROOT/bench/common.c" "$ROOT/queue/libjobq.c" \
+		"$BUILD/queue/libjobq-queue.a" "$BUILD/core/libjobq-core.a" $(pkg-config --cflags --libs sqlite3 libcjson libbsd) -lm -o "$T/bench_start"
 	cc $CFLAGS "$ROOT/bench/bench_stamp.c" -o "$T/bench_stamp"
 }
 mkfifo -m 600 "$T/stamp.fifo"
@@ -84,8 +93,8 @@ base_spawn=() base_sub=()
 if [ -n "${JOBQ_BASE:-}" ]; then
 	start_sup "$T/basesup" "$JOBQ_BASE"
 	base_spawn=(--- base "$JOBQ_BASE" --db "$T/base/jobq.db" enqueue noop --- basever "$JOBQ_BASE" --version
-		--- basesup "$JOBQ_BASE" --db "$T/basesup/jobq.db" enqueue noop)
-	base_sub=(--- base "$JOBQ_BASE" --db "$T/basesup/jobq.db" enqueue stamp)
+		--- --idle "$T/basesup/jobq.db" basesup "$JOBQ_BASE" --db "$T/basesup/jobq.db" enqueue noop)
+	base_sub=(--- --idle "$T/basesup/jobq.db" base "$JOBQ_BASE" --db "$T/basesup/jobq.db" enqueue stamp)
 fi
 
 peers=()
@@ -100,10 +109,6 @@ if [ -n "$NQ" ]; then
 else
 	say "nq not available: its rows are not measured"
 fi
-# bench_spawn has no --clean: nq's job files are few enough for RUNS there (removed below).
-spawn_peers=()
-[ -n "$TSP" ] && spawn_peers+=(--- tsp "$TSP" /bin/true)
-[ -n "$NQ" ] && spawn_peers+=(--- nq "$NQ" /bin/true)
 
 say "1. one submit process ($RUNS runs each, interleaved)"
 "$T/bench_spawn" "$RUNS" \
@@ -111,19 +116,22 @@ say "1. one submit process ($RUNS runs each, interleaved)"
 	jobqver "$JOBQ" --version --- \
 	jobq "$JOBQ" --db "$T/alone/jobq.db" enqueue noop --- \
 	jobqdisk "$JOBQ" --db "$D/alone/jobq.db" enqueue noop --- \
-	jobqsup "$JOBQ" --db "$T/sup/jobq.db" enqueue noop --- \
-	jobqsupdisk "$JOBQ" --db "$D/sup/jobq.db" enqueue noop \
-	"${spawn_peers[@]}" "${base_spawn[@]}" | sed 's/^/sp_/' >>"$RES"
-rm -f "$T"/nq/,*
+	--idle "$T/sup/jobq.db" jobqsup "$JOBQ" --db "$T/sup/jobq.db" enqueue noop --- \
+	--idle "$D/sup/jobq.db" jobqsupdisk "$JOBQ" --db "$D/sup/jobq.db" enqueue noop \
+	"${peers[@]}" "${base_spawn[@]}" | sed 's/^/sp_/' >>"$RES"
 
 say "2. submit-to-start ($SUBMIT_RUNS runs each, interleaved)"
 sub_peers=()
 [ -n "$TSP" ] && sub_peers+=(--- tsp "$TSP" "$T/bench_stamp" "$T/stamp.fifo")
 [ -n "$NQ" ] && sub_peers+=(--- --clean "$T/nq" nq "$NQ" "$T/bench_stamp" "$T/stamp.fifo")
 "$T/bench_submit" "$SUBMIT_RUNS" "$T/stamp.fifo" \
-	jobq "$JOBQ" --db "$T/sup/jobq.db" enqueue stamp --- \
-	jobqdisk "$JOBQ" --db "$D/sup/jobq.db" enqueue stamp \
+	--idle "$T/sup/jobq.db" jobq "$JOBQ" --db "$T/sup/jobq.db" enqueue stamp --- \
+	--idle "$D/sup/jobq.db" jobqdisk "$JOBQ" --db "$D/sup/jobq.db" enqueue stamp \
 	"${sub_peers[@]}" "${base_sub[@]}" | sed 's/^/sub_/' >>"$RES"
+
+say "3. jobq's worker alone: enqueue call → job started ($SUBMIT_RUNS runs each, interleaved)"
+"$T/bench_start" "$SUBMIT_RUNS" "$T/stamp.fifo" jobq "$T/sup/jobq.db" jobqdisk "$D/sup/jobq.db" |
+	sed 's/^/start_/' >>"$RES"
 stop_sups
 
 # ---- the table ------------------------------------------------------------------------------
@@ -158,6 +166,24 @@ nq_v=$(dpkg-query -W -f '${Version}' nq 2>/dev/null || echo '?')
 		[ "$key" != base ] || [ -n "$(v sub_base_start_p50_ms)" ] || continue
 		echo "| $name | $(ms "$(v "sub_${key}_start_p50_ms")" 1) | $(ms "$(v "sub_${key}_start_mean_ms")" 1) | $(ms "$(v "sub_${key}_start_p90_ms")" 1) | $(ms "$(v "sub_${key}_proc_p50_ms")" 1) |"
 	done
+	echo
+	echo "| jobq's worker alone: \`jobq_enqueue()\` called → exec job started ($SUBMIT_RUNS runs, interleaved) | median ms | mean ms | p90 ms | from the call's return, median ms |"
+	echo "|---|---:|---:|---:|---:|"
+	for k in jobq:tmpfs jobqdisk:disk; do
+		key=${k%%:*}
+		echo "| ${k#*:} | $(ms "$(v "start_${key}_start_p50_ms")" 1) | $(ms "$(v "start_${key}_start_mean_ms")" 1) | $(ms "$(v "start_${key}_start_p90_ms")" 1) | $(ms "$(v "start_${key}_ret_p50_ms")" 1) |"
+	done
+	# How long jobq's background work took: each job of a supervised database, from its insert
+	# to its end (waited for outside the clock before the next timed command).
+	if command -v sqlite3 >/dev/null; then
+		echo
+		for db in "$T/sup/jobq.db:tmpfs" "$D/sup/jobq.db:disk"; do
+			sqlite3 "${db%:*}" "select finished_at - created_at from jobs where finished_at is not null" |
+				sort -n | awk -v where="${db##*:}" '{ v[NR] = $1 }
+				END { if (NR) printf "jobq with a supervisor (%s): insert to job finished, %d jobs: median %d ms, p99 %d ms, max %d ms\n",
+					where, NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.5)], v[NR] }'
+		done
+	fi
 } >"$T/table.md"
 cat "$T/table.md"
 mkdir -p "$ROOT/bench/out"

@@ -76,8 +76,9 @@ const char *exec_env_path(char *const *envp);
 /* Free a NULL-terminated vector of strings. NULL-safe. */
 void exec_free_vec(char **v);
 
-/* Make the job's private JOBQ_REPORT folder (x->report_dir, x->report). Returns 0, or -errno
- * with a message in err (never -ENOENT or -EACCES: those read as "command not found"). */
+/* Make the job's private JOBQ_REPORT folder (x->report_dir, x->report), or take the one
+ * exec_report_prepare() made. Returns 0, or -errno with a message in err (never -ENOENT or
+ * -EACCES: those read as "command not found"). */
 int exec_make_report(struct exec *x, char *err, size_t errlen);
 
 /* Read the JOBQ_REPORT file at the end of an attempt into the outcome (tokens; after exit 75,

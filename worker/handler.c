@@ -72,3 +72,19 @@ handler_free(struct handler *h)
 	if (h != NULL)
 		h->ops->free(h);
 }
+
+void
+handler_idle(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntypes; i++)
+		if (cfg->types[i].handler == HANDLER_EXEC) {
+			exec_report_prepare();
+			return;
+		}
+}
+
+void
+handler_idle_release(void)
+{
+	exec_report_drop();
+}

@@ -65,6 +65,12 @@ int handler_reaped(struct handler *h, pid_t pid, int status);
 
 void handler_free(struct handler *h);
 
+/* The worker has nothing to do: make ahead what the start of a job of cfg's types would
+ * otherwise make on its way (an exec job's report folder), off the path from a wake-up to the
+ * job's start. handler_idle_release() removes it (at the worker's end). */
+void handler_idle(const struct config *cfg);
+void handler_idle_release(void);
+
 /* A handler that has already ended: an attempt that could not start, with error (copied) and
  * exit_code (-1: none). NULL when out of memory. */
 struct handler *handler_failed(const char *error, int exit_code, int no_retry);

@@ -40,6 +40,11 @@ int exec_start(const struct handler_env *env, struct handler **out, pid_t *pgid_
 int builtin_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
 int http_start(const struct handler_env *env, struct handler **out, char *err, size_t errlen);
 
+/* Make the next exec attempt's report folder now (exec_report.c; a failure is left for the
+ * attempt to meet and report), and remove it unused. */
+void exec_report_prepare(void);
+void exec_report_drop(void);
+
 /* The pure parts of the handlers, without processes or connections (also for tests/fuzz/). */
 
 /* One exec argv element with its placeholders substituted into *out (malloc'd, caller frees);

@@ -922,6 +922,9 @@ worker_run(const struct worker_opts *o)
 
 		if (w.state == WS_STOPPED)
 			break;
+		/* Before the wait: what the next job's start would otherwise make on its way. */
+		if (w.state == WS_IDLE)
+			handler_idle(&w.cfg);
 		nfds = watch(&w, fds, &timeout, &fifo_at);
 		/* idle and listening: fds are the control socket, the signals and the FIFO */
 		if (nfds == 3 && fifo_at == 2)
@@ -947,6 +950,7 @@ worker_run(const struct worker_opts *o)
 out:
 	job_release(&w.job); /* held when the outcome was given up or poll() failed */
 	handler_free(w.h);
+	handler_idle_release();
 	wake_listen_close(&w.wake);
 	store_close(w.st);
 	config_release(&w.cfg);

@@ -135,8 +135,24 @@ json_eq "$j" .result done
 [ "$(date +%s)" -ge "$(date -d "$when" +%s)" ] || fail "the job ran again before $when"
 json_eq "$(jobq status --json)" .resources.tools.paused false
 
+# An idle worker makes its next exec attempt's report folder ahead (off the path from the
+# wake-up to the start); the next attempt takes one of those, and a stop removes them.
+tmp=${TMPDIR:-/tmp}
+workers=$(worker_pids "$SUP_PID")
+ahead() { for w in $workers; do ls -d "$tmp/jobq-report.$w."?????? 2>/dev/null || true; done; }
+wait_until 5 'test "$(ahead | wc -l)" -ge 1'
+before=$(ahead)
+t4=$(jobq enqueue tool '{"key": "t3", "ra": "1"}') # its flag is there: it succeeds at once
+wait_state jobq.db "$t4" succeeded 10
+read -r dir mode < <(tail -1 reports)
+assert_contains "$before" "$dir" "the attempt's report folder, made while the worker was idle"
+assert_eq "$mode" 700 "mode of the report folder made ahead"
+[ ! -e "$dir" ] || fail "report folder '$dir' left behind"
+assert_eq "$(awk '{print $1}' reports | sort -u | wc -l)" "$(wc -l <reports)" "report folders reused"
+
 stop_supervisor TERM
 assert_eq "$SUP_RC" 0 "supervisor exit"
+assert_eq "$(ahead)" "" "report folders made ahead, after the stop"
 # Under the sanitizers, a leak or undefined behaviour in a worker shows in the logs only.
 LOG=$(cat jobq.db.log)
 assert_not_contains "$LOG" "Sanitizer" "logs"

@@ -108,6 +108,56 @@ test_spawn_group_and_output(void **state)
 }
 
 static void
+on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* The job starts with every signal at its default and none blocked, whatever the worker
+ * ignores (SIGPIPE, a SIGHUP inherited from nohup), catches or blocks; the worker's own
+ * dispositions stay as they were (the child resets only those not at their default, and its
+ * own). */
+static void
+test_spawn_default_signals(void **state)
+{
+	struct sigaction sa = {.sa_handler = on_usr1}, old_hup, old_usr1, now;
+	sigset_t block, old_mask;
+	int p[2];
+	char buf[4096] = "", *argv[] = {"cat", "/proc/self/status", NULL};
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &block, &old_mask), 0);
+	assert_int_equal(sigaction(SIGHUP, &(struct sigaction){.sa_handler = SIG_IGN}, &old_hup),
+	                 0);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old_usr1), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = spawn(argv, environ, p[1]);
+	close(p[1]);
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(p[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	close(p[0]);
+	assert_int_equal(wait_code(pid), 0);
+	assert_non_null(strstr(buf, "\nSigIgn:\t0000000000000000\n"));
+	assert_non_null(strstr(buf, "\nSigBlk:\t0000000000000000\n"));
+	assert_non_null(strstr(buf, "\nSigCgt:\t0000000000000000\n"));
+	/* The parent's are untouched. */
+	assert_int_equal(sigaction(SIGHUP, NULL, &now), 0);
+	assert_true(now.sa_handler == SIG_IGN);
+	assert_int_equal(sigaction(SIGUSR1, NULL, &now), 0);
+	assert_true(now.sa_handler == on_usr1);
+	assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+	assert_true(now.sa_handler == SIG_IGN);
+	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGUSR1, &old_usr1, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+}
+
+static void
 test_spawn_errors(void **state)
 {
 	char *missing[] = {"/nonexistent/jobq-cmd", NULL};
@@ -311,6 +361,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_start_time_and_alive),
 	        cmocka_unit_test(test_spawn_group_and_output),
+	        cmocka_unit_test(test_spawn_default_signals),
 	        cmocka_unit_test(test_spawn_errors),
 	        cmocka_unit_test(test_spawn_closes_fds),
 	        cmocka_unit_test(test_kill_group_checks_start),
