@@ -165,7 +165,7 @@ get_int(struct ctx *c, const cJSON *v, const char *path, double min, double max,
 static int
 get_positive(struct ctx *c, const cJSON *v, const char *path, int *out)
 {
-	int64_t n;
+	int64_t n = 0; /* gcc -O3 cannot see get_int() sets it on 0 */
 	int r = get_int(c, v, path, 1, LIMIT_MAX, "a positive integer", &n);
 
 	if (r == 0)
@@ -836,7 +836,7 @@ parse_logs(struct ctx *c, const cJSON *v, struct config *cfg)
 {
 	static const char *const keys[] = {"max", "keep", NULL};
 	const cJSON *it;
-	int64_t n;
+	int64_t n = 0;
 	int r;
 
 	if (cJSON_IsFalse(v)) {
@@ -904,7 +904,7 @@ parse_root(struct ctx *c, const cJSON *root, struct config *cfg)
 	                                   "stderr_max",  "logs",       "rates",       "tokens",
 	                                   "metrics",     "schedules",  "host",        NULL};
 	const cJSON *v;
-	int64_t n;
+	int64_t n = 0;
 	int r;
 
 	if (!cJSON_IsObject(root))
