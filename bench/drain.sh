@@ -8,7 +8,7 @@
 #
 # usage: bash bench/drain.sh [BUILD]   (env: N 20000, REPS 3, LEVELS "fast full",
 #   BENCH_DISK_DIR /var/tmp; full syncs each commit, so a round takes N x 2 syncs for the raw
-#   loop: REPS_FULL 1 by default; JOBQ_BASE=PATH adds another jobq binary's drain with 1
+#   loop: REPS_FULL 1 by default; JOBQ_BASE=PATH adds another jobq binary's drains with 1 and 2
 #   worker, an older build, in the same rounds)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,7 +42,7 @@ for level in $LEVELS; do
 	[ "$level" = full ] && reps=$REPS_FULL
 	for r in $(seq "$reps"); do
 		order=(raw w1 w2)
-		[ -n "${JOBQ_BASE:-}" ] && order+=(b1)
+		[ -n "${JOBQ_BASE:-}" ] && order+=(b1 b2)
 		for _ in $(seq $(((r - 1) % ${#order[@]}))); do order=("${order[@]:1}" "${order[0]}"); done
 		for what in "${order[@]}"; do
 			rm -f run.db run.db-wal run.db-shm
@@ -56,7 +56,7 @@ for level in $LEVELS; do
 				continue
 			fi
 			bin=$JOBQ
-			[ "$what" = b1 ] && bin=$JOBQ_BASE
+			[ "${what#b}" != "$what" ] && bin=$JOBQ_BASE
 			s=$(ns)
 			"$bin" --db run.db supervise --drain --workers "${what#?}" 2>>sup.log
 			e=$(ns)
@@ -79,11 +79,11 @@ med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$RES" | sort -g | awk '{v[
 	for level in $LEVELS; do
 		raw=$(med "${level}_raw" 2)
 		awk -v l="$level" -v t="$raw" -v n="$N" 'BEGIN { printf "| %s | raw SQLite loop (open, %d x 2 tx, close) | %.2f | %.0f | 1.00 | | | |\n", l, n, t, n / t }'
-		for w in w1 w2 b1; do
+		for w in w1 w2 b1 b2; do
 			t=$(med "${level}_$w" 2)
 			[ -n "$t" ] || continue
 			name="jobq supervise --drain --workers ${w#?}"
-			[ "$w" = b1 ] && name="JOBQ_BASE supervise --drain --workers 1"
+			[ "${w#b}" != "$w" ] && name="JOBQ_BASE supervise --drain --workers ${w#?}"
 			awk -v l="$level" -v name="$name" -v t="$t" -v r="$raw" -v n="$N" -v a="$(med "${level}_$w" 3)" -v b="$(med "${level}_$w" 4)" -v c="$(med "${level}_$w" 5)" \
 				'BEGIN { printf "| %s | %s | %.2f | %.0f | %.2f | %.3f | %.2f | %.3f |\n", l, name, t, n / t, r / t, a, b, c }'
 		done
