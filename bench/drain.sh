@@ -9,7 +9,7 @@
 # usage: bash bench/drain.sh [BUILD]   (env: N 20000, REPS 3, LEVELS "fast full",
 #   BENCH_DISK_DIR /var/tmp; full syncs each commit, so a round takes N x 2 syncs for the raw
 #   loop: REPS_FULL 1 by default; JOBQ_BASE=PATH adds another jobq binary's drains with 1 and 2
-#   worker, an older build, in the same rounds)
+#   workers, an older build, in the same rounds)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
