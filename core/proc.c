@@ -219,9 +219,13 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, uint64_t rese
 		errno = ESRCH;
 		goto fail;
 	}
-	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+	/* The kernel's call, with an all-zero struct sigaction: SIG_DFL, no flags, an empty mask, on
+	 * every architecture's layout. glibc's signal() refuses 32 and 33, which it keeps for itself,
+	 * so a parent that ignores them (a CI shell did) passed them on ignored. */
+	static const uint64_t dfl[4];
+	for (int sig = 1; sig <= 64; sig++)
 		if (reset & (UINT64_C(1) << (sig - 1)))
-			signal(sig, SIG_DFL);
+			syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
