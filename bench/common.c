@@ -284,8 +284,20 @@ settle(long gap_ms)
 {
 	struct timespec ts = {gap_ms / 1000, (gap_ms % 1000) * 1000000L};
 
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
+	struct timespec ms = {0, 1000000L};
+
+	/* A descendant that stays (a tsp server started by its first client, when submit.sh could
+	 * not start it) must not hang the benchmark: 5 s at most. */
+	for (int i = 0;; i++) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+		if (pid < 0 && errno != EINTR)
+			break; /* ECHILD: nothing left */
+		if (pid == 0 && i >= 5000)
+			die("a command left a process running for 5 s (a server started by its client?)");
+		if (pid == 0)
+			nanosleep(&ms, NULL);
+	}
 	nanosleep(&ts, NULL);
 }
 

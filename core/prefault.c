@@ -57,12 +57,16 @@ prefault_memory(size_t heap, size_t stack)
 
 	/* glibc's main heap grows by brk, by the request plus M_TOP_PAD: the range the break
 	 * moves by during this one malloc is new heap and nothing else's. */
+#ifdef M_TOP_PAD
 	if (heap > 0 && heap <= INT32_MAX && mallopt(M_TOP_PAD, (int)heap) == 1 &&
 	    (before = sbrk(0)) != (void *)-1 && (p = malloc(1)) != NULL) {
 		free(p);
 		if ((after = sbrk(0)) != (void *)-1 && after > before)
 			done += populate((uintptr_t)before, (uintptr_t)after);
 	}
+#else
+	(void)before, (void)after, (void)p; /* not glibc's malloc */
+#endif
 	/* The stack below this frame: at exec the kernel maps 128 KB and more below the
 	 * arguments, so a smaller range stays inside the mapping. */
 	if (stack > 0 && here > stack)

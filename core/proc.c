@@ -198,6 +198,24 @@ close_from(int lowfd)
 }
 
 /*
+ * Set sig to its default disposition, in the vfork child. glibc's sigaction() refuses 32 and 33,
+ * which it keeps for itself, so a parent that ignores them (a CI shell did) would pass them on
+ * ignored: for those the kernel's own call, with an all-zero struct sigaction (SIG_DFL, no flags,
+ * an empty mask, on every layout). SPARC's call takes one more argument: not there.
+ */
+static void
+reset_signal(int sig)
+{
+	static const uint64_t dfl[8];
+
+	if (signal(sig, SIG_DFL) != SIG_ERR || errno != EINVAL)
+		return;
+#if !defined(__sparc__)
+	syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)((NSIG - 1) / 8));
+#endif
+}
+
+/*
  * The child between vfork and exec: it shares the parent's memory (the parent is suspended until
  * exec or _exit), so it only makes system calls, writes its errno into *err and never returns.
  * Signal dispositions are per process even under vfork: resetting them here does not touch the
@@ -219,13 +237,9 @@ child(const struct proc_spawn *sp, const char *file, pid_t parent, uint64_t rese
 		errno = ESRCH;
 		goto fail;
 	}
-	/* The kernel's call, with an all-zero struct sigaction: SIG_DFL, no flags, an empty mask, on
-	 * every architecture's layout. glibc's signal() refuses 32 and 33, which it keeps for itself,
-	 * so a parent that ignores them (a CI shell did) passed them on ignored. */
-	static const uint64_t dfl[4];
-	for (int sig = 1; sig <= 64; sig++)
-		if (reset & (UINT64_C(1) << (sig - 1)))
-			syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (reset == UINT64_MAX || (sig <= 64 && (reset & (UINT64_C(1) << (sig - 1)))))
+			reset_signal(sig);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 

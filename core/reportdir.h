@@ -1,7 +1,8 @@
 /*
  * The private folders a worker makes for its exec jobs' reports (worker/exec_report.c,
  * JOBQ_REPORT): $TMPDIR (or /tmp)/jobq-report.PID.XXXXXX, 0700, PID the worker's. The worker
- * removes each with its job; the supervisor removes those of a worker that was killed.
+ * removes each with its job, and the one it made ahead while idle when it stops; the supervisor
+ * removes those of a worker that was killed.
  */
 #ifndef JOBQ_REPORTDIR_H
 #define JOBQ_REPORTDIR_H

@@ -291,7 +291,7 @@ lite_open(struct store *st, const struct store_opts *opts)
 	}
 	/* Short-lived processes (one `jobq enqueue`) would otherwise checkpoint and delete the WAL
 	 * at close and recreate it at the next open: four syncs per command on a disk. The WAL
-	 * is checkpointed as it grows (wal_autocheckpoint) by whoever writes. */
+	 * is checkpointed as it grows (wal_committed()) by whoever writes. */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	sqlite3_busy_handler(st->db, busy_wait, st);

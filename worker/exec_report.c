@@ -187,9 +187,12 @@ exec_make_report(struct exec *x, char *err, size_t errlen)
 
 	if (spare[0] != '\0' && spare_intact()) {
 		memcpy(dir, spare, sizeof(dir));
-	} else if ((r = make_dir(dir, sizeof(dir), err, errlen)) < 0) {
+	} else {
+		if (spare[0] != '\0') /* not as made: gone, or a mode a umask took (refuses links) */
+			reportdir_remove(spare);
 		spare[0] = '\0';
-		return r;
+		if ((r = make_dir(dir, sizeof(dir), err, errlen)) < 0)
+			return r;
 	}
 	spare[0] = '\0';
 	if ((x->report_dir = strdup(dir)) == NULL ||

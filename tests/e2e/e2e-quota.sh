@@ -140,7 +140,8 @@ json_eq "$(jobq status --json)" .resources.tools.paused false
 tmp=${TMPDIR:-/tmp}
 workers=$(worker_pids "$SUP_PID")
 ahead() { for w in $workers; do ls -d "$tmp/jobq-report.$w."?????? 2>/dev/null || true; done; }
-wait_until 5 'test "$(ahead | wc -l)" -ge 1'
+# every worker's: the one that claims next may be any of them
+wait_until 5 'test "$(ahead | wc -l)" -ge "$(printf "%s\n" $workers | wc -l)"'
 before=$(ahead)
 t4=$(jobq enqueue tool '{"key": "t3", "ra": "1"}') # its flag is there: it succeeds at once
 wait_state jobq.db "$t4" succeeded 10

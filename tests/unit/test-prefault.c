@@ -58,7 +58,7 @@ child(int prefault)
 		return 77;
 	faults = fill_heap();
 	if (!prefault)
-		return faults >= CHUNKS * CHUNK / 4096 / 2 ? 0 : 1;
+		return faults >= CHUNKS * CHUNK / sysconf(_SC_PAGESIZE) / 2 ? 0 : 1;
 	return faults >= 0 && faults <= 8 ? 0 : 1;
 }
 
