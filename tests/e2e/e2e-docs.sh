@@ -30,7 +30,8 @@ for k in $keys; do
 done
 help=$(jobq show --help)
 for k in $(jobq show 1 --json | jq -r 'keys[]'); do
-	printf '%s' "$help" | grep -qw -- "$k" || fail "show --help does not name the key '$k'"
+	# (a here-string: with pipefail, grep -q quitting at 'id' could leave printf dying of SIGPIPE)
+	grep -qw -- "$k" <<<"$help" || fail "show --help does not name the key '$k'"
 done
 help=$(jobq fail --help)
 for state in queued failed cancelled; do
