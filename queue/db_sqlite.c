@@ -206,11 +206,19 @@ set_pragmas(struct store *st, const struct store_opts *opts)
  * (`jobq list` of a million jobs) cannot stall the writers; when it could not restart, the next
  * try is WAL_RESTART_RETRY_FRAMES later, not at every commit.
  */
+static int64_t
+mono_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 static int
 wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
 {
 	struct store *st = ctx;
-	struct timespec now;
 	int rc;
 
 	if (frames < st->wal_frames || frames < WAL_CHECKPOINT_FRAMES)
@@ -218,9 +226,7 @@ wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
 	st->wal_frames = frames;
 	if (frames < WAL_CHECKPOINT_FRAMES || frames < st->wal_retry_frames)
 		return SQLITE_OK;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	st->busy_cap_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec +
-	                  (int64_t)WAL_RESTART_WAIT_MS * 1000000;
+	st->busy_cap_ns = mono_ns() + (int64_t)WAL_RESTART_WAIT_MS * 1000000;
 	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	st->busy_cap_ns = 0;
 	st->wal_retry_frames = rc == SQLITE_OK ? 0 : frames + WAL_RESTART_RETRY_FRAMES;
@@ -236,11 +242,9 @@ static int
 busy_wait(void *ctx, int count)
 {
 	struct store *st = ctx;
-	struct timespec now, ts;
-	int64_t ns, delay_us;
+	struct timespec ts;
+	int64_t ns = mono_ns(), delay_us;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	if (st->busy_cap_ns != 0 && ns >= st->busy_cap_ns)
 		return 0;
 	if (count == 0)

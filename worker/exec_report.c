@@ -187,14 +187,12 @@ exec_make_report(struct exec *x, char *err, size_t errlen)
 
 	if (spare[0] != '\0' && spare_intact()) {
 		memcpy(dir, spare, sizeof(dir));
-	} else {
-		if (spare[0] != '\0') /* not as made: gone, or a mode a umask took (refuses links) */
-			reportdir_remove(spare);
 		spare[0] = '\0';
+	} else {
+		exec_report_drop(); /* not as made: gone, or a mode a umask took (refuses links) */
 		if ((r = make_dir(dir, sizeof(dir), err, errlen)) < 0)
 			return r;
 	}
-	spare[0] = '\0';
 	if ((x->report_dir = strdup(dir)) == NULL ||
 	    asprintf(&x->report, "%s/job-%" PRId64 ".json", dir, x->job_id) < 0) {
 		x->report = NULL;
