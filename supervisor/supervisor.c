@@ -1195,8 +1195,9 @@ loop(struct sup *s)
 	return 0;
 }
 
-/* The ids of the jobs left running by dead workers, for the log. */
+/* The ids of the jobs left running by this host's dead workers, for the log. */
 struct left_running {
+	const char *host;
 	char ids[256];
 	int n;
 };
@@ -1207,7 +1208,9 @@ on_running(const struct job *job, void *ctx)
 	struct left_running *l = ctx;
 	size_t len = strlen(l->ids);
 
-	if (!store_owner_gone(job))
+	/* Another host's job is its supervisor's to recover: on a shared PostgreSQL queue its
+	 * worker's pid means nothing here (it may have just been killed, or be reused). */
+	if (!store_job_is_local(job, l->host) || !store_owner_gone(job))
 		return 0; /* an external claimer's (its lease counts), or a live worker's */
 	if (l->n++ < 20)
 		snprintf(l->ids + len, sizeof(l->ids) - len, "%s%" PRId64, len > 0 ? ", " : "",
@@ -1222,7 +1225,7 @@ on_running(const struct job *job, void *ctx)
 static int
 report_left_running(struct sup *s)
 {
-	struct left_running l = {.n = 0};
+	struct left_running l = {.host = s->o->host, .n = 0};
 	int r;
 
 	if ((r = store_list_running(s->st, on_running, &l)) < 0) {

@@ -77,17 +77,23 @@ JSON
 expect_code 78 jobq --db q.db --config bad.json status
 assert_contains "$ERR" "host: must be 1 to 64 characters"
 
+# die_running DB HOST: a supervisor of DB as host HOST runs a `hold` job (id in $id), then it and
+# its workers are killed with SIGKILL; the job's sleep dies with its worker (PDEATHSIG).
+die_running() {
+	export JOBQ_HOST=$2
+	id=$(jobq --db "$1" enqueue hold)
+	start_supervisor "$1"
+	wait_state "$1" "$id" running
+	pids="$SUP_PID $(worker_pids "$SUP_PID")"
+	# shellcheck disable=SC2086
+	kill -KILL $pids
+	# shellcheck disable=SC2086
+	wait_for 10 gone $pids
+	wait "$SUP_PID" 2>/dev/null || true
+}
+
 step "8. kill -9 of the supervisor and its workers: the row stays, and turns lost"
-export JOBQ_HOST=web-2
-id=$(jobq --db k.db enqueue hold)
-start_supervisor k.db
-wait_state k.db "$id" running
-pids="$SUP_PID $(worker_pids "$SUP_PID")"
-# shellcheck disable=SC2086
-kill -KILL $pids
-# shellcheck disable=SC2086
-wait_for 10 gone $pids
-wait "$SUP_PID" 2>/dev/null || true # its job's sleep dies with its worker (PDEATHSIG)
+die_running k.db web-2
 assert_eq "$(sql k.db "select id, pid from hosts")" "web-2|$SUP_PID" "row after kill -9"
 expect_code 0 jobq --db k.db status --json
 json_eq "$OUT" '.hosts[0].running' 1
@@ -104,6 +110,24 @@ assert_eq "$(sql k.db "select pid from hosts where id = 'web-2'")" "$SUP_PID" "r
 json_eq "$(jobq --db k.db status --json)" '.hosts[0].live' true
 stop_supervisor TERM
 assert_eq "$(sql k.db "select count(*) from hosts")" 0 "rows after the new one's stop"
+
+step "9b. A clean stop leaves another host's job to that host: exit 0, the job untouched"
+# Host web-3 dies with its job running; web-4 then runs on the same queue and stops cleanly.
+# The job's worker is gone, but it is web-3's to recover: web-4 neither requeues it nor counts
+# it "left running" (which made a clean stop exit 74 on a shared queue, e2e-chaos on
+# PostgreSQL).
+die_running o.db web-3
+JOBQ_HOST=web-4 start_supervisor o.db
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0 "exit status of web-4"
+assert_not_contains "$(cat o.db.log)" "left running" "web-4's log"
+assert_eq "$(sql o.db "select state, host, attempts from jobs where id = $id")" "running|web-3|1" \
+	"web-3's job"
+start_supervisor o.db # web-3 again: its recovery takes the job back
+assert_contains "$(cat o.db.log)" "job $id: worker " "web-3's recovery"
+wait_until 10 '[ "$(sql o.db "select state, attempts from jobs where id = $id")" = "running|2" ]'
+stop_supervisor TERM
+assert_eq "$SUP_RC" 0 "exit status of web-3"
 
 step "10. jobq migrate: a version 3 database goes to version 4"
 if on_pg; then
