@@ -64,8 +64,8 @@ assert_contains "$OUT" "oldest queued:"
 assert_contains "$OUT" "TYPE"
 assert_contains "$OUT" "POOL"
 assert_contains "$OUT" "RUNNING"
-echo "$OUT" | grep -Eq "^ollama +1 +1 +-$" || fail "pool line of ollama: $OUT"
-echo "$OUT" | grep -Eq "^enrich +2 +1 +0 +0 +0$" || fail "type line of enrich: $OUT"
+grep -Eq "^ollama +1 +1 +-$" <<<"$OUT" || fail "pool line of ollama: $OUT"
+grep -Eq "^enrich +2 +1 +0 +0 +0$" <<<"$OUT" || fail "type line of enrich: $OUT"
 
 # show: every data model key, times RFC 3339, payload embedded.
 expect_code 0 jobq show "$s1" --json

@@ -35,13 +35,13 @@ expect_code 0 jobq claim --type ext
 expect_code 0 jobq top
 assert_not_contains "$OUT" $'\033' "plain snapshot"
 for w in $workers; do assert_contains "$OUT" " $w " "worker $w"; done
-printf '%s\n' "$OUT" | grep -Eq "^ *[0-9]+ +$a +hold +default +1/3 +[0-9]+s +night$" || fail "job $a's row: $OUT"
-printf '%s\n' "$OUT" | grep -Eq "^ *external +$e +ext +default +1/3 +[0-9]+s +-$" || fail "external row: $OUT"
+grep -Eq "^ *[0-9]+ +$a +hold +default +1/3 +[0-9]+s +night$" <<<"$OUT" || fail "job $a's row: $OUT"
+grep -Eq "^ *external +$e +ext +default +1/3 +[0-9]+s +-$" <<<"$OUT" || fail "external row: $OUT"
 assert_eq "$(printf '%s\n' "$OUT" | grep -Ec "^ *[0-9]+ +- +idle +- +- +- +-$")" 1 "idle workers"
-printf '%s\n' "$OUT" | grep -Eq "^api +2 +3$" || fail "pool row: $OUT"
-printf '%s\n' "$OUT" | grep -Eq "^hold +1 +2$" || fail "queue row: $OUT"
-printf '%s\n' "$OUT" | grep -Eq "^night +0/3 +0 +0.0 +-$" || fail "batch row: $OUT"
-printf '%s\n' "$OUT" | grep -Eq "^ *$bad +bad +[0-9]+s ago +exit status 3: the cause$" || fail "failure row: $OUT"
+grep -Eq "^api +2 +3$" <<<"$OUT" || fail "pool row: $OUT"
+grep -Eq "^hold +1 +2$" <<<"$OUT" || fail "queue row: $OUT"
+grep -Eq "^night +0/3 +0 +0.0 +-$" <<<"$OUT" || fail "batch row: $OUT"
+grep -Eq "^ *$bad +bad +[0-9]+s ago +exit status 3: the cause$" <<<"$OUT" || fail "failure row: $OUT"
 assert_contains "$OUT" "supervisor: pid $SUP_PID, 3 workers, 3 running jobs"
 expect_code 0 jobq top --once
 assert_contains "$OUT" "night"
