@@ -1208,10 +1208,11 @@ on_running(const struct job *job, void *ctx)
 	struct left_running *l = ctx;
 	size_t len = strlen(l->ids);
 
-	/* Another host's job is its supervisor's to recover: on a shared PostgreSQL queue its
-	 * worker's pid means nothing here (it may have just been killed, or be reused). */
+	/* Not counted: another host's job, its supervisor's to recover (on a shared PostgreSQL
+	 * queue its worker's pid means nothing here: just killed, or reused), an external
+	 * claimer's (its lease counts), a live worker's. */
 	if (!store_job_is_local(job, l->host) || !store_owner_gone(job))
-		return 0; /* an external claimer's (its lease counts), or a live worker's */
+		return 0;
 	if (l->n++ < 20)
 		snprintf(l->ids + len, sizeof(l->ids) - len, "%s%" PRId64, len > 0 ? ", " : "",
 		         job->id);
