@@ -210,6 +210,15 @@ time_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t
+time_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t
 days_from_civil(int64_t y, int m, int d)

@@ -54,6 +54,8 @@ int64_t time_now_ms(void);
 
 /* Milliseconds of CLOCK_MONOTONIC, for measuring intervals. */
 int64_t time_mono_ms(void);
+/* The same in nanoseconds, for waits of microseconds (queue/db_sqlite.c's busy handler). */
+int64_t time_mono_ns(void);
 
 /* Parse RFC 3339 ("2026-11-22T10:00:00Z", "...+02:00", fractional seconds allowed and cut to
  * milliseconds; 't', 'z' and a space for 'T' accepted; second 60 counts as the next second).

@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "db_pg_lib.h"
 
 #include "db_pg.h"
+#include "duration.h"
 #include "hostid.h"
 #include "db_pg_internal.h"
 #include "internal.h"
@@ -221,15 +221,6 @@ quiet(void *arg, const char *message)
 	(void)message; /* NOTICEs and WARNINGs are not ours to print: library code */
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The target's connect_timeout (or PGCONNECT_TIMEOUT) in ms, else CONNECT_TIMEOUT_MS. */
 static int
 connect_timeout_ms(PGconn *conn)
@@ -253,7 +244,7 @@ static int
 connect_wait(PGconn *conn, int reset)
 {
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-	int64_t deadline = mono_ms() + connect_timeout_ms(conn);
+	int64_t deadline = time_mono_ms() + connect_timeout_ms(conn);
 
 	if (PQstatus(conn) == CONNECTION_BAD)
 		return -1;
@@ -270,7 +261,7 @@ connect_wait(PGconn *conn, int reset)
 		pfd.events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		if (pfd.fd < 0)
 			return -1;
-		if ((left = deadline - mono_ms()) <= 0)
+		if ((left = deadline - time_mono_ms()) <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;
@@ -343,13 +334,13 @@ static int
 reconnect(struct store *st)
 {
 	struct db_pg *pg = st->pg;
-	int64_t now = mono_ms();
+	int64_t now = time_mono_ms();
 	int r;
 
 	if (now < pg->retry_at_ms)
 		return pg->rc = SQLITE_BUSY; /* pg->msg: the last try's reason */
 	if (PQresetStart(pg->conn) == 0 || (r = connect_wait(pg->conn, 1)) != 0) {
-		pg->retry_at_ms = mono_ms() + RECONNECT_PAUSE_MS;
+		pg->retry_at_ms = time_mono_ms() + RECONNECT_PAUSE_MS;
 		return fail_with(pg, SQLITE_BUSY, PQerrorMessage(pg->conn));
 	}
 	pg->retry_at_ms = 0;

@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "duration.h"
 #include "fileio.h"
 #include "internal.h"
 #include "trust.h"
@@ -206,15 +207,6 @@ set_pragmas(struct store *st, const struct store_opts *opts)
  * (`jobq list` of a million jobs) cannot stall the writers; when it could not restart, the next
  * try is WAL_RESTART_RETRY_FRAMES later, not at every commit.
  */
-static int64_t
-mono_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 static int
 wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
 {
@@ -226,7 +218,7 @@ wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
 	st->wal_frames = frames;
 	if (frames < WAL_CHECKPOINT_FRAMES || frames < st->wal_retry_frames)
 		return SQLITE_OK;
-	st->busy_cap_ns = mono_ns() + (int64_t)WAL_RESTART_WAIT_MS * 1000000;
+	st->busy_cap_ns = time_mono_ns() + (int64_t)WAL_RESTART_WAIT_MS * 1000000;
 	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	st->busy_cap_ns = 0;
 	st->wal_retry_frames = rc == SQLITE_OK ? 0 : frames + WAL_RESTART_RETRY_FRAMES;
@@ -243,7 +235,7 @@ busy_wait(void *ctx, int count)
 {
 	struct store *st = ctx;
 	struct timespec ts;
-	int64_t ns = mono_ns(), delay_us;
+	int64_t ns = time_mono_ns(), delay_us;
 
 	if (st->busy_cap_ns != 0 && ns >= st->busy_cap_ns)
 		return 0;
